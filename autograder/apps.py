@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AutograderConfig(AppConfig):
+    name = "autograder"
+    verbose_name = "Autograder"

@@ -1,0 +1,92 @@
+"""Running a submission in the sandbox, and reading back what it produced as data only."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from autograder import notebooks
+from autograder.sandbox import Limits, SandboxResult, run_sandboxed
+
+RUNNER = Path(__file__).with_name("nbrunner.py")
+MAX_STATUS_BYTES = 64 * 1024
+# One thread each for the math libraries: the sandbox caps processes and threads count as such.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+@dataclass(frozen=True)
+class Execution:
+    executed: NotebookNode | None  # None when the run produced no readable, authentic notebook
+    status: dict  # what nbrunner reported: state, errors, timeouts, last_executed
+    sandbox: SandboxResult
+    tampered: bool = False  # the files changed after nbrunner signed them
+
+    @property
+    def unreached(self) -> set[int]:
+        """Cells after the one where the kernel died or the run was stopped."""
+        if self.executed is None:
+            return set()
+        if self.status.get("state") == "finished" and self.sandbox.stopped_because == "exited":
+            return set()
+        last = self.status.get("last_executed")
+        start = 0 if last is None else last + 1
+        return set(range(start, len(self.executed.cells)))
+
+
+def _small_file(path: Path, limit: int) -> bytes | None:
+    if not path.is_file() or path.is_symlink() or path.stat().st_size > limit:
+        return None
+    return path.read_bytes()
+
+
+def _verified(work: Path, key: bytes) -> tuple[bytes | None, dict, bool]:
+    """The executed notebook and status, if nbrunner's HMAC over them checks out."""
+    notebook_bytes = _small_file(work / "executed.ipynb", notebooks.MAX_NOTEBOOK_BYTES)
+    status_file = _small_file(work / "status.json", MAX_STATUS_BYTES)
+    if notebook_bytes is None or status_file is None:
+        return None, {}, False
+    try:
+        signed = json.loads(status_file)
+        status = signed["status"]
+        status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")
+        expected = hmac.new(key, notebook_bytes + b"\0" + status_bytes, hashlib.sha256).hexdigest()
+        authentic = hmac.compare_digest(expected, str(signed["mac"]))
+    except (ValueError, KeyError, TypeError):
+        return None, {}, True
+    if not authentic or not isinstance(status, dict):
+        return None, {}, True
+    return notebook_bytes, status, False
+
+
+def run_notebook(
+    notebook: NotebookNode, *, data_files: dict[str, bytes], limits: Limits, cell_timeout: int
+) -> Execution:
+    """Execute ``notebook`` with its data files in a fresh scratch directory in the sandbox."""
+    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+        work = Path(scratch) / "work"
+        work.mkdir()
+        for name, content in data_files.items():
+            (work / name).write_bytes(content)
+        (work / "submission.ipynb").write_bytes(notebooks.dumps(notebook))
+        shutil.copyfile(RUNNER, work / "nbrunner.py")
+        argv = [sys.executable, "nbrunner.py", "submission.ipynb", "executed.ipynb",
+                "status.json", str(cell_timeout), str(limits.output_bytes)]  # fmt: skip
+        key = secrets.token_hex(32).encode()
+        result = run_sandboxed(argv, workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n")
+        notebook_bytes, status, tampered = _verified(work, key)
+    executed = None
+    if notebook_bytes is not None:
+        try:
+            executed = notebooks.read(notebook_bytes, name="the executed notebook")
+        except notebooks.NotebookError:
+            tampered = True
+    return Execution(executed, status, result, tampered)

@@ -1,0 +1,59 @@
+"""``manage.py autograde --assignment SLUG FILE [--json]``: grade one file now, through the same
+sandbox and code as the worker, without any submission row. Exit code 0 whenever grading itself
+worked, whatever the score."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from autograder.grader import results_json
+from autograder.models import Assignment
+from autograder.services import grade_files
+
+
+class Command(BaseCommand):
+    help = "Grade one notebook for an assignment and print the results (Gradescope JSON)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--assignment", required=True, help="slug, or course/slug")
+        parser.add_argument("file")
+        parser.add_argument("--json", action="store_true", help="print results.json only")
+
+    def handle(self, *args, assignment, file, json: bool = False, **options):
+        found = _assignment(assignment)
+        try:
+            content = Path(file).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from exc
+        grade = grade_files(found, content, Path(file).name)
+        results = results_json(grade)
+        if json:
+            self.stdout.write(_dumps(results))
+            return
+        for test in results["tests"]:
+            score = "manual" if test["score"] is None else f"{test['score']:g}"
+            self.stdout.write(f"{test['name']:<30} {score:>7} / {test['max_score']:g}")
+        for note in grade.notes:
+            self.stdout.write(f"note: {note}")
+        self.stdout.write(
+            f"total {grade.score} / {grade.max_score} in {grade.duration_seconds:.2f} s "
+            f"({grade.isolation})"
+        )
+
+
+def _dumps(results: dict) -> str:
+    return json.dumps(results, indent=2)
+
+
+def _assignment(name: str) -> Assignment:
+    course, _, slug = name.rpartition("/")
+    matches = Assignment.objects.filter(slug=slug)
+    if course:
+        matches = matches.filter(course__code=course)
+    if matches.count() != 1:
+        where = "" if course else " (several courses have it: give course/slug)"
+        raise CommandError(f"No single assignment {name!r}{where if matches else ''}.")
+    return matches.get()

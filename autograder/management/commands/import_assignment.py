@@ -1,0 +1,43 @@
+"""``manage.py import_assignment --course pmldl --slug a1 SOURCE.ipynb [DATA...]``"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from autograder.services import assignment_import
+from courseapp.courses.models import Course
+
+
+class Command(BaseCommand):
+    help = "Create or update an autograded assignment from an nbgrader source notebook and data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--course", required=True)
+        parser.add_argument("--slug", required=True)
+        parser.add_argument("--title", default="")
+        parser.add_argument("--item", help="the graded item it scores (default: a new one)")
+        parser.add_argument("paths", nargs="+", help="the source notebook, then any data files")
+
+    def handle(self, *args, course, slug, title, item, paths, **options):
+        found = Course.objects.filter(code=course).first()
+        if found is None:
+            raise CommandError(f"No course with code {course!r}.")
+        files = {}
+        for path in map(Path, paths):
+            try:
+                files[path.name] = path.read_bytes()
+            except OSError as exc:
+                raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        try:
+            assignment = assignment_import(
+                course=found, slug=slug, files=files, title=title, item_name=item
+            )
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        self.stdout.write(
+            f"Imported {assignment} ({assignment.files.count()} files), scored into "
+            f"{assignment.item.name!r}."
+        )

@@ -1,0 +1,181 @@
+"""Assignments that run code, students' submissions, and the runs that grade them.
+
+Files are stored by content (sha256) in ``autograder.blobs``: a submission never overwrites an
+earlier one, and the same file submitted twice is stored once. Scores reach the gradebook only
+through ``grading.services.scores``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from courseapp.courses.models import Course
+from grading.models import GradedItem
+
+
+class AssignmentKind(models.TextChoices):
+    # .py submissions with a test harness come next (issue 4); until then only notebooks, so
+    # nothing can be set to a kind that would be graded as something else.
+    NOTEBOOK = "notebook", "Jupyter notebook (nbgrader format)"
+
+
+class Assignment(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
+    item = models.OneToOneField(
+        GradedItem, on_delete=models.PROTECT, related_name="assignment",
+        help_text="Where the score goes in the gradebook.",
+    )  # fmt: skip
+    slug = models.SlugField(max_length=60)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=AssignmentKind.choices)
+    cell_timeout_seconds = models.PositiveIntegerField(default=30)
+    run_timeout_seconds = models.PositiveIntegerField(default=300)
+    memory_mb = models.PositiveIntegerField(default=2048)
+    output_kb = models.PositiveIntegerField(default=1024)
+    wants_gpu = models.BooleanField(default=False)
+    max_submissions = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: no limit."
+    )
+    cooldown_seconds = models.PositiveIntegerField(default=0)
+    max_upload_kb = models.PositiveIntegerField(default=5 * 1024)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["course", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "slug"], name="unique_assignment_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course.code}/{self.slug}"
+
+
+class FileRole(models.TextChoices):
+    SOURCE = "source", "Instructor's source (solutions and hidden tests)"
+    RELEASE = "release", "Student version"
+    DATA = "data", "Data file given to students"
+
+
+class AssignmentFile(models.Model):
+    """One file of an assignment. Sources never leave the worker; releases and data are
+    downloadable by the course's students."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="files")
+    role = models.CharField(max_length=10, choices=FileRole.choices)
+    name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["assignment", "role", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "role", "name"], name="unique_assignment_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment} {self.role} {self.name}"
+
+
+class SubmissionState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    GRADED = "graded", "Graded"
+    FAILED = "failed", "Failed"  # the grading infrastructure failed, not the student's code
+
+
+class Submission(models.Model):
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="submissions")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
+    )
+    number = models.PositiveIntegerField(help_text="1 for the student's first submission.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(
+        max_length=10, choices=SubmissionState.choices, default=SubmissionState.QUEUED
+    )
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")
+    claimed_by = models.CharField(max_length=64, blank=True, help_text="The grading task's id.")
+    score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    max_score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "student", "number"], name="unique_submission_number"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "state_changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.assignment} #{self.number} by {self.student}"
+
+
+class SubmissionFile(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["submission", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.submission} {self.name}"
+
+
+class GradingRun(models.Model):
+    """One grading of one submission: what ran where, and what came out."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="runs")
+    worker = models.CharField(max_length=200)
+    isolation = models.CharField(max_length=40)
+    device = models.CharField(max_length=40, default="cpu")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    max_score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    tests = models.JSONField(
+        default=list, help_text="Per test: name, score, max_score, status, output."
+    )
+    notes = models.JSONField(default=list, help_text="What the student is told about the run.")
+    log = models.TextField(blank=True, help_text="The sandbox's stderr, for staff only.")
+    executed_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="The executed notebook."
+    )
+    error = models.TextField(blank=True, help_text="Why grading itself failed, if it did.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Run of {self.submission} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ManualGrade(models.Model):
+    """A TA's points for one hand-graded cell (a written answer) of one submission."""
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="manual_grades"
+    )
+    grade_id = models.CharField(max_length=200)
+    points = models.DecimalField(max_digits=8, decimal_places=3)
+    comment = models.TextField(blank=True)
+    graded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    graded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["submission", "grade_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "grade_id"], name="one_manual_grade"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grade_id} of {self.submission}: {self.points}"

@@ -1,0 +1,145 @@
+"""Runs one notebook with nbclient and writes it back executed. This file is copied into the
+sandbox and run there, next to the student's code: the worker reads what it writes only as JSON
+data (the executed notebook and ``status.json``), never as code or pickles.
+
+    python nbrunner.py IN.ipynb OUT.ipynb STATUS.json CELL_TIMEOUT_SECONDS OUTPUT_BYTES  < KEY
+
+It imports nothing from the project. A cell that errors does not stop the run (nbgrader scores it
+0); a cell that runs past its timeout is interrupted and marked; a kernel that dies (``os._exit``,
+a crash) ends the run, and the cells after it are reported as never reached.
+
+The student's code shares this scratch directory, so it could rewrite OUT.ipynb after we wrote
+it. The worker therefore sends a one-time key on standard input, read before the kernel starts,
+and the status carries an HMAC of both files under it: a file changed afterwards fails the check.
+Errors are also taken from the kernel's execute replies, not only from the outputs, so hiding a
+traceback does not turn a failing test into a passing one.
+"""
+
+import contextlib
+import ctypes
+import hashlib
+import hmac
+import json
+import sys
+
+# jsonschema (under nbformat) imports rfc3987_syntax if it can, which builds a grammar for a whole
+# second on every start; URI formats are never checked here, so skip it.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
+
+PR_SET_DUMPABLE = 4
+# Evaluated in the kernel before each test cell, as a user expression (which does not pass through
+# IPython's input transformers): it undoes the usual ways a notebook changes how later cells run
+# (input and AST transformers, replaced run_cell and friends, cell hooks, custom exception
+# handlers, a trace function) and answers with a nonce. A test cell whose guard did not answer is
+# marked tampered and scores 0. It raises the bar; it cannot make the kernel trustworthy.
+GUARD = """(lambda ip, sys: (
+    [ip.__dict__.pop(name, None) for name in ("run_cell", "run_cell_async", "run_ast_nodes",
+        "run_code", "transform_cell", "transform_ast", "showtraceback", "_showtraceback",
+        "user_expressions", "ev", "ex")],
+    setattr(ip, "input_transformer_manager",
+            __import__("IPython.core.inputtransformer2", fromlist=["x"]).TransformerManager()),
+    ip.ast_transformers.clear(),
+    [ip.events.callbacks[event].clear() for event in ("pre_execute", "pre_run_cell",
+        "post_run_cell") if event in ip.events.callbacks],
+    ip.set_custom_exc((), None),
+    sys.settrace(None),
+    sys.setprofile(None),
+    NONCE)[-1])(get_ipython(), __import__("sys"))"""
+
+
+def _not_dumpable() -> None:
+    """Keep the key out of reach of the student's processes (same uid): no ptrace, no
+    /proc/PID/mem for this process."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _truncate(notebook, limit: int) -> None:
+    """Keep at most ``limit`` bytes of output per cell, so a flood of prints costs the student
+    that cell's output, not the whole grading (the file size limit would stop our write)."""
+    for cell in notebook.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        kept, used = [], 0
+        for output in cell.get("outputs", []):
+            size = len(json.dumps(output))
+            if used + size > limit:
+                note = f"[output cut: more than {limit // 1024} KB]"
+                kept.append(nbformat.v4.new_output("stream", name="stdout", text=note))
+                break
+            kept.append(output)
+            used += size
+        cell["outputs"] = kept
+
+
+def main(source: str, target: str, status_path: str, cell_timeout: int, output_bytes: int) -> None:
+    _not_dumpable()
+    key = sys.stdin.buffer.readline().strip()
+    sys.stdin.close()
+    notebook = nbformat.read(source, as_version=4)
+    status = {"state": "finished", "message": "", "timeouts": [], "errors": [], "tampered": []}
+    nonce = hashlib.sha256(key + b"guard").hexdigest()[:16]
+    guard = GUARD.replace("NONCE", repr(nonce))
+    client = None
+
+    async def before_cell(cell, cell_index):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not (meta.get("grade") and not meta.get("solution")):
+            return
+        msg_id = client.kc.execute(
+            "", silent=True, store_history=False, user_expressions={"guard": guard}
+        )
+        reply = await client.async_wait_for_reply(msg_id)
+        answer = (reply or {}).get("content", {}).get("user_expressions", {}).get("guard", {})
+        if answer.get("data", {}).get("text/plain") != repr(nonce):
+            status["tampered"].append(cell_index)
+
+    def on_error(cell, cell_index, execute_reply):
+        status["errors"].append(cell_index)
+        if execute_reply["content"].get("ename") == "CellTimeout":
+            status["timeouts"].append(cell_index)
+            cell.outputs.append(
+                nbformat.v4.new_output(
+                    "error",
+                    ename="CellTimeout",
+                    evalue=f"this cell ran longer than {cell_timeout} s and was stopped",
+                    traceback=[],
+                )
+            )
+
+    client = NotebookClient(
+        notebook,
+        timeout=cell_timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        error_on_timeout={"ename": "CellTimeout", "evalue": "cell timed out", "traceback": []},
+        shutdown_kernel="immediate",
+        on_cell_error=on_error,
+        on_cell_execute=before_cell,
+    )
+    try:
+        client.execute()
+    except DeadKernelError as exc:
+        status.update(state="kernel_died", message=str(exc))
+    except CellTimeoutError as exc:
+        status.update(state="timeout", message=str(exc).splitlines()[0])
+    finally:
+        executed = [i for i, c in enumerate(notebook.cells) if c.get("execution_count")]
+        status["last_executed"] = max(executed, default=None)
+        _truncate(notebook, output_bytes)
+        notebook_bytes = nbformat.writes(notebook).encode("utf-8")
+        status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")
+        mac = hmac.new(key, notebook_bytes + b"\0" + status_bytes, hashlib.sha256).hexdigest()
+        with open(target, "wb") as handle:
+            handle.write(notebook_bytes)
+        with open(status_path, "w") as handle:
+            json.dump({"status": status, "mac": mac}, handle, sort_keys=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))

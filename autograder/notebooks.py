@@ -1,0 +1,256 @@
+"""The nbgrader-format notebook steps, each small and testable on its own notebook:
+
+``read`` (validate what was uploaded) → ``release_version`` (the student version, made by nbgrader's
+own preprocessors) → ``restore`` (put back locked and test cells a student changed or deleted, with
+the hidden tests) → execution in the sandbox (``autograder.execution``) → ``score`` (nbgrader's
+``determine_grade`` per grade cell; cells the run never reached score 0; written answers wait for a
+TA).
+
+nbgrader itself is imported lazily: it pulls in jupyter_server (1.5 s), which only the worker needs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import nbformat
+from nbformat import NotebookNode
+from nbformat.warnings import MissingIDFieldWarning
+
+MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+
+
+class NotebookError(ValueError):
+    """A notebook that cannot be graded; the message is for the student."""
+
+
+def read(data: bytes, *, name: str = "notebook") -> NotebookNode:
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(f"{name} is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB.")
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except RecursionError as exc:
+        raise NotebookError(f"{name} is not a notebook: its JSON is nested too deeply.") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NotebookError(f"{name} is not a notebook: it is not valid JSON ({exc}).") from exc
+    if not isinstance(raw, dict) or raw.get("nbformat") != 4:
+        found = raw.get("nbformat") if isinstance(raw, dict) else None
+        raise NotebookError(
+            f"{name} is nbformat {found!r}; save it from Jupyter as a version 4 notebook."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingIDFieldWarning)  # old notebooks: no cell ids
+            notebook = nbformat.reads(json.dumps(raw), as_version=4)
+            nbformat.validate(notebook)
+    except Exception as exc:  # nbformat raises several kinds; all mean "not a valid notebook"
+        raise NotebookError(f"{name} is not a valid notebook: {str(exc).splitlines()[0]}") from exc
+    return notebook
+
+
+def dumps(notebook: NotebookNode) -> bytes:
+    return nbformat.writes(notebook).encode("utf-8")
+
+
+def _meta(cell: NotebookNode) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}  # a student can write anything there
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    gid = _meta(cell).get("grade_id")
+    return gid if isinstance(gid, str) and gid else None
+
+
+def is_test(cell: NotebookNode) -> bool:
+    """An autograded test cell: code, graded, not a solution."""
+    meta = _meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_manual(cell: NotebookNode) -> bool:
+    """Graded by hand: a graded solution cell (a written answer or code a TA reads) or a task."""
+    meta = _meta(cell)
+    return bool(meta.get("grade") and meta.get("solution")) or bool(meta.get("task"))
+
+
+def release_version(source: NotebookNode) -> NotebookNode:
+    """The student version, the nbgrader way: solutions replaced by the stub, hidden tests and
+    mark schemes removed, outputs cleared, cells locked, checksums recorded."""
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearHiddenTests,
+        ClearOutput,
+        ClearSolutions,
+        ComputeChecksums,
+        LockCells,
+    )
+    from nbgrader.preprocessors.clearmarkingscheme import ClearMarkScheme
+
+    notebook, resources = copy.deepcopy(source), {}
+    steps = (CheckCellMetadata, LockCells, ClearSolutions, ClearOutput, ClearHiddenTests,
+             ClearMarkScheme, ComputeChecksums)  # fmt: skip
+    for step in steps:
+        notebook, resources = step().preprocess(notebook, resources)
+    return notebook
+
+
+@dataclass
+class Restored:
+    notebook: NotebookNode
+    notes: list[str] = field(default_factory=list)  # what was put back, for the student
+
+
+def _checksum(cell: NotebookNode) -> str:
+    from nbgrader.utils import compute_checksum
+
+    return compute_checksum(cell)
+
+
+def restore(submitted: NotebookNode, source: NotebookNode) -> Restored:
+    """The notebook to run: the student's cells, with every locked cell and test cell as the
+    instructor wrote it (tests with their hidden part), nbgrader metadata as released (points
+    cannot be edited), and deleted locked or test cells put back in place."""
+    release = release_version(source)
+    released = {grade_id(c): c for c in release.cells if grade_id(c)}
+    canonical = {}
+    for cell in source.cells:
+        gid = grade_id(cell)
+        if gid and (is_test(cell) or _meta(cell).get("locked")):
+            canonical[gid] = copy.deepcopy(cell if is_test(cell) else released[gid])
+    result, seen = (
+        Restored(nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))),
+        set(),
+    )
+    for cell in submitted.cells:
+        cell = copy.deepcopy(cell)
+        gid = grade_id(cell)
+        if gid is None or gid in seen or gid not in released:
+            # Only the instructor's cells are graded: a copy, an unknown id, or a cell of the
+            # student's own claiming to be a test counts for nothing.
+            cell.metadata.pop("nbgrader", None)
+            gid = None
+        if gid in canonical:
+            if _checksum(cell) != released[gid].metadata.nbgrader.get("checksum") or (
+                cell.cell_type != released[gid].cell_type
+            ):
+                result.notes.append(f"Cell {gid} is locked; your changes to it were undone.")
+            cell = copy.deepcopy(canonical[gid])
+        elif gid:
+            cell.metadata["nbgrader"] = copy.deepcopy(released[gid].metadata.nbgrader)
+            cell.cell_type = released[gid].cell_type
+        if gid:
+            seen.add(gid)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        result.notebook.cells.append(cell)
+    _put_back_missing(result, source, canonical, seen)
+    return result
+
+
+def _put_back_missing(result: Restored, source, canonical: dict, seen: set) -> None:
+    order = [grade_id(c) for c in source.cells if grade_id(c)]
+    for position, gid in enumerate(order):
+        if gid in seen or gid not in canonical:
+            continue
+        earlier = [g for g in order[:position] if g in seen]
+        ids = [grade_id(c) for c in result.notebook.cells]
+        at = ids.index(earlier[-1]) + 1 if earlier else 0
+        result.notebook.cells.insert(at, copy.deepcopy(canonical[gid]))
+        seen.add(gid)
+        result.notes.append(f"Cell {gid} was missing from your notebook; it was put back.")
+
+
+@dataclass(frozen=True)
+class CellScore:
+    grade_id: str
+    points: Decimal | None  # None: waits for a hand grade
+    max_points: Decimal
+    status: str  # passed, failed, partial, not_run, manual
+    output: str  # what the student may see (hidden tests' source is never included)
+
+    @property
+    def name(self) -> str:
+        return self.grade_id
+
+
+def hidden_test_ids(source: NotebookNode) -> set[str]:
+    """Test cells with a hidden part: their tracebacks would show it, so students get less."""
+    return {grade_id(c) for c in source.cells if is_test(c) and "BEGIN HIDDEN TESTS" in c.source}
+
+
+def _text_of(outputs: list, *, hidden: bool) -> str:
+    parts = []
+    for output in outputs:
+        if output.output_type == "stream":
+            if not hidden:  # printed output of a hidden test could quote the hidden part
+                parts.append(output.text)
+        elif output.output_type == "error":
+            if hidden or not output.get("traceback"):
+                parts.append(f"{output.ename}: {output.evalue}".rstrip(": "))
+            else:
+                parts.append("\n".join(output.traceback))
+        elif output.output_type in ("execute_result", "display_data") and not hidden:
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return _strip_ansi("".join(p if p.endswith("\n") else p + "\n" for p in parts if p))[-4000:]
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def graded_ids(source: NotebookNode) -> list[str]:
+    """The grade cells the instructor made, in order: the only ones that are ever scored."""
+    return [
+        grade_id(c)
+        for c in source.cells
+        if grade_id(c) and (_meta(c).get("grade") or _meta(c).get("task"))
+    ]
+
+
+def score(
+    executed: NotebookNode,
+    *,
+    expected: list[str],
+    hidden: set[str] = frozenset(),
+    unreached: set[int] = frozenset(),
+    errors: set[int] = frozenset(),
+) -> list[CellScore]:
+    """Score every grade cell of the executed notebook as nbgrader does. ``hidden``: test cells
+    whose tracebacks are not shown (``hidden_test_ids``); ``unreached``: indexes of cells the run
+    never got to (the kernel died or the time ran out): their tests score 0; ``errors``: cells
+    whose execute reply was an error, which fail even if their traceback was suppressed."""
+    results = {}
+    for index, cell in enumerate(executed.cells):
+        meta, gid = _meta(cell), grade_id(cell)
+        if gid not in expected or gid in results:
+            continue
+        results[gid] = _score_cell(cell, index, meta, hidden, unreached, errors)
+    missing = "This cell was not in the graded notebook."
+    return [results.get(gid) or CellScore(gid, Decimal(0), Decimal(0), "not_run", missing)
+            for gid in expected]  # fmt: skip
+
+
+def _score_cell(cell, index, meta, hidden, unreached, errors) -> CellScore:
+    from nbgrader.utils import determine_grade
+
+    gid = grade_id(cell)
+    maximum = Decimal(str(meta.get("points", 0)))
+    if is_manual(cell):
+        return CellScore(gid, None, maximum, "manual", "")
+    if index in unreached or cell.get("execution_count") is None:
+        reason = "This test did not run: the notebook stopped before reaching it."
+        return CellScore(gid, Decimal(0), maximum, "not_run", reason)
+    try:
+        points, _ = (0, None) if index in errors else determine_grade(cell)
+    except ValueError:  # a test cell whose result is more than its points: no partial credit
+        points = 0
+    points = min(Decimal(str(points)), maximum).quantize(Decimal("0.001"))
+    status = "passed" if points == maximum else "failed" if points == 0 else "partial"
+    return CellScore(gid, points, maximum, status, _text_of(cell.outputs, hidden=gid in hidden))

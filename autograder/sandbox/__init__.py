@@ -1,0 +1,164 @@
+"""The sandbox: the one place student code runs. Never in the web or worker process.
+
+    result = run_sandboxed([sys.executable, "run.py"], workdir=scratch, limits=Limits(...))
+
+runs a command in ``workdir`` and returns a ``SandboxResult``: exit code or signal, the first
+``output_bytes`` of stdout and of stderr, wall and CPU time, peak memory, why it stopped
+(``"exited"``, ``"timeout"``, ``"cpu_limit"``, ``"memory_limit"``, ``"output_limit"``,
+``"signal"``) and which isolation it had. A student's crash, timeout or flood is a result, never an
+exception. Only text comes back; whatever files the program writes in ``workdir`` are the
+caller's to read as data (JSON, notebooks, ``.npy`` without pickle), never to unpickle or eval.
+
+Isolation levels (``isolation_level()``; the grading run records it):
+
+* ``"bubblewrap"``: see ``autograder.sandbox.bubblewrap``: no network, no host files but the
+  interpreter, the system libraries, ``readonly_paths`` and ``workdir``, a private ``/tmp``, its own
+  pid namespace, an unprivileged uid of its own (see ``host``) with no capabilities, unable to
+  create user namespaces, plus the rlimits below.
+* ``"rlimits"``: the fallback when bubblewrap is missing or cannot start here: a child in its
+  own session with the rlimits, the minimal environment and ``cwd=workdir``, as an unprivileged
+  uid when the worker is root and such a uid can reach the program and the scratch directory
+  (else as root, where RLIMIT_NPROC does not hold and the program can signal any process). It
+  can read what its uid can read and use the network; logged as a warning.
+
+``AUTOGRADER_SANDBOX`` chooses: unset or ``auto`` (bubblewrap where it works, else the
+fallback), ``rlimits`` (always the fallback), ``bubblewrap`` (refuse to run without it:
+``SandboxUnavailable``).
+
+Limits for every level: RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_FSIZE, no core
+files; the wall clock kills the whole process group (with bubblewrap: the whole pid namespace);
+output beyond ``output_bytes`` stops the run. Nothing the program starts outlives the call, nor
+the worker: if the worker dies, bubblewrap kills the sandbox.
+
+Where this differs from the design notes: the program does not run as uid 65534 but as a uid of
+its own per run (``host.sandbox_uid``), because RLIMIT_NPROC is counted per uid, and with one
+shared uid a fork bomb in one sandbox made every other sandbox on the host fail to fork. Under
+bubblewrap, a program that exits with 128 + n is reported as killed by signal n (bubblewrap and
+the sandbox's pid 1 pass a signal death on that way, as a shell does).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from autograder.sandbox import bubblewrap, host
+from autograder.sandbox.limits import STOP_REASONS, Limits, SandboxResult
+from autograder.sandbox.supervisor import Spawn, supervise
+
+__all__ = [
+    "STOP_REASONS",
+    "Limits",
+    "SandboxResult",
+    "SandboxUnavailable",
+    "isolation_level",
+    "run_sandboxed",
+]
+
+logger = logging.getLogger(__name__)
+DEFAULT_LIMITS = Limits()
+
+
+class SandboxUnavailable(RuntimeError):
+    """``AUTOGRADER_SANDBOX=bubblewrap`` was asked for and bubblewrap does not work here."""
+
+
+def isolation_level() -> str:
+    """``"bubblewrap"`` if it works on this machine (probed once per process), else
+    ``"rlimits"``."""
+    wanted = os.environ.get("AUTOGRADER_SANDBOX", "auto").strip().lower() or "auto"
+    if wanted == "rlimits":
+        _warn_weaker_isolation("AUTOGRADER_SANDBOX=rlimits is set")
+        return "rlimits"
+    works, why = bubblewrap.works(bubblewrap.BWRAP)
+    if works:
+        return "bubblewrap"
+    if wanted == "bubblewrap":
+        raise SandboxUnavailable(f"AUTOGRADER_SANDBOX=bubblewrap, but {why}")
+    _warn_weaker_isolation(why)
+    return "rlimits"
+
+
+def run_sandboxed(
+    argv: Sequence[str],
+    *,
+    workdir: Path,
+    limits: Limits = DEFAULT_LIMITS,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+    readonly_paths: Sequence[Path] = (),
+) -> SandboxResult:
+    """Run ``argv`` in ``workdir`` under ``limits``; see the module docstring. ``env`` is added to
+    a minimal environment (PATH, HOME=workdir, LANG, PYTHONDONTWRITEBYTECODE), never to the
+    worker's. With a root worker, ``workdir`` and its contents are handed to the run's uid."""
+    argv = [str(arg) for arg in argv]
+    if not argv:
+        raise ValueError("argv is empty")
+    workdir = _checked_workdir(workdir)
+    readonly = [_existing(path) for path in readonly_paths]
+    child_env = host.minimal_env(workdir, env)
+    level = isolation_level()
+    with host.sandbox_uid() as uid:
+        if level == "bubblewrap":
+            spawn = _bubblewrap_spawn(argv, workdir, child_env, limits, readonly, uid)
+        else:
+            spawn = _rlimits_spawn(argv, workdir, child_env, readonly, uid)
+        return supervise(spawn, limits, stdin)
+
+
+def _bubblewrap_spawn(argv, workdir, env, limits, readonly, uid) -> Spawn:
+    if host.is_root():
+        host.give_workdir_to(workdir, uid)
+    info_read, info_write = os.pipe()
+    filter_fd = bubblewrap.seccomp_filter_fd()
+    command = bubblewrap.command(
+        argv,
+        workdir=workdir,
+        env=env,
+        limits=limits,
+        readonly_paths=readonly,
+        info_fd=info_write,
+        seccomp_fd=filter_fd,
+        uid=uid,
+    )
+    fds = (info_write,) if filter_fd is None else (info_write, filter_fd)
+    return Spawn(command, "bubblewrap", pass_fds=fds, info_read=info_read)
+
+
+def _rlimits_spawn(argv, workdir, env, readonly, uid) -> Spawn:
+    can_drop, why = host.fallback_can_drop_privileges(argv, workdir, env, readonly)
+    if not can_drop:
+        _warn_weaker_isolation(why)
+        return Spawn(argv, "rlimits", cwd=workdir, env=env)
+    host.give_workdir_to(workdir, uid)
+    return Spawn(argv, "rlimits", cwd=workdir, env=env, user=uid, group=uid)
+
+
+@functools.cache
+def _warn_weaker_isolation(reason: str) -> None:
+    logger.warning(
+        "SANDBOX ISOLATION IS WEAKER: student code runs without bubblewrap (%s): only rlimits, "
+        "its own session and a minimal environment; it can read what its uid can read and use "
+        "the network.",
+        reason,
+    )
+
+
+def _checked_workdir(workdir: Path) -> Path:
+    real = Path(os.path.realpath(workdir))
+    if not real.is_dir():
+        raise NotADirectoryError(f"workdir {workdir} is not a directory")
+    exposed = [p for p in [Path("/usr"), *host.python_roots()] if p.is_relative_to(real)]
+    if exposed:
+        raise ValueError(f"workdir {real} would expose {exposed[0]} read-write")
+    return real
+
+
+def _existing(path: Path) -> Path:
+    real = Path(os.path.realpath(path))
+    if not real.exists():
+        raise FileNotFoundError(f"readonly path {path} does not exist")
+    return real

@@ -1,0 +1,204 @@
+"""The bubblewrap command line for one run, and whether bubblewrap works on this host at all.
+
+What the sandbox sees: ``/usr`` and the ``/bin``, ``/lib*`` links, ``/etc/ld.so.cache`` and
+``/etc/alternatives``, the Python installation and virtualenv running this code, the caller's
+``readonly_paths`` (all read-only), the scratch directory (read-write), a private ``/proc``,
+``/dev``, size-capped ``/tmp`` and ``/dev/shm``, and nothing else: not ``/root``, ``/home``, the
+project, its database or settings, other scratch directories. It has its own pid, network (only a
+loopback of its own), IPC, UTS and cgroup namespaces; it may not create user namespaces (see
+``seccomp``); it dies with its parent.
+
+Two ways to get an unprivileged uid, because RLIMIT_NPROC is not enforced for uid 0:
+
+* worker running as root: bubblewrap runs without a user namespace (root may create the others
+  directly) and keeps only the capabilities ``setpriv`` needs, which then switches to the run's
+  own uid (``host.sandbox_uid``) for real, with no capabilities, an empty bounding set and
+  no-new-privs. A user
+  namespace would not do: bubblewrap maps the sandbox uid onto the caller's, so the program
+  would still be root outside, and RLIMIT_NPROC would not hold.
+* worker running as another user: the usual unprivileged bubblewrap, in a user namespace that maps
+  the sandbox uid onto the worker's, with further user namespaces disabled.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from autograder.sandbox import host, seccomp
+from autograder.sandbox.limits import Limits
+
+BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
+SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
+SYSTEM_READONLY = ("/usr", "/etc/ld.so.cache", "/etc/alternatives")
+TOP_LEVEL_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+def command(
+    argv: Sequence[str],
+    *,
+    workdir: Path,
+    env: dict[str, str],
+    limits: Limits,
+    readonly_paths: Sequence[Path] = (),
+    info_fd: int | None = None,
+    seccomp_fd: int | None = None,
+    uid: int | None = None,
+    bwrap: str | None = None,
+) -> list[str]:
+    """``uid``: what a root worker runs the program as (required then; ignored otherwise)."""
+    args = [bwrap or BWRAP, *_namespaces(), "--die-with-parent", "--new-session", "--as-pid-1"]
+    if info_fd is not None:
+        args += ["--info-fd", str(info_fd)]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
+    args += mounts(workdir, readonly_paths, limits)
+    args += ["--chdir", str(workdir), "--clearenv"]
+    for name, value in env.items():
+        args += ["--setenv", name, value]
+    return [*args, *_capabilities(), "--", *_INIT, *_become(uid), *argv]
+
+
+# Pid 1 of the sandbox (bubblewrap's --as-pid-1): runs the program, waits for it and exits with
+# its status, which ends the pid namespace and everything left in it. Not bubblewrap's own pid 1:
+# bubblewrap's monitor exits without reaping that one, and the run's CPU time is lost with it.
+# With a root worker it stays root (the program cannot signal or ptrace it), so that bubblewrap
+# can still SIGKILL it if the worker dies: a monitor without CAP_KILL cannot signal uid 65534.
+_INIT = ("/bin/sh", "-c", '"$@"; exit "$?"', "sandbox-init")
+
+
+def _namespaces() -> list[str]:
+    if host.is_root():
+        shared = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+        return [*shared, "--unshare-cgroup-try", "--hostname", "sandbox"]
+    return ["--unshare-all", "--unshare-user", "--disable-userns", "--hostname", "sandbox"]
+
+
+def _capabilities() -> list[str]:
+    if not host.is_root():
+        inside = str(host.NAMESPACE_UID)
+        return ["--uid", inside, "--gid", inside, "--cap-drop", "ALL"]
+    # Only what setpriv needs to switch uid (which then clears them all), and DAC_READ_SEARCH so
+    # that bubblewrap can --chdir into a 0700 workdir that belongs to the sandbox uid.
+    caps = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_DAC_READ_SEARCH")
+    return ["--cap-drop", "ALL", *(arg for cap in caps for arg in ("--cap-add", cap))]
+
+
+def _become(uid: int | None) -> list[str]:
+    if not host.is_root():
+        return []  # bubblewrap's user namespace already made the program NAMESPACE_UID
+    if uid is None:
+        raise ValueError("a root worker must give the uid to run the program as")
+    return [
+        SETPRIV,
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--nnp",
+        "--",
+    ]
+
+
+def mounts(workdir: Path, readonly_paths: Sequence[Path], limits: Limits) -> list[str]:
+    """Mount options, parents before children (``--tmpfs /tmp`` before a workdir under /tmp),
+    with every directory bubblewrap has to create on the way made traversable (it would make
+    them 0700, which the sandbox uid could not pass)."""
+    ops = _mount_ops(workdir, readonly_paths, limits)
+    binds = [dest for dest, op in ops.items() if op[0].endswith("bind")]
+    for dest in list(ops):
+        for parent in Path(dest).parents:
+            parent = str(parent)
+            if parent == "/" or parent in ops or any(_inside(parent, b) for b in binds):
+                continue
+            ops[parent] = ("--perms", "0755", "--dir", parent)
+    ordered = sorted(ops, key=lambda dest: len(Path(dest).parts))
+    return [arg for dest in ordered for arg in ops[dest]]
+
+
+def _mount_ops(
+    workdir: Path, readonly_paths: Sequence[Path], limits: Limits
+) -> dict[str, tuple[str, ...]]:
+    ops: dict[str, tuple[str, ...]] = {}
+    for name in TOP_LEVEL_LINKS:
+        path = f"/{name}"
+        if os.path.islink(path):
+            ops[path] = ("--symlink", os.readlink(path), path)
+    readonly = [Path(p) for p in SYSTEM_READONLY if os.path.exists(p)]
+    readonly += [Path(f"/{n}") for n in TOP_LEVEL_LINKS if f"/{n}" not in ops]
+    readonly += host.python_roots() + [Path(os.path.realpath(p)) for p in readonly_paths]
+    for path in _outermost(p for p in readonly if p.exists()):
+        ops[str(path)] = ("--ro-bind", str(path), str(path))
+    size = str(limits.file_size_bytes)
+    ops["/proc"] = ("--proc", "/proc")
+    ops["/dev"] = ("--dev", "/dev")
+    ops["/dev/shm"] = ("--perms", "1777", "--size", size, "--tmpfs", "/dev/shm")
+    ops["/tmp"] = ("--perms", "1777", "--size", size, "--tmpfs", "/tmp")
+    ops[str(workdir)] = ("--bind", str(workdir), str(workdir))
+    return ops
+
+
+def _outermost(paths) -> list[Path]:
+    kept: list[Path] = []
+    for path in sorted(set(paths), key=lambda p: len(p.parts)):
+        if not any(path.is_relative_to(k) for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _inside(path: str, ancestor: str) -> bool:
+    return path != ancestor and Path(path).is_relative_to(ancestor)
+
+
+def seccomp_filter_fd() -> int | None:
+    """A pipe to read ``seccomp.no_new_user_namespaces()`` from (None on an unknown
+    architecture); the caller passes it to bubblewrap and closes it."""
+    program = seccomp.no_new_user_namespaces()
+    if program is None:
+        return None
+    read, write = os.pipe()
+    os.write(write, program)  # a few hundred bytes: far less than a pipe holds
+    os.close(write)
+    return read
+
+
+@functools.lru_cache(maxsize=8)
+def works(bwrap: str) -> tuple[bool, str]:
+    """Whether a sandbox built by ``command`` starts here; probed once per bwrap path."""
+    if not os.access(bwrap, os.X_OK):
+        return False, f"{bwrap} is not installed"
+    if host.is_root() and not os.access(SETPRIV, os.X_OK):
+        return False, f"{SETPRIV} (util-linux) is missing; a root worker needs it to drop to uid"
+    with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as scratch, host.sandbox_uid() as uid:
+        workdir = Path(scratch)
+        if host.is_root():
+            host.give_workdir_to(workdir, uid)
+        env = host.minimal_env(workdir, None)
+        filter_fd = seccomp_filter_fd()
+        argv = command(
+            ["true"],
+            workdir=workdir,
+            env=env,
+            limits=Limits(),
+            seccomp_fd=filter_fd,
+            uid=uid,
+            bwrap=bwrap,
+        )
+        fds = () if filter_fd is None else (filter_fd,)
+        try:
+            done = subprocess.run(argv, capture_output=True, timeout=30, pass_fds=fds)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return False, f"{bwrap} could not start a sandbox: {exc}"
+        finally:
+            for fd in fds:
+                os.close(fd)
+    if done.returncode != 0:
+        stderr = done.stderr.decode(errors="replace").strip()
+        return False, f"{bwrap} failed here (exit {done.returncode}): {stderr[:300]}"
+    return True, ""

@@ -1,0 +1,126 @@
+"""Facts about this host that both isolation levels share: the unprivileged identity student code
+runs as, the environment it gets, the Python installation it may read, and its scratch directory.
+
+The identity: RLIMIT_NPROC counts every process and thread of a real uid, and is never enforced
+for root. So with a root worker, student code runs as a real non-root uid; and not one shared uid
+such as 65534 ("nobody"), because then one fork bomb would use up the process budget of every
+other sandbox running at the same time on the host (their forks, and even their start, would
+fail). Each run gets a uid of its own instead: ``UID_BASE + pid * SLOTS + slot``, where pid is
+the worker process's and slot is free within it, far above the uids of real accounts. Inside a
+user namespace (a worker that is not root) the budget is per namespace already, and the program
+shows as ``NAMESPACE_UID`` (65534).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+UID_BASE = 1_000_000_000
+SLOTS = 16  # sandboxes at once in one worker process
+PID_LIMIT = 2**22  # the largest pid_max Linux allows
+NAMESPACE_UID = 65534
+_slots_in_use: set[int] = set()
+_slots_lock = threading.Lock()
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+@contextlib.contextmanager
+def sandbox_uid() -> Iterator[int]:
+    """A uid (and the same gid) that no other sandbox running now has; see the module docstring."""
+    with _slots_lock:
+        slot = next((s for s in range(SLOTS) if s not in _slots_in_use), None)
+        if slot is None:
+            raise RuntimeError(f"more than {SLOTS} sandboxes at once in process {os.getpid()}")
+        _slots_in_use.add(slot)
+    try:
+        yield UID_BASE + (os.getpid() % PID_LIMIT) * SLOTS + slot
+    finally:
+        with _slots_lock:
+            _slots_in_use.discard(slot)
+
+
+def python_roots() -> list[Path]:
+    """The directories the interpreter running this code needs: the virtualenv and its base."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    return sorted({Path(os.path.realpath(p)) for p in paths})
+
+
+def interpreter_bin() -> Path:
+    if sys.prefix != sys.base_prefix:  # a virtualenv
+        return Path(sys.prefix) / "bin"
+    return Path(sys.executable).parent
+
+
+def minimal_env(workdir: Path, extra: dict[str, str] | None) -> dict[str, str]:
+    """All the child gets of an environment: nothing of the worker's (no SECRET_KEY,
+    DATABASE_URL, tokens), the interpreter first on PATH, and what the caller passes."""
+    env = {
+        "PATH": f"{interpreter_bin()}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.update(extra or {})
+    return env
+
+
+def give_workdir_to(workdir: Path, uid: int) -> None:
+    """Make the scratch directory (and what the caller put in it) the sandbox uid's, so student
+    code can write there; the worker, as root, can still remove whatever it leaves behind.
+    Symlinks are changed, never followed."""
+    os.chown(workdir, uid, uid)
+    for root, dirs, files in os.walk(workdir):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, uid)
+
+
+def first_unreachable(paths: Iterable[Path]) -> Path | None:
+    """The first of ``paths`` (or of their parents) that a uid with no special rights could not
+    reach, or None. Used to decide whether the fallback can drop to the sandbox uid."""
+    for path in paths:
+        path = Path(os.path.realpath(path))
+        for part in [*reversed(path.parents), path]:
+            try:
+                mode = os.stat(part).st_mode
+            except OSError:
+                return part
+            if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+                return part
+        if path.is_file() and not os.stat(path).st_mode & stat.S_IROTH:
+            return path
+    return None
+
+
+def fallback_can_drop_privileges(
+    argv: Sequence[str], workdir: Path, env: dict[str, str], readonly_paths: Sequence[Path]
+) -> tuple[bool, str]:
+    """Whether the rlimits fallback can run ``argv`` as the sandbox uid, and if not, why."""
+    if not is_root():
+        return False, f"the worker is not root (uid {os.geteuid()}); the child keeps its uid"
+    executable = _program_path(argv[0], workdir, env["PATH"])
+    if executable is None:
+        return False, f"{argv[0]!r} is not on the sandbox PATH"
+    real = Path(os.path.realpath(executable))
+    needed = [real, workdir.parent, *readonly_paths]  # workdir itself is handed to that uid
+    needed += [root for root in python_roots() if real.is_relative_to(root)]
+    blocked = first_unreachable(needed)
+    if blocked is not None:
+        return False, f"an unprivileged uid cannot reach {blocked}; the child runs as root"
+    return True, ""
+
+
+def _program_path(program: str, workdir: Path, path: str) -> str | None:
+    if "/" not in program:
+        return shutil.which(program, path=path)
+    candidate = workdir / program  # the child resolves it after changing to workdir
+    return str(candidate) if candidate.exists() else None

@@ -1,0 +1,73 @@
+"""What a sandboxed run may use (``Limits``) and what came back (``SandboxResult``)."""
+
+from __future__ import annotations
+
+import math
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass
+
+STOP_REASONS = ("exited", "timeout", "cpu_limit", "memory_limit", "output_limit", "signal")
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_seconds: float = 60.0  # then the whole sandbox is killed
+    cpu_seconds: int = 60  # RLIMIT_CPU: SIGXCPU at this, SIGKILL one second later
+    memory_bytes: int = 2 * 1024**3  # RLIMIT_AS: `import torch` needs ~631 MiB, a kernel ~1.3 GiB
+    processes: int = 64  # RLIMIT_NPROC, threads included; enforced for the sandbox's own uid
+    open_files: int = 256  # RLIMIT_NOFILE
+    file_size_bytes: int = 64 * 1024**2  # RLIMIT_FSIZE; also the size of the private /tmp
+    output_bytes: int = 1024**2  # kept of stdout and of stderr each; more stops the run
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    exit_code: int | None  # None when killed by a signal
+    signal: int | None
+    stdout: str  # utf-8 with errors="replace", at most output_bytes of it
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+    wall_seconds: float
+    cpu_seconds: float  # user + system of every process in the sandbox that was reaped
+    max_rss_bytes: int
+    stopped_because: str  # one of STOP_REASONS
+    isolation: str  # "bubblewrap" or "rlimits"
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped_because == "exited" and self.exit_code == 0
+
+
+def rlimits_for(limits: Limits) -> list[tuple[int, int, int]]:
+    """(resource, soft, hard) triples; a hard limit is never raised above the caller's own."""
+    cpu = math.ceil(limits.cpu_seconds)
+    wanted = [
+        (resource.RLIMIT_CPU, cpu, cpu + 1),
+        (resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
+        (resource.RLIMIT_NPROC, limits.processes, limits.processes),
+        (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
+        (resource.RLIMIT_FSIZE, limits.file_size_bytes, limits.file_size_bytes),
+        (resource.RLIMIT_CORE, 0, 0),  # no core files in the scratch directory
+    ]
+    return [_clamped(res, int(soft), int(hard)) for res, soft, hard in wanted]
+
+
+def _clamped(res: int, soft: int, hard: int) -> tuple[int, int, int]:
+    _, current_hard = resource.getrlimit(res)
+    if current_hard != resource.RLIM_INFINITY:
+        hard = min(hard, current_hard)
+    return res, min(soft, hard), hard
+
+
+def rlimit_setter(limits: Limits) -> Callable[[], None]:
+    """A ``preexec_fn`` that only calls setrlimit on values computed beforehand: it runs in the
+    forked child, where allocating or taking locks is what makes ``preexec_fn`` risky."""
+    triples = rlimits_for(limits)
+
+    def apply() -> None:
+        for res, soft, hard in triples:
+            resource.setrlimit(res, (soft, hard))
+
+    return apply

@@ -1,0 +1,407 @@
+"""Writes of the autograder: importing assignments, accepting submissions, recording gradings.
+
+The queue side (claiming a submission, re-enqueueing stuck ones) is here too, as plain functions
+the Celery tasks call. Scores reach the gradebook through ``grading.services.scores.score_set``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import socket
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import PurePosixPath
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from autograder import blobs, notebooks, selectors
+from autograder.grader import (
+    Grade,
+    grade_notebook,
+    gradescope_results,
+    test_dicts,
+    total_points,
+)
+from autograder.models import (
+    Assignment,
+    AssignmentFile,
+    AssignmentKind,
+    FileRole,
+    GradingRun,
+    ManualGrade,
+    Submission,
+    SubmissionFile,
+    SubmissionState,
+)
+from autograder.sandbox import Limits
+from courseapp.courses.models import Course, Enrollment, Role
+from grading.models import GradedItem, ItemKind, Source
+from grading.services.items import graded_item_create
+from grading.services.scores import points_value, score_set
+
+logger = logging.getLogger(__name__)
+NOTEBOOK_SUFFIX = ".ipynb"
+MAX_ATTEMPTS = 3
+
+
+def _safe_name(name: str) -> str:
+    """A plain file name: no folders, no way out of the scratch directory."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if len(path.parts) != 1 or path.name in ("", ".", "..") or path.name.startswith("."):
+        raise ValidationError(f"{name!r} is not a plain file name.")
+    return path.name
+
+
+def _source_points(source: bytes) -> Decimal:
+    notebook = notebooks.read(source)
+    total = Decimal(0)
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+        if meta.get("grade") or meta.get("task"):
+            total += Decimal(str(meta.get("points", 0)))
+    return total
+
+
+@transaction.atomic
+def assignment_import(
+    *,
+    course: Course,
+    slug: str,
+    files: dict[str, bytes],
+    title: str = "",
+    item_name: str | None = None,
+) -> Assignment:
+    """Create or update an assignment from nbgrader source notebooks and the data files beside them.
+
+    The graded item is ``item_name`` if given (it must exist), else the one the assignment already
+    has, else a new Assignments item named after the title.
+    """
+    files = {_safe_name(name): content for name, content in files.items()}
+    sources = {n: c for n, c in files.items() if n.endswith(NOTEBOOK_SUFFIX)}
+    if len(sources) != 1:
+        raise ValidationError("Give exactly one nbgrader source notebook (.ipynb) per assignment.")
+    [(notebook_name, source)] = sources.items()
+    try:
+        release = notebooks.dumps(notebooks.release_version(notebooks.read(source)))
+        points = _source_points(source)
+    except notebooks.NotebookError as exc:
+        raise ValidationError(str(exc)) from exc
+    if points <= 0:
+        raise ValidationError(f"{notebook_name} has no graded cells (nbgrader 'points').")
+    assignment = Assignment.objects.filter(course=course, slug=slug).first()
+    if assignment is None:
+        item = _item_for(course, item_name, title or slug, points)
+        assignment = Assignment(course=course, slug=slug, item=item, kind=AssignmentKind.NOTEBOOK)
+    elif item_name:
+        assignment.item = _item_for(course, item_name, title or slug, points)
+    assignment.title = title or assignment.title or slug
+    assignment.save()
+    assignment.files.all().delete()
+    stored = [(FileRole.SOURCE, notebook_name, source), (FileRole.RELEASE, notebook_name, release)]
+    stored += [(FileRole.DATA, n, c) for n, c in files.items() if n != notebook_name]
+    for role, name, content in stored:
+        AssignmentFile.objects.create(
+            assignment=assignment,
+            role=role,
+            name=name,
+            sha256=blobs.put(content),
+            size=len(content),
+        )
+    return assignment
+
+
+def _item_for(course: Course, item_name: str | None, title: str, points: Decimal) -> GradedItem:
+    if item_name:
+        item = GradedItem.objects.filter(course=course, name=item_name).first()
+        if item is None:
+            raise ValidationError(f"{course.code} has no graded item {item_name!r}.")
+        return item
+    return graded_item_create(
+        course=course, component="Assignments", name=title, kind=ItemKind.ASSIGNMENT,
+        max_points=points,
+    )  # fmt: skip
+
+
+def assignment_file(assignment: Assignment, role: FileRole) -> tuple[str, bytes]:
+    found = assignment.files.get(role=role) if role != FileRole.DATA else None
+    return found.name, blobs.get(found.sha256)
+
+
+def assignment_limits(assignment: Assignment) -> Limits:
+    return Limits(
+        wall_seconds=float(assignment.run_timeout_seconds),
+        cpu_seconds=assignment.run_timeout_seconds,
+        memory_bytes=assignment.memory_mb * 2**20,
+        output_bytes=assignment.output_kb * 1024,
+    )
+
+
+def submission_content(submission: Submission) -> tuple[str, bytes]:
+    file = submission.files.get()
+    return file.name, blobs.get(file.sha256)
+
+
+def grade_files(assignment: Assignment, submitted: bytes, filename: str) -> Grade:
+    """Grade ``submitted`` for ``assignment``: the one path the worker and ``autograde`` share."""
+    _, source = assignment_file(assignment, FileRole.SOURCE)
+    data = {f.name: blobs.get(f.sha256) for f in assignment.files.filter(role=FileRole.DATA)}
+    return grade_notebook(
+        source=source,
+        submitted=submitted,
+        data_files=data,
+        limits=assignment_limits(assignment),
+        cell_timeout=assignment.cell_timeout_seconds,
+        filename=filename,
+    )
+
+
+@dataclass(frozen=True)
+class Allowance:
+    used: int
+    limit: int | None
+    next_at: datetime.datetime | None  # when the cooldown ends, if it has not
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+
+def submission_allowance(*, assignment: Assignment, student, now=None) -> Allowance:
+    now = now or timezone.now()
+    mine = Submission.objects.filter(assignment=assignment, student=student)
+    last = mine.aggregate(last=Max("created_at"))["last"]
+    next_at = None
+    if last and assignment.cooldown_seconds:
+        next_at = last + datetime.timedelta(seconds=assignment.cooldown_seconds)
+        next_at = next_at if next_at > now else None
+    return Allowance(mine.count(), assignment.max_submissions, next_at)
+
+
+def _check_files(assignment: Assignment, files: dict[str, bytes]) -> tuple[str, bytes]:
+    expected, _ = assignment_file(assignment, FileRole.RELEASE)
+    if not files:
+        raise ValidationError(f"Upload your notebook, {expected}.")
+    if len(files) != 1:
+        raise ValidationError(f"Upload one file: your {expected}.")
+    [(name, content)] = files.items()
+    name = _safe_name(name)
+    if not name.endswith(NOTEBOOK_SUFFIX):
+        raise ValidationError(f"{name} is not a notebook; upload your {expected}.")
+    if len(content) > assignment.max_upload_kb * 1024:
+        raise ValidationError(f"{name} is larger than {assignment.max_upload_kb} KB.")
+    try:
+        notebooks.read(content, name=name)
+    except notebooks.NotebookError as exc:
+        raise ValidationError(str(exc)) from exc
+    return expected, content
+
+
+@transaction.atomic
+def submission_create(*, assignment: Assignment, student, files: dict[str, bytes]) -> Submission:
+    """Validate and store a submission, then queue it for grading once the transaction commits."""
+    # Locking the enrollment makes two quick uploads count against the limit one after the other.
+    enrollment = Enrollment.objects.select_for_update().filter(
+        course=assignment.course, user=student, role=Role.STUDENT
+    )
+    if enrollment.first() is None:
+        raise ValidationError(f"{student.username} is not a student of {assignment.course.code}.")
+    allowance = submission_allowance(assignment=assignment, student=student)
+    if allowance.left == 0:
+        raise ValidationError(f"You have used all {allowance.limit} submissions.")
+    if allowance.next_at:
+        wait = int((allowance.next_at - timezone.now()).total_seconds()) + 1
+        raise ValidationError(f"Please wait {wait} s before submitting again.")
+    name, content = _check_files(assignment, files)
+    submission = Submission.objects.create(
+        assignment=assignment, student=student, number=allowance.used + 1
+    )
+    SubmissionFile.objects.create(
+        submission=submission, name=name, sha256=blobs.put(content), size=len(content)
+    )
+    _enqueue_on_commit(submission)
+    return submission
+
+
+def _enqueue_on_commit(submission: Submission) -> None:
+    from autograder.tasks import grade_submission_task
+
+    queue = "gpu" if submission.assignment.wants_gpu else "default"
+    transaction.on_commit(
+        lambda: grade_submission_task.apply_async(
+            kwargs={"submission_pk": submission.pk}, queue=queue
+        )
+    )
+
+
+def submission_claim(*, submission_pk: int, token: str) -> Submission | None:
+    """Move a queued submission to running under ``token`` (the task's id); None when it is not
+    this delivery's to grade. The same message delivered again after its worker died carries the
+    same token and takes the submission back; any other delivery finds it taken and does nothing.
+    """
+    changes = {"state_changed_at": timezone.now(), "attempts": F("attempts") + 1}
+    mine = Submission.objects.filter(pk=submission_pk)
+    claimed = mine.filter(state=SubmissionState.QUEUED).update(
+        state=SubmissionState.RUNNING, claimed_by=token, **changes
+    ) or mine.filter(state=SubmissionState.RUNNING, claimed_by=token).update(**changes)
+    if not claimed:
+        return None
+    return Submission.objects.select_related("assignment__item", "student").get(pk=submission_pk)
+
+
+@transaction.atomic
+def submission_record(
+    *, submission: Submission, grade: Grade, started_at, token: str
+) -> GradingRun | None:
+    """Store the run and the score, once, and only for the delivery that holds the claim: a
+    submission requeued meanwhile (staff fixed a test) is left to the newer grading."""
+    if (
+        not Submission.objects.select_for_update()
+        .filter(pk=submission.pk, state=SubmissionState.RUNNING, claimed_by=token)
+        .exists()
+    ):
+        return None
+    tests = test_dicts(grade)
+    score = total_points(tests, _manual_points(submission))
+    run = GradingRun.objects.create(
+        submission=submission,
+        worker=socket.gethostname(),
+        isolation=grade.isolation,
+        device="cpu",
+        started_at=started_at,
+        finished_at=timezone.now(),
+        duration_seconds=grade.duration_seconds,
+        score=score,
+        max_score=grade.max_score,
+        tests=tests,
+        notes=grade.notes,
+        log=grade.log[-8000:],
+        executed_sha256=blobs.put(grade.executed) if grade.executed else "",
+    )
+    Submission.objects.filter(pk=submission.pk).update(
+        state=SubmissionState.GRADED, state_changed_at=timezone.now(),
+        score=score, max_score=grade.max_score,
+    )  # fmt: skip
+    if _is_newest_graded(submission):
+        _to_gradebook(submission, score, grade.max_score, reason=f"Submission #{submission.number}")
+    return run
+
+
+def _is_newest_graded(submission: Submission) -> bool:
+    """The gradebook holds the student's newest graded submission, whatever finishes last."""
+    newest = (
+        Submission.objects.filter(
+            assignment=submission.assignment_id, student=submission.student_id,
+            state=SubmissionState.GRADED,
+        )
+        .order_by("-number")
+        .values_list("pk", flat=True)
+        .first()
+    )  # fmt: skip
+    return newest == submission.pk
+
+
+def _manual_points(submission: Submission) -> dict[str, Decimal]:
+    return dict(submission.manual_grades.values_list("grade_id", "points"))
+
+
+@transaction.atomic
+def manual_grade_set(
+    *, submission: Submission, grade_id: str, points, comment: str = "", by
+) -> ManualGrade:
+    """A TA's points for a written answer; the submission's total and the gradebook follow."""
+    run = selectors.latest_run(submission=submission)
+    test = next(
+        (
+            t
+            for t in (run.tests if run else [])
+            if t["name"] == grade_id and t["status"] == "manual"
+        ),
+        None,
+    )
+    if test is None:
+        raise ValidationError(f"{grade_id} is not a hand-graded cell of this submission.")
+    points = points_value(points, maximum=Decimal(test["max_score"]), what=f"{grade_id}: points")
+    grade, _ = ManualGrade.objects.update_or_create(
+        submission=submission, grade_id=grade_id,
+        defaults={"points": points, "comment": comment, "graded_by": by},
+    )  # fmt: skip
+    score = total_points(run.tests, _manual_points(submission))
+    Submission.objects.filter(pk=submission.pk).update(score=score)
+    if _is_newest_graded(submission):  # an older submission's total is not the grade
+        _to_gradebook(submission, score, run.max_score, reason=f"Hand grade of {grade_id}", by=by)
+    return grade
+
+
+def _to_gradebook(
+    submission: Submission, score: Decimal, maximum: Decimal, *, reason: str, by=None
+) -> None:
+    item = submission.assignment.item
+    points = (score / maximum * item.max_points).quantize(Decimal("0.001")) if maximum else 0
+    score_set(
+        item=item, student=submission.student, points=points, by=by, source=Source.AUTOGRADER,
+        reason=reason, submitted_at=submission.created_at,
+    )  # fmt: skip
+
+
+def run_results_json(submission: Submission, run: GradingRun) -> dict:
+    """A stored grading as Gradescope's ``results.json``, hand grades included."""
+    return gradescope_results(
+        run.tests, manual=_manual_points(submission), execution_time=run.duration_seconds or 0,
+        output="\n".join(run.notes),
+    )  # fmt: skip
+
+
+def latest_submissions(assignment: Assignment):
+    """Each student's newest submission: what "grade everything again" grades."""
+    newest = {}
+    for submission in assignment.submissions.order_by("number"):
+        newest[submission.student_id] = submission
+    return list(newest.values())
+
+
+def submission_fail(*, submission: Submission, error: str) -> None:
+    """Grading itself failed (not the student's code): say so, keep the score as it was."""
+    Submission.objects.filter(pk=submission.pk, state=SubmissionState.RUNNING).update(
+        state=SubmissionState.FAILED, state_changed_at=timezone.now()
+    )
+    GradingRun.objects.create(
+        submission=submission, worker=socket.gethostname(), isolation="", started_at=timezone.now(),
+        finished_at=timezone.now(), error=error[-4000:],
+    )  # fmt: skip
+
+
+@transaction.atomic
+def submission_requeue(*, submission: Submission) -> Submission:
+    """Grade again (staff after fixing a test, or the sweeper for a stuck one)."""
+    Submission.objects.filter(pk=submission.pk).update(
+        state=SubmissionState.QUEUED, state_changed_at=timezone.now(), claimed_by=""
+    )
+    submission.refresh_from_db()
+    _enqueue_on_commit(submission)
+    return submission
+
+
+def submissions_requeue_stuck(*, now=None) -> int:
+    """Re-enqueue submissions queued or running far past their time limit (a lost message, a
+    worker killed hard). Run by beat."""
+    now = now or timezone.now()
+    count = 0
+    stuck = Submission.objects.filter(
+        state__in=[SubmissionState.QUEUED, SubmissionState.RUNNING]
+    ).select_related("assignment")
+    for submission in stuck:
+        limit = datetime.timedelta(seconds=2 * submission.assignment.run_timeout_seconds + 120)
+        if submission.state_changed_at >= now - limit:
+            continue
+        if submission.attempts >= MAX_ATTEMPTS:
+            # It killed its worker every time: stop, and let staff look at it.
+            submission_fail(submission=submission, error=f"Gave up after {MAX_ATTEMPTS} attempts.")
+            continue
+        logger.warning("Re-enqueueing stuck submission %s (%s)", submission.pk, submission.state)
+        submission_requeue(submission=submission)
+        count += 1
+    return count

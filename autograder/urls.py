@@ -1,0 +1,16 @@
+from django.urls import path
+
+from autograder import views
+
+urlpatterns = [
+    path("assignments/", views.assignment_list, name="assignment-list"),
+    path("assignments/<slug:slug>/", views.assignment_detail, name="assignment-detail"),
+    path("assignments/<slug:slug>/files/<str:name>", views.download, name="assignment-download"),
+    path("assignments/<slug:slug>/regrade/", views.regrade, name="assignment-regrade"),
+    path("assignments/<slug:slug>/manual/", views.manual_grading, name="manual-grading"),
+    path(
+        "assignments/<slug:slug>/submissions/<int:number>/status.json",
+        views.submission_status,
+        name="submission-status",
+    ),
+]

@@ -1,0 +1,152 @@
+"""Assignment pages: download the student version, submit, watch the grading, read the feedback.
+
+Students see only their own submissions; staff see everyone's and can grade again.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from autograder import blobs, selectors, services
+from autograder.models import Assignment, Submission
+from courseapp.courses.permissions import course_view, may
+
+
+def _assignment(course, slug: str) -> Assignment:
+    return get_object_or_404(Assignment.objects.select_related("item"), course=course, slug=slug)
+
+
+def _visible_submission(request, course, assignment, number: int, username: str | None = None):
+    """A submission the user may see: their own, or anyone's for staff."""
+    is_staff = may(request.user, course, "gradebook")
+    owner = username if (is_staff and username) else request.user.username
+    return get_object_or_404(
+        Submission, assignment=assignment, number=number, student__username=owner
+    )
+
+
+@login_required
+@course_view("assignments")
+def assignment_list(request, course):
+    assignments = selectors.assignment_list(course=course)
+    return render(
+        request, "autograder/assignment_list.html", {"course": course, "assignments": assignments}
+    )
+
+
+@login_required
+@course_view("submissions")
+def assignment_detail(request, course, slug: str):
+    assignment = _assignment(course, slug)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            files = (
+                {upload.name: upload.read(assignment.max_upload_kb * 1024 + 1)} if upload else {}
+            )
+            submission = services.submission_create(
+                assignment=assignment, student=request.user, files=files
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, f"Submission #{submission.number} is queued for grading.")
+        return redirect("assignment-detail", course_code=course.code, slug=slug)
+    mine = selectors.submission_list(assignment=assignment, student=request.user)
+    context = {
+        "course": course,
+        "assignment": assignment,
+        "files": selectors.downloadable_files(assignment=assignment),
+        "submissions": [_with_feedback(s) for s in mine],
+        "allowance": services.submission_allowance(assignment=assignment, student=request.user),
+        "is_staff": may(request.user, course, "gradebook"),
+    }
+    return render(request, "autograder/assignment_detail.html", context)
+
+
+def _with_feedback(submission: Submission):
+    run = selectors.latest_run(submission=submission)
+    return submission, run, selectors.feedback(submission=submission, run=run)
+
+
+@login_required
+@course_view("assignments")
+def download(request, course, slug: str, name: str):
+    assignment = _assignment(course, slug)
+    file = selectors.downloadable_files(assignment=assignment).filter(name=name).first()
+    if file is None:
+        raise Http404("No such file.")
+    response = HttpResponse(blobs.get(file.sha256), content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{file.name}"'
+    return response
+
+
+@login_required
+@course_view("assignments")
+def submission_status(request, course, slug: str, number: int):
+    """JSON for the page's live status: state, score, and when it changed."""
+    assignment = _assignment(course, slug)
+    submission = _visible_submission(
+        request, course, assignment, number, request.GET.get("student")
+    )
+    return JsonResponse(
+        {
+            "number": submission.number,
+            "state": submission.state,
+            "state_changed_at": submission.state_changed_at.isoformat(),
+            "score": None if submission.score is None else str(submission.score),
+            "max_score": None if submission.max_score is None else str(submission.max_score),
+        }
+    )
+
+
+@login_required
+@course_view("assignments")
+@require_POST
+def regrade(request, course, slug: str):
+    """Staff: grade one submission again, or every latest submission of the assignment."""
+    assignment = _assignment(course, slug)
+    chosen = request.POST.get("submission", "")
+    if chosen:
+        targets = assignment.submissions.filter(pk=int(chosen)) if chosen.isdigit() else []
+    else:
+        targets = services.latest_submissions(assignment)
+    count = 0
+    for submission in targets:
+        services.submission_requeue(submission=submission)
+        count += 1
+    messages.success(request, f"{count} submission(s) queued for grading again.")
+    return redirect("assignment-detail", course_code=course.code, slug=slug)
+
+
+@login_required
+@course_view("gradebook")
+def manual_grading(request, course, slug: str):
+    """Staff: the written answers of the latest submissions, with points and a comment each."""
+    assignment = _assignment(course, slug)
+    if request.method == "POST":
+        submission = get_object_or_404(
+            Submission, pk=request.POST.get("submission"), assignment=assignment
+        )
+        try:
+            services.manual_grade_set(
+                submission=submission, grade_id=request.POST.get("grade_id", ""),
+                points=request.POST.get("points", ""), comment=request.POST.get("comment", ""),
+                by=request.user,
+            )  # fmt: skip
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, f"Saved for {submission.student.username}.")
+        return redirect("manual-grading", course_code=course.code, slug=slug)
+    cells = selectors.manual_grading_queue(assignment=assignment)
+    context = {"course": course, "assignment": assignment, "cells": cells,
+               "waiting": sum(1 for c in cells if c.grade is None)}  # fmt: skip
+    return render(request, "autograder/manual_grading.html", context)

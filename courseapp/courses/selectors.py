@@ -1,0 +1,63 @@
+"""Reads about courses and the people in them."""
+
+from __future__ import annotations
+
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+
+from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team, TeamMembership
+
+
+def course_role(*, user, course: Course) -> Role | None:
+    """The user's role in the course, or None for someone not enrolled.
+
+    Cached on the user object, so the many checks of one request cost one query per course.
+    """
+    if not user.is_authenticated:
+        return None
+    cache = user.__dict__.setdefault("_course_roles", {})
+    if course.pk not in cache:
+        role = (
+            Enrollment.objects.filter(course=course, user=user)
+            .values_list("role", flat=True)
+            .first()
+        )
+        cache[course.pk] = Role(role) if role else None
+    return cache[course.pk]
+
+
+def course_list_for_user(*, user) -> QuerySet[Course]:
+    """Courses the user may open: the ones they are enrolled in (all of them for a superuser)."""
+    if not user.is_authenticated:
+        return Course.objects.none()
+    if user.is_superuser:
+        return Course.objects.all()
+    return Course.objects.filter(enrollments__user=user).distinct()
+
+
+def enrollment_list(*, course: Course, role: Role | None = None) -> QuerySet[Enrollment]:
+    enrollments = Enrollment.objects.filter(course=course).select_related("user")
+    if role is not None:
+        enrollments = enrollments.filter(role=role)
+    # Instructors first, then TAs, then students, each by name.
+    rank = Case(
+        When(role=Role.INSTRUCTOR, then=Value(0)),
+        When(role=Role.TA, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return enrollments.order_by(rank, "user__last_name", "user__username")
+
+
+def team_list(*, course: Course) -> QuerySet[Team]:
+    memberships = TeamMembership.objects.select_related("enrollment__user").order_by(
+        "enrollment__user__last_name", "enrollment__user__username"
+    )
+    return (
+        Team.objects.filter(course=course)
+        .prefetch_related(Prefetch("memberships", queryset=memberships))
+        .order_by("name")
+    )
+
+
+def lecture_list(*, course: Course) -> QuerySet[Lecture]:
+    return Lecture.objects.filter(course=course).order_by("number")

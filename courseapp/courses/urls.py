@@ -1,0 +1,8 @@
+from django.urls import path
+
+from courseapp.courses import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("courses/<slug:course_code>/", views.course_detail, name="course-detail"),
+]

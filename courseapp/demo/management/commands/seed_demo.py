@@ -1,0 +1,43 @@
+"""``manage.py seed_demo``: create the PMLDL demo course; safe to run again."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from courseapp.demo.services import DEMO_PASSWORD, demo_seed
+
+
+class Command(BaseCommand):
+    help = "Create the demo course pmldl with its people, teams, lectures and grading scheme."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="seed even with DEBUG off (the demo accounts share a published password)",
+        )
+
+    def handle(self, *args, allow_production: bool, **options):
+        if not settings.DEMO_SEED_ALLOWED and not allow_production:
+            raise CommandError(
+                "DEBUG is off: the demo accounts have a well-known password. "
+                "Pass --allow-production if this really is a demo site."
+            )
+        # A superuser with a published password has no place on a production site.
+        report = demo_seed(with_admin=not allow_production)
+        course = report.course
+        if report.created:
+            self.stdout.write(f"Created {len(report.created)} objects for {course.code}.")
+        else:
+            self.stdout.write(
+                f"The demo course {course.code} is already complete; nothing changed."
+            )
+        self.stdout.write(
+            f"\nDemo logins for '{course.title}' (password for all: {DEMO_PASSWORD}):"
+        )
+        staff = [(u, r) for u, r in report.logins if r != "Student"]
+        students = [u for u, r in report.logins if r == "Student"]
+        for username, role in staff:
+            self.stdout.write(f"  {username:<12} {role}")
+        self.stdout.write(f"  {students[0]} … {students[-1]}  Students ({len(students)})")

@@ -1,0 +1,227 @@
+"""The demo course from the PMLDL week-1 slides: people, teams, lectures and the grading scheme.
+
+It sits above the course, grading and autograder code and calls their services. Running it again
+creates nothing new and changes nothing that exists.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from courseapp.courses import services as course_services
+from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team
+from grading import selectors as grading_selectors
+from grading.models import GradedItem, ItemKind, Score, Source
+from grading.services.items import graded_item_create
+from grading.services.schemes import grading_scheme_create
+from grading.services.scores import score_set, team_score_set
+
+DEMO_PASSWORD = "pmldl-demo"
+COURSE = {
+    "code": "pmldl",
+    "title": "Practical Machine Learning and Deep Learning",
+    "term": "Fall 2026",
+    "timezone": "Europe/Moscow",
+}
+ADMIN = ("admin", "Site", "Admin")
+INSTRUCTOR = ("instructor", "Vladimir", "Ivanov")
+TA = ("ta", "Youssef", "Ibrahim")
+STUDENT_NAMES = [
+    ("Alina", "Sokolova"), ("Bogdan", "Kuznetsov"), ("Chen", "Wei"), ("Daria", "Morozova"),
+    ("Emil", "Hasanov"), ("Farida", "Nurieva"), ("Gleb", "Orlov"), ("Hana", "Kim"),
+    ("Ilya", "Popov"), ("Jamila", "Saidova"), ("Kirill", "Volkov"), ("Leyla", "Aliyeva"),
+    ("Maxim", "Lebedev"), ("Nadia", "Fedorova"), ("Oleg", "Smirnov"), ("Polina", "Egorova"),
+    ("Ruslan", "Galiev"), ("Sofia", "Pavlova"), ("Timur", "Zakirov"), ("Ulyana", "Belova"),
+]  # fmt: skip
+# The syllabus slide, one lecture a week from the first week of term.
+SYLLABUS = [
+    "Review: definitions, training deep neural networks",
+    "Convolutional neural networks",
+    "RBMs and deep belief networks",
+    "RNNs: LSTM, attention, transformers",
+    "Graph networks: graph convolution networks",
+    "GANs and Bayesian deep learning",
+    "Software tools for ML/DL",
+    "Data science teams: processes and roles",
+]
+FIRST_LECTURE = datetime.date(2026, 9, 1)
+TEAM_NAMES = ["Backprop", "Dropout", "Attention", "Residual"]
+# The assessment slide: points per component and letters by total points (lower bounds).
+COMPONENTS = [
+    {"name": "Quizzes", "points": "10"},
+    {"name": "Assignments", "points": "30"},
+    {"name": "Midterm", "points": "20"},
+    {"name": "Final project", "points": "30"},
+    {"name": "Final exam", "points": "20"},
+]
+MOSCOW = zoneinfo.ZoneInfo("Europe/Moscow")
+# Graded items: (component, name, kind, max points, due week or None, options).
+ITEMS = [
+    *[("Quizzes", f"Quiz {n}", ItemKind.QUIZ, 10, n, {"published": n <= 2}) for n in range(1, 9)],
+    ("Assignments", "A1: neural network basics", ItemKind.ASSIGNMENT, 10, 2, {}),
+    ("Assignments", "A2: training deep networks", ItemKind.ASSIGNMENT, 10, 4, {}),
+    ("Assignments", "A3: reusing pretrained layers", ItemKind.ASSIGNMENT, 10, 6, {}),
+    ("Midterm", "Midterm theory", ItemKind.EXAM_PART, 10, None, {}),
+    ("Midterm", "Midterm practice", ItemKind.EXAM_PART, 10, None, {}),
+    ("Final project", "Final project", ItemKind.PROJECT, 100, None, {"team_graded": True}),
+    ("Final exam", "Final exam theory", ItemKind.EXAM_PART, 10, None, {}),
+    ("Final exam", "Final exam practice", ItemKind.EXAM_PART, 10, None, {}),
+]
+DEMO_GRADED = ["Quiz 1", "Quiz 2", "A1: neural network basics"]
+LETTER_CUTOFFS = [
+    {"letter": "A", "min_points": "90"},
+    {"letter": "B", "min_points": "76"},
+    {"letter": "C", "min_points": "60"},
+    {"letter": "D", "min_points": "0"},
+]
+
+
+@dataclass
+class DemoReport:
+    course: Course | None = None
+    created: list[str] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)  # (username, role)
+
+
+def _user(username: str, first: str, last: str, report: DemoReport, *, superuser: bool = False):
+    User = get_user_model()
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=username, first_name=first, last_name=last)
+        user.is_staff = user.is_superuser = superuser
+        user.email = f"{username}@pmldl.example.org"
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        report.created.append(f"user {username}")
+    return user
+
+
+def _admin(report: DemoReport) -> None:
+    """A superuser for the Django admin; course staff do their work on the site, not there."""
+    user = _user(*ADMIN, report, superuser=True)
+    report.logins.append((user.username, "Site admin (Django admin)"))
+
+
+def _enroll(course: Course, user, role: Role, report: DemoReport) -> Enrollment:
+    enrollment = Enrollment.objects.filter(course=course, user=user).first()
+    if enrollment is None:
+        enrollment = course_services.enrollment_create(course=course, user=user, role=role)
+        report.created.append(f"enrollment {user.username} as {role.value}")
+    report.logins.append((user.username, role.label))
+    return enrollment
+
+
+def _course(report: DemoReport) -> Course:
+    course = Course.objects.filter(code=COURSE["code"]).first()
+    if course is None:
+        course = course_services.course_create(**COURSE)
+        report.created.append(f"course {course.code}")
+    return course
+
+
+def _lectures(course: Course, report: DemoReport) -> None:
+    existing = set(Lecture.objects.filter(course=course).values_list("number", flat=True))
+    for number, title in enumerate(SYLLABUS, start=1):
+        if number not in existing:
+            date = FIRST_LECTURE + datetime.timedelta(weeks=number - 1)
+            course_services.lecture_create(course=course, number=number, title=title, date=date)
+            report.created.append(f"lecture {number}")
+
+
+def _teams(course: Course, students: list[Enrollment], report: DemoReport) -> None:
+    size = len(students) // len(TEAM_NAMES)
+    for index, name in enumerate(TEAM_NAMES):
+        if Team.objects.filter(course=course, name=name).exists():
+            continue
+        members = [
+            s
+            for s in students[index * size : (index + 1) * size]
+            if not hasattr(s, "team_membership")
+        ]
+        course_services.team_create(course=course, name=name, members=members)
+        report.created.append(f"team {name}")
+
+
+def _grading_scheme(course: Course, report: DemoReport) -> None:
+    if grading_selectors.grading_scheme_current(course=course) is None:
+        grading_scheme_create(
+            course=course,
+            components=COMPONENTS,
+            letter_cutoffs=LETTER_CUTOFFS,
+            note="From the slides",
+        )
+        report.created.append("grading scheme")
+
+
+def _due(week: int) -> datetime.datetime:
+    """23:59 Moscow time on the day before the lecture of ``week`` + 1."""
+    day = FIRST_LECTURE + datetime.timedelta(weeks=week, days=-1)
+    return datetime.datetime.combine(day, datetime.time(23, 59), tzinfo=MOSCOW)
+
+
+def _items(course: Course, report: DemoReport) -> None:
+    existing = set(GradedItem.objects.filter(course=course).values_list("name", flat=True))
+    for position, (component, name, kind, points, week, extra) in enumerate(ITEMS):
+        if name not in existing:
+            due = _due(week) if week else None
+            graded_item_create(
+                course=course, component=component, name=name, kind=kind, max_points=points,
+                due_at=due, position=position, **extra,
+            )  # fmt: skip
+            report.created.append(f"item {name}")
+
+
+def _demo_points(username: str, item: str, max_points: int) -> int:
+    """Stable, varied demo scores: the same on every run and every machine."""
+    digest = hashlib.sha256(f"{username}/{item}".encode()).digest()
+    return round(max_points * (0.45 + 0.55 * digest[0] / 255))
+
+
+def _scores(course: Course, students: list[Enrollment], report: DemoReport) -> None:
+    """Scores for the first weeks, so that the gradebook has something to show."""
+    graded = GradedItem.objects.filter(course=course, name__in=DEMO_GRADED)
+    for item in graded:
+        have = set(Score.objects.filter(item=item).values_list("student_id", flat=True))
+        if item.team_graded:
+            for team in Team.objects.filter(course=course):
+                if not have.intersection(m.enrollment.user_id for m in team.memberships.all()):
+                    points = _demo_points(team.name, item.name, int(item.max_points))
+                    team_score_set(item=item, team=team, points=points, by=None, reason="Demo data")
+                    report.created.append(f"team score {team.name} / {item.name}")
+            continue
+        for enrollment in students:
+            if enrollment.user_id not in have:
+                points = _demo_points(enrollment.user.username, item.name, int(item.max_points))
+                score_set(
+                    item=item, student=enrollment.user, points=points, by=None,
+                    source=Source.MANUAL, reason="Demo data",
+                )  # fmt: skip
+                report.created.append(f"score {enrollment.user.username} / {item.name}")
+
+
+@transaction.atomic
+def demo_seed(*, with_admin: bool = True) -> DemoReport:
+    """``with_admin``: also a Django superuser ``admin`` with the demo password (never on a site
+    seeded with --allow-production)."""
+    report = DemoReport()
+    course = report.course = _course(report)
+    if with_admin:
+        _admin(report)
+    _enroll(course, _user(*INSTRUCTOR, report), Role.INSTRUCTOR, report)
+    _enroll(course, _user(*TA, report), Role.TA, report)
+    students = [
+        _enroll(course, _user(f"student{n:02d}", first, last, report), Role.STUDENT, report)
+        for n, (first, last) in enumerate(STUDENT_NAMES, start=1)
+    ]
+    _lectures(course, report)
+    _teams(course, students, report)
+    _grading_scheme(course, report)
+    _items(course, report)
+    _scores(course, students, report)
+    return report

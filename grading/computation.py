@@ -1,0 +1,380 @@
+"""The one computation of grades: from (scheme, items, scores, extensions) to a student's breakdown.
+
+Pure functions over frozen dataclasses, with no database access, so the staff gradebook, the
+student's page, the API and the CSV export all show the same numbers. Item points are exact
+``Decimal`` (nothing is divided there); a component's share, the one division, is an exact fraction
+(``30 × 2/3`` is exactly 20, where a 28-digit Decimal gives 19.999…, which would band 89.5 as 89)
+and comes out as ``Decimal`` again.
+
+The rules (DESIGN.md):
+- a component's share is ``points × Σ earned / Σ possible`` over the items that count;
+- a component drops its lowest N items by percentage, never an item marked "never drop", and never
+  all of them; an excused item counts for neither sum; an item with no score yet does not count;
+- late work loses ``percent_per_day`` per started day late, not below ``floor_percent`` of the
+  points, and nothing after ``max_days_late``; the due date is the student's own (extensions);
+- an override by staff is final: no penalty applies to it;
+- the total is the sum of shares; by default it is rounded half-up to a whole point, and the letter
+  is the first cutoff (lower bound) the rounded total reaches.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from fractions import Fraction
+from functools import cached_property
+from typing import NamedTuple
+
+ONE_DAY = datetime.timedelta(days=1)
+ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
+
+
+class Rounding(StrEnum):
+    HALF_UP = "half_up"
+    NONE = "none"
+
+
+class Status(StrEnum):
+    GRADED = "graded"
+    MISSING = "missing"
+    EXCUSED = "excused"
+
+
+class ItemState(StrEnum):
+    COUNTED = "counted"
+    DROPPED = "dropped"
+    EXCUSED = "excused"
+    UNGRADED = "ungraded"  # no score yet: counts for neither sum
+    HIDDEN = "hidden"  # not published, in a student's own view
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    percent_per_day: Decimal = Decimal(10)
+    floor_percent: Decimal = Decimal(0)
+    max_days_late: int = 7
+
+    def kept(self, days_late: int) -> Decimal:
+        """The part of the points a submission ``days_late`` started days late keeps (exact)."""
+        if days_late <= 0:
+            return ONE
+        if days_late > self.max_days_late:
+            return ZERO
+        kept = ONE - self.percent_per_day * days_late / HUNDRED
+        return max(kept, self.floor_percent / HUNDRED, ZERO)
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    points: Decimal
+    drop_lowest: int = 0
+    late_policy: LatePolicy | None = None  # None: the scheme's
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    letter: str
+    min_points: Decimal
+
+
+@dataclass(frozen=True)
+class SchemeSpec:
+    components: tuple[ComponentSpec, ...]
+    cutoffs: tuple[Cutoff, ...]  # descending lower bounds; the last is 0
+    rounding: Rounding = Rounding.HALF_UP
+    late_policy: LatePolicy = field(default_factory=LatePolicy)
+    version: int = 1
+
+    @property
+    def total_points(self) -> Decimal:
+        return sum((c.points for c in self.components), Decimal(0))
+
+    def policy_for(self, component: str) -> LatePolicy:
+        spec = next(c for c in self.components if c.name == component)
+        return spec.late_policy or self.late_policy
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    id: int
+    name: str
+    component: str
+    max_points: Decimal
+    due_at: datetime.datetime | None = None
+    never_drop: bool = False
+    published: bool = True
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    item_id: int
+    status: Status = Status.GRADED
+    raw_points: Decimal | None = None
+    submitted_at: datetime.datetime | None = None
+    override_points: Decimal | None = None
+    adjustment: Decimal = Decimal(0)  # per-member adjustment of a team score
+
+
+class ItemResult(NamedTuple):
+    """One item's result for one student. A named tuple: a gradebook makes 60,000 of them."""
+
+    item: ItemSpec
+    state: ItemState
+    due_at: datetime.datetime | None  # the student's own, after any extension
+    days_late: int
+    raw_points: Decimal | None
+    penalty: Decimal  # points taken for lateness
+    earned: Decimal | None  # what counts: override, or raw + adjustment − penalty
+    overridden: bool
+
+    @property
+    def possible(self) -> Decimal:
+        return self.item.max_points
+
+
+@dataclass(frozen=True)
+class ComponentResult:
+    spec: ComponentSpec
+    items: tuple[ItemResult, ...]
+    share: Decimal  # of the component's points
+    earned: Decimal
+    possible: Decimal
+
+    @property
+    def counted(self) -> bool:
+        return self.possible > 0
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    scheme: SchemeSpec
+    components: tuple[ComponentResult, ...]
+    total: Decimal  # exact to 6 places for display; banding uses the exact value
+    rounded_total: Decimal
+    letter: str
+    only_published: bool
+
+    @cached_property
+    def _items(self) -> dict[int, ItemResult]:
+        return {r.item.id: r for c in self.components for r in c.items}
+
+    def item(self, item_id: int) -> ItemResult:
+        return self._items[item_id]
+
+
+def days_late(submitted_at: datetime.datetime | None, due_at: datetime.datetime | None) -> int:
+    """Started days late: one second late is one day."""
+    if submitted_at is None or due_at is None or submitted_at <= due_at:
+        return 0
+    return math.ceil((submitted_at - due_at) / ONE_DAY)
+
+
+def _item_result(
+    item: ItemSpec,
+    score: ScoreSpec | None,
+    due_at: datetime.datetime | None,
+    policy: LatePolicy,
+    only_published: bool,
+) -> ItemResult:
+    """One item's result before drops. Decimal is exact here: points and percentages have few
+    digits, and nothing is divided."""
+    if only_published and not item.published:
+        return ItemResult(item, ItemState.HIDDEN, due_at, 0, None, ZERO, None, False)
+    if score is None:
+        return ItemResult(item, ItemState.UNGRADED, due_at, 0, None, ZERO, None, False)
+    raw = score.raw_points
+    if score.status == Status.EXCUSED:
+        return ItemResult(item, ItemState.EXCUSED, due_at, 0, raw, ZERO, None, False)
+    if score.override_points is not None:
+        earned = score.override_points
+        return ItemResult(item, ItemState.COUNTED, due_at, 0, raw, ZERO, earned, True)
+    late = days_late(score.submitted_at, due_at)
+    if score.status == Status.MISSING or raw is None:
+        return ItemResult(item, ItemState.COUNTED, due_at, late, raw, ZERO, ZERO, False)
+    before = raw + score.adjustment if score.adjustment else raw
+    if not ZERO <= before <= item.max_points:  # a team adjustment, or a maximum lowered later
+        before = min(max(before, ZERO), item.max_points)
+    if not late:
+        return ItemResult(item, ItemState.COUNTED, due_at, 0, raw, ZERO, before, False)
+    earned = before * policy.kept(late)
+    return ItemResult(item, ItemState.COUNTED, due_at, late, raw, before - earned, earned, False)
+
+
+def score_item(
+    item: ItemSpec,
+    score: ScoreSpec | None,
+    due_at: datetime.datetime | None,
+    policy: LatePolicy,
+) -> ItemResult:
+    """One item's result on its own (before any drop): what the score history records."""
+    return _item_result(item, score, due_at, policy, only_published=False)
+
+
+def _drop(results: list[ItemResult], n: int) -> set[int]:
+    """Ids of the ``n`` counted, droppable items with the lowest percentage; one always stays."""
+    counted = [r for r in results if r.state == ItemState.COUNTED]
+    droppable = [r for r in counted if not r.item.never_drop]
+    n = min(n, len(droppable), len(counted) - 1)
+    if n <= 0:
+        return set()
+    droppable.sort(key=lambda r: (Fraction(r.earned) / Fraction(r.possible), -r.possible))
+    return {r.item.id for r in droppable[:n]}
+
+
+def _component(
+    spec: ComponentSpec,
+    scheme: SchemeSpec,
+    items: list[ItemSpec],
+    scores: Mapping[int, ScoreSpec],
+    due_dates: Mapping[int, datetime.datetime],
+    only_published: bool,
+) -> tuple[ComponentResult, Fraction]:
+    policy = spec.late_policy or scheme.late_policy
+    results = [
+        _item_result(i, scores.get(i.id), due_dates.get(i.id, i.due_at), policy, only_published)
+        for i in items
+    ]
+    dropped = _drop(results, spec.drop_lowest) if spec.drop_lowest else set()
+    earned = possible = ZERO
+    final = []
+    for result in results:
+        if result.item.id in dropped:
+            result = result._replace(state=ItemState.DROPPED)
+        elif result.state == ItemState.COUNTED:
+            earned += result.earned
+            possible += result.possible
+        final.append(result)
+    # The one division: exact as a fraction, so 30 × 2/3 is 20 and not 19.999…
+    share = (
+        Fraction(spec.points) * Fraction(earned) / Fraction(possible) if possible else Fraction(0)
+    )
+    return ComponentResult(spec, tuple(final), _dec(share), earned, possible), share
+
+
+def letter_for(rounded_total: Fraction, cutoffs: Iterable[Cutoff]) -> str:
+    cutoffs = tuple(cutoffs)
+    for cutoff in cutoffs:
+        if rounded_total >= Fraction(cutoff.min_points):
+            return cutoff.letter
+    return cutoffs[-1].letter
+
+
+def round_total(total: Fraction, rounding: Rounding) -> Fraction:
+    if rounding == Rounding.HALF_UP:
+        return Fraction(math.floor(total + Fraction(1, 2)))
+    return total
+
+
+def compute_breakdown(
+    scheme: SchemeSpec,
+    items: Iterable[ItemSpec],
+    scores: Mapping[int, ScoreSpec],
+    due_dates: Mapping[int, datetime.datetime] | None = None,
+    *,
+    only_published: bool = False,
+) -> Breakdown:
+    """One student's breakdown.
+
+    ``scores`` and ``due_dates`` are that student's, keyed by item id; ``due_dates`` holds only the
+    items with an extension. ``only_published`` is the student's own view: unpublished items are
+    hidden and count for nothing.
+    """
+    by_component: dict[str, list[ItemSpec]] = {c.name: [] for c in scheme.components}
+    for item in items:
+        # An item of a component this scheme version lacks (one added after a release) counts in
+        # the versions that have it, not here.
+        if item.component in by_component:
+            by_component[item.component].append(item)
+    due_dates = due_dates or {}
+    components, total = [], Fraction(0)
+    for spec in scheme.components:
+        result, share = _component(
+            spec, scheme, by_component[spec.name], scores, due_dates, only_published
+        )
+        components.append(result)
+        total += share
+    rounded = round_total(total, scheme.rounding)
+    return Breakdown(
+        scheme=scheme,
+        components=tuple(components),
+        total=_dec(total),
+        rounded_total=_dec(rounded),
+        letter=letter_for(rounded, scheme.cutoffs),
+        only_published=only_published,
+    )
+
+
+@dataclass(frozen=True)
+class Need:
+    letter: str
+    percent: Decimal | None  # lowest uniform percentage on the remaining items; None: out of reach
+    secured: bool  # reached already, whatever happens on the remaining items
+
+
+def what_do_i_need(
+    scheme: SchemeSpec,
+    items: Iterable[ItemSpec],
+    scores: Mapping[int, ScoreSpec],
+    due_dates: Mapping[int, datetime.datetime] | None = None,
+    *,
+    only_published: bool = False,
+) -> list[Need]:
+    """For each letter above the lowest: the lowest uniform percentage p on what is still to come
+    from which every higher p reaches it too, found with ``compute_breakdown`` itself (so it follows
+    every rule above, drops included).
+
+    Still to come: the items without a score the student can see (in their own view,
+    ``only_published``, unpublished items count as to come whatever staff entered), and a
+    component with no items yet, as one item of its own. "Secured": every p from 0 to 100 %
+    reaches the letter. Drops can make the total fall as p rises, so every 0.1 % is tried (1,001
+    computations for one student) rather than a bisection that would assume it cannot.
+    """
+    items = list(items)
+    if only_published:
+        published = {i.id for i in items if i.published}
+        scores = {item_id: s for item_id, s in scores.items() if item_id in published}
+    with_items = {i.component for i in items}
+    placeholders = [
+        ItemSpec(-number, f"{c.name} (to come)", c.name, ONE)
+        for number, c in enumerate(scheme.components, start=1)
+        if c.name not in with_items
+    ]
+    items += placeholders
+    remaining = [i for i in items if i.id not in scores]
+    totals = [_total_at(scheme, items, scores, due_dates, remaining, p) for p in range(1001)]
+    needs = []
+    for cutoff in scheme.cutoffs[:-1]:
+        reaches = [total >= Fraction(cutoff.min_points) for total in totals]
+        if all(reaches):
+            needs.append(Need(cutoff.letter, Decimal(0), True))
+        elif not reaches[-1]:
+            needs.append(Need(cutoff.letter, None, False))
+        else:
+            lowest = max(p for p, ok in enumerate(reaches) if not ok) + 1
+            needs.append(Need(cutoff.letter, Decimal(lowest) / 10, False))
+    return needs
+
+
+def _total_at(scheme, items, scores, due_dates, remaining, per_mille: int) -> Fraction:
+    hypothetical = dict(scores)
+    for item in remaining:
+        points = item.max_points * per_mille / 1000  # exact: a decimal over a power of ten
+        hypothetical[item.id] = ScoreSpec(item.id, raw_points=points)
+    return Fraction(compute_breakdown(scheme, items, hypothetical, due_dates).rounded_total)
+
+
+def _dec(value: Fraction, places: int = 6) -> Decimal:
+    """A Decimal to ``places`` decimals (half-up), without trailing zeros."""
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP).normalize()
+    return rounded if rounded.as_tuple().exponent <= 0 else rounded.quantize(Decimal(1))
+
+
+def plain(value: Decimal) -> str:
+    """A number as people write it: ``8`` for 8.000, ``6.4`` for 6.40, never ``1E+1``."""
+    return format(value.normalize(), "f") if value else "0"

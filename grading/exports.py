@@ -1,0 +1,53 @@
+"""The gradebook as CSV, in the wide format Moodle and Canvas users know.
+
+``username, email, full name``, one column per item (the final points that count, ``EX`` for an
+excused item, empty when there is no score yet), one per component (``<name> total``: its
+share), ``total``, ``rounded total``, ``letter``. Every number comes from the breakdown, as on
+the pages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from grading.computation import Breakdown, ItemResult, ItemState, plain
+from grading.selectors import Gradebook
+
+IDENTITY_COLUMNS = ["username", "email", "full name"]
+SUMMARY_COLUMNS = ["total", "rounded total", "letter"]
+
+
+def item_cell(result: ItemResult) -> str:
+    if result.state == ItemState.EXCUSED:
+        return "EX"
+    if result.earned is None:
+        return ""
+    return plain(result.earned)
+
+
+def component_column(name: str) -> str:
+    return f"{name} total"
+
+
+def header(gradebook: Gradebook) -> list[str]:
+    items = [item.name for item in gradebook.items]
+    components = [component_column(c.name) for c in gradebook.spec.components]
+    return [*IDENTITY_COLUMNS, *items, *components, *SUMMARY_COLUMNS]
+
+
+def row(gradebook: Gradebook, student, breakdown: Breakdown) -> list[str]:
+    cells = [student.username, student.email, student.get_full_name()]
+    cells += [item_cell(breakdown.item(item.pk)) for item in gradebook.items]
+    cells += [plain(component.share) for component in breakdown.components]
+    cells += [plain(breakdown.total), plain(breakdown.rounded_total), breakdown.letter]
+    return cells
+
+
+def gradebook_csv(gradebook: Gradebook) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header(gradebook))
+    for student, breakdown in gradebook.rows():
+        writer.writerow(row(gradebook, student, breakdown))
+    return out.getvalue()

@@ -1,0 +1,231 @@
+"""Reads of the gradebook. Every grade shown anywhere comes from ``gradebook_for_course`` or
+``student_grades``, which load a course in a fixed number of queries and hand the rows to
+``grading.computation``."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from courseapp.courses.models import Course, Enrollment, Role
+from grading import computation as calc
+from grading.models import (
+    Extension,
+    GradedItem,
+    GradeRelease,
+    GradingScheme,
+    RegradeRequest,
+    Score,
+    ScoreHistory,
+)
+
+
+def grading_scheme_current(*, course: Course) -> GradingScheme | None:
+    return GradingScheme.objects.filter(course=course).order_by("-version").first()
+
+
+def grade_release_latest(*, course: Course) -> GradeRelease | None:
+    return (
+        GradeRelease.objects.filter(course=course)
+        .select_related("scheme")
+        .order_by("-released_at", "-pk")
+        .first()
+    )
+
+
+def _late_policy(data: dict | None) -> calc.LatePolicy | None:
+    if not data:
+        return None
+    return calc.LatePolicy(
+        percent_per_day=Decimal(data["percent_per_day"]),
+        floor_percent=Decimal(data["floor_percent"]),
+        max_days_late=int(data["max_days_late"]),
+    )
+
+
+def scheme_spec(scheme: GradingScheme) -> calc.SchemeSpec:
+    return calc.SchemeSpec(
+        components=tuple(
+            calc.ComponentSpec(
+                name=c["name"],
+                points=Decimal(c["points"]),
+                drop_lowest=int(c.get("drop_lowest", 0)),
+                late_policy=_late_policy(c.get("late_policy")),
+            )
+            for c in scheme.components
+        ),
+        cutoffs=tuple(
+            calc.Cutoff(c["letter"], Decimal(c["min_points"])) for c in scheme.letter_cutoffs
+        ),
+        rounding=calc.Rounding(scheme.rounding),
+        late_policy=_late_policy(scheme.late_policy) or calc.LatePolicy(),
+        version=scheme.version,
+    )
+
+
+def item_spec(item: GradedItem) -> calc.ItemSpec:
+    return calc.ItemSpec(
+        id=item.pk,
+        name=item.name,
+        component=item.component.name,
+        max_points=item.max_points,
+        due_at=item.due_at,
+        never_drop=item.never_drop,
+        published=item.published,
+    )
+
+
+def score_spec(score: Score) -> calc.ScoreSpec:
+    return calc.ScoreSpec(
+        item_id=score.item_id,
+        status=calc.Status(score.status),
+        raw_points=score.raw_points,
+        submitted_at=score.submitted_at,
+        override_points=score.override_points,
+        adjustment=score.adjustment,
+    )
+
+
+SPEC_FIELDS = ("item_id", "status", "raw_points", "submitted_at", "override_points", "adjustment")
+STATUSES = {status.value: status for status in calc.Status}
+
+
+def graded_item_list(*, course: Course) -> QuerySet[GradedItem]:
+    return GradedItem.objects.filter(course=course).select_related("component")
+
+
+def student_enrollments(*, course: Course) -> QuerySet[Enrollment]:
+    return (
+        Enrollment.objects.filter(course=course, role=Role.STUDENT)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )
+
+
+def course_student(*, course: Course, username: str):
+    """A student of the course by username, or 404."""
+    enrollment = (
+        Enrollment.objects.filter(course=course, role=Role.STUDENT, user__username=username)
+        .select_related("user")
+        .first()
+    )
+    if enrollment is None:
+        raise Http404(f"{username} is not a student of {course.code}.")
+    return enrollment.user
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    course: Course
+    scheme: GradingScheme
+    spec: calc.SchemeSpec
+    items: list[GradedItem]
+    students: list  # users, in class-list order
+    breakdowns: dict[int, calc.Breakdown]  # by student id
+    scores: dict[int, dict[int, calc.ScoreSpec]]  # by student id, then item id
+    due_dates: dict[int, dict[int, datetime.datetime]]  # extensions, by student id, then item id
+
+    def rows(self):
+        for student in self.students:
+            yield student, self.breakdowns[student.pk]
+
+
+def gradebook_for_course(
+    *,
+    course: Course,
+    scheme: GradingScheme | None = None,
+    students: list | None = None,
+    only_published: bool = False,
+) -> Gradebook | None:
+    """Every student's breakdown, in five queries whatever the size of the class.
+
+    ``students`` narrows it (a student's own view passes just them); ``scheme`` replaces the
+    current version (a preview, or the version of the last release).
+    """
+    scheme = scheme or grading_scheme_current(course=course)
+    if scheme is None:
+        return None
+    spec = scheme_spec(scheme)
+    items = list(graded_item_list(course=course))
+    score_rows = Score.objects.filter(item__course=course)
+    extensions = Extension.objects.filter(item__course=course)
+    if students is None:
+        students = [e.user for e in student_enrollments(course=course)]
+    else:  # a few students: ask for theirs only (for the whole class, no list of 1,000 ids)
+        score_rows = score_rows.filter(student__in=students)
+        extensions = extensions.filter(student__in=students)
+    scores_by_student: dict[int, dict[int, calc.ScoreSpec]] = defaultdict(dict)
+    # Plain tuples, not model instances: a class of 1,000 × 60 items is 60,000 rows.
+    rows = score_rows.values_list("student_id", *SPEC_FIELDS)
+    for student_id, item_id, status, raw, submitted, override, adjustment in rows:
+        scores_by_student[student_id][item_id] = calc.ScoreSpec(
+            item_id, STATUSES[status], raw, submitted, override, adjustment
+        )
+    due_by_student: dict[int, dict[int, datetime.datetime]] = defaultdict(dict)
+    for student_id, item_id, due_at in extensions.values_list("student_id", "item_id", "due_at"):
+        due_by_student[student_id][item_id] = due_at
+    item_specs = [item_spec(i) for i in items]
+    breakdowns = {
+        s.pk: calc.compute_breakdown(
+            spec,
+            item_specs,
+            scores_by_student[s.pk],
+            due_by_student[s.pk],
+            only_published=only_published,
+        )
+        for s in students
+    }
+    return Gradebook(
+        course, scheme, spec, items, list(students), breakdowns, scores_by_student, due_by_student
+    )
+
+
+@dataclass(frozen=True)
+class StudentGrades:
+    gradebook: Gradebook
+    breakdown: calc.Breakdown
+    needs: list[calc.Need]
+    release: GradeRelease | None
+
+
+def student_grades(*, course: Course, student) -> StudentGrades | None:
+    """A student's own view: published items only, with the scheme of the last release if any."""
+    release = grade_release_latest(course=course)
+    gradebook = gradebook_for_course(
+        course=course,
+        scheme=release.scheme if release else None,
+        students=[student],
+        only_published=True,
+    )
+    if gradebook is None:
+        return None
+    needs = calc.what_do_i_need(
+        gradebook.spec,
+        [item_spec(i) for i in gradebook.items],
+        gradebook.scores[student.pk],
+        gradebook.due_dates[student.pk],
+        only_published=True,
+    )
+    return StudentGrades(gradebook, gradebook.breakdowns[student.pk], needs, release)
+
+
+def score_history(*, score: Score) -> QuerySet[ScoreHistory]:
+    return (
+        ScoreHistory.objects.filter(score=score)
+        .select_related("changed_by")
+        .order_by("changed_at", "pk")
+    )
+
+
+def regrade_request_list(*, course: Course, student=None) -> QuerySet[RegradeRequest]:
+    requests = RegradeRequest.objects.filter(score__item__course=course).select_related(
+        "score__item", "score__student", "resolved_by"
+    )
+    if student is not None:
+        requests = requests.filter(score__student=student)
+    return requests.order_by("status", "-created_at")

@@ -1,0 +1,2 @@
+buffer = bytearray(50 * 2**30)
+print("allocated", len(buffer))

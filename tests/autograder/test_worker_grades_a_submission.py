@@ -1,0 +1,86 @@
+"""End to end: a student's submission, committed to the real database, is taken from the real
+broker by a real worker process, graded in the sandbox, and its score lands in the gradebook."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+
+from autograder import services
+from autograder.models import Submission
+from grading.models import Score
+from tests.autograder.nbfactory import student_notebook
+from tests.autograder.test_celery_worker import start_worker, stop_worker
+
+pytestmark = pytest.mark.slow
+
+
+def database_url() -> str:
+    """The test database, as a URL the worker process can use."""
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    user, host = config["USER"] or "postgres", config["HOST"] or "127.0.0.1"
+    return f"postgres://{user}@{host}:{config['PORT'] or 5432}/{config['NAME']}"
+
+
+def test_a_worker_grades_a_submission_into_the_gradebook(
+    transactional_db, tmp_path, assignment, student
+):
+    worker = start_worker(["default", "gpu"], tmp_path / "worker.log", DATABASE_URL=database_url())
+    try:
+        submission = services.submission_create(
+            assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            submission.refresh_from_db()
+            if submission.state in ("graded", "failed") or worker.poll() is not None:
+                break
+            time.sleep(0.2)
+    finally:
+        stop_worker(worker)
+    log = (tmp_path / "worker.log").read_text()[-3000:]
+    assert submission.state == "graded", log
+    assert (submission.score, submission.attempts) == (2, 1)
+    assert Score.objects.get(student=student, item=assignment.item).source == "autograder"
+    assert Submission.objects.get(pk=submission.pk).runs.get().worker
+
+
+def test_a_worker_process_killed_mid_run_leaves_the_submission_to_be_graded_once(
+    transactional_db, tmp_path, assignment, student
+):
+    import psutil
+
+    slow = student_notebook("    return max(0, x)\nimport time\ntime.sleep(6)")
+    worker = start_worker(
+        ["default", "gpu"], tmp_path / "worker.log", DATABASE_URL=database_url(), POOL="prefork"
+    )
+    try:
+        submission = services.submission_create(
+            assignment=assignment, student=student, files={"a1.ipynb": slow}
+        )
+        wait_for_state(submission, "running", worker)
+        [child] = psutil.Process(worker.pid).children()  # the pool process grading it
+        child.kill()
+        wait_for_state(submission, "graded", worker)
+    finally:
+        stop_worker(worker)
+    submission.refresh_from_db()
+    assert submission.attempts == 2  # the same message, delivered again after the kill
+    assert submission.runs.count() == 1
+    assert Score.objects.get(student=student, item=assignment.item).history.count() == 1
+
+
+def wait_for_state(submission, state: str, worker, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        submission.refresh_from_db()
+        if submission.state == state:
+            return
+        if worker.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"submission stayed {submission.state}, not {state}")

@@ -1,0 +1,12 @@
+"""Tasks that exist only for the worker tests; the test worker loads them with --include."""
+
+from __future__ import annotations
+
+import os
+
+from courseapp.celery import grading_task
+
+
+@grading_task(time_limit=30, queue="gpu", bind=True, name="tests.report_delivery")
+def report_delivery(self) -> dict:
+    return {"pid": os.getpid(), "routing_key": self.request.delivery_info.get("routing_key")}

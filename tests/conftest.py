@@ -1,0 +1,71 @@
+"""Shared fixtures: one course and the people every test talks about.
+
+``instructor``, ``ta``, ``student`` and ``other_student`` are enrolled in ``course``; ``outsider``
+has an account but no enrollment. ``api_as(user)`` gives an API client logged in as any of them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from courseapp.courses.models import Role
+from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
+
+
+@pytest.fixture
+def course(db):
+    return CourseFactory(code="pmldl", title="Practical Machine Learning and Deep Learning")
+
+
+def _enrolled(course, username: str, role: Role):
+    user = UserFactory(username=username)
+    EnrollmentFactory(course=course, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def instructor(course):
+    return _enrolled(course, "instructor", Role.INSTRUCTOR)
+
+
+@pytest.fixture
+def ta(course):
+    return _enrolled(course, "ta", Role.TA)
+
+
+@pytest.fixture
+def student(course):
+    return _enrolled(course, "student", Role.STUDENT)
+
+
+@pytest.fixture
+def other_student(course):
+    return _enrolled(course, "other_student", Role.STUDENT)
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def api_as():
+    """``api_as(user)``: a DRF client authenticated as ``user``."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # In CI a run where every test was skipped must not pass as green.
+    if os.environ.get("REQUIRE_TESTS_RAN") and exitstatus == 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and not reporter.stats.get("passed"):
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED

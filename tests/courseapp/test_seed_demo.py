@@ -1,0 +1,114 @@
+"""``seed_demo`` builds the PMLDL course from the slides, and a second run changes nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+from django.apps import apps
+from django.core.management import call_command
+from django.test import override_settings
+
+from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team
+from grading.models import GradingScheme
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row of every model of the project's apps, to compare before and after."""
+    rows = {}
+    for label in ("accounts", "courses", "grading"):
+        for model in apps.get_app_config(label).get_models():
+            rows[model._meta.label] = sorted(model.objects.values_list(), key=repr)
+    return rows
+
+
+def test_it_creates_the_course_from_the_slides(db):
+    output = seed()
+
+    course = Course.objects.get(code="pmldl")
+    assert course.title == "Practical Machine Learning and Deep Learning"
+    roles = Enrollment.objects.filter(course=course).values_list("role", flat=True)
+    assert sorted(roles).count(Role.STUDENT) == 20
+    assert list(roles).count(Role.INSTRUCTOR) == list(roles).count(Role.TA) == 1
+    assert Lecture.objects.filter(course=course).count() == 8
+    assert (
+        Lecture.objects.get(course=course, number=4).title == "RNNs: LSTM, attention, transformers"
+    )
+    teams = Team.objects.filter(course=course)
+    assert teams.count() == 4
+    assert sorted(team.memberships.count() for team in teams) == [5, 5, 5, 5]
+    assert "instructor" in output and "pmldl-demo" in output and "student20" in output
+
+
+def test_it_records_the_slides_grading_components_and_letters(db):
+    seed()
+
+    scheme = GradingScheme.objects.get(course__code="pmldl")
+    assert [(c["name"], c["points"]) for c in scheme.components] == [
+        ("Quizzes", "10"),
+        ("Assignments", "30"),
+        ("Midterm", "20"),
+        ("Final project", "30"),
+        ("Final exam", "20"),
+    ]
+    assert [(c["letter"], c["min_points"]) for c in scheme.letter_cutoffs] == [
+        ("A", "90"),
+        ("B", "76"),
+        ("C", "60"),
+        ("D", "0"),
+    ]
+    assert scheme.rounding == "half_up"
+
+
+def test_running_it_twice_changes_nothing(db):
+    seed()
+    before = snapshot()
+
+    output = seed()
+
+    assert snapshot() == before
+    assert "nothing changed" in output
+
+
+def test_it_completes_a_partly_seeded_course(db):
+    seed()
+    Lecture.objects.filter(number__gte=5).delete()
+
+    seed()
+
+    assert Lecture.objects.filter(course__code="pmldl").count() == 8
+
+
+def test_the_demo_logins_work(client, db):
+    seed()
+
+    assert client.login(username="instructor", password="pmldl-demo")
+    assert client.get("/courses/pmldl/").status_code == 200
+
+
+@override_settings(DEMO_SEED_ALLOWED=False)
+def test_it_refuses_to_seed_a_production_site_unless_told(db):
+    from django.core.management.base import CommandError
+
+    try:
+        seed()
+    except CommandError as exc:
+        assert "--allow-production" in str(exc)
+    else:
+        raise AssertionError("seed_demo ran with DEBUG off")
+    assert not Course.objects.exists()
+
+
+@override_settings(DEMO_SEED_ALLOWED=False)
+def test_a_production_seed_creates_no_superuser(db):
+    from django.contrib.auth import get_user_model
+
+    call_command("seed_demo", "--allow-production", stdout=StringIO())
+
+    assert Course.objects.filter(code="pmldl").exists()
+    assert not get_user_model().objects.filter(is_superuser=True).exists()
