@@ -28,7 +28,8 @@ fallback), ``rlimits`` (always the fallback), ``bubblewrap`` (refuse to run with
 Limits for every level: RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_FSIZE, no core
 files; the wall clock kills the whole process group (with bubblewrap: the whole pid namespace);
 output beyond ``output_bytes`` stops the run. Nothing the program starts outlives the call, nor
-the worker: if the worker dies, bubblewrap kills the sandbox.
+the worker: if the worker dies, at any moment, the sandbox goes with it (bubblewrap's
+--die-with-parent once it is up, the lifeline of ``bubblewrap._init`` while it starts).
 
 Where this differs from the design notes: the program does not run as uid 65534 but as a uid of
 its own per run (``host.sandbox_uid``), because RLIMIT_NPROC is counted per uid, and with one
@@ -112,7 +113,7 @@ def run_sandboxed(
 def _bubblewrap_spawn(argv, workdir, env, limits, readonly, uid) -> Spawn:
     if host.is_root():
         host.give_workdir_to(workdir, uid)
-    info_read, info_write = os.pipe()
+    lifeline_read, lifeline_write = os.pipe()  # the write end stays here only (not inheritable)
     filter_fd = bubblewrap.seccomp_filter_fd()
     command = bubblewrap.command(
         argv,
@@ -120,12 +121,12 @@ def _bubblewrap_spawn(argv, workdir, env, limits, readonly, uid) -> Spawn:
         env=env,
         limits=limits,
         readonly_paths=readonly,
-        info_fd=info_write,
         seccomp_fd=filter_fd,
+        lifeline_fd=lifeline_read,
         uid=uid,
     )
-    fds = (info_write,) if filter_fd is None else (info_write, filter_fd)
-    return Spawn(command, "bubblewrap", pass_fds=fds, info_read=info_read)
+    fds = (lifeline_read,) + (() if filter_fd is None else (filter_fd,))
+    return Spawn(command, "bubblewrap", pass_fds=fds, hold_fds=(lifeline_write,))
 
 
 def _rlimits_spawn(argv, workdir, env, readonly, uid) -> Spawn:

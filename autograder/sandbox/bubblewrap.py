@@ -6,7 +6,7 @@ What the sandbox sees: ``/usr`` and the ``/bin``, ``/lib*`` links, ``/etc/ld.so.
 ``/dev``, size-capped ``/tmp`` and ``/dev/shm``, and nothing else: not ``/root``, ``/home``, the
 project, its database or settings, other scratch directories. It has its own pid, network (only a
 loopback of its own), IPC, UTS and cgroup namespaces; it may not create user namespaces (see
-``seccomp``); it dies with its parent.
+``seccomp``); it dies with the worker, even one killed while the sandbox starts (``_init``).
 
 Two ways to get an unprivileged uid, because RLIMIT_NPROC is not enforced for uid 0:
 
@@ -46,30 +46,58 @@ def command(
     env: dict[str, str],
     limits: Limits,
     readonly_paths: Sequence[Path] = (),
-    info_fd: int | None = None,
     seccomp_fd: int | None = None,
+    lifeline_fd: int | None = None,
     uid: int | None = None,
     bwrap: str | None = None,
 ) -> list[str]:
-    """``uid``: what a root worker runs the program as (required then; ignored otherwise)."""
+    """``uid``: what a root worker runs the program as (required then; ignored otherwise).
+    ``lifeline_fd``: the read end of a pipe whose write end only the worker holds (see
+    ``_init``)."""
     args = [bwrap or BWRAP, *_namespaces(), "--die-with-parent", "--new-session", "--as-pid-1"]
-    if info_fd is not None:
-        args += ["--info-fd", str(info_fd)]
     if seccomp_fd is not None:
         args += ["--seccomp", str(seccomp_fd)]
     args += mounts(workdir, readonly_paths, limits)
     args += ["--chdir", str(workdir), "--clearenv"]
     for name, value in env.items():
         args += ["--setenv", name, value]
-    return [*args, *_capabilities(), "--", *_INIT, *_become(uid), *argv]
+    return [*args, *_capabilities(), "--", *_init(lifeline_fd), *_become(uid), *argv]
 
 
-# Pid 1 of the sandbox (bubblewrap's --as-pid-1): runs the program, waits for it and exits with
-# its status, which ends the pid namespace and everything left in it. Not bubblewrap's own pid 1:
-# bubblewrap's monitor exits without reaping that one, and the run's CPU time is lost with it.
-# With a root worker it stays root (the program cannot signal or ptrace it), so that bubblewrap
-# can still SIGKILL it if the worker dies: a monitor without CAP_KILL cannot signal uid 65534.
-_INIT = ("/bin/sh", "-c", '"$@"; exit "$?"', "sandbox-init")
+def _init(lifeline_fd: int | None) -> list[str]:
+    """Pid 1 of the sandbox (bubblewrap's --as-pid-1): runs the program, waits for it and exits
+    with its status, which ends the pid namespace and everything left in it. Not bubblewrap's own
+    pid 1: bubblewrap's monitor exits without reaping that one, and the run's CPU time is lost
+    with it. With a root worker it stays root (the program cannot signal or ptrace it).
+
+    --die-with-parent only covers a worker that dies once the sandbox is up: bubblewrap sets
+    the parent-death signal in its monitor just after clone() and in the sandbox just before
+    exec, so a worker killed while bubblewrap sets up leaves a sandbox that nothing ever stops
+    (its wall clock is the dead worker's to enforce). Hence the lifeline: a pipe whose write end
+    only the worker holds. A watcher beside the program blocks reading it; the worker never
+    writes, so the read returns only when the worker is gone, whenever that happened, and the
+    watcher then kills every process of the sandbox (pid 1 then exits, its program gone); only
+    ever as pid 1's child, which is what confines ``kill -1`` to the sandbox. The program starts
+    first, so that a watcher which finds the worker already gone cannot kill too early. The
+    program itself does not get the pipe.
+
+    bash, not dash: dash only redirects fds 0 to 9. bash's own notices ("Killed") go to
+    /dev/null, not into the program's stderr, and its variables (SHLVL, _) do not reach the
+    program's environment.
+
+    Not covered: a worker that dies in the instant between bubblewrap's monitor arming its
+    parent-death signal and letting the sandbox go on (two system calls apart) leaves the
+    sandbox's setup process blocked for good; it has not started the program."""
+    if lifeline_fd is None:
+        return ["/bin/sh", "-c", '"$@"; exit "$?"', "sandbox-init"]
+    fd = int(lifeline_fd)
+    script = (
+        f"exec {{err}}>&2 2>/dev/null; "
+        f'/usr/bin/env -u _ -u SHLVL "$@" <&0 2>&"$err" {fd}<&- {{err}}>&- & program=$!; '
+        f'{{ read -r -u {fd} _; [ "$$" = 1 ] && kill -KILL -1; }} >/dev/null & '
+        f'exec {fd}<&- {{err}}>&-; wait "$program"; exit "$?"'
+    )
+    return ["/bin/bash", "--norc", "--noprofile", "-c", script, "sandbox-init"]
 
 
 def _namespaces() -> list[str]:
@@ -83,9 +111,11 @@ def _capabilities() -> list[str]:
     if not host.is_root():
         inside = str(host.NAMESPACE_UID)
         return ["--uid", inside, "--gid", inside, "--cap-drop", "ALL"]
-    # Only what setpriv needs to switch uid (which then clears them all), and DAC_READ_SEARCH so
-    # that bubblewrap can --chdir into a 0700 workdir that belongs to the sandbox uid.
-    caps = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_DAC_READ_SEARCH")
+    # Only what setpriv needs to switch uid (which then clears them all), DAC_READ_SEARCH so
+    # that bubblewrap can --chdir into a 0700 workdir that belongs to the sandbox uid, and KILL
+    # for the lifeline's watcher (root, signalling the run's uid; ``_init``). A process in the
+    # sandbox's pid namespace sees, and so can signal, only the processes of that namespace.
+    caps = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_DAC_READ_SEARCH", "CAP_KILL")
     return ["--cap-drop", "ALL", *(arg for cap in caps for arg in ("--cap-add", cap))]
 
 
@@ -181,22 +211,24 @@ def works(bwrap: str) -> tuple[bool, str]:
             host.give_workdir_to(workdir, uid)
         env = host.minimal_env(workdir, None)
         filter_fd = seccomp_filter_fd()
+        lifeline_read, lifeline_write = os.pipe()
         argv = command(
             ["true"],
             workdir=workdir,
             env=env,
             limits=Limits(),
             seccomp_fd=filter_fd,
+            lifeline_fd=lifeline_read,
             uid=uid,
             bwrap=bwrap,
         )
-        fds = () if filter_fd is None else (filter_fd,)
+        fds = (lifeline_read,) + (() if filter_fd is None else (filter_fd,))
         try:
             done = subprocess.run(argv, capture_output=True, timeout=30, pass_fds=fds)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return False, f"{bwrap} could not start a sandbox: {exc}"
         finally:
-            for fd in fds:
+            for fd in (*fds, lifeline_write):
                 os.close(fd)
     if done.returncode != 0:
         stderr = done.stderr.decode(errors="replace").strip()

@@ -5,7 +5,6 @@ stopped worked out. The child's output is only ever kept as bytes and decoded as
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import selectors
 import signal
@@ -40,7 +39,7 @@ class Spawn:
     user: int | None = None
     group: int | None = None
     pass_fds: tuple[int, ...] = ()  # handed to the child, closed here once it has started
-    info_read: int | None = None  # where bubblewrap's --info-fd arrives
+    hold_fds: tuple[int, ...] = ()  # kept open here until the run is over, then closed
 
 
 class _Head:
@@ -69,6 +68,7 @@ def supervise(spawn: Spawn, limits: Limits, stdin: bytes | None) -> SandboxResul
     try:
         proc = _start(spawn, limits, has_stdin=stdin is not None)
     except OSError as exc:  # the program itself could not be started (rlimits fallback only)
+        _close(spawn.hold_fds)
         return _not_started(spawn, exc)
     run = _Run(spawn, limits, proc, stdin, started)
     try:
@@ -95,8 +95,12 @@ def _start(spawn: Spawn, limits: Limits, *, has_stdin: bool) -> subprocess.Popen
             preexec_fn=rlimit_setter(limits),
         )
     finally:
-        for fd in spawn.pass_fds:
-            os.close(fd)
+        _close(spawn.pass_fds)
+
+
+def _close(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 class _Run:
@@ -110,7 +114,6 @@ class _Run:
     ) -> None:
         self.spawn, self.limits, self.proc = spawn, limits, proc
         self.out, self.err = _Head(limits.output_bytes), _Head(limits.output_bytes)
-        self.info = bytearray()
         self.killed_for: str | None = None
         self.killed_at = self.exited_at = self.ended_at = 0.0
         self.escalate_at: float | None = None
@@ -131,8 +134,6 @@ class _Run:
         selector.register(self.proc.stdout, selectors.EVENT_READ, self._on_stdout)
         selector.register(self.proc.stderr, selectors.EVENT_READ, self._on_stderr)
         selector.register(self.pidfd, selectors.EVENT_READ, self._on_exit)
-        if self.spawn.info_read is not None:
-            selector.register(self.spawn.info_read, selectors.EVENT_READ, self._on_info)
         if self.proc.stdin is not None:
             os.set_blocking(self.proc.stdin.fileno(), False)
             selector.register(self.proc.stdin, selectors.EVENT_WRITE, self._on_stdin)
@@ -181,11 +182,6 @@ class _Run:
         self.selector.unregister(fileobj)
         self._kill_group()  # whatever the program left running in its group goes with it
 
-    def _on_info(self, fileobj) -> None:
-        self.info += self._read(fileobj)
-        if self.sandbox_init is None:
-            self.sandbox_init = _sandbox_init(bytes(self.info), monitor=self.proc.pid)
-
     def _on_stdin(self, fileobj) -> None:
         try:
             written = os.write(fileobj.fileno(), self.pending[:CHUNK])
@@ -205,6 +201,8 @@ class _Run:
         only killed if it has not gone within ESCALATE_SECONDS (meanwhile the pipes are still
         read: pid 1 may be blocked writing to a full one)."""
         self.killed_for, self.killed_at = reason, time.monotonic()
+        if self.sandbox_init is None and self.spawn.isolation == "bubblewrap":
+            self.sandbox_init = _sandbox_init(monitor=self.proc.pid)
         if self.sandbox_init is None:
             self._kill_everything()
             return
@@ -232,8 +230,7 @@ class _Run:
         os.close(self.pidfd)
         if self.sandbox_init is not None:
             os.close(self.sandbox_init[1])
-        if self.spawn.info_read is not None:
-            os.close(self.spawn.info_read)
+        _close(self.spawn.hold_fds)
         self.selector.close()
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
@@ -260,15 +257,23 @@ class _Run:
         )
 
 
-def _sandbox_init(info: bytes, *, monitor: int) -> tuple[int, int] | None:
-    """The sandbox's pid 1 as (pid, pidfd), from what bubblewrap (not the program) wrote to
-    --info-fd; None until all of it has arrived."""
-    try:
-        pid = int(json.loads(info)["child-pid"])
-    except (ValueError, KeyError, TypeError):
+def _sandbox_init(*, monitor: int) -> tuple[int, int] | None:
+    """The sandbox's pid 1 as (pid, pidfd): the one child of bubblewrap's monitor; None before
+    bubblewrap has started it. (Not from bubblewrap's --info-fd: a monitor that outlives the
+    worker would die writing to it, and leave the sandbox waiting forever to be let go.)"""
+    children = _children_of(monitor)
+    if len(children) != 1:
         return None
-    pidfd = _pidfd_of_child(pid, parent=monitor)
-    return None if pidfd is None else (pid, pidfd)
+    pidfd = _pidfd_of_child(children[0], parent=monitor)
+    return None if pidfd is None else (children[0], pidfd)
+
+
+def _children_of(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(child) for child in children.read().split()]
+    except OSError:
+        return []
 
 
 def _pidfd_of_child(pid: int, *, parent: int) -> int | None:
@@ -290,12 +295,7 @@ def _pidfd_of_child(pid: int, *, parent: int) -> int | None:
 
 
 def _kill_children_of(pid: int) -> None:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            pids = [int(child) for child in children.read().split()]
-    except OSError:
-        return
-    for child in pids:
+    for child in _children_of(pid):
         pidfd = _pidfd_of_child(child, parent=pid)
         if pidfd is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -335,8 +335,6 @@ def _stopped_because(
 def _not_started(spawn: Spawn, exc: OSError) -> SandboxResult:
     """The shape a shell gives a command it cannot run: 127 when missing, 126 otherwise."""
     code = 127 if isinstance(exc, FileNotFoundError) else 126
-    if spawn.info_read is not None:
-        os.close(spawn.info_read)
     return SandboxResult(
         exit_code=code,
         signal=None,

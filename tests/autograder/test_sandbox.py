@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -106,12 +107,12 @@ def sleeping(token: str) -> list[int]:
     return running(b"sleep\0" + token.encode() + b"\0")
 
 
-def wait_until(condition, seconds: float) -> bool:
+def wait_until(condition, seconds: float, *, poll: float = 0.05) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.05)
+        time.sleep(poll)
     return condition()
 
 
@@ -401,23 +402,89 @@ def test_it_leaves_no_process_behind(workdir):
     assert sleeping(token) == []
 
 
+WORKER = (
+    "import sys; from pathlib import Path; from autograder.sandbox import run_sandboxed; "
+    "run_sandboxed(['sleep', sys.argv[2]], workdir=Path(sys.argv[1]))"
+)
+# The same worker, but the child it forks for bubblewrap kills it before exec'ing bubblewrap: a
+# worker that dies before bubblewrap has armed its parent-death signal (in its monitor, just
+# after clone(); in the sandbox, just before exec). In CI this happened by chance once.
+WORKER_DYING_AS_BUBBLEWRAP_STARTS = (
+    "import os, signal, sys, time; from pathlib import Path\n"
+    "from autograder.sandbox import run_sandboxed, supervisor\n"
+    "setter = supervisor.rlimit_setter\n"
+    "def kill_worker_first(limits):\n"
+    "    apply = setter(limits)\n"
+    "    def preexec():\n"
+    "        os.kill(os.getppid(), signal.SIGKILL)\n"
+    "        time.sleep(0.2)\n"
+    "        apply()\n"
+    "    return preexec\n"
+    "supervisor.rlimit_setter = kill_worker_first\n"
+    "run_sandboxed(['sleep', sys.argv[2]], workdir=Path(sys.argv[1]))\n"
+)
+
+
+def start_worker(code: str, workdir: Path, token: str) -> subprocess.Popen:
+    """A worker process that runs ``sleep TOKEN`` in the sandbox."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-c", code, str(workdir), token], env=env)
+
+
+def described(token: str) -> list[str]:
+    """What is left of a sandbox: each process's state and command line."""
+    left = []
+    for pid in running(token.encode()):
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            argv = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        left.append(f"{pid} {state} {b' '.join(argv).decode(errors='replace')[:160]}")
+    return left
+
+
+def program_running(token: str) -> bool:
+    """Whether the sandboxed ``sleep TOKEN`` itself runs (not bubblewrap or the sandbox's pid 1,
+    whose command lines carry it too)."""
+    needle = b"sleep\0" + token.encode() + b"\0"
+    for pid in sleeping(token):
+        try:
+            if (Path("/proc") / str(pid) / "cmdline").read_bytes().startswith(needle):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 @needs_bubblewrap
 def test_it_kills_the_sandbox_when_the_worker_dies(workdir):
     token = sleep_token()
-    worker_code = (
-        "import sys; from pathlib import Path; from autograder.sandbox import run_sandboxed; "
-        "run_sandboxed(['sleep', sys.argv[2]], workdir=Path(sys.argv[1]))"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    worker = subprocess.Popen([sys.executable, "-c", worker_code, str(workdir), token], env=env)
+    worker = start_worker(WORKER, workdir, token)
     try:
-        assert wait_until(lambda: sleeping(token), 10)
+        assert wait_until(lambda: program_running(token), 10)
         worker.kill()
         worker.wait()
-        assert wait_until(lambda: not sleeping(token), 5)
+        # bubblewrap, the sandbox's pid 1, the lifeline's watcher and the program: all gone.
+        assert wait_until(lambda: not running(token.encode()), 5), running(token.encode())
     finally:
         worker.kill()
         worker.wait()
+
+
+@needs_bubblewrap
+def test_it_kills_the_sandbox_when_the_worker_died_before_bubblewrap_started(workdir):
+    token = sleep_token()
+    worker = start_worker(WORKER_DYING_AS_BUBBLEWRAP_STARTS, workdir, token)
+    try:
+        assert worker.wait(10) == -signal.SIGKILL
+        # Nothing watches it from outside: the program must not start, or not for long.
+        assert wait_until(lambda: not running(token.encode()), 5), described(token)
+    finally:
+        worker.kill()
+        worker.wait()
+        for pid in running(token.encode()):  # do not leave a failure's processes behind
+            os.kill(pid, signal.SIGKILL)
 
 
 @needs_bubblewrap
