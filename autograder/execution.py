@@ -18,6 +18,12 @@ from autograder import notebooks
 from autograder.sandbox import Limits, SandboxResult, run_sandboxed
 
 RUNNER = Path(__file__).with_name("nbrunner.py")
+PYRUNNER = Path(__file__).with_name("pyrunner.py")
+# Names the runners use in the scratch directory; an assignment's own files may not take them.
+RESERVED_NAMES = frozenset(
+    {"nbrunner.py", "submission.ipynb", "executed.ipynb", "pyrunner.py", "pyrunner-spec.json",
+     "status.json"}
+)  # fmt: skip
 MAX_STATUS_BYTES = 64 * 1024
 # One thread each for the math libraries: the sandbox caps processes and threads count as such.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -48,22 +54,35 @@ def _small_file(path: Path, limit: int) -> bytes | None:
     return path.read_bytes()
 
 
-def _verified(work: Path, key: bytes) -> tuple[bytes | None, dict, bool]:
-    """The executed notebook and status, if nbrunner's HMAC over them checks out."""
-    notebook_bytes = _small_file(work / "executed.ipynb", notebooks.MAX_NOTEBOOK_BYTES)
-    status_file = _small_file(work / "status.json", MAX_STATUS_BYTES)
-    if notebook_bytes is None or status_file is None:
-        return None, {}, False
+def _signed_status(
+    work: Path, key: bytes, *, covered: bytes = b"", limit: int = MAX_STATUS_BYTES
+) -> tuple[dict | None, bool]:
+    """(status, tampered): ``status.json``'s status if the runner's HMAC over ``covered`` and the
+    status checks out; (None, False) when there is none, (None, True) when it fails the check."""
+    status_file = _small_file(work / "status.json", limit)
+    if status_file is None:
+        return None, False
     try:
         signed = json.loads(status_file)
         status = signed["status"]
         status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")
-        expected = hmac.new(key, notebook_bytes + b"\0" + status_bytes, hashlib.sha256).hexdigest()
+        expected = hmac.new(key, covered + b"\0" + status_bytes, hashlib.sha256).hexdigest()
         authentic = hmac.compare_digest(expected, str(signed["mac"]))
     except (ValueError, KeyError, TypeError):
-        return None, {}, True
+        return None, True
     if not authentic or not isinstance(status, dict):
-        return None, {}, True
+        return None, True
+    return status, False
+
+
+def _verified(work: Path, key: bytes) -> tuple[bytes | None, dict, bool]:
+    """The executed notebook and status, if nbrunner's HMAC over them checks out."""
+    notebook_bytes = _small_file(work / "executed.ipynb", notebooks.MAX_NOTEBOOK_BYTES)
+    if notebook_bytes is None:
+        return None, {}, False
+    status, tampered = _signed_status(work, key, covered=notebook_bytes)
+    if status is None:
+        return None, {}, tampered
     return notebook_bytes, status, False
 
 
@@ -90,3 +109,30 @@ def run_notebook(
         except notebooks.NotebookError:
             tampered = True
     return Execution(executed, status, result, tampered)
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """What pyrunner reported for a Python-file assignment."""
+
+    status: dict | None  # state, tests [{status, output}]; None: no authentic report
+    sandbox: SandboxResult
+    tampered: bool = False
+
+
+def run_python_tests(files: dict[str, bytes], runner_spec: dict, *, limits: Limits) -> TestRun:
+    """Run the harness's tests (``harness.HarnessSpec.runner_spec``) on ``files`` (the student's,
+    the harness and the data) in a fresh scratch directory in the sandbox."""
+    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+        work = Path(scratch) / "work"
+        work.mkdir()
+        for name, content in files.items():
+            (work / name).write_bytes(content)
+        shutil.copyfile(PYRUNNER, work / "pyrunner.py")
+        (work / "pyrunner-spec.json").write_text(json.dumps(runner_spec))
+        argv = [sys.executable, "pyrunner.py", "pyrunner-spec.json", "status.json"]
+        key = secrets.token_hex(32).encode()
+        result = run_sandboxed(argv, workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n")
+        limit = MAX_STATUS_BYTES + 2 * limits.output_bytes
+        status, tampered = _signed_status(work, key, limit=limit)
+    return TestRun(status, result, tampered)

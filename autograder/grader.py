@@ -1,7 +1,8 @@
-"""Grading one notebook submission: restore → run in the sandbox → score, as plain data.
+"""Grading one submission, as plain data: a notebook (restore → run in the sandbox → score) or
+Python files (the harness's tests run in the sandbox).
 
 No database here: the Celery task, ``manage.py autograde`` and the tests all call ``grade_notebook``
-with bytes and get a ``Grade`` back, so every path grades the same way.
+or ``grade_python`` with bytes and get a ``Grade`` back, so every path grades the same way.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from autograder import notebooks
-from autograder.execution import Execution, run_notebook
-from autograder.sandbox import Limits, isolation_level
+from autograder.execution import Execution, run_notebook, run_python_tests
+from autograder.harness import HarnessSpec
+from autograder.sandbox import Limits, SandboxResult, isolation_level
 
 STOP_REASONS = {
-    "timeout": "The notebook ran longer than the {limit} s allowed for a run; it was stopped.",
-    "cpu_limit": "The notebook used more CPU time than allowed and was stopped.",
-    "memory_limit": "The notebook used more memory than the {memory} MB allowed.",
-    "output_limit": "The notebook printed more than the {output} KB of output allowed.",
-    "signal": "The notebook's process was killed.",
+    "timeout": "{what} ran longer than the {limit} s allowed for a run; it was stopped.",
+    "cpu_limit": "{what} used more CPU time than allowed and was stopped.",
+    "memory_limit": "{what} used more memory than the {memory} MB allowed.",
+    "output_limit": "{what} printed more than the {output} KB of output allowed.",
+    "signal": "{what} was killed.",
 }
 
 
@@ -71,15 +73,34 @@ def _all_zero(source, message: str) -> list[TestResult]:
 
 
 def _stopped_note(execution: Execution, limits: Limits) -> str | None:
-    template = STOP_REASONS.get(execution.sandbox.stopped_because)
+    if execution.status.get("state") == "kernel_died" and (
+        execution.sandbox.stopped_because not in STOP_REASONS
+    ):
+        return (
+            "The notebook's kernel died (os._exit, a crash, or too much memory); "
+            "the cells after that did not run."
+        )
+    return _sandbox_note(execution.sandbox, limits, what="The notebook")
+
+
+def _nothing_scored(notes: list[str], tampered: bool, stopped: str | None, otherwise: str) -> str:
+    """Why a run left nothing to score, added to ``notes`` once; every test gets it too."""
+    if tampered:
+        message = "The grading files were changed by the submission; nothing could be scored."
+    else:
+        message = stopped or otherwise
+    if message not in notes:
+        notes.append(message)
+    return message
+
+
+def _sandbox_note(sandbox: SandboxResult, limits: Limits, *, what: str) -> str | None:
+    """Why the sandbox stopped the run, if it did, for the student."""
+    template = STOP_REASONS.get(sandbox.stopped_because)
     if template is None:
-        if execution.status.get("state") == "kernel_died":
-            return (
-                "The notebook's kernel died (os._exit, a crash, or too much memory); "
-                "the cells after that did not run."
-            )
         return None
     return template.format(
+        what=what,
         limit=int(limits.wall_seconds),
         memory=limits.memory_bytes // 2**20,
         output=limits.output_bytes // 1024,
@@ -111,12 +132,8 @@ def grade_notebook(
         notes.append(stopped)
     log = (execution.sandbox.stderr or "")[-4000:]
     if execution.executed is None:
-        if execution.tampered:
-            message = "The grading files were changed by the submission; nothing could be scored."
-        else:
-            message = stopped or "The notebook could not be run."
-        if message not in notes:
-            notes.append(message)
+        could_not = "The notebook could not be run."
+        message = _nothing_scored(notes, execution.tampered, stopped, could_not)
         tests = _all_zero(source_nb, message)
         return Grade(
             tests, notes, log, b"", execution.sandbox.isolation, time.monotonic() - started
@@ -143,6 +160,57 @@ def grade_notebook(
         execution.sandbox.isolation,
         time.monotonic() - started,
     )
+
+
+HIDDEN_OUTPUT = "A hidden test: its output is not shown."
+
+
+def grade_python(
+    *,
+    spec: HarnessSpec,
+    instructor_files: dict[str, bytes],
+    submitted: dict[str, bytes],
+    data_files: dict[str, bytes],
+    limits: Limits,
+    test_timeout: int,
+) -> Grade:
+    """Grade a Python-file submission: the harness's tests (``autograder.harness``) run in the
+    sandbox on the student's files; each test scores all its points or none."""
+    started = time.monotonic()
+    missing = [name for name in spec.files if name not in submitted]
+    if missing:
+        message = f"Missing from the submission: {', '.join(missing)}."
+        return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
+    files = {**data_files, **{n: submitted[n] for n in spec.files}, **instructor_files}
+    run = run_python_tests(
+        files, spec.runner_spec(test_timeout, limits.output_bytes), limits=limits
+    )
+    notes = []
+    stopped = _sandbox_note(run.sandbox, limits, what="Your code")
+    if stopped:
+        notes.append(stopped)
+    log = (run.sandbox.stderr or "")[-4000:]
+    reported = (run.status or {}).get("tests")
+    if not isinstance(reported, list) or len(reported) != len(spec.tests):
+        message = _nothing_scored(notes, run.tampered, stopped, "The tests could not be run.")
+        tests = _harness_zero(spec, message)
+        return Grade(tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started)
+    if run.status.get("state") == "import_error":
+        notes.append("Your code could not be imported, so every test failed; see the first test.")
+    tests = []
+    for test, result in zip(spec.tests, reported, strict=True):
+        status = result.get("status") if isinstance(result, dict) else None
+        status = status if status in ("passed", "failed", "not_run") else "failed"
+        output = str(result.get("output", "")) if isinstance(result, dict) else ""
+        if test.hidden:
+            output = HIDDEN_OUTPUT
+        points = test.points if status == "passed" else Decimal(0)
+        tests.append(TestResult(test.name, points, test.points, status, output))
+    return Grade(tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started)
+
+
+def _harness_zero(spec: HarnessSpec, message: str) -> list[TestResult]:
+    return [TestResult(t.name, Decimal(0), t.points, "failed", message) for t in spec.tests]
 
 
 def test_dicts(grade: Grade) -> list[dict]:

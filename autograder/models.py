@@ -15,9 +15,8 @@ from grading.models import GradedItem
 
 
 class AssignmentKind(models.TextChoices):
-    # .py submissions with a test harness come next (issue 4); until then only notebooks, so
-    # nothing can be set to a kind that would be graded as something else.
     NOTEBOOK = "notebook", "Jupyter notebook (nbgrader format)"
+    PYTHON = "python", "Python files with a test harness (autograder.toml)"
 
 
 class Assignment(models.Model):

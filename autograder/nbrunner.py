@@ -20,6 +20,7 @@ import ctypes
 import hashlib
 import hmac
 import json
+import os
 import sys
 
 # jsonschema (under nbformat) imports rfc3987_syntax if it can, which builds a grammar for a whole
@@ -81,6 +82,8 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
     key = sys.stdin.buffer.readline().strip()
     sys.stdin.close()
     notebook = nbformat.read(source, as_version=4)
+    # It holds the hidden tests: the student's cells must not read them before they run.
+    os.remove(source)
     status = {"state": "finished", "message": "", "timeouts": [], "errors": [], "tampered": []}
     nonce = hashlib.sha256(key + b"guard").hexdigest()[:16]
     guard = GUARD.replace("NONCE", repr(nonce))

@@ -11,6 +11,7 @@ nbgrader itself is imported lazily: it pulls in jupyter_server (1.5 s), which on
 
 from __future__ import annotations
 
+import builtins
 import copy
 import json
 import warnings
@@ -183,23 +184,56 @@ def hidden_test_ids(source: NotebookNode) -> set[str]:
     return {grade_id(c) for c in source.cells if is_test(c) and "BEGIN HIDDEN TESTS" in c.source}
 
 
-def _text_of(outputs: list, *, hidden: bool) -> str:
+def text_of(outputs: list, *, hidden: bool, visible: str = "") -> str:
+    """A cell's outputs as the student may read them. ``hidden`` (a test with a hidden part):
+    only the kind of its error, when that is one of Python's own exceptions, and its message only
+    when the message is text of ``visible`` (the cell's source without the hidden part), such as
+    an ``assert``'s message in the visible part.
+
+    The hidden part runs in the student's kernel, where the student's code can read it (from the
+    call stack, ``In``) and put it into anything it raises or prints: an exception's message, or
+    the name of an exception class of its own making. So nothing else is shown."""
     parts = []
     for output in outputs:
         if output.output_type == "stream":
-            if not hidden:  # printed output of a hidden test could quote the hidden part
+            if not hidden:
                 parts.append(output.text)
         elif output.output_type == "error":
-            if hidden or not output.get("traceback"):
+            if hidden:
+                parts.append(_hidden_error(output.get("ename", ""), output.get("evalue"), visible))
+            elif not output.get("traceback"):
                 parts.append(f"{output.ename}: {output.evalue}".rstrip(": "))
             else:
                 parts.append("\n".join(output.traceback))
         elif output.output_type in ("execute_result", "display_data") and not hidden:
             parts.append(output.get("data", {}).get("text/plain", ""))
-    return _strip_ansi("".join(p if p.endswith("\n") else p + "\n" for p in parts if p))[-4000:]
+    return strip_ansi("".join(p if p.endswith("\n") else p + "\n" for p in parts if p))[-4000:]
 
 
-def _strip_ansi(text: str) -> str:
+def _hidden_error(ename: str, evalue, visible: str) -> str:
+    builtin = getattr(builtins, ename, None)
+    if not (isinstance(builtin, type) and issubclass(builtin, BaseException)):
+        return "An error in a test with a hidden part (its message is not shown)."
+    message = evalue.strip() if isinstance(evalue, str) else ""
+    if message and message in visible:
+        return f"{ename}: {message}"
+    return f"{ename} in a test with a hidden part (its message is not shown)."
+
+
+def visible_part(source: str) -> str:
+    """A test cell's source without its ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS``."""
+    kept, hiding = [], False
+    for line in source.splitlines():
+        if "BEGIN HIDDEN TESTS" in line:
+            hiding = True
+        elif "END HIDDEN TESTS" in line:
+            hiding = False
+        elif not hiding:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def strip_ansi(text: str) -> str:
     import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
@@ -253,4 +287,5 @@ def _score_cell(cell, index, meta, hidden, unreached, errors) -> CellScore:
         points = 0
     points = min(Decimal(str(points)), maximum).quantize(Decimal("0.001"))
     status = "passed" if points == maximum else "failed" if points == 0 else "partial"
-    return CellScore(gid, points, maximum, status, _text_of(cell.outputs, hidden=gid in hidden))
+    shown = text_of(cell.outputs, hidden=gid in hidden, visible=visible_part(cell.source))
+    return CellScore(gid, points, maximum, status, shown)

@@ -11,17 +11,18 @@ import logging
 import socket
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import PurePosixPath
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from autograder import blobs, notebooks, selectors
+from autograder import blobs, harness, notebooks, selectors, uploads
+from autograder.execution import RESERVED_NAMES
 from autograder.grader import (
     Grade,
     grade_notebook,
+    grade_python,
     gradescope_results,
     test_dicts,
     total_points,
@@ -48,14 +49,6 @@ NOTEBOOK_SUFFIX = ".ipynb"
 MAX_ATTEMPTS = 3
 
 
-def _safe_name(name: str) -> str:
-    """A plain file name: no folders, no way out of the scratch directory."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    if len(path.parts) != 1 or path.name in ("", ".", "..") or path.name.startswith("."):
-        raise ValidationError(f"{name!r} is not a plain file name.")
-    return path.name
-
-
 def _source_points(source: bytes) -> Decimal:
     notebook = notebooks.read(source)
     total = Decimal(0)
@@ -75,34 +68,35 @@ def assignment_import(
     title: str = "",
     item_name: str | None = None,
 ) -> Assignment:
-    """Create or update an assignment from nbgrader source notebooks and the data files beside them.
+    """Create or update an assignment from nbgrader source notebooks and the data files beside
+    them, or from a Python test harness with its ``autograder.toml`` (``autograder.harness``).
 
     The graded item is ``item_name`` if given (it must exist), else the one the assignment already
     has, else a new Assignments item named after the title.
     """
-    files = {_safe_name(name): content for name, content in files.items()}
-    sources = {n: c for n, c in files.items() if n.endswith(NOTEBOOK_SUFFIX)}
-    if len(sources) != 1:
-        raise ValidationError("Give exactly one nbgrader source notebook (.ipynb) per assignment.")
-    [(notebook_name, source)] = sources.items()
-    try:
-        release = notebooks.dumps(notebooks.release_version(notebooks.read(source)))
-        points = _source_points(source)
-    except notebooks.NotebookError as exc:
-        raise ValidationError(str(exc)) from exc
-    if points <= 0:
-        raise ValidationError(f"{notebook_name} has no graded cells (nbgrader 'points').")
+    files = {uploads.safe_name(name): content for name, content in files.items()}
+    reserved = sorted(RESERVED_NAMES & set(files))
+    if reserved:
+        raise ValidationError(f"{', '.join(reserved)}: the grader uses those names; rename them.")
+    if harness.SPEC_NAME in files:
+        kind, points, stored = AssignmentKind.PYTHON, *_python_files(files)
+    else:
+        kind, points, stored = AssignmentKind.NOTEBOOK, *_notebook_files(files)
     assignment = Assignment.objects.filter(course=course, slug=slug).first()
     if assignment is None:
         item = _item_for(course, item_name, title or slug, points)
-        assignment = Assignment(course=course, slug=slug, item=item, kind=AssignmentKind.NOTEBOOK)
+        assignment = Assignment(course=course, slug=slug, item=item, kind=kind)
     elif item_name:
         assignment.item = _item_for(course, item_name, title or slug, points)
+    if assignment.kind != kind and assignment.submissions.exists():
+        raise ValidationError(
+            f"{assignment} has submissions as a {assignment.get_kind_display()}; "
+            "import the new kind under another slug."
+        )
+    assignment.kind = kind
     assignment.title = title or assignment.title or slug
     assignment.save()
     assignment.files.all().delete()
-    stored = [(FileRole.SOURCE, notebook_name, source), (FileRole.RELEASE, notebook_name, release)]
-    stored += [(FileRole.DATA, n, c) for n, c in files.items() if n != notebook_name]
     for role, name, content in stored:
         AssignmentFile.objects.create(
             assignment=assignment,
@@ -112,6 +106,46 @@ def assignment_import(
             size=len(content),
         )
     return assignment
+
+
+def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
+    sources = {n: c for n, c in files.items() if n.endswith(NOTEBOOK_SUFFIX)}
+    if len(sources) != 1:
+        raise ValidationError(
+            "Give exactly one nbgrader source notebook (.ipynb) per assignment, or a Python "
+            f"harness with its {harness.SPEC_NAME}."
+        )
+    [(notebook_name, source)] = sources.items()
+    try:
+        release = notebooks.dumps(notebooks.release_version(notebooks.read(source)))
+        points = _source_points(source)
+    except notebooks.NotebookError as exc:
+        raise ValidationError(str(exc)) from exc
+    if points <= 0:
+        raise ValidationError(f"{notebook_name} has no graded cells (nbgrader 'points').")
+    stored = [(FileRole.SOURCE, notebook_name, source), (FileRole.RELEASE, notebook_name, release)]
+    stored += [(FileRole.DATA, n, c) for n, c in files.items() if n != notebook_name]
+    return points, stored
+
+
+def _python_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
+    """The spec, the harness and private files are kept from students; starter files named in
+    the spec's ``files`` are the student version; anything else is data."""
+    try:
+        spec = harness.parse(files[harness.SPEC_NAME])
+    except harness.SpecError as exc:
+        raise ValidationError(str(exc)) from exc
+    missing = sorted(spec.kept_from_students - set(files))
+    if missing:
+        raise ValidationError(f"{harness.SPEC_NAME} names {', '.join(missing)}, which is not here.")
+    stored = []
+    for name, content in files.items():
+        if name in spec.kept_from_students:
+            role = FileRole.SOURCE
+        else:
+            role = FileRole.RELEASE if name in spec.files else FileRole.DATA
+        stored.append((role, name, content))
+    return spec.points, stored
 
 
 def _item_for(course: Course, item_name: str | None, title: str, points: Decimal) -> GradedItem:
@@ -140,22 +174,42 @@ def assignment_limits(assignment: Assignment) -> Limits:
     )
 
 
-def submission_content(submission: Submission) -> tuple[str, bytes]:
-    file = submission.files.get()
-    return file.name, blobs.get(file.sha256)
+def submission_files(submission: Submission) -> dict[str, bytes]:
+    return {f.name: blobs.get(f.sha256) for f in submission.files.all()}
 
 
-def grade_files(assignment: Assignment, submitted: bytes, filename: str) -> Grade:
-    """Grade ``submitted`` for ``assignment``: the one path the worker and ``autograde`` share."""
+def _files(assignment: Assignment, role: FileRole) -> dict[str, bytes]:
+    return {f.name: blobs.get(f.sha256) for f in assignment.files.filter(role=role)}
+
+
+def harness_spec(assignment: Assignment) -> harness.HarnessSpec:
+    spec = assignment.files.get(role=FileRole.SOURCE, name=harness.SPEC_NAME)
+    return harness.parse(blobs.get(spec.sha256))
+
+
+def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
+    """Grade ``submitted`` (file name to content) for ``assignment``: the one path the worker and
+    ``autograde`` share."""
+    data = _files(assignment, FileRole.DATA)
+    limits = assignment_limits(assignment)
+    if assignment.kind == AssignmentKind.PYTHON:
+        return grade_python(
+            spec=harness_spec(assignment),
+            instructor_files=_files(assignment, FileRole.SOURCE),
+            submitted=submitted,
+            data_files=data,
+            limits=limits,
+            test_timeout=assignment.cell_timeout_seconds,
+        )
     _, source = assignment_file(assignment, FileRole.SOURCE)
-    data = {f.name: blobs.get(f.sha256) for f in assignment.files.filter(role=FileRole.DATA)}
+    [(filename, notebook)] = submitted.items() if len(submitted) == 1 else [("", b"")]
     return grade_notebook(
         source=source,
-        submitted=submitted,
+        submitted=notebook,
         data_files=data,
-        limits=assignment_limits(assignment),
+        limits=limits,
         cell_timeout=assignment.cell_timeout_seconds,
-        filename=filename,
+        filename=filename or "the notebook",
     )
 
 
@@ -181,23 +235,57 @@ def submission_allowance(*, assignment: Assignment, student, now=None) -> Allowa
     return Allowance(mine.count(), assignment.max_submissions, next_at)
 
 
-def _check_files(assignment: Assignment, files: dict[str, bytes]) -> tuple[str, bytes]:
-    expected, _ = assignment_file(assignment, FileRole.RELEASE)
+def check_submission(assignment: Assignment, files: dict[str, bytes]) -> dict[str, bytes]:
+    """What a submission holds, by file name, once zips are unpacked and everything is checked:
+    a ``ValidationError`` saying what is wrong otherwise."""
+    expected = expected_files(assignment)
+    if not files and assignment.kind == AssignmentKind.PYTHON:
+        raise ValidationError(f"Upload {_listing(expected)} (or a zip of them).")
     if not files:
-        raise ValidationError(f"Upload your notebook, {expected}.")
+        raise ValidationError(f"Upload your notebook, {expected[0]}.")
+    files = uploads.unpack(files, max_bytes=assignment.max_upload_kb * 1024)
+    if assignment.kind == AssignmentKind.PYTHON:
+        return _check_python(expected, files)
     if len(files) != 1:
-        raise ValidationError(f"Upload one file: your {expected}.")
+        raise ValidationError(f"Upload one file: your {expected[0]}.")
     [(name, content)] = files.items()
-    name = _safe_name(name)
     if not name.endswith(NOTEBOOK_SUFFIX):
-        raise ValidationError(f"{name} is not a notebook; upload your {expected}.")
-    if len(content) > assignment.max_upload_kb * 1024:
-        raise ValidationError(f"{name} is larger than {assignment.max_upload_kb} KB.")
+        raise ValidationError(f"{name} is not a notebook; upload your {expected[0]}.")
     try:
         notebooks.read(content, name=name)
     except notebooks.NotebookError as exc:
         raise ValidationError(str(exc)) from exc
-    return expected, content
+    return {expected[0]: content}
+
+
+def expected_files(assignment: Assignment) -> list[str]:
+    """The file names a submission must hold."""
+    if assignment.kind == AssignmentKind.PYTHON:
+        return list(harness_spec(assignment).files)
+    return [assignment_file(assignment, FileRole.RELEASE)[0]]
+
+
+def _check_python(expected: list[str], files: dict[str, bytes]) -> dict[str, bytes]:
+    missing = [name for name in expected if name not in files]
+    extra = sorted(set(files) - set(expected))
+    if missing:
+        hint = f" You uploaded {_listing(extra)}: rename it to match." if extra else ""
+        raise ValidationError(f"Missing {_listing(missing)}.{hint}")
+    if extra:
+        raise ValidationError(f"Only {_listing(expected)} are graded; leave out {_listing(extra)}.")
+    for name in expected:
+        if name.endswith(".py"):
+            try:
+                compile(files[name], name, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+                line = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
+                why = getattr(exc, "msg", None) or "it cannot be parsed"
+                raise ValidationError(f"{name} is not valid Python{line}: {why}.") from exc
+    return files
+
+
+def _listing(names: list[str]) -> str:
+    return ", ".join(names) if names else "nothing"
 
 
 @transaction.atomic
@@ -215,13 +303,14 @@ def submission_create(*, assignment: Assignment, student, files: dict[str, bytes
     if allowance.next_at:
         wait = int((allowance.next_at - timezone.now()).total_seconds()) + 1
         raise ValidationError(f"Please wait {wait} s before submitting again.")
-    name, content = _check_files(assignment, files)
+    checked = check_submission(assignment, files)
     submission = Submission.objects.create(
         assignment=assignment, student=student, number=allowance.used + 1
     )
-    SubmissionFile.objects.create(
-        submission=submission, name=name, sha256=blobs.put(content), size=len(content)
-    )
+    for name, content in checked.items():
+        SubmissionFile.objects.create(
+            submission=submission, name=name, sha256=blobs.put(content), size=len(content)
+        )
     _enqueue_on_commit(submission)
     return submission
 

@@ -38,8 +38,8 @@ def grade_submission_task(self, *, submission_pk: int) -> str:
         return "already taken"
     started = timezone.now()
     try:
-        name, content = services.submission_content(submission)
-        grade = services.grade_files(submission.assignment, content, name)
+        files = services.submission_files(submission)
+        grade = services.grade_files(submission.assignment, files)
         run = services.submission_record(
             submission=submission, grade=grade, started_at=started, token=self.request.id
         )

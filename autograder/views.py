@@ -8,35 +8,78 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.validators import slug_re
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from autograder import blobs, selectors, services
+from autograder import blobs, feedback, selectors, services, uploads
 from autograder.models import Assignment, Submission
 from courseapp.courses.permissions import course_view, may
+from grading.selectors import graded_item_list
+
+IMPORT_BYTES = 100 * 2**20  # an assignment's files together, data sets included
 
 
 def _assignment(course, slug: str) -> Assignment:
     return get_object_or_404(Assignment.objects.select_related("item"), course=course, slug=slug)
 
 
-def _visible_submission(request, course, assignment, number: int, username: str | None = None):
-    """A submission the user may see: their own, or anyone's for staff."""
-    is_staff = may(request.user, course, "gradebook")
-    owner = username if (is_staff and username) else request.user.username
-    return get_object_or_404(
-        Submission, assignment=assignment, number=number, student__username=owner
+def _visible_submission(request, course, slug: str, number: int) -> tuple[Assignment, Submission]:
+    """The assignment and a submission the user may see: their own, or, for staff, anyone's
+    (``?student=USERNAME``)."""
+    assignment = _assignment(course, slug)
+    username = request.GET.get("student")
+    owner = username if (username and may(request.user, course, "gradebook")) else None
+    submission = get_object_or_404(
+        Submission,
+        assignment=assignment,
+        number=number,
+        student__username=owner or request.user.username,
     )
+    return assignment, submission
 
 
 @login_required
 @course_view("assignments")
 def assignment_list(request, course):
-    assignments = selectors.assignment_list(course=course)
-    return render(
-        request, "autograder/assignment_list.html", {"course": course, "assignments": assignments}
-    )
+    context = {
+        "course": course,
+        "assignments": selectors.assignment_list(course=course),
+        "is_staff": may(request.user, course, "assignments", "change"),
+    }
+    return render(request, "autograder/assignment_list.html", context)
+
+
+@login_required
+@course_view("assignments", "change")
+def assignment_import(request, course):
+    """Staff: create or update an assignment from its source files, as ``import_assignment``."""
+    form = {key: request.POST.get(key, request.GET.get(key, "")).strip()
+            for key in ("slug", "title", "item")}  # fmt: skip
+    errors = []
+    if request.method == "POST":
+        try:
+            files = uploads.read_uploaded(request.FILES.getlist("files"), max_bytes=IMPORT_BYTES)
+            if not slug_re.fullmatch(form["slug"]) or form["slug"] == "import":
+                raise ValidationError("Give a short name of letters, digits, - and _.")
+            assignment = services.assignment_import(
+                course=course, slug=form["slug"], files=files, title=form["title"],
+                item_name=form["item"] or None,
+            )  # fmt: skip
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(
+                request,
+                f"Imported {assignment.title}: {assignment.get_kind_display()}, "
+                f"{assignment.files.count()} files, scored into {assignment.item.name}.",
+            )
+            return redirect("assignment-detail", course_code=course.code, slug=assignment.slug)
+    items = graded_item_list(course=course)
+    context = {"course": course, "form": form, "errors": errors, "items": items}
+    status = 400 if errors else 200
+    return render(request, "autograder/assignment_import.html", context, status=status)
 
 
 @login_required
@@ -44,10 +87,9 @@ def assignment_list(request, course):
 def assignment_detail(request, course, slug: str):
     assignment = _assignment(course, slug)
     if request.method == "POST":
-        upload = request.FILES.get("file")
         try:
-            files = (
-                {upload.name: upload.read(assignment.max_upload_kb * 1024 + 1)} if upload else {}
+            files = uploads.read_uploaded(
+                request.FILES.getlist("file"), max_bytes=assignment.max_upload_kb * 1024
             )
             submission = services.submission_create(
                 assignment=assignment, student=request.user, files=files
@@ -65,6 +107,7 @@ def assignment_detail(request, course, slug: str):
         "files": selectors.downloadable_files(assignment=assignment),
         "submissions": [_with_feedback(s) for s in mine],
         "allowance": services.submission_allowance(assignment=assignment, student=request.user),
+        "expected": services.expected_files(assignment),
         "is_staff": may(request.user, course, "gradebook"),
     }
     return render(request, "autograder/assignment_detail.html", context)
@@ -91,10 +134,7 @@ def download(request, course, slug: str, name: str):
 @course_view("assignments")
 def submission_status(request, course, slug: str, number: int):
     """JSON for the page's live status: state, score, and when it changed."""
-    assignment = _assignment(course, slug)
-    submission = _visible_submission(
-        request, course, assignment, number, request.GET.get("student")
-    )
+    _, submission = _visible_submission(request, course, slug, number)
     return JsonResponse(
         {
             "number": submission.number,
@@ -150,3 +190,18 @@ def manual_grading(request, course, slug: str):
     context = {"course": course, "assignment": assignment, "cells": cells,
                "waiting": sum(1 for c in cells if c.grade is None)}  # fmt: skip
     return render(request, "autograder/manual_grading.html", context)
+
+
+@login_required
+@course_view("assignments")
+def submission_feedback(request, course, slug: str, number: int):
+    """A graded notebook cell by cell: points, output and errors, never the hidden tests."""
+    assignment, submission = _visible_submission(request, course, slug, number)
+    context = {
+        "course": course,
+        "assignment": assignment,
+        "submission": submission,
+        "feedback": feedback.feedback_for_submission(submission=submission),
+        "is_staff": may(request.user, course, "gradebook"),
+    }
+    return render(request, "autograder/feedback.html", context)

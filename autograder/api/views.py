@@ -10,7 +10,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from autograder import selectors, services
+from autograder import selectors, services, uploads
 from autograder.models import Assignment, Submission
 from courseapp.courses.permissions import CoursePermission, may
 
@@ -24,7 +24,10 @@ class SubmissionOutput(serializers.ModelSerializer):
 
 
 class SubmitInput(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.ListField(
+        child=serializers.FileField(), min_length=1,
+        help_text="The notebook, the .py files, or a zip of them (repeat the field for several).",
+    )  # fmt: skip
 
 
 class AssignmentApi(APIView):
@@ -50,17 +53,16 @@ class SubmissionListApi(AssignmentApi):
     def get(self, request, course_code: str, slug: str):
         return Response(SubmissionOutput(self.submissions(self.assignment(slug)), many=True).data)
 
-    @extend_schema(
-        request=SubmitInput, responses={201: SubmissionOutput}, summary="Submit a notebook"
-    )
+    @extend_schema(request=SubmitInput, responses={201: SubmissionOutput}, summary="Submit")
     def post(self, request, course_code: str, slug: str):
         assignment = self.assignment(slug)
         data = SubmitInput(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        content = upload.read(assignment.max_upload_kb * 1024 + 1)
+        files = uploads.read_uploaded(
+            data.validated_data["file"], max_bytes=assignment.max_upload_kb * 1024
+        )
         submission = services.submission_create(
-            assignment=assignment, student=request.user, files={upload.name: content}
+            assignment=assignment, student=request.user, files=files
         )
         return Response(SubmissionOutput(submission).data, status=status.HTTP_201_CREATED)
 

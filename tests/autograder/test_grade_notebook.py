@@ -48,7 +48,8 @@ def test_a_hidden_test_catches_what_the_visible_one_misses():
     result = grade(student_notebook("    return 0"))
 
     [test] = [t for t in result.tests if t.name == "test_relu"]
-    assert test.score == 0 and "relu(3) should be 3" in test.output
+    assert test.score == 0 and "AssertionError in a test with a hidden part" in test.output
+    assert "relu(3)" not in test.output
 
 
 def test_changing_the_test_cell_does_not_help():
@@ -158,3 +159,16 @@ def test_the_guard_leaves_an_honest_notebook_alone():
 
     assert scores(result)["test_relu"] == 2
     assert not any("changed how the kernel" in note for note in result.notes)
+
+
+def test_the_students_code_cannot_read_the_hidden_tests_from_the_notebook_file():
+    # The runner removes the notebook it was given (hidden tests and all) before any cell runs.
+    result = grade(
+        student_notebook(
+            "    import os\n"
+            "    assert not os.path.exists('submission.ipynb'), 'the hidden tests are readable'\n"
+            "    return max(0, x)"
+        )
+    )
+
+    assert scores(result)["test_relu"] == 2, result.tests

@@ -120,7 +120,29 @@ def test_scoring_follows_nbgrader():
         ("why_relu", None, "manual"),
     ]
     assert (failed[0].points, failed[0].status) == (0, "failed")
-    assert failed[0].output.strip() == "AssertionError: relu(3) should be 3"  # no hidden source
+    # The message is the hidden part's own: only the kind of error is shown.
+    assert failed[0].output.strip() == (
+        "AssertionError in a test with a hidden part (its message is not shown)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("ename", "evalue", "shown"),
+    [
+        # A message from the visible part of the cell reveals nothing: shown.
+        ("AssertionError", "relu(-1) should be 0", "AssertionError: relu(-1) should be 0"),
+        # The student's code can read the hidden part and raise it as a message...
+        ("ValueError", "assert relu(3) == 3", "ValueError in a test with a hidden part"),
+        # ... or as the name of an exception class of its own.
+        ("assert_relu_3_eq_3", "", "An error in a test with a hidden part"),
+    ],
+)
+def test_a_test_with_a_hidden_part_shows_nothing_the_student_could_not_see(ename, evalue, shown):
+    error = nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=["..."])
+
+    [scored, _] = notebooks.score(executed_with([error]), expected=EXPECTED, hidden={"test_relu"})
+
+    assert scored.output.startswith(shown) and "relu(3)" not in scored.output
 
 
 def test_a_test_that_never_ran_scores_zero_not_full_marks():

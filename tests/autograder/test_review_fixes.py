@@ -39,7 +39,7 @@ def test_the_gradebook_keeps_the_newest_submission_whatever_finishes_last(assign
 def test_a_grading_that_lost_its_claim_records_nothing(assignment, student):
     submission = submit(assignment, student)
     claimed = services.submission_claim(submission_pk=submission.pk, token="old")
-    grade = services.grade_files(assignment, student_notebook(), "a1.ipynb")
+    grade = services.grade_files(assignment, {"a1.ipynb": student_notebook()})
     services.submission_requeue(submission=submission)  # staff fixed a test meanwhile
     services.submission_claim(submission_pk=submission.pk, token="new")
 

@@ -1,34 +1,38 @@
-"""``manage.py autograde --assignment SLUG FILE [--json]``: grade one file now, through the same
-sandbox and code as the worker, without any submission row. Exit code 0 whenever grading itself
-worked, whatever the score."""
+"""``manage.py autograde --assignment SLUG FILE... [--json]``: grade one submission now (a notebook,
+Python files, or a zip of them), through the same sandbox and code as the worker, without any
+submission row. Exit code 0 whenever grading itself worked, whatever the score."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from autograder import uploads
 from autograder.grader import results_json
+from autograder.management.commands._files import read_files
 from autograder.models import Assignment
 from autograder.services import grade_files
 
+MAX_BYTES = 100 * 2**20
+
 
 class Command(BaseCommand):
-    help = "Grade one notebook for an assignment and print the results (Gradescope JSON)."
+    help = "Grade one submission for an assignment and print the results (Gradescope JSON)."
 
     def add_arguments(self, parser):
         parser.add_argument("--assignment", required=True, help="slug, or course/slug")
-        parser.add_argument("file")
+        parser.add_argument("files", nargs="+", metavar="FILE", help="a notebook, .py or .zip")
         parser.add_argument("--json", action="store_true", help="print results.json only")
 
-    def handle(self, *args, assignment, file, json: bool = False, **options):
+    def handle(self, *args, assignment, files, json: bool = False, **options):
         found = _assignment(assignment)
         try:
-            content = Path(file).read_bytes()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from exc
-        grade = grade_files(found, content, Path(file).name)
+            submitted = uploads.unpack(read_files(files), max_bytes=MAX_BYTES)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        grade = grade_files(found, submitted)
         results = results_json(grade)
         if json:
             self.stdout.write(_dumps(results))

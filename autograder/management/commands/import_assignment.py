@@ -1,36 +1,36 @@
-"""``manage.py import_assignment --course pmldl --slug a1 SOURCE.ipynb [DATA...]``"""
+"""``manage.py import_assignment --course pmldl --slug a1 SOURCE.ipynb [DATA...]``, or for Python
+files ``... autograder.toml test_x.py [STARTER.py DATA...]`` (see ``autograder.harness``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from autograder.management.commands._files import read_files
 from autograder.services import assignment_import
 from courseapp.courses.models import Course
 
 
 class Command(BaseCommand):
-    help = "Create or update an autograded assignment from an nbgrader source notebook and data."
+    help = (
+        "Create or update an autograded assignment from an nbgrader source notebook and data, "
+        "or from a Python test harness with its autograder.toml."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--course", required=True)
         parser.add_argument("--slug", required=True)
         parser.add_argument("--title", default="")
         parser.add_argument("--item", help="the graded item it scores (default: a new one)")
-        parser.add_argument("paths", nargs="+", help="the source notebook, then any data files")
+        parser.add_argument(
+            "paths", nargs="+", help="the source notebook or autograder.toml, then other files"
+        )
 
     def handle(self, *args, course, slug, title, item, paths, **options):
         found = Course.objects.filter(code=course).first()
         if found is None:
             raise CommandError(f"No course with code {course!r}.")
-        files = {}
-        for path in map(Path, paths):
-            try:
-                files[path.name] = path.read_bytes()
-            except OSError as exc:
-                raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        files = read_files(paths)
         try:
             assignment = assignment_import(
                 course=found, slug=slug, files=files, title=title, item_name=item

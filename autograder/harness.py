@@ -1,0 +1,139 @@
+"""Python-file assignments: the instructor's test harness and its spec (``autograder.toml``).
+
+An assignment of this kind is imported from a folder like this::
+
+    autograder.toml     the spec below
+    test_relu.py        the harness: plain test functions with ``assert`` (kept from students)
+    relu.py             optional starter file that students download and fill in
+    digits.npz          any other file: given to students and present when tests run
+
+and ``autograder.toml`` says what students hand in and what each test is worth::
+
+    files = ["relu.py"]            # the files a submission must contain, by name
+    harness = "test_relu.py"       # the test functions live here
+    private = ["reference.py"]     # optional: more files kept from students (helpers, solutions)
+    test_timeout = 10              # optional: seconds per test (default: the assignment's)
+
+    [[tests]]
+    name = "relu_positive"         # what students see
+    function = "test_relu_positive"  # optional: the harness function (default: the name)
+    points = 2
+    hidden = false                 # optional: hidden tests show pass/fail and points, no output
+
+A test passes when its function returns; an ``AssertionError`` fails it with its message, any
+other exception with its traceback; ``sys.exit`` or a crash fails that test only, and a test that
+runs past ``test_timeout`` is stopped and fails. The tests run in the sandbox (``pyrunner``).
+"""
+
+from __future__ import annotations
+
+import keyword
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+SPEC_NAME = "autograder.toml"
+
+
+class SpecError(ValueError):
+    """The spec is not one we can grade with; the message says why."""
+
+
+@dataclass(frozen=True)
+class HarnessTest:
+    name: str
+    function: str
+    points: Decimal
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class HarnessSpec:
+    files: tuple[str, ...]
+    harness: str
+    tests: tuple[HarnessTest, ...]
+    private: tuple[str, ...] = ()
+    test_timeout: int | None = None
+
+    @property
+    def points(self) -> Decimal:
+        return sum((t.points for t in self.tests), Decimal(0))
+
+    @property
+    def kept_from_students(self) -> set[str]:
+        return {SPEC_NAME, self.harness, *self.private}
+
+    def runner_spec(self, test_timeout: int, output_bytes: int) -> dict:
+        """What ``pyrunner`` reads: the harness module and the functions to call, in order."""
+        return {
+            "harness": self.harness,
+            "tests": [{"name": t.name, "function": t.function} for t in self.tests],
+            "test_timeout": self.test_timeout or test_timeout,
+            "output_bytes": output_bytes,
+        }
+
+
+def parse(data: bytes) -> HarnessSpec:
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(f"{SPEC_NAME} is not valid TOML: {exc}") from exc
+    unknown = set(raw) - {"files", "harness", "private", "test_timeout", "tests"}
+    if unknown:
+        raise SpecError(f"{SPEC_NAME}: unknown keys {sorted(unknown)}.")
+    files = _names(raw.get("files"), "files", required=True)
+    private = _names(raw.get("private", []), "private", required=False)
+    harness = raw.get("harness")
+    if not isinstance(harness, str) or not harness.endswith(".py") or "/" in harness:
+        raise SpecError(f"{SPEC_NAME}: harness must name a .py file beside it.")
+    if not _module_name(harness[:-3]):
+        raise SpecError(f"{SPEC_NAME}: {harness} cannot be imported (not a module name).")
+    clash = ({harness, SPEC_NAME} | set(private)) & set(files)
+    if clash:
+        raise SpecError(f"{SPEC_NAME}: students cannot hand in {sorted(clash)}: those are yours.")
+    timeout = raw.get("test_timeout")
+    if timeout is not None and (not isinstance(timeout, int) or not 1 <= timeout <= 3600):
+        raise SpecError(f"{SPEC_NAME}: test_timeout must be a whole number of seconds, 1-3600.")
+    tests = tuple(_test(entry, i) for i, entry in enumerate(raw.get("tests") or []))
+    if not tests:
+        raise SpecError(f"{SPEC_NAME} has no [[tests]].")
+    names = [t.name for t in tests]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{SPEC_NAME}: test names must be unique.")
+    return HarnessSpec(tuple(files), harness, tests, tuple(private), timeout)
+
+
+def _names(value, key: str, *, required: bool) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SpecError(f"{SPEC_NAME}: {key} must be a list of file names.")
+    if required and not value:
+        raise SpecError(f"{SPEC_NAME}: {key} must name at least one file.")
+    for name in value:
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise SpecError(f"{SPEC_NAME}: {name!r} in {key} is not a plain file name.")
+    return value
+
+
+def _test(entry, index: int) -> HarnessTest:
+    if not isinstance(entry, dict):
+        raise SpecError(f"{SPEC_NAME}: test {index + 1} is not a table.")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError(f"{SPEC_NAME}: test {index + 1} has no name.")
+    function = entry.get("function", name)
+    if not isinstance(function, str) or not _module_name(function):
+        raise SpecError(f"{SPEC_NAME}: test {name!r}: {function!r} is not a function name.")
+    try:
+        points = Decimal(str(entry.get("points")))
+    except InvalidOperation:
+        points = Decimal(-1)
+    if not points.is_finite() or points <= 0:
+        raise SpecError(f"{SPEC_NAME}: test {name!r} needs points greater than 0.")
+    hidden = entry.get("hidden", False)
+    if not isinstance(hidden, bool):
+        raise SpecError(f"{SPEC_NAME}: test {name!r}: hidden is true or false.")
+    return HarnessTest(name.strip(), function, points, hidden)
+
+
+def _module_name(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)

@@ -1,0 +1,240 @@
+"""Runs the tests of a Python-file assignment. This file is copied into the sandbox and run there,
+next to the student's files: the worker reads what it writes only as JSON data, never as code.
+
+    python pyrunner.py SPEC.json STATUS.json  < KEY
+
+Two processes, as nbrunner has the kernel: this one (the runner) holds the key and never runs the
+student's code; it starts a fresh interpreter (the tester: ``pyrunner.py --tester SPEC.json FD``)
+that imports the harness, which imports the student's files, and calls the test functions one by
+one, reporting each over a pipe. The runner gives each test ``test_timeout`` seconds: a test that
+runs longer, or that ends the tester (``sys.exit`` is caught; ``os._exit``, a crash or a kill is
+not), fails, and a new tester goes on with the next test. What the tests print is kept per test,
+up to a cap. STATUS.json carries an HMAC under the one-time key the worker sent on standard input,
+so a file the student's code writes in its place fails the check.
+
+It imports nothing from the project.
+"""
+
+import contextlib
+import ctypes
+import hashlib
+import hmac
+import io
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+PR_SET_DUMPABLE = 4
+IMPORT_TIMEOUT = 120  # seconds to import the harness and the student's files (torch is slow)
+LINE_LIMIT = 256 * 1024
+
+
+def _not_dumpable() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+# The tester: runs the student's code, reports over the pipe.
+
+
+class _Capped(io.StringIO):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.cut = limit, False
+
+    def write(self, text: str) -> int:
+        room = self.limit - self.tell()
+        if len(text) > room:
+            self.cut = True
+            text = text[: max(room, 0)]
+        return super().write(text) if text else 0
+
+
+def _send(pipe, message: dict) -> None:
+    pipe.write(json.dumps(message) + "\n")
+    pipe.flush()
+
+
+def tester(spec_path: str, fd: int) -> None:
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    pipe = os.fdopen(fd, "w", encoding="utf-8")
+    start = int(os.environ.pop("PYRUNNER_START", "0"))
+    limit = max(1024, spec["output_bytes"] // max(len(spec["tests"]), 1))
+    sys.path.insert(0, os.getcwd())
+    sys.argv = [spec["harness"]]
+    try:
+        harness = __import__(spec["harness"][:-3])
+    except BaseException:  # whatever the import raised is the student's feedback
+        _send(pipe, {"event": "import_error", "output": _trace(limit)})
+        return
+    for index in range(start, len(spec["tests"])):
+        test = spec["tests"][index]
+        _send(pipe, {"event": "start", "index": index})
+        captured = _Capped(limit)
+        status, extra = "passed", ""
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            try:
+                function = getattr(harness, test["function"])
+                function()
+            except AssertionError as exc:
+                status, extra = "failed", _assertion(exc)
+            except SystemExit as exc:
+                status, extra = "failed", f"The code called sys.exit({exc.code!r}) during the test."
+            except BaseException:
+                status, extra = "failed", _trace(limit)
+        output = captured.getvalue()
+        if captured.cut:
+            output += f"\n[output cut: more than {limit // 1024} KB]"
+        output = (output.rstrip("\n") + "\n" + extra).strip("\n") if extra else output
+        _send(pipe, {"event": "done", "index": index, "status": status, "output": output})
+
+
+def _assertion(exc: AssertionError) -> str:
+    message = str(exc)
+    return f"AssertionError: {message}" if message else "AssertionError (the test failed)"
+
+
+def _trace(limit: int) -> str:
+    """The exception, without the frames of this file."""
+    kind, value, tb = sys.exc_info()
+    frames = [f for f in traceback.extract_tb(tb) if not f.filename.endswith("pyrunner.py")]
+    lines = traceback.format_list(frames) + traceback.format_exception_only(kind, value)
+    text = "Traceback (most recent call last):\n" + "".join(lines)
+    return text.replace(os.getcwd() + os.sep, "")[-limit:]  # the scratch folder means nothing
+
+
+# The runner: holds the key, enforces the time per test, signs the results.
+
+
+def _start_tester(spec_path: str, start: int):
+    read, write = os.pipe()
+    env = {**os.environ, "PYRUNNER_START": str(start)}
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--tester", spec_path, str(write)],
+        pass_fds=(write,), stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+    )  # fmt: skip
+    os.close(write)
+    return proc, os.fdopen(read, "rb")
+
+
+def _stop(proc) -> str:
+    """Kill the tester and all it started; how it ended, in words."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    code = proc.wait()
+    if code is None or code == -signal.SIGKILL:
+        return ""
+    return f"exit code {code}" if code >= 0 else f"signal {signal.Signals(-code).name}"
+
+
+def _lines(stream, deadline_for):
+    """(message or None on timeout or end, reason) from the tester, one at a time."""
+    selector = selectors.DefaultSelector()
+    selector.register(stream, selectors.EVENT_READ)
+    buffer = b""
+    while True:
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            try:
+                yield json.loads(line), ""
+            except ValueError:
+                yield None, "garbled"
+                return
+        remaining = deadline_for() - time.monotonic()
+        if remaining <= 0 or not selector.select(remaining):
+            yield None, "timeout"
+            return
+        chunk = os.read(stream.fileno(), 65536)
+        if not chunk:
+            yield None, "ended"
+            return
+        buffer += chunk
+        if len(buffer) > LINE_LIMIT:
+            yield None, "garbled"
+            return
+
+
+def run_tests(spec_path: str, spec: dict) -> dict:
+    tests = spec["tests"]
+    results: list[dict | None] = [None] * len(tests)
+    timeout = spec["test_timeout"]
+    state = {"state": "finished", "import_error": ""}
+    start = 0
+    while start < len(tests):
+        began = start
+        proc, stream = _start_tester(spec_path, start)
+        current = {"index": None, "deadline": time.monotonic() + IMPORT_TIMEOUT}
+        reason = ""
+        for message, reason in _lines(stream, lambda: current["deadline"]):  # noqa: B023
+            if message is None:
+                break
+            event = message.get("event")
+            if event == "import_error":
+                state.update(state="import_error", import_error=str(message.get("output", "")))
+                reason = "import_error"
+                break
+            index = message.get("index")
+            if not isinstance(index, int) or not start <= index < len(tests):
+                reason = "garbled"
+                break
+            if event == "start":
+                current.update(index=index, deadline=time.monotonic() + timeout)
+            elif event == "done":
+                status = "passed" if message.get("status") == "passed" else "failed"
+                results[index] = {"status": status, "output": str(message.get("output", ""))}
+                current.update(index=None, deadline=time.monotonic() + timeout)
+                start = index + 1
+        how = _stop(proc)
+        stream.close()
+        if reason == "import_error":
+            break
+        index = current["index"]
+        if index is None:  # it ended or stalled between tests, or while importing
+            if start == began or reason == "garbled":  # no test finished: the import failed
+                what = {
+                    "timeout": f"took longer than {IMPORT_TIMEOUT} s",
+                    "garbled": "broke the test runner's channel",
+                }.get(reason, f"ended the process ({how or 'killed'})")
+                state.update(state="import_error", import_error=f"Importing your code {what}.")
+                break
+            continue
+        if reason == "timeout":
+            output = f"This test ran longer than {timeout} s and was stopped."
+        else:
+            output = f"This test ended the test process ({how or 'killed'}) before it finished."
+        results[index] = {"status": "failed", "output": output}
+        start = index + 1
+    if state["state"] == "import_error":
+        for i in range(len(tests)):
+            if results[i] is None:
+                results[i] = {"status": "failed", "output": state["import_error"]}
+    return {
+        "state": state["state"],
+        "tests": [r or {"status": "not_run", "output": ""} for r in results],
+    }
+
+
+def main(spec_path: str, status_path: str) -> None:
+    _not_dumpable()
+    key = sys.stdin.buffer.readline().strip()
+    sys.stdin.close()
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    status = run_tests(spec_path, spec)
+    status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")
+    mac = hmac.new(key, b"\0" + status_bytes, hashlib.sha256).hexdigest()
+    with open(status_path, "w") as handle:
+        json.dump({"status": status, "mac": mac}, handle, sort_keys=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--tester":
+        tester(sys.argv[2], int(sys.argv[3]))
+    else:
+        main(sys.argv[1], sys.argv[2])
