@@ -21,6 +21,7 @@ STOP_REASONS = {
     "cpu_limit": "{what} used more CPU time than allowed and was stopped.",
     "memory_limit": "{what} used more memory than the {memory} MB allowed.",
     "output_limit": "{what} printed more than the {output} KB of output allowed.",
+    "disk_limit": "{what} wrote more than the {disk} MB or {entries} files allowed in its folder.",
     "signal": "{what} was killed.",
 }
 
@@ -104,6 +105,8 @@ def _sandbox_note(sandbox: SandboxResult, limits: Limits, *, what: str) -> str |
         limit=int(limits.wall_seconds),
         memory=limits.memory_bytes // 2**20,
         output=limits.output_bytes // 1024,
+        disk=limits.disk_bytes // 2**20,
+        entries=limits.disk_entries,
     )
 
 

@@ -5,9 +5,10 @@
 runs a command in ``workdir`` and returns a ``SandboxResult``: exit code or signal, the first
 ``output_bytes`` of stdout and of stderr, wall and CPU time, peak memory, why it stopped
 (``"exited"``, ``"timeout"``, ``"cpu_limit"``, ``"memory_limit"``, ``"output_limit"``,
-``"signal"``) and which isolation it had. A student's crash, timeout or flood is a result, never an
-exception. Only text comes back; whatever files the program writes in ``workdir`` are the
-caller's to read as data (JSON, notebooks, ``.npy`` without pickle), never to unpickle or eval.
+``"disk_limit"``, ``"signal"``) and which isolation it had. A student's crash, timeout or flood
+is a result, never an exception. Only text comes back; whatever files the program writes in
+``workdir`` are the caller's to read as data (JSON, notebooks, ``.npy`` without pickle), never to
+unpickle or eval.
 
 Isolation levels (``isolation_level()``; the grading run records it):
 
@@ -27,8 +28,10 @@ fallback), ``rlimits`` (always the fallback), ``bubblewrap`` (refuse to run with
 
 Limits for every level: RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_FSIZE, no core
 files; the wall clock kills the whole process group (with bubblewrap: the whole pid namespace);
-output beyond ``output_bytes`` stops the run. Nothing the program starts outlives the call, nor
-the worker: if the worker dies, at any moment, the sandbox goes with it (bubblewrap's
+output beyond ``output_bytes`` stops the run, and so does a scratch directory grown past
+``disk_bytes`` or ``disk_entries`` (measured every quarter second: many files each under
+RLIMIT_FSIZE would otherwise fill the worker's disk). Nothing the program starts outlives the
+call, nor the worker: if the worker dies, at any moment, the sandbox goes with it (bubblewrap's
 --die-with-parent once it is up, the lifeline of ``bubblewrap._init`` while it starts).
 
 Where this differs from the design notes: the program does not run as uid 65534 but as a uid of
@@ -107,6 +110,7 @@ def run_sandboxed(
             spawn = _bubblewrap_spawn(argv, workdir, child_env, limits, readonly, uid)
         else:
             spawn = _rlimits_spawn(argv, workdir, child_env, readonly, uid)
+        spawn.watch_dir = workdir
         return supervise(spawn, limits, stdin)
 
 

@@ -7,7 +7,9 @@ import resource
 from collections.abc import Callable
 from dataclasses import dataclass
 
-STOP_REASONS = ("exited", "timeout", "cpu_limit", "memory_limit", "output_limit", "signal")
+STOP_REASONS = (
+    "exited", "timeout", "cpu_limit", "memory_limit", "output_limit", "disk_limit", "signal",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,10 @@ class Limits:
     open_files: int = 256  # RLIMIT_NOFILE
     file_size_bytes: int = 64 * 1024**2  # RLIMIT_FSIZE; also the size of the private /tmp
     output_bytes: int = 1024**2  # kept of stdout and of stderr each; more stops the run
+    # What the scratch directory may hold, all files together (RLIMIT_FSIZE caps one file), and
+    # how many entries: watched while the program runs, more stops the run.
+    disk_bytes: int = 512 * 1024**2
+    disk_entries: int = 10_000
 
 
 @dataclass(frozen=True)

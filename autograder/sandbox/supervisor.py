@@ -19,6 +19,7 @@ CHUNK = 64 * 1024
 KILL_GRACE_SECONDS = 5.0  # after SIGKILL, how long to wait for the exit to be seen
 ESCALATE_SECONDS = 1.0  # how long the sandbox's pid 1 may take to exit once its child is killed
 DRAIN_SECONDS = 1.0  # after the exit, how long to read pipes a stray process may hold open
+DISK_POLL_SECONDS = 0.25  # how often the scratch directory is measured while the program runs
 MEMORY_MARKERS = (
     "MemoryError",
     "Cannot allocate memory",
@@ -40,6 +41,7 @@ class Spawn:
     group: int | None = None
     pass_fds: tuple[int, ...] = ()  # handed to the child, closed here once it has started
     hold_fds: tuple[int, ...] = ()  # kept open here until the run is over, then closed
+    watch_dir: Path | None = None  # the scratch directory, held to Limits.disk_*
 
 
 class _Head:
@@ -120,6 +122,7 @@ class _Run:
         self.sandbox_init: tuple[int, int] | None = None  # the sandbox's pid 1: (pid, pidfd)
         self.status, self.usage = 0, None
         self.started, self.deadline = started, started + limits.wall_seconds
+        self.disk_check_at = started if spawn.watch_dir is not None else None
         self.pending = memoryview(stdin or b"")
         try:
             self.pidfd = os.pidfd_open(proc.pid)
@@ -146,14 +149,28 @@ class _Run:
             now = time.monotonic()
             if self.killed_for is None and not self.exited_at and now >= self.deadline:
                 self._kill("timeout")
+            if self.disk_check_at is not None and now >= self.disk_check_at:
+                self._check_disk(now)
             if self.escalate_at is not None and now >= self.escalate_at:
                 self._kill_everything()
             give_up_at = self._give_up_at()
             if give_up_at is not None and now >= give_up_at:
                 break
-            wake_at = min(t for t in (give_up_at or self.deadline, self.escalate_at) if t)
+            wake_at = min(
+                t for t in (give_up_at or self.deadline, self.escalate_at, self.disk_check_at) if t
+            )
             for key, _ in self.selector.select(max(0.0, wake_at - now)):
                 key.data(key.fileobj)
+
+    def _check_disk(self, now: float) -> None:
+        if self.killed_for is not None or self.exited_at:
+            self.disk_check_at = None
+            return
+        if disk_over(self.spawn.watch_dir, self.limits):
+            self._kill("disk_limit")
+            self.disk_check_at = None
+        else:
+            self.disk_check_at = now + DISK_POLL_SECONDS
 
     def _give_up_at(self) -> float | None:
         if self.exited_at:
@@ -301,6 +318,33 @@ def _kill_children_of(pid: int) -> None:
             with contextlib.suppress(ProcessLookupError):
                 signal.pidfd_send_signal(pidfd, signal.SIGKILL)
             os.close(pidfd)
+
+
+def disk_over(root: Path, limits: Limits) -> bool:
+    """Whether ``root`` holds more than ``limits.disk_bytes`` (blocks really allocated: a sparse
+    file costs what it stores) or more than ``limits.disk_entries`` entries. Links are not
+    followed; a folder that cannot be read counts as empty. Stops as soon as it knows, so a
+    folder of a million files costs ``disk_entries`` stat calls, not a million."""
+    used, entries, stack = 0, 0, [root]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > limits.disk_entries:
+                        return True
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    used += info.st_blocks * 512
+                    if used > limits.disk_bytes:
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return False
 
 
 def _decode(status: int, isolation: str) -> tuple[int | None, int | None]:

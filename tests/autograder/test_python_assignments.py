@@ -15,8 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from autograder import harness, selectors, services
-from autograder.grader import HIDDEN_OUTPUT
+from autograder.grader import HIDDEN_OUTPUT, _sandbox_note
 from autograder.models import Assignment, AssignmentKind, SubmissionState
+from autograder.sandbox import STOP_REASONS, Limits, SandboxResult
 from autograder.tasks import grade_submission_task
 from grading.models import Score
 from grading.services.schemes import grading_scheme_create
@@ -301,3 +302,12 @@ def test_a_student_submits_python_files_from_the_page(client, student, python_as
     assert "rename it to match" in wrong.content.decode()
     assert right.status_code == 302
     assert services.submission_files(python_assignment.submissions.get()) == {"relu.py": RIGHT}
+
+
+@pytest.mark.parametrize("reason", [r for r in STOP_REASONS if r not in ("exited",)])
+def test_every_way_the_sandbox_stops_a_run_is_explained(reason):
+    sandbox = SandboxResult(None, 9, "", "", False, False, 1.0, 1.0, 0, reason, "bubblewrap")
+
+    note = _sandbox_note(sandbox, Limits(), what="Your code")
+
+    assert note and note.startswith("Your code") and "{" not in note

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -378,6 +379,26 @@ def test_it_caps_a_10gb_file(workdir):
     assert result.exit_code == 1 and "File too large" in result.stderr
     assert (workdir / "big.bin").stat().st_size <= SMALL.file_size_bytes
     assert took < 10
+
+
+@needs_bubblewrap
+@pytest.mark.parametrize(
+    ("how", "limits"),
+    [
+        ("--bytes", replace(SMALL, disk_bytes=64 * MiB)),
+        ("--files", replace(SMALL, disk_entries=500)),
+    ],
+)
+def test_it_stops_a_program_that_fills_the_disk(workdir, how, limits):
+    """Many files, each under the file size limit, in folders: the scratch directory is
+    measured as the program runs, and the run stops soon after it passes the limit."""
+    result, took = run_hostile(workdir, "fill_disk.py", how, limits=limits)
+
+    assert result.stopped_because == "disk_limit" and "filled the disk" not in result.stdout
+    assert took < 10
+    used = sum(f.stat().st_size for f in workdir.rglob("*") if f.is_file())
+    entries = sum(1 for _ in workdir.rglob("*"))
+    assert used < 64 * MiB + 512 * MiB and entries < 50_000  # stopped long before the end
 
 
 @needs_bubblewrap
