@@ -9,7 +9,7 @@ import secrets
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -19,10 +19,12 @@ from autograder.sandbox import Limits, SandboxResult, run_sandboxed
 
 RUNNER = Path(__file__).with_name("nbrunner.py")
 PYRUNNER = Path(__file__).with_name("pyrunner.py")
+PROBES = Path(__file__).with_name("probes.py")
+MAX_COLLECTED_BYTES = 64 * 2**20
 # Names the runners use in the scratch directory; an assignment's own files may not take them.
 RESERVED_NAMES = frozenset(
     {"nbrunner.py", "submission.ipynb", "executed.ipynb", "pyrunner.py", "pyrunner-spec.json",
-     "status.json"}
+     "status.json", "probes.py"}
 )  # fmt: skip
 MAX_STATUS_BYTES = 64 * 1024
 # One thread each for the math libraries: the sandbox caps processes and threads count as such.
@@ -118,21 +120,31 @@ class TestRun:
     status: dict | None  # state, tests [{status, output}]; None: no authentic report
     sandbox: SandboxResult
     tampered: bool = False
+    files: dict[str, bytes] = field(default_factory=dict)  # what was asked for and is there
 
 
-def run_python_tests(files: dict[str, bytes], runner_spec: dict, *, limits: Limits) -> TestRun:
+def run_python_tests(
+    files: dict[str, bytes], runner_spec: dict, *, limits: Limits, collect: list[str] = ()
+) -> TestRun:
     """Run the harness's tests (``harness.HarnessSpec.runner_spec``) on ``files`` (the student's,
-    the harness and the data) in a fresh scratch directory in the sandbox."""
+    the harness and the data) in a fresh scratch directory in the sandbox; ``collect``: files
+    the run writes (the checks' outputs) to read back as bytes, each at most 64 MB."""
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
         work = Path(scratch) / "work"
         work.mkdir()
         for name, content in files.items():
             (work / name).write_bytes(content)
         shutil.copyfile(PYRUNNER, work / "pyrunner.py")
+        shutil.copyfile(PROBES, work / "probes.py")
         (work / "pyrunner-spec.json").write_text(json.dumps(runner_spec))
         argv = [sys.executable, "pyrunner.py", "pyrunner-spec.json", "status.json"]
         key = secrets.token_hex(32).encode()
         result = run_sandboxed(argv, workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n")
         limit = MAX_STATUS_BYTES + 2 * limits.output_bytes
         status, tampered = _signed_status(work, key, limit=limit)
-    return TestRun(status, result, tampered)
+        collected = {}
+        for name in collect:
+            data = _small_file(work / name, MAX_COLLECTED_BYTES)
+            if data is not None:
+                collected[name] = data
+    return TestRun(status, result, tampered, collected)

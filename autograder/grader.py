@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from autograder import notebooks
+from autograder import checks, notebooks
 from autograder.execution import Execution, run_notebook, run_python_tests
 from autograder.harness import HarnessSpec
 from autograder.sandbox import Limits, SandboxResult, isolation_level
@@ -43,6 +43,7 @@ class Grade:
     executed: bytes = b""
     isolation: str = ""
     duration_seconds: float = 0.0
+    device: str = "cpu"  # where reference checks ran
 
     @property
     def score(self) -> Decimal:
@@ -177,43 +178,99 @@ def grade_python(
     limits: Limits,
     test_timeout: int,
 ) -> Grade:
-    """Grade a Python-file submission: the harness's tests (``autograder.harness``) run in the
-    sandbox on the student's files; each test scores all its points or none."""
+    """Grade a Python-file submission: the harness's tests (``autograder.harness``) and the
+    reference checks (``autograder.checks``) run in the sandbox on the student's files; the
+    checks' references run here. Each test and check scores all its points or none."""
     started = time.monotonic()
     missing = [name for name in spec.files if name not in submitted]
     if missing:
         message = f"Missing from the submission: {', '.join(missing)}."
         return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
-    files = {**data_files, **{n: submitted[n] for n in spec.files}, **instructor_files}
-    run = run_python_tests(
-        files, spec.runner_spec(test_timeout, limits.output_bytes), limits=limits
-    )
+    students = {n: submitted[n] for n in spec.files}
+    forbidden = {
+        c.name: uses for c in spec.checks if (uses := checks.forbidden_uses(students, c.forbid))
+    }
+    inputs = {c.name: checks.make_inputs(c) for c in spec.checks if c.name not in forbidden}
+    files = {**data_files, **students, **instructor_files}
+    files.update({c.files()[0]: checks.save_inputs(inputs[c.name]) for c in spec.checks
+                  if c.name in inputs})  # fmt: skip
+    runner_spec = spec.runner_spec(test_timeout, limits.output_bytes, skip=set(forbidden))
+    outputs = [c.files()[1] for c in spec.checks if c.name in inputs]
+    run = run_python_tests(files, runner_spec, limits=limits, collect=outputs)
     notes = []
     stopped = _sandbox_note(run.sandbox, limits, what="Your code")
     if stopped:
         notes.append(stopped)
     log = (run.sandbox.stderr or "")[-4000:]
     reported = (run.status or {}).get("tests")
-    if not isinstance(reported, list) or len(reported) != len(spec.tests):
+    if not isinstance(reported, list) or len(reported) != len(runner_spec["tests"]):
         message = _nothing_scored(notes, run.tampered, stopped, "The tests could not be run.")
         tests = _harness_zero(spec, message)
         return Grade(tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started)
     if run.status.get("state") == "import_error":
         notes.append("Your code could not be imported, so every test failed; see the first test.")
-    tests = []
-    for test, result in zip(spec.tests, reported, strict=True):
-        status = result.get("status") if isinstance(result, dict) else None
-        status = status if status in ("passed", "failed", "not_run") else "failed"
-        output = str(result.get("output", "")) if isinstance(result, dict) else ""
-        if test.hidden:
-            output = HIDDEN_OUTPUT
-        points = test.points if status == "passed" else Decimal(0)
-        tests.append(TestResult(test.name, points, test.points, status, output))
-    return Grade(tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started)
+    results = dict(zip([t["name"] for t in runner_spec["tests"]], reported, strict=True))
+    tests = [_harness_result(test, results[test.name]) for test in spec.tests]
+    device = checks.best_device() if spec.checks else "cpu"
+    for check in spec.checks:
+        if check.name in forbidden:
+            uses = "; ".join(forbidden[check.name])
+            message = f"Your code uses what this check forbids: {uses}."
+            tests.append(TestResult(check.name, Decimal(0), check.points, "failed", message))
+            continue
+        tests.append(
+            _check_result(check, results[check.name], inputs[check.name], run.files, device,
+                          instructor_files)
+        )  # fmt: skip
+    if spec.checks:
+        notes.append(f"Reference checks ran on {device}.")
+    return Grade(tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started, device)
+
+
+def _reported(result) -> tuple[str, str]:
+    status = result.get("status") if isinstance(result, dict) else None
+    status = status if status in ("passed", "failed", "not_run") else "failed"
+    return status, str(result.get("output", "")) if isinstance(result, dict) else ""
+
+
+def _harness_result(test, result) -> TestResult:
+    status, output = _reported(result)
+    if test.hidden:
+        output = HIDDEN_OUTPUT
+    points = test.points if status == "passed" else Decimal(0)
+    return TestResult(test.name, points, test.points, status, output)
+
+
+def _check_result(check, result, inputs, files, device, private) -> TestResult:
+    """A reference check: the probe ran in the sandbox; compare its outputs here."""
+    status, output = _reported(result)
+    if status == "passed":
+        actual = checks.load_outputs(files.get(check.files()[1], b""))
+        if actual is None:
+            status, output = "failed", "Your code did not produce its outputs."
+        else:
+            expected = checks.reference_outputs(check, inputs, device=device, private=private)
+            problem = checks.compare(check, expected, actual)
+            if (
+                not problem
+                and check.kind == "optimizer"
+                and checks.never_changes(inputs, actual, check)
+            ):
+                problem = "Its step() never changes the parameters."
+            status = "failed" if problem else "passed"
+            output = problem
+    if output and check.hidden:
+        output = HIDDEN_OUTPUT
+    output = f"{output}\n(seed {check.seed})".strip() if status == "failed" else ""
+    points = check.points if status == "passed" else Decimal(0)
+    return TestResult(check.name, points, check.points, status, output)
 
 
 def _harness_zero(spec: HarnessSpec, message: str) -> list[TestResult]:
-    return [TestResult(t.name, Decimal(0), t.points, "failed", message) for t in spec.tests]
+    return [
+        TestResult(t.name, Decimal(0), t.points, "failed", message)
+        for t in (*spec.tests, *spec.checks)
+    ]
 
 
 def test_dicts(grade: Grade) -> list[dict]:

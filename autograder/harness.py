@@ -20,6 +20,9 @@ and ``autograder.toml`` says what students hand in and what each test is worth::
     points = 2
     hidden = false                 # optional: hidden tests show pass/fail and points, no output
 
+Reference checks against PyTorch go in ``[[checks]]`` (``autograder.checks``), beside the tests or
+instead of them (then no harness is needed).
+
 A test passes when its function returns; an ``AssertionError`` fails it with its message, any
 other exception with its traceback; ``sys.exit`` or a crash fails that test only, and a test that
 runs past ``test_timeout`` is stopped and fails. The tests run in the sandbox (``pyrunner``).
@@ -31,6 +34,8 @@ import keyword
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+
+from autograder import checks
 
 SPEC_NAME = "autograder.toml"
 
@@ -50,24 +55,32 @@ class HarnessTest:
 @dataclass(frozen=True)
 class HarnessSpec:
     files: tuple[str, ...]
-    harness: str
+    harness: str | None  # None: reference checks only
     tests: tuple[HarnessTest, ...]
     private: tuple[str, ...] = ()
     test_timeout: int | None = None
+    checks: tuple[checks.Check, ...] = ()
 
     @property
     def points(self) -> Decimal:
-        return sum((t.points for t in self.tests), Decimal(0))
+        return sum((t.points for t in (*self.tests, *self.checks)), Decimal(0))
 
     @property
     def kept_from_students(self) -> set[str]:
-        return {SPEC_NAME, self.harness, *self.private}
+        return {SPEC_NAME, *([self.harness] if self.harness else []), *self.private}
 
-    def runner_spec(self, test_timeout: int, output_bytes: int) -> dict:
-        """What ``pyrunner`` reads: the harness module and the functions to call, in order."""
+    def runner_spec(self, test_timeout: int, output_bytes: int, *, skip=frozenset()) -> dict:
+        """What ``pyrunner`` reads: the harness module, the functions to call, then the checks'
+        probes (all but those in ``skip``), in order."""
+        entries = [{"name": t.name, "function": t.function} for t in self.tests]
+        entries += [
+            {"name": c.name, "probe": checks.probe_spec(c)}
+            for c in self.checks
+            if c.name not in skip
+        ]
         return {
             "harness": self.harness,
-            "tests": [{"name": t.name, "function": t.function} for t in self.tests],
+            "tests": entries,
             "test_timeout": self.test_timeout or test_timeout,
             "output_bytes": output_bytes,
         }
@@ -78,15 +91,23 @@ def parse(data: bytes) -> HarnessSpec:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SpecError(f"{SPEC_NAME} is not valid TOML: {exc}") from exc
-    unknown = set(raw) - {"files", "harness", "private", "test_timeout", "tests"}
+    unknown = set(raw) - {"files", "harness", "private", "test_timeout", "tests", "checks"}
     if unknown:
         raise SpecError(f"{SPEC_NAME}: unknown keys {sorted(unknown)}.")
     files = _names(raw.get("files"), "files", required=True)
     private = _names(raw.get("private", []), "private", required=False)
+    try:
+        found_checks = checks.parse(raw.get("checks"), default_module=files[0].rsplit(".", 1)[0])
+    except checks.CheckError as exc:
+        raise SpecError(f"{SPEC_NAME}: {exc}") from exc
     harness = raw.get("harness")
-    if not isinstance(harness, str) or not harness.endswith(".py") or "/" in harness:
+    if harness is None and not found_checks:
+        raise SpecError(f"{SPEC_NAME}: name a harness, or give [[checks]].")
+    if harness is not None and (
+        not isinstance(harness, str) or not harness.endswith(".py") or "/" in harness
+    ):
         raise SpecError(f"{SPEC_NAME}: harness must name a .py file beside it.")
-    if not _module_name(harness[:-3]):
+    if harness is not None and not _module_name(harness[:-3]):
         raise SpecError(f"{SPEC_NAME}: {harness} cannot be imported (not a module name).")
     clash = ({harness, SPEC_NAME} | set(private)) & set(files)
     if clash:
@@ -95,12 +116,12 @@ def parse(data: bytes) -> HarnessSpec:
     if timeout is not None and (not isinstance(timeout, int) or not 1 <= timeout <= 3600):
         raise SpecError(f"{SPEC_NAME}: test_timeout must be a whole number of seconds, 1-3600.")
     tests = tuple(_test(entry, i) for i, entry in enumerate(raw.get("tests") or []))
-    if not tests:
+    if harness is not None and not tests:
         raise SpecError(f"{SPEC_NAME} has no [[tests]].")
-    names = [t.name for t in tests]
+    names = [t.name for t in (*tests, *found_checks)]
     if len(set(names)) != len(names):
-        raise SpecError(f"{SPEC_NAME}: test names must be unique.")
-    return HarnessSpec(tuple(files), harness, tests, tuple(private), timeout)
+        raise SpecError(f"{SPEC_NAME}: test and check names must be unique.")
+    return HarnessSpec(tuple(files), harness, tests, tuple(private), timeout, found_checks)
 
 
 def _names(value, key: str, *, required: bool) -> list[str]:

@@ -359,7 +359,7 @@ def submission_record(
         submission=submission,
         worker=socket.gethostname(),
         isolation=grade.isolation,
-        device="cpu",
+        device=grade.device,
         started_at=started_at,
         finished_at=timezone.now(),
         duration_seconds=grade.duration_seconds,

@@ -1,0 +1,450 @@
+"""Reference checks: compare a student's function, module, optimizer or scheduler with PyTorch's.
+
+An assignment declares them in its ``autograder.toml`` beside (or instead of) harness tests::
+
+    [[checks]]
+    name = "ELU"
+    kind = "function"                  # function | module | optimizer | scheduler
+    target = "activations:elu"         # module:attribute among the student's files
+    reference = "torch.nn.functional.elu"   # a dotted path, or "private_file:attribute"
+    points = 1
+    inputs = [[4, 5]]                  # function: one shape per positional argument
+    dtype = "float64"                  # default float32
+    kwargs = {alpha = 1.0}             # function: keyword arguments to both
+    gradients = true                   # compare gradients through autograd
+    forbid = ["torch.nn.functional.elu", "torch.nn.ELU"]
+    seed = 7                           # default: the check's position
+    rtol = 1e-5                        # default: by dtype, as torch.testing.assert_close
+    atol = 1e-8
+
+module: ``init`` (constructor keyword arguments to both), ``inputs = [[batch, features]]``,
+``parameters`` and ``buffers`` (names set from the same seeded values in both, then compared),
+``modes = ["train", "eval"]``. optimizer: ``init`` (hyperparameters), ``shapes`` of the parameters,
+``steps``. scheduler: ``init``, ``lr`` (the optimizer's), ``epochs``.
+
+The worker makes the inputs (seeded, with edge values), the sandbox runs the student's object on
+them (``probes.py``) and returns tensors as safetensors, and the worker runs the reference here,
+never next to the student's code, on CUDA when it has one (TF32 off, deterministic algorithms on),
+and compares stage by stage: the student's code ran, then shape, dtype and values. The feedback
+names the first failing stage; for values, the first mismatching index, the expected and actual
+values there, and the largest absolute and relative errors. Forbidden APIs are looked for in the
+source before anything runs (``forbidden_uses``) and trapped while the check runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import importlib.util
+import math
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+KINDS = ("function", "module", "optimizer", "scheduler")
+DTYPES = ("float32", "float64", "float16", "bfloat16")
+# torch.testing.assert_close's defaults, by dtype.
+TOLERANCES = {
+    "float16": (1e-3, 1e-5),
+    "bfloat16": (1.6e-2, 1e-5),
+    "float32": (1.3e-6, 1e-5),
+    "float64": (1e-7, 1e-7),
+}
+EDGE_VALUES = (0.0, 1e-3, -1e-3, 10.0, -10.0, 50.0, -50.0)
+MAX_OUTPUT_BYTES = 64 * 2**20
+
+
+class CheckError(ValueError):
+    """A check in the spec that cannot be run; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Check:
+    index: int
+    name: str
+    kind: str
+    target: str  # module:attribute
+    reference: str
+    points: Decimal
+    seed: int
+    dtype: str = "float32"
+    inputs: tuple[tuple[int, ...], ...] = ()
+    kwargs: dict = field(default_factory=dict)
+    init: dict = field(default_factory=dict)
+    gradients: bool = False
+    forbid: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
+    buffers: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ("train", "eval")
+    steps: int = 5
+    lr: float = 0.1
+    epochs: int = 10
+    rtol: float | None = None
+    atol: float | None = None
+    hidden: bool = False
+
+    @property
+    def tolerances(self) -> tuple[float, float]:
+        rtol, atol = TOLERANCES[self.dtype]
+        return (self.rtol if self.rtol is not None else rtol), (
+            self.atol if self.atol is not None else atol
+        )
+
+    def files(self) -> tuple[str, str]:
+        return f"check-{self.index}-in.safetensors", f"check-{self.index}-out.safetensors"
+
+
+def parse(entries, *, default_module: str) -> tuple[Check, ...]:
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise CheckError("[[checks]] must be a list of tables.")
+    return tuple(_parse_one(entry, i, default_module) for i, entry in enumerate(entries))
+
+
+def _parse_one(entry, index: int, default_module: str) -> Check:
+    if not isinstance(entry, dict):
+        raise CheckError(f"check {index + 1} is not a table.")
+    name = str(entry.get("name", "")).strip()
+    if not name:
+        raise CheckError(f"check {index + 1} has no name.")
+    known = set(Check.__dataclass_fields__) - {"index"}
+    unknown = set(entry) - known
+    if unknown:
+        raise CheckError(f"check {name!r}: unknown keys {sorted(unknown)}.")
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        raise CheckError(f"check {name!r}: kind must be one of {', '.join(KINDS)}.")
+    target = str(entry.get("target", ""))
+    if ":" not in target:
+        target = f"{default_module}:{target}"
+    module, _, attr = target.partition(":")
+    if not (module.isidentifier() and attr.isidentifier()):
+        raise CheckError(f"check {name!r}: target must be module:attribute.")
+    dtype = entry.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise CheckError(f"check {name!r}: dtype must be one of {', '.join(DTYPES)}.")
+    try:
+        points = Decimal(str(entry.get("points")))
+    except InvalidOperation:
+        points = Decimal(-1)
+    if not points.is_finite() or points <= 0:
+        raise CheckError(f"check {name!r} needs points greater than 0.")
+    values = dict(entry)
+    values.update(
+        index=index, name=name, kind=kind, target=target, points=points, dtype=dtype,
+        reference=str(entry.get("reference", "")), seed=int(entry.get("seed", index)),
+        inputs=tuple(tuple(int(n) for n in shape) for shape in entry.get("inputs", [])),
+        forbid=tuple(entry.get("forbid", [])), parameters=tuple(entry.get("parameters", [])),
+        buffers=tuple(entry.get("buffers", [])), modes=tuple(entry.get("modes", ["train", "eval"])),
+    )  # fmt: skip
+    if "shapes" in entry:
+        raise CheckError(f"check {name!r}: give parameter shapes as inputs.")
+    if kind in ("function", "module", "optimizer") and not values["inputs"]:
+        raise CheckError(f"check {name!r}: inputs must give at least one shape.")
+    if not values["reference"]:
+        raise CheckError(f"check {name!r} names no reference.")
+    return Check(**values)
+
+
+# Forbidden APIs in the source
+
+
+def forbidden_uses(sources: dict[str, bytes], forbidden: tuple[str, ...]) -> list[str]:
+    """Where the student's files name a forbidden API, as "name (file, line N)": attribute
+    chains (``torch.nn.functional.elu``, ``F.elu`` after ``import torch.nn.functional as F``),
+    ``from ... import`` of it, and its bare name after such an import."""
+    if not forbidden:
+        return []
+    found = []
+    for filename, content in sources.items():
+        if not filename.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse(content, filename=filename)
+        except (SyntaxError, ValueError):
+            continue
+        aliases: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for item in node.names:
+                    aliases[item.asname or item.name.split(".")[0]] = (
+                        item.name if item.asname else item.name.split(".")[0]
+                    )
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for item in node.names:
+                    full = f"{node.module}.{item.name}"
+                    aliases[item.asname or item.name] = full
+                    hit = _matches(full, forbidden)
+                    if hit:
+                        found.append(f"{hit} ({filename}, line {node.lineno})")
+        for node in ast.walk(tree):
+            dotted = _dotted(node)
+            if dotted is None:
+                continue
+            head, _, rest = dotted.partition(".")
+            full = aliases.get(head, head) + (f".{rest}" if rest else "")
+            hit = _matches(full, forbidden)
+            if hit and not isinstance(getattr(node, "ctx", None), ast.Store):
+                found.append(f"{hit} ({filename}, line {node.lineno})")
+    return sorted(set(found))
+
+
+def _dotted(node) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _matches(full: str, forbidden: tuple[str, ...]) -> str | None:
+    for name in forbidden:
+        if full == name or full.startswith(name + "."):
+            return name
+    return None
+
+
+# Inputs (made here, seeded)
+
+
+def make_inputs(check: Check) -> dict:
+    """The tensors the student's object and the reference both get."""
+    import torch
+
+    generator = torch.Generator().manual_seed(check.seed)
+    dtype = getattr(torch, check.dtype)
+
+    def randn(shape, edges=False):
+        values = torch.randn(shape, generator=generator, dtype=torch.float64)
+        if edges and values.numel():
+            flat = values.view(-1)
+            count = min(len(EDGE_VALUES), flat.numel())
+            flat[:count] = torch.tensor(EDGE_VALUES[:count], dtype=torch.float64)
+        return values.to(dtype)
+
+    tensors = {}
+    if check.kind == "function":
+        for i, shape in enumerate(check.inputs):
+            tensors[f"arg{i}"] = randn(shape, edges=True)
+        tensors["grad_out"] = randn(check.inputs[0])
+    elif check.kind == "module":
+        shape = check.inputs[0]
+        tensors["x"] = randn(shape) * 2 + 0.5
+        tensors["x_eval"] = randn(shape)
+        tensors["grad_out"] = randn(shape)
+        reference = _reference_module(check)
+        for name in (*check.parameters, *check.buffers):
+            current = getattr(reference, name)
+            if name == "running_var":
+                tensors[f"state.{name}"] = randn(tuple(current.shape)).abs() + 0.5
+            else:
+                tensors[f"state.{name}"] = randn(tuple(current.shape))
+    elif check.kind == "optimizer":
+        for i, shape in enumerate(check.inputs):
+            tensors[f"param{i}"] = randn(shape)
+            for step in range(check.steps):
+                tensors[f"grad{step}.{i}"] = randn(shape)
+    return tensors
+
+
+# The reference (here, in the trusted worker)
+
+
+def resolve(dotted: str, private: dict[str, bytes]):
+    """``torch.nn.functional.elu``, or ``file:attribute`` of one of the assignment's private
+    files (the instructor's reference solution), loaded under a name of its own."""
+    if ":" in dotted:
+        module_name, _, attr = dotted.partition(":")
+        content = private.get(f"{module_name}.py")
+        if content is None:
+            raise CheckError(f"reference {dotted}: there is no private file {module_name}.py.")
+        return getattr(_load_private(module_name, content), attr)
+    module_name, _, attr = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        owner_name, _, cls = module_name.rpartition(".")
+        return getattr(getattr(importlib.import_module(owner_name), cls), attr)
+
+
+def _load_private(module_name: str, content: bytes):
+    with tempfile.TemporaryDirectory(prefix="reference-") as folder:
+        path = Path(folder) / f"{module_name}.py"
+        path.write_bytes(content)
+        spec = importlib.util.spec_from_file_location(f"_reference_{module_name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
+def _reference_module(check: Check, private: dict[str, bytes] | None = None):
+    return resolve(check.reference, private or {})(**check.init)
+
+
+@contextlib.contextmanager
+def _deterministic(device: str):
+    import torch
+
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+    )
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0])
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[1:]
+
+
+def reference_outputs(check: Check, inputs: dict, *, device: str, private: dict) -> dict:
+    """What the reference gives for ``inputs``, computed on ``device``, returned on the CPU:
+    the same procedure (``probes``) as the student's object went through in the sandbox."""
+    import torch
+
+    from autograder import probes
+
+    on = {k: v.to(device) for k, v in inputs.items()}
+    reference = resolve(check.reference, private)
+    with _deterministic(device):
+        torch.manual_seed(check.seed)
+        outputs = probes.KINDS[check.kind](reference, on, probe_spec(check))
+    return {k: v.detach().cpu() for k, v in outputs.items()}
+
+
+# Comparing, stage by stage
+
+
+WHAT = {
+    "out": "the output",
+    "train.out": "the output in training mode",
+    "eval.out": "the output in evaluation mode",
+    "train.grad.x": "the gradient with respect to the input",
+    "lr": "the learning rate by epoch",
+}
+
+
+def describe(key: str) -> str:
+    if key in WHAT:
+        return WHAT[key]
+    if key.startswith("grad_arg"):
+        return f"the gradient with respect to argument {int(key[8:]) + 1}"
+    if key.startswith("train.grad."):
+        return f"the gradient of {key[11:]}"
+    if key.startswith("train."):
+        return f"{key[6:]} after a training step"
+    if key.startswith("step"):
+        step, _, param = key.partition(".")
+        return f"parameter {int(param[5:]) + 1} after step {int(step[4:]) + 1}"
+    return key
+
+
+def compare(check: Check, expected: dict, actual: dict) -> str:
+    """ "" when ``actual`` matches ``expected`` everywhere; else what differs first."""
+    rtol, atol = check.tolerances
+    for key, want in expected.items():
+        what = describe(key)
+        got = actual.get(key)
+        if got is None:
+            return f"{what.capitalize()} is missing."
+        if tuple(got.shape) != tuple(want.shape):
+            return f"Shape of {what}: expected {tuple(want.shape)}, got {tuple(got.shape)}."
+        if got.dtype != want.dtype:
+            return f"Dtype of {what}: expected {_dtype(want)}, got {_dtype(got)}."
+        problem = _values(got, want, rtol, atol)
+        if problem:
+            return f"Values of {what}: {problem}"
+    return ""
+
+
+def never_changes(initial: dict, actual: dict, check: Check) -> bool:
+    """An optimizer whose steps leave every parameter where it started."""
+    import torch
+
+    return all(
+        torch.equal(actual[f"step{step}.param{i}"], initial[f"param{i}"])
+        for step in range(check.steps)
+        for i in range(len(check.inputs))
+        if f"step{step}.param{i}" in actual
+    )
+
+
+def _dtype(tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
+
+
+def _values(got, want, rtol: float, atol: float) -> str:
+    import torch
+
+    got64, want64 = got.double(), want.double()
+    nan_mismatch = torch.isnan(got64) != torch.isnan(want64)
+    close = torch.isclose(got64, want64, rtol=rtol, atol=atol, equal_nan=True) & ~nan_mismatch
+    if bool(close.all()):
+        return ""
+    bad = (~close).nonzero()[0].tolist()
+    index = tuple(bad)
+    abs_err = (got64 - want64).abs()
+    finite = torch.isfinite(abs_err)
+    max_abs = float(abs_err[finite].max()) if bool(finite.any()) else math.inf
+    rel = abs_err / want64.abs().clamp_min(1e-300)
+    max_rel = float(rel[torch.isfinite(rel)].max()) if bool(torch.isfinite(rel).any()) else math.inf
+    where = f"at index {list(index)}" if index else "at the only element"
+    mismatched = int((~close).sum())
+    return (
+        f"{mismatched} of {close.numel()} differ; the first {where}: expected "
+        f"{_number(want64[index])}, got {_number(got64[index])} (largest absolute error "
+        f"{_number(max_abs)}, largest relative error {_number(max_rel)}; tolerance rtol={rtol:g}, "
+        f"atol={atol:g})."
+    )
+
+
+def _number(value) -> str:
+    value = float(value)
+    return f"{value:.6g}"
+
+
+def best_device() -> str:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_outputs(data: bytes) -> dict | None:
+    """The student's outputs, from safetensors bytes (no pickle); None if they are not that."""
+    from safetensors.torch import load
+
+    try:
+        return dict(load(data))
+    except Exception:
+        return None
+
+
+def save_inputs(tensors: dict) -> bytes:
+    from safetensors.torch import save
+
+    return save({k: v.contiguous() for k, v in tensors.items()})
+
+
+def probe_spec(check: Check) -> dict:
+    """What ``probes.run`` gets in the sandbox."""
+    inputs, outputs = check.files()
+    spec = {
+        "kind": check.kind, "target": check.target, "seed": check.seed, "inputs": inputs,
+        "outputs": outputs, "forbid": list(check.forbid), "gradients": check.gradients,
+        "kwargs": check.kwargs, "init": check.init, "arity": len(check.inputs),
+        "parameters": list(check.parameters), "buffers": list(check.buffers),
+        "modes": list(check.modes), "steps": check.steps, "lr": check.lr, "epochs": check.epochs,
+        "parameters_count": len(check.inputs),
+    }  # fmt: skip
+    return spec

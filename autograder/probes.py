@@ -1,0 +1,188 @@
+"""Probes: run the student's function, module, optimizer or scheduler on the inputs the worker made,
+and save what came out. Copied into the sandbox and run there by pyrunner's tester, in the
+student's process; it imports nothing from the project. The worker puts the PyTorch reference
+through the same functions (``KINDS``), outside the sandbox.
+
+Nothing is compared here: the worker computes the PyTorch reference itself and compares, so a
+student's code that changes ``torch`` here (``torch.allclose = lambda *a: True``) changes only its
+own outputs. Inputs and outputs are safetensors files (no pickle).
+
+    probes.run(check)   # check: one entry of the runner spec's "probe" (see autograder.checks)
+
+Forbidden APIs are replaced, for the duration of the check, by a trap that records the call and
+raises ``ForbiddenAPI`` (a BaseException, so ``except Exception`` in the student's code does not
+swallow it).
+"""
+
+import importlib
+import sys
+
+import torch
+from safetensors.torch import load_file, save_file
+
+
+class ForbiddenAPI(BaseException):
+    pass
+
+
+class ProbeError(Exception):
+    """The student's object is not what the check needs; the message says why."""
+
+
+def run(check: dict) -> str:
+    """Run one check; returns "" or why it could not produce outputs (the student's fault)."""
+    torch.manual_seed(check["seed"])
+    inputs = load_file(check["inputs"])
+    target = _resolve(check["target"])
+    called: list[str] = []
+    restore = [_trap(name, called) for name in check.get("forbid", [])]
+    try:
+        outputs = KINDS[check["kind"]](target, inputs, check)
+    except ForbiddenAPI:
+        outputs = None
+    finally:
+        for undo in reversed(restore):
+            undo()
+    if called:
+        return f"FORBIDDEN:{called[0]}"
+    save_file({k: v.detach().contiguous().cpu() for k, v in outputs.items()}, check["outputs"])
+    return ""
+
+
+def _resolve(target: str):
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ProbeError(f"{module_name}.py has no {attr}.") from None
+
+
+def _trap(dotted: str, called: list[str]):
+    """Replace ``dotted`` (e.g. torch.nn.functional.elu) by a trap; return how to undo it."""
+    owner_name, _, attr = dotted.rpartition(".")
+    try:
+        owner = _import_owner(owner_name)
+        original = getattr(owner, attr)
+    except (ImportError, AttributeError):
+        return lambda: None
+
+    def trap(*args, **kwargs):
+        called.append(dotted)
+        raise ForbiddenAPI(f"{dotted} is not allowed in this exercise")
+
+    setattr(owner, attr, trap)
+    return lambda: setattr(owner, attr, original)
+
+
+def _import_owner(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # a class such as torch.Tensor
+        module_name, _, cls = name.rpartition(".")
+        return getattr(importlib.import_module(module_name), cls)
+
+
+def _tensor(value, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise ProbeError(f"{what} is a {type(value).__name__}, not a torch.Tensor.")
+    return value
+
+
+def function(target, inputs: dict, check: dict) -> dict:
+    args = [inputs[f"arg{i}"] for i in range(check["arity"])]
+    if check.get("gradients"):
+        args = [a.clone().requires_grad_(a.is_floating_point()) for a in args]
+    out = _tensor(target(*args, **check.get("kwargs", {})), "What it returned")
+    outputs = {"out": out.detach().clone()}
+    if check.get("gradients"):
+        if not out.requires_grad:
+            raise ProbeError("Its output does not depend on its input through autograd.")
+        if out.shape != inputs["grad_out"].shape:
+            raise ProbeError(f"It returned shape {tuple(out.shape)}; expected the input's shape.")
+        out.backward(inputs["grad_out"].to(out.dtype))
+        for i, arg in enumerate(args):
+            if arg.requires_grad:
+                grad = arg.grad if arg.grad is not None else torch.zeros_like(arg)
+                outputs[f"grad_arg{i}"] = grad
+    return outputs
+
+
+def module(target, inputs: dict, check: dict) -> dict:
+    if not isinstance(target, type):
+        raise ProbeError(f"{check['target'].partition(':')[2]} is not a class.")
+    instance = target(**check.get("init", {}))
+    if not callable(instance):
+        raise ProbeError("An instance of it cannot be called.")
+    if isinstance(instance, torch.nn.Module):  # the reference, on the worker's device
+        instance.to(device=inputs["x"].device, dtype=inputs["x"].dtype)
+    with torch.no_grad():
+        for name in check.get("parameters", []) + check.get("buffers", []):
+            value = getattr(instance, name, None)
+            if not isinstance(value, torch.Tensor):
+                raise ProbeError(f"It has no tensor attribute {name!r}.")
+            if value.shape != inputs[f"state.{name}"].shape:
+                raise ProbeError(
+                    f"Its {name} has shape {tuple(value.shape)}; expected "
+                    f"{tuple(inputs[f'state.{name}'].shape)}."
+                )
+            value.copy_(inputs[f"state.{name}"])
+    outputs = {}
+    if hasattr(instance, "train"):
+        instance.train()
+    x = inputs["x"].clone().requires_grad_(True)
+    out = _tensor(instance(x), "What it returned in training mode")
+    outputs["train.out"] = out.detach().clone()
+    if check.get("gradients"):
+        if out.shape != inputs["grad_out"].shape:
+            raise ProbeError(f"It returned shape {tuple(out.shape)}; expected the input's shape.")
+        out.backward(inputs["grad_out"].to(out.dtype))
+        outputs["train.grad.x"] = x.grad if x.grad is not None else torch.zeros_like(x)
+        for name in check.get("parameters", []):
+            grad = getattr(instance, name).grad
+            outputs[f"train.grad.{name}"] = grad if grad is not None else torch.zeros_like(x[:0])
+    for name in check.get("buffers", []):
+        outputs[f"train.{name}"] = getattr(instance, name).detach().clone()
+    if "eval" in check.get("modes", ["train", "eval"]):
+        if not hasattr(instance, "eval"):
+            raise ProbeError("It has no eval() to switch to evaluation mode.")
+        instance.eval()
+        with torch.no_grad():
+            out = _tensor(instance(inputs["x_eval"]), "What it returned in evaluation mode")
+        outputs["eval.out"] = out.detach().clone()
+    return outputs
+
+
+def optimizer(target, inputs: dict, check: dict) -> dict:
+    count = check["parameters_count"]
+    params = [inputs[f"param{i}"].clone().requires_grad_(True) for i in range(count)]
+    opt = target(params, **check.get("init", {}))
+    outputs = {}
+    for step in range(check["steps"]):
+        for i, param in enumerate(params):
+            param.grad = inputs[f"grad{step}.{i}"].clone()
+        opt.step()
+        for i, param in enumerate(params):
+            outputs[f"step{step}.param{i}"] = param.detach().clone()
+    return outputs
+
+
+def scheduler(target, inputs: dict, check: dict) -> dict:
+    weight = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([weight], lr=check["lr"])  # the carrier of the learning rate
+    schedule = target(opt, **check.get("init", {}))
+    lrs = []
+    for _ in range(check["epochs"]):
+        lrs.append(float(opt.param_groups[0]["lr"]))
+        opt.step()
+        schedule.step()
+    return {"lr": torch.tensor(lrs, dtype=torch.float64)}
+
+
+KINDS = {"function": function, "module": module, "optimizer": optimizer, "scheduler": scheduler}
+
+
+if __name__ == "__main__":  # pragma: no cover - for trying a probe by hand
+    import json
+
+    print(run(json.loads(sys.argv[1])))

@@ -1,0 +1,186 @@
+"""Reference checks: the student's function, module, optimizer and scheduler against PyTorch's,
+compared in the worker, never next to the student's code.
+
+``checks_fixture/`` holds a spec with one check of each kind and a right solution; the wrong
+solutions below are that solution with one mistake each.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder import checks, harness
+from autograder.grader import grade_python
+from autograder.sandbox import Limits
+
+FIXTURE = Path(__file__).parent / "checks_fixture"
+SPEC = harness.parse((FIXTURE / "autograder.toml").read_bytes())
+RIGHT = (FIXTURE / "nn.py").read_text()
+POINTS = {"ELU": 1, "BatchNorm": 2, "Adam": 2, "exponential schedule": 1}
+
+
+def grade(source: str):
+    return grade_python(
+        spec=SPEC, instructor_files={}, submitted={"nn.py": source.encode()}, data_files={},
+        limits=Limits(wall_seconds=120, cpu_seconds=120), test_timeout=30,
+    )  # fmt: skip
+
+
+def with_mistake(old: str, new: str) -> str:
+    assert old in RIGHT
+    return RIGHT.replace(old, new)
+
+
+ELU_LINE = "return torch.where(x > 0, x, alpha * (torch.exp(x) - 1))"
+MISTAKES = {
+    "Adam without bias correction of the second moment": (
+        "vh = v / (1 - self.b2**self.t)", "vh = v", "Adam",
+        "Values of parameter 1 after step 1",
+    ),
+    "BatchNorm using the batch statistics in eval mode": (
+        "        if self.training:", "        if True:", "BatchNorm",
+        "Values of the output in evaluation mode",
+    ),
+    "BatchNorm's running variance not unbiased": (
+        "var * n / (n - 1)", "var", "BatchNorm", "Values of running_var after a training step",
+    ),
+    "a scheduler that steps once too often": (
+        'g["lr"] *= self.gamma', 'g["lr"] *= self.gamma * self.gamma', "exponential schedule",
+        "Values of the learning rate by epoch: 5 of 6 differ; the first at index [1]: "
+        "expected 0.09, got 0.081",
+    ),
+    "ELU off by one in a formula": (
+        ELU_LINE, "return torch.where(x > 0, x, alpha * torch.exp(x))", "ELU",
+        "Values of the output",
+    ),
+    "ELU without a gradient": (
+        ELU_LINE, "return torch.where(x > 0, x, alpha * (torch.exp(x) - 1)).detach()", "ELU",
+        "does not depend on its input through autograd",
+    ),
+    "ELU calling the forbidden API": (
+        ELU_LINE, "return torch.nn.functional.elu(x, alpha)", "ELU",
+        "uses what this check forbids: torch.nn.functional.elu (nn.py, line 5)",
+    ),
+    "ELU calling the forbidden API by a name the source does not show": (
+        ELU_LINE, 'return getattr(torch.nn.functional, "e" + "lu")(x, alpha)', "ELU",
+        "It calls torch.nn.functional.elu, which this check forbids.",
+    ),
+    "ELU returning a list": (
+        ELU_LINE, f"{ELU_LINE}.tolist()", "ELU", "is a list, not a torch.Tensor",
+    ),
+    "an optimizer that never moves": (
+        "            p.sub_(self.lr * mh / (vh.sqrt() + self.eps))", "            pass", "Adam",
+        "Values of parameter 1 after step 1",
+    ),
+}  # fmt: skip
+
+
+def test_the_right_solution_scores_full_marks():
+    result = grade(RIGHT)
+
+    assert {t.name: (t.score, t.status) for t in result.tests} == {
+        name: (Decimal(points), "passed") for name, points in POINTS.items()
+    }
+    assert result.device == "cpu" and "Reference checks ran on cpu." in result.notes
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_each_mistake_loses_exactly_its_checks_points_and_is_named(mistake):
+    old, new, check, message = MISTAKES[mistake]
+
+    result = grade(with_mistake(old, new))
+
+    scores = {t.name: t.score for t in result.tests}
+    assert scores == {n: (0 if n == check else p) for n, p in POINTS.items()}, result.tests
+    [failed] = [t for t in result.tests if t.name == check]
+    assert message in failed.output
+    ran = "forbids: " not in message or "It calls" in message  # a forbidden name: never run
+    assert ("(seed " in failed.output) == ran
+
+
+def test_changing_torch_in_the_sandbox_gains_nothing():
+    cheat = with_mistake(
+        "import torch\n",
+        "import torch\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "torch.testing.assert_close = lambda *a, **k: None\n"
+        "torch.nn.functional.elu = lambda x, alpha=1.0: x * 0\n"
+        "torch.optim.Adam = lambda params, **kw: None\n",
+    )
+    cheat = cheat.replace("vh = v / (1 - self.b2**self.t)", "vh = v")  # and a real mistake
+
+    scores = {t.name: t.score for t in grade(cheat).tests}
+
+    assert scores == {"ELU": 1, "BatchNorm": 2, "Adam": 0, "exponential schedule": 1}
+
+
+# No sandbox needed
+
+
+def test_forbidden_uses_see_through_aliases():
+    source = b"""
+import torch.nn.functional as F
+from torch.nn import ELU as Activation
+from torch import optim
+def f(x):
+    return F.elu(x) + Activation()(x)
+def g(params):
+    return optim.Adam(params)
+"""
+    uses = checks.forbidden_uses(
+        {"nn.py": source}, ("torch.nn.functional.elu", "torch.nn.ELU", "torch.optim.Adam")
+    )
+
+    assert uses == [
+        "torch.nn.ELU (nn.py, line 3)",
+        "torch.nn.ELU (nn.py, line 6)",
+        "torch.nn.functional.elu (nn.py, line 6)",
+        "torch.optim.Adam (nn.py, line 8)",
+    ]
+    assert checks.forbidden_uses({"nn.py": b"import torch\ntorch.relu\n"}, ("torch.nn",)) == []
+
+
+def test_values_name_the_first_mismatch_and_the_largest_errors():
+    check = SPEC.checks[0]
+    want = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+
+    same = checks.compare(check, {"out": want}, {"out": want + 1e-7})
+    values = checks.compare(check, {"out": want}, {"out": torch.tensor([[1.0, 2.0], [3.5, 0.0]])})
+    shape = checks.compare(check, {"out": want}, {"out": want.T.reshape(4)})
+    dtype = checks.compare(check, {"out": want}, {"out": want.double()})
+
+    assert same == ""
+    assert values.startswith("Values of the output: 2 of 4 differ; the first at index [1, 0]: "
+                             "expected 3, got 3.5 (largest absolute error 4, largest relative "
+                             "error 1;")  # fmt: skip
+    assert shape == "Shape of the output: expected (2, 2), got (4,)."
+    assert dtype == "Dtype of the output: expected float32, got float64."
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"name": "a", "kind": "magic", "points": 1}, "kind must be one of"),
+        ({"name": "a", "kind": "function", "points": 1, "reference": "torch.relu"}, "inputs"),
+        ({"name": "a", "kind": "function", "points": 0, "inputs": [[2]]}, "points"),
+        ({"name": "a", "kind": "function", "points": 1, "inputs": [[2]]}, "names no reference"),
+        ({"name": "a", "kind": "function", "points": 1, "bogus": 1}, "unknown keys"),
+    ],
+)
+def test_a_bad_check_is_refused_with_the_reason(entry, message):
+    with pytest.raises(checks.CheckError, match=message):
+        checks.parse([{"target": "f", **entry}], default_module="nn")
+
+
+def test_inputs_are_seeded_and_hold_edge_values():
+    check = SPEC.checks[0]
+
+    first, again = checks.make_inputs(check), checks.make_inputs(check)
+
+    assert torch.equal(first["arg0"], again["arg0"])
+    edges = torch.tensor(checks.EDGE_VALUES, dtype=torch.float32)
+    assert torch.equal(first["arg0"].view(-1)[:7], edges)
