@@ -74,6 +74,7 @@ class Check:
     kwargs: dict = field(default_factory=dict)
     init: dict = field(default_factory=dict)
     gradients: bool = False
+    edge_values: bool = True  # function inputs start with EDGE_VALUES (0 has no derivative in ReLU)
     forbid: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()
     buffers: tuple[str, ...] = ()
@@ -149,6 +150,57 @@ def _parse_one(entry, index: int, default_module: str) -> Check:
     return Check(**values)
 
 
+def parse_toml(data: bytes, *, default_module: str = "__main__") -> tuple[Check, ...]:
+    """The ``[[checks]]`` of an ``autograder.toml`` that sits beside a notebook (their targets
+    are the notebook's variables)."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CheckError(f"not valid TOML: {exc}") from exc
+    unknown = set(raw) - {"checks"}
+    if unknown:
+        raise CheckError(f"beside a notebook only [[checks]] are read, not {sorted(unknown)}.")
+    found = parse(raw.get("checks"), default_module=default_module)
+    names = [c.name for c in found]
+    if len(set(names)) != len(names):
+        raise CheckError("check names must be unique.")
+    return found
+
+
+# In a notebook: one cell per check, run after the student's cells, in the same kernel
+
+
+def check_cell(check: Check):
+    """The cell appended to a notebook to run ``check`` on the student's variables."""
+    import json
+
+    import nbformat
+
+    spec = json.dumps(probe_spec(check))
+    cell = nbformat.v4.new_code_cell(
+        f"__import__('probes').checked(__import__('json').loads({spec!r}))"
+    )
+    cell.metadata["autograder"] = {"check": check.name}
+    return cell
+
+
+def student_code(notebook) -> dict[str, bytes]:
+    """The code of the cells the student wrote (solution cells and cells of their own), as one
+    file for ``forbidden_uses``; IPython's magics and shell lines are left out."""
+    lines = []
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+        instructors = meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
+        if cell.cell_type != "code" or instructors:
+            continue
+        for line in str(cell.source).splitlines():
+            lines.append("" if line.lstrip().startswith(("%", "!")) else line)
+        lines.append("")
+    return {"the notebook": "\n".join(lines).encode()}
+
+
 # Forbidden APIs in the source
 
 
@@ -160,7 +212,7 @@ def forbidden_uses(sources: dict[str, bytes], forbidden: tuple[str, ...]) -> lis
         return []
     found = []
     for filename, content in sources.items():
-        if not filename.endswith(".py"):
+        if not filename.endswith(".py") and filename != "the notebook":
             continue
         try:
             tree = ast.parse(content, filename=filename)
@@ -231,7 +283,7 @@ def make_inputs(check: Check) -> dict:
     tensors = {}
     if check.kind == "function":
         for i, shape in enumerate(check.inputs):
-            tensors[f"arg{i}"] = randn(shape, edges=True)
+            tensors[f"arg{i}"] = randn(shape, edges=check.edge_values)
         tensors["grad_out"] = randn(check.inputs[0])
     elif check.kind == "module":
         shape = check.inputs[0]
@@ -395,14 +447,15 @@ def _values(got, want, rtol: float, atol: float) -> str:
     abs_err = (got64 - want64).abs()
     finite = torch.isfinite(abs_err)
     max_abs = float(abs_err[finite].max()) if bool(finite.any()) else math.inf
-    rel = abs_err / want64.abs().clamp_min(1e-300)
-    max_rel = float(rel[torch.isfinite(rel)].max()) if bool(torch.isfinite(rel).any()) else math.inf
+    nonzero = want64 != 0  # relative to 0 means nothing
+    rel = (abs_err / want64.abs())[nonzero & finite]
+    max_rel = _number(rel.max()) if rel.numel() else "n/a"
     where = f"at index {list(index)}" if index else "at the only element"
     mismatched = int((~close).sum())
     return (
         f"{mismatched} of {close.numel()} differ; the first {where}: expected "
         f"{_number(want64[index])}, got {_number(got64[index])} (largest absolute error "
-        f"{_number(max_abs)}, largest relative error {_number(max_rel)}; tolerance rtol={rtol:g}, "
+        f"{_number(max_abs)}, largest relative error {max_rel}; tolerance rtol={rtol:g}, "
         f"atol={atol:g})."
     )
 

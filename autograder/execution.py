@@ -37,6 +37,7 @@ class Execution:
     status: dict  # what nbrunner reported: state, errors, timeouts, last_executed
     sandbox: SandboxResult
     tampered: bool = False  # the files changed after nbrunner signed them
+    files: dict[str, bytes] = field(default_factory=dict)  # collected outputs of checks
 
     @property
     def unreached(self) -> set[int]:
@@ -89,9 +90,15 @@ def _verified(work: Path, key: bytes) -> tuple[bytes | None, dict, bool]:
 
 
 def run_notebook(
-    notebook: NotebookNode, *, data_files: dict[str, bytes], limits: Limits, cell_timeout: int
+    notebook: NotebookNode,
+    *,
+    data_files: dict[str, bytes],
+    limits: Limits,
+    cell_timeout: int,
+    collect: list[str] = (),
 ) -> Execution:
-    """Execute ``notebook`` with its data files in a fresh scratch directory in the sandbox."""
+    """Execute ``notebook`` with its data files in a fresh scratch directory in the sandbox;
+    ``collect``: files the run writes (reference checks' outputs) to read back."""
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
         work = Path(scratch) / "work"
         work.mkdir()
@@ -99,18 +106,29 @@ def run_notebook(
             (work / name).write_bytes(content)
         (work / "submission.ipynb").write_bytes(notebooks.dumps(notebook))
         shutil.copyfile(RUNNER, work / "nbrunner.py")
+        shutil.copyfile(PROBES, work / "probes.py")
         argv = [sys.executable, "nbrunner.py", "submission.ipynb", "executed.ipynb",
                 "status.json", str(cell_timeout), str(limits.output_bytes)]  # fmt: skip
         key = secrets.token_hex(32).encode()
         result = run_sandboxed(argv, workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n")
         notebook_bytes, status, tampered = _verified(work, key)
+        collected = _collect(work, collect)
     executed = None
     if notebook_bytes is not None:
         try:
             executed = notebooks.read(notebook_bytes, name="the executed notebook")
         except notebooks.NotebookError:
             tampered = True
-    return Execution(executed, status, result, tampered)
+    return Execution(executed, status, result, tampered, collected)
+
+
+def _collect(work: Path, names) -> dict[str, bytes]:
+    collected = {}
+    for name in names:
+        data = _small_file(work / name, MAX_COLLECTED_BYTES)
+        if data is not None:
+            collected[name] = data
+    return collected
 
 
 @dataclass(frozen=True)
@@ -142,9 +160,5 @@ def run_python_tests(
         result = run_sandboxed(argv, workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n")
         limit = MAX_STATUS_BYTES + 2 * limits.output_bytes
         status, tampered = _signed_status(work, key, limit=limit)
-        collected = {}
-        for name in collect:
-            data = _small_file(work / name, MAX_COLLECTED_BYTES)
-            if data is not None:
-                collected[name] = data
+        collected = _collect(work, collect)
     return TestRun(status, result, tampered, collected)

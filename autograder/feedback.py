@@ -136,6 +136,7 @@ def _not_graded(submission: Submission) -> str:
 def _source_notebook(submission: Submission) -> NotebookNode | None:
     sources = list(submission.assignment.files.filter(role=FileRole.SOURCE))
     names = set(submission.files.values_list("name", flat=True))
+    sources = [f for f in sources if f.name.endswith(".ipynb")]
     file = next((f for f in sources if f.name in names), sources[0] if sources else None)
     return None if file is None else _read_blob(file.sha256, "the assignment's source notebook")
 

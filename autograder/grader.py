@@ -7,6 +7,7 @@ or ``grade_python`` with bytes and get a ``Grade`` back, so every path grades th
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -119,17 +120,36 @@ def grade_notebook(
     limits: Limits,
     cell_timeout: int,
     filename: str = "the notebook",
+    reference_checks: tuple[checks.Check, ...] = (),
+    private: dict[str, bytes] | None = None,
 ) -> Grade:
+    """``reference_checks`` (``autograder.checks``) run after the student's cells, in the same
+    kernel, on the notebook's variables; ``private``: the instructor's files they may use."""
     started = time.monotonic()
     source_nb = notebooks.read(source, name="the assignment's source notebook")
     try:
         submitted_nb = notebooks.read(submitted, name=filename)
     except notebooks.NotebookError as exc:
-        return Grade(_all_zero(source_nb, str(exc)), notes=[str(exc)], isolation=isolation_level())
+        tests = _all_zero(source_nb, str(exc)) + _checks_zero(reference_checks, str(exc))
+        return Grade(tests, notes=[str(exc)], isolation=isolation_level())
     restored = notebooks.restore(submitted_nb, source_nb)
+    students = checks.student_code(restored.notebook)
+    forbidden = {
+        c.name: uses
+        for c in reference_checks
+        if (uses := checks.forbidden_uses(students, c.forbid))
+    }
+    to_run = [c for c in reference_checks if c.name not in forbidden]
+    inputs = {c.name: checks.make_inputs(c) for c in to_run}
+    notebook = copy.deepcopy(restored.notebook)
+    first_check = len(notebook.cells)
+    notebook.cells.extend(checks.check_cell(c) for c in to_run)
+    data_files = {**data_files, **{c.files()[0]: checks.save_inputs(inputs[c.name])
+                                   for c in to_run}}  # fmt: skip
     execution = run_notebook(
-        restored.notebook, data_files=data_files, limits=limits, cell_timeout=cell_timeout
-    )
+        notebook, data_files=data_files, limits=limits, cell_timeout=cell_timeout,
+        collect=[c.files()[1] for c in to_run],
+    )  # fmt: skip
     notes = list(restored.notes)
     stopped = _stopped_note(execution, limits)
     if stopped:
@@ -138,7 +158,7 @@ def grade_notebook(
     if execution.executed is None:
         could_not = "The notebook could not be run."
         message = _nothing_scored(notes, execution.tampered, stopped, could_not)
-        tests = _all_zero(source_nb, message)
+        tests = _all_zero(source_nb, message) + _checks_zero(reference_checks, message)
         return Grade(
             tests, notes, log, b"", execution.sandbox.isolation, time.monotonic() - started
         )
@@ -156,6 +176,26 @@ def grade_notebook(
         errors=set(execution.status.get("errors", [])) | tampered,
     )
     tests = [TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores]
+    device = checks.best_device() if reference_checks else "cpu"
+    check_cells = execution.executed.cells[first_check:]
+    ran = {cell.metadata.get("autograder", {}).get("check"): (first_check + i, cell)
+           for i, cell in enumerate(check_cells)}  # fmt: skip
+    failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
+    for check in reference_checks:
+        if check.name in forbidden:
+            tests.append(_forbidden_result(check, forbidden[check.name]))
+            continue
+        index, cell = ran.get(check.name, (None, None))
+        if cell is None or index in failed or cell.get("execution_count") is None:
+            text = "" if cell is None else notebooks.text_of(cell.outputs, hidden=False)
+            result = {"status": "failed", "output": text or "This check did not run."}
+        else:
+            result = {"status": "passed"}
+        tests.append(_check_result(check, result, inputs[check.name], execution.files, device,
+                                   private or {}))  # fmt: skip
+    if reference_checks:
+        notes.append(f"Reference checks ran on {device}.")
+    del execution.executed.cells[first_check:]  # the student's notebook, as it ran
     return Grade(
         tests,
         notes,
@@ -163,6 +203,7 @@ def grade_notebook(
         notebooks.dumps(execution.executed),
         execution.sandbox.isolation,
         time.monotonic() - started,
+        device,
     )
 
 
@@ -214,9 +255,7 @@ def grade_python(
     device = checks.best_device() if spec.checks else "cpu"
     for check in spec.checks:
         if check.name in forbidden:
-            uses = "; ".join(forbidden[check.name])
-            message = f"Your code uses what this check forbids: {uses}."
-            tests.append(TestResult(check.name, Decimal(0), check.points, "failed", message))
+            tests.append(_forbidden_result(check, forbidden[check.name]))
             continue
         tests.append(
             _check_result(check, results[check.name], inputs[check.name], run.files, device,
@@ -264,6 +303,15 @@ def _check_result(check, result, inputs, files, device, private) -> TestResult:
     output = f"{output}\n(seed {check.seed})".strip() if status == "failed" else ""
     points = check.points if status == "passed" else Decimal(0)
     return TestResult(check.name, points, check.points, status, output)
+
+
+def _forbidden_result(check, uses: list[str]) -> TestResult:
+    message = f"Your code uses what this check forbids: {'; '.join(uses)}."
+    return TestResult(check.name, Decimal(0), check.points, "failed", message)
+
+
+def _checks_zero(reference_checks, message: str) -> list[TestResult]:
+    return [TestResult(c.name, Decimal(0), c.points, "failed", message) for c in reference_checks]
 
 
 def _harness_zero(spec: HarnessSpec, message: str) -> list[TestResult]:

@@ -91,7 +91,8 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
 
     async def before_cell(cell, cell_index):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if not (meta.get("grade") and not meta.get("solution")):
+        is_check = bool(cell.get("metadata", {}).get("autograder", {}).get("check"))
+        if not (meta.get("grade") and not meta.get("solution")) and not is_check:
             return
         msg_id = client.kc.execute(
             "", silent=True, store_history=False, user_expressions={"guard": guard}

@@ -29,6 +29,21 @@ class ProbeError(Exception):
     """The student's object is not what the check needs; the message says why."""
 
 
+class CheckFailed(AssertionError):
+    """What ``checked`` raises: the check's own finding, for the student to read."""
+
+
+def checked(check: dict) -> None:
+    """``run``, with what went wrong raised as ``CheckFailed`` (pyrunner's tester and the check
+    cells appended to a notebook call this)."""
+    try:
+        why = run(check)
+    except ProbeError as exc:
+        raise CheckFailed(str(exc)) from None
+    if why.startswith("FORBIDDEN:"):
+        raise CheckFailed(f"It calls {why[len('FORBIDDEN:') :]}, which this check forbids.")
+
+
 def run(check: dict) -> str:
     """Run one check; returns "" or why it could not produce outputs (the student's fault)."""
     torch.manual_seed(check["seed"])

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from autograder import blobs, harness, notebooks, selectors, uploads
+from autograder import blobs, checks, harness, notebooks, selectors, uploads
 from autograder.execution import RESERVED_NAMES
 from autograder.grader import (
     Grade,
@@ -78,7 +78,7 @@ def assignment_import(
     reserved = sorted(RESERVED_NAMES & set(files))
     if reserved:
         raise ValidationError(f"{', '.join(reserved)}: the grader uses those names; rename them.")
-    if harness.SPEC_NAME in files:
+    if harness.SPEC_NAME in files and not any(n.endswith(NOTEBOOK_SUFFIX) for n in files):
         kind, points, stored = AssignmentKind.PYTHON, *_python_files(files)
     else:
         kind, points, stored = AssignmentKind.NOTEBOOK, *_notebook_files(files)
@@ -121,11 +121,33 @@ def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
         points = _source_points(source)
     except notebooks.NotebookError as exc:
         raise ValidationError(str(exc)) from exc
+    found = _notebook_checks(files)
+    points += sum((c.points for c in found), Decimal(0))
     if points <= 0:
         raise ValidationError(f"{notebook_name} has no graded cells (nbgrader 'points').")
+    private = {harness.SPEC_NAME} | _reference_files(found)
+    missing = sorted(private - set(files))
+    if missing:
+        raise ValidationError(f"The checks name {', '.join(missing)}, which is not here.")
     stored = [(FileRole.SOURCE, notebook_name, source), (FileRole.RELEASE, notebook_name, release)]
-    stored += [(FileRole.DATA, n, c) for n, c in files.items() if n != notebook_name]
+    stored += [(FileRole.SOURCE if n in private else FileRole.DATA, n, c)
+               for n, c in files.items() if n != notebook_name]  # fmt: skip
     return points, stored
+
+
+def _notebook_checks(files: dict[str, bytes]) -> tuple[checks.Check, ...]:
+    """The reference checks of an ``autograder.toml`` beside a notebook, if there is one."""
+    if harness.SPEC_NAME not in files:
+        return ()
+    try:
+        return checks.parse_toml(files[harness.SPEC_NAME])
+    except checks.CheckError as exc:
+        raise ValidationError(f"{harness.SPEC_NAME}: {exc}") from exc
+
+
+def _reference_files(found) -> set[str]:
+    """The instructor's files that checks take references from (kept from students)."""
+    return {f"{c.reference.partition(':')[0]}.py" for c in found if ":" in c.reference}
 
 
 def _python_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
@@ -201,7 +223,8 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
             limits=limits,
             test_timeout=assignment.cell_timeout_seconds,
         )
-    _, source = assignment_file(assignment, FileRole.SOURCE)
+    sources = _files(assignment, FileRole.SOURCE)
+    [source] = [c for n, c in sources.items() if n.endswith(NOTEBOOK_SUFFIX)]
     [(filename, notebook)] = submitted.items() if len(submitted) == 1 else [("", b"")]
     return grade_notebook(
         source=source,
@@ -210,6 +233,8 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
         limits=limits,
         cell_timeout=assignment.cell_timeout_seconds,
         filename=filename or "the notebook",
+        reference_checks=_notebook_checks(sources),
+        private=sources,
     )
 
 

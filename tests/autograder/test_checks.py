@@ -184,3 +184,73 @@ def test_inputs_are_seeded_and_hold_edge_values():
     assert torch.equal(first["arg0"], again["arg0"])
     edges = torch.tensor(checks.EDGE_VALUES, dtype=torch.float32)
     assert torch.equal(first["arg0"].view(-1)[:7], edges)
+
+
+# In a notebook: checks name the notebook's variables and run after its cells, in its kernel
+
+NOTEBOOK_CHECKS = b"""
+[[checks]]
+name = "relu on tensors"
+kind = "function"
+target = "relu"
+reference = "torch.relu"
+inputs = [[3, 4]]
+gradients = true
+forbid = ["torch.relu", "torch.nn.functional.relu"]
+points = 2
+"""
+
+
+def grade_notebook_with_checks(body: str):
+    from autograder.grader import grade_notebook
+    from tests.autograder.nbfactory import source_bytes, student_notebook
+
+    return grade_notebook(
+        source=source_bytes(), submitted=student_notebook(body), data_files={},
+        limits=Limits(wall_seconds=120, cpu_seconds=120), cell_timeout=30,
+        reference_checks=checks.parse_toml(NOTEBOOK_CHECKS),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "points", "message"),
+    [
+        ("    import torch\n    return torch.where(x > 0, x, torch.zeros_like(x))", 2, ""),
+        # torch.relu's gradient at 0 is 0; clamp's is 1: the edge value 0 shows it.
+        (
+            "    return x.clamp(min=0)",
+            0,
+            "gradient with respect to argument 1: 1 of 12 differ; "
+            "the first at index [0, 0]: expected 0, got",
+        ),
+        ("    return x.abs() if hasattr(x, 'abs') else max(0, x)", 0, "Values of the output"),
+        ("    import torch\n    return torch.relu(x)", 0, "forbids: torch.relu (the notebook"),
+    ],
+)
+def test_checks_run_on_a_notebooks_variables(body, points, message):
+    result = grade_notebook_with_checks(body)
+
+    [check] = [t for t in result.tests if t.name == "relu on tensors"]
+    assert (check.score, check.max_score) == (points, 2) and message in check.output
+    assert b"probes" not in result.executed  # the check cells are not in the kept notebook
+
+
+@pytest.mark.django_db
+def test_a_notebook_imported_with_checks_keeps_them_from_students_and_counts_their_points(course):
+    from autograder import selectors, services
+    from grading.services.schemes import grading_scheme_create
+    from tests.autograder.nbfactory import source_bytes, student_notebook
+    from tests.grading.conftest import LETTERS, SLIDES
+
+    grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
+    assignment = services.assignment_import(
+        course=course, slug="a1", files={"a1.ipynb": source_bytes(),
+                                         "autograder.toml": NOTEBOOK_CHECKS},
+    )  # fmt: skip
+
+    assert assignment.kind == "notebook" and assignment.item.max_points == 3 + 2
+    downloadable = selectors.downloadable_files(assignment=assignment).values_list("name")
+    assert list(downloadable) == [("a1.ipynb",)]
+    body = "    import torch\n    return torch.where(x > 0, x, torch.zeros_like(x))"
+    result = services.grade_files(assignment, {"a1.ipynb": student_notebook(body)})
+    assert {t.name: t.score for t in result.tests}["relu on tensors"] == 2
