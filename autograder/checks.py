@@ -93,6 +93,10 @@ class Check:
             self.atol if self.atol is not None else atol
         )
 
+    @property
+    def target_name(self) -> str:
+        return self.target.partition(":")[2]
+
     def files(self) -> tuple[str, str]:
         return f"check-{self.index}-in.safetensors", f"check-{self.index}-out.safetensors"
 
@@ -204,10 +208,15 @@ def student_code(notebook) -> dict[str, bytes]:
 # Forbidden APIs in the source
 
 
-def forbidden_uses(sources: dict[str, bytes], forbidden: tuple[str, ...]) -> list[str]:
+def forbidden_uses(
+    sources: dict[str, bytes], forbidden: tuple[str, ...], *, target: str | None = None
+) -> list[str]:
     """Where the student's files name a forbidden API, as "name (file, line N)": attribute
     chains (``torch.nn.functional.elu``, ``F.elu`` after ``import torch.nn.functional as F``),
-    ``from ... import`` of it, and its bare name after such an import."""
+    ``from ... import`` of it, and its bare name after such an import. ``target``: the name of
+    the function or class under check; where a file defines it at the top level, only its body
+    is looked at (a forbidden call elsewhere is no concern of this check; one reached through
+    a helper is still trapped at run time)."""
     if not forbidden:
         return []
     found = []
@@ -218,30 +227,43 @@ def forbidden_uses(sources: dict[str, bytes], forbidden: tuple[str, ...]) -> lis
             tree = ast.parse(content, filename=filename)
         except (SyntaxError, ValueError):
             continue
-        aliases: dict[str, str] = {}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for item in node.names:
-                    aliases[item.asname or item.name.split(".")[0]] = (
-                        item.name if item.asname else item.name.split(".")[0]
-                    )
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                for item in node.names:
-                    full = f"{node.module}.{item.name}"
-                    aliases[item.asname or item.name] = full
-                    hit = _matches(full, forbidden)
-                    if hit:
-                        found.append(f"{hit} ({filename}, line {node.lineno})")
-        for node in ast.walk(tree):
+        scope = _definition(tree, target) or tree
+        aliases = _aliases(tree)
+        for node in ast.walk(scope):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                hits = [_matches(f"{node.module}.{item.name}", forbidden) for item in node.names]
+                found += [f"{hit} ({filename}, line {node.lineno})" for hit in hits if hit]
+                continue
             dotted = _dotted(node)
-            if dotted is None:
+            if dotted is None or isinstance(getattr(node, "ctx", None), ast.Store):
                 continue
             head, _, rest = dotted.partition(".")
-            full = aliases.get(head, head) + (f".{rest}" if rest else "")
-            hit = _matches(full, forbidden)
-            if hit and not isinstance(getattr(node, "ctx", None), ast.Store):
+            hit = _matches(aliases.get(head, head) + (f".{rest}" if rest else ""), forbidden)
+            if hit:
                 found.append(f"{hit} ({filename}, line {node.lineno})")
     return sorted(set(found))
+
+
+def _definition(tree, name: str | None):
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    matches = [n for n in tree.body if isinstance(n, defs) and n.name == name] if name else []
+    return matches[-1] if matches else None  # the last definition is the one that counts
+
+
+def _aliases(tree) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for item in node.names:
+                if item.asname:
+                    aliases[item.asname] = item.name
+                else:
+                    head = item.name.split(".")[0]
+                    aliases[head] = head
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for item in node.names:
+                aliases[item.asname or item.name] = f"{node.module}.{item.name}"
+    return aliases
 
 
 def _dotted(node) -> str | None:
@@ -284,12 +306,10 @@ def make_inputs(check: Check) -> dict:
     if check.kind == "function":
         for i, shape in enumerate(check.inputs):
             tensors[f"arg{i}"] = randn(shape, edges=check.edge_values)
-        tensors["grad_out"] = randn(check.inputs[0])
     elif check.kind == "module":
         shape = check.inputs[0]
         tensors["x"] = randn(shape) * 2 + 0.5
         tensors["x_eval"] = randn(shape)
-        tensors["grad_out"] = randn(shape)
         reference = _reference_module(check)
         for name in (*check.parameters, *check.buffers):
             current = getattr(reference, name)

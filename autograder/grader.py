@@ -137,7 +137,7 @@ def grade_notebook(
     forbidden = {
         c.name: uses
         for c in reference_checks
-        if (uses := checks.forbidden_uses(students, c.forbid))
+        if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
     }
     to_run = [c for c in reference_checks if c.name not in forbidden]
     inputs = {c.name: checks.make_inputs(c) for c in to_run}
@@ -229,7 +229,9 @@ def grade_python(
         return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
     students = {n: submitted[n] for n in spec.files}
     forbidden = {
-        c.name: uses for c in spec.checks if (uses := checks.forbidden_uses(students, c.forbid))
+        c.name: uses
+        for c in spec.checks
+        if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
     }
     inputs = {c.name: checks.make_inputs(c) for c in spec.checks if c.name not in forbidden}
     files = {**data_files, **students, **instructor_files}

@@ -125,7 +125,7 @@ def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
     points += sum((c.points for c in found), Decimal(0))
     if points <= 0:
         raise ValidationError(f"{notebook_name} has no graded cells (nbgrader 'points').")
-    private = {harness.SPEC_NAME} | _reference_files(found)
+    private = _reference_files(found) | ({harness.SPEC_NAME} & set(files))
     missing = sorted(private - set(files))
     if missing:
         raise ValidationError(f"The checks name {', '.join(missing)}, which is not here.")

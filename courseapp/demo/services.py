@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import zoneinfo
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -224,4 +225,24 @@ def demo_seed(*, with_admin: bool = True) -> DemoReport:
     _grading_scheme(course, report)
     _items(course, report)
     _scores(course, students, report)
+    _assignments(course, report)
     return report
+
+
+ASSIGNMENTS = Path(__file__).with_name("assignments")
+# folder → (slug, title, the graded item it scores)
+AUTOGRADED = {"a1": ("a1", "A1: neural network basics", "A1: neural network basics")}
+
+
+def _assignments(course: Course, report: DemoReport) -> None:
+    """The course's autograded assignments, from their source folders (as import_assignment)."""
+    from autograder.models import Assignment
+    from autograder.services import assignment_import
+
+    for folder, (slug, title, item) in AUTOGRADED.items():
+        if Assignment.objects.filter(course=course, slug=slug).exists():
+            continue  # staff may have imported a newer version: leave it
+        files = {f.name: f.read_bytes() for f in sorted((ASSIGNMENTS / folder).iterdir())
+                 if f.is_file() and not f.name.startswith((".", "__"))}  # fmt: skip
+        assignment_import(course=course, slug=slug, files=files, title=title, item_name=item)
+        report.created.append(f"assignment {slug}")

@@ -254,3 +254,22 @@ def test_a_notebook_imported_with_checks_keeps_them_from_students_and_counts_the
     body = "    import torch\n    return torch.where(x > 0, x, torch.zeros_like(x))"
     result = services.grade_files(assignment, {"a1.ipynb": student_notebook(body)})
     assert {t.name: t.score for t in result.tests}["relu on tensors"] == 2
+
+
+def test_forbidden_uses_look_only_at_the_checked_definition_when_there_is_one():
+    source = b"""
+import torch
+def relu(x):
+    return torch.where(x > 0, x, torch.zeros_like(x))
+def forward(x):
+    return torch.relu(x)
+"""
+    files = {"nn.py": source}
+
+    assert checks.forbidden_uses(files, ("torch.relu",), target="relu") == []
+    assert checks.forbidden_uses(files, ("torch.relu",), target="forward") == [
+        "torch.relu (nn.py, line 6)"
+    ]
+    assert checks.forbidden_uses(files, ("torch.relu",), target="missing") == [
+        "torch.relu (nn.py, line 6)"
+    ]

@@ -112,3 +112,20 @@ def test_a_production_seed_creates_no_superuser(db):
 
     assert Course.objects.filter(code="pmldl").exists()
     assert not get_user_model().objects.filter(is_superuser=True).exists()
+
+
+def test_it_imports_a1_with_its_reference_checks(client, db):
+    from autograder.models import Assignment
+
+    seed()
+
+    a1 = Assignment.objects.get(course__code="pmldl", slug="a1")
+    assert (a1.kind, a1.item.name) == ("notebook", "A1: neural network basics")
+    assert a1.item.max_points == 10
+    assert set(a1.files.values_list("role", "name")) == {
+        ("source", "a1.ipynb"), ("release", "a1.ipynb"),
+        ("source", "autograder.toml"), ("source", "a1_reference.py"),
+    }  # fmt: skip
+    client.login(username="student01", password="pmldl-demo")
+    student_version = client.get("/courses/pmldl/assignments/a1/files/a1.ipynb").content
+    assert b"def relu(x)" in student_version and b"torch.where(x > 0" not in student_version

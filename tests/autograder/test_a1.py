@@ -1,0 +1,127 @@
+"""A1 (neural network basics) as shipped in courseapp/demo/assignments/a1: its reference solution
+scores full marks, and each of these wrong solutions loses exactly the checks it breaks, with
+feedback that names the problem. Each grading runs the real sandbox (a few seconds)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from autograder import checks
+from autograder.grader import grade_notebook
+from autograder.sandbox import Limits
+
+A1 = Path(__file__).resolve().parents[2] / "courseapp" / "demo" / "assignments" / "a1"
+SOURCE = (A1 / "a1.ipynb").read_bytes()
+CHECKS = checks.parse_toml((A1 / "autograder.toml").read_bytes())
+PRIVATE = {"a1_reference.py": (A1 / "a1_reference.py").read_bytes()}
+FULL = {c.name: c.points for c in CHECKS}
+
+
+def solution(*edits: tuple[str, str]) -> bytes:
+    """The source notebook (the reference solution) with ``edits`` made in its cells."""
+    notebook = json.loads(SOURCE)
+    for old, new in edits:
+        sources = ["".join(c["source"]) for c in notebook["cells"]]
+        assert sum(old in s for s in sources) == 1, old
+        for cell, source in zip(notebook["cells"], sources, strict=True):
+            cell["source"] = source.replace(old, new)
+    return json.dumps(notebook).encode()
+
+
+def grade(submitted: bytes):
+    return grade_notebook(
+        source=SOURCE, submitted=submitted, data_files={}, cell_timeout=30,
+        limits=Limits(wall_seconds=120, cpu_seconds=120), reference_checks=CHECKS,
+        private=PRIVATE,
+    )  # fmt: skip
+
+
+def check_scores(result) -> dict:
+    return {t.name: t.score for t in result.tests if t.name in FULL}
+
+
+def test_the_reference_solution_scores_full_marks():
+    result = grade(SOURCE)
+
+    assert check_scores(result) == FULL
+    assert [(t.name, t.status) for t in result.tests if t.name not in FULL] == [
+        ("why_nonsaturating", "manual")
+    ]
+    assert sum(FULL.values()) + 1 == 10  # the demo's A1 item is worth 10 points
+
+
+MISTAKES = {
+    "leaky ReLU with the slope on the wrong side": (
+        [("torch.where(x > 0, x, negative_slope * x)",
+          "torch.where(x > 0, negative_slope * x, x)")],
+        {"leaky ReLU"}, "Values of the output",
+    ),
+    "ELU without the -1": (
+        [("alpha * torch.expm1(torch.clamp(x, max=0))",
+          "alpha * torch.exp(torch.clamp(x, max=0))")],
+        {"ELU"}, "Values of the output",
+    ),
+    "ReLU that is not differentiable (built from Python numbers)": (
+        [("return torch.where(x > 0, x, torch.zeros_like(x))",
+          "return torch.tensor([max(0.0, v) for v in x.flatten().tolist()]).reshape(x.shape)")],
+        {"ReLU"}, "does not depend on its input through autograd",
+    ),
+    "the forward pass without b2": (
+        [("return torch.sigmoid(h @ W2.T + b2)", "return torch.sigmoid(h @ W2.T)")],
+        {"forward pass"}, "Values of the output",
+    ),
+    "the risk summed, not averaged": (
+        [("return ((predictions - targets) ** 2).mean()",
+          "return ((predictions - targets) ** 2).sum()")],
+        {"empirical risk"}, "Values of the output",
+    ),
+    "the L2 gradient without its factor 2": (
+        [("return theta - lr * (grad + 2 * lam * theta)",
+          "return theta - lr * (grad + lam * theta)")],
+        {"gradient step with L2"}, "Values of the output",
+    ),
+    "ReLU calling the forbidden torch.relu": (
+        [("return torch.where(x > 0, x, torch.zeros_like(x))", "return torch.relu(x)")],
+        {"ReLU"}, "forbids: torch.relu",
+    ),
+    "sigmoid calling a forbidden API by a name the source does not show": (
+        [("    return torch.where(x >= 0, positive, z / (1 + z))",
+          "    return getattr(torch, 'sig' + 'moid')(x)")],
+        {"sigmoid"}, "It calls torch.sigmoid, which this check forbids.",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_a_wrong_solution_loses_exactly_the_checks_it_breaks(mistake):
+    edits, broken, message = MISTAKES[mistake]
+
+    result = grade(solution(*edits))
+
+    assert check_scores(result) == {n: (0 if n in broken else p) for n, p in FULL.items()}
+    for test in result.tests:
+        if test.name in broken:
+            assert message in test.output or "forbids" in test.output, test.output
+
+
+def test_patching_torch_in_the_notebook_gains_nothing():
+    cheat = (
+        "import torch\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "torch.testing.assert_close = lambda *a, **k: None\n"
+        "torch.nn.functional.elu = lambda x, alpha=1.0: x\n"  # the references: not used here
+        "torch.nn.functional.mse_loss = lambda a, b: (a - b).mean()\n"
+    )
+    submitted = solution(
+        ("return ((predictions - targets) ** 2).mean()", "return (predictions - targets).mean()"),
+        ("def sigmoid(x):", cheat + "\n\ndef sigmoid(x):"),
+    )
+
+    scores = check_scores(grade(submitted))
+
+    # Only the real mistake costs anything; nothing the patches did earned a point.
+    assert scores == {**FULL, "empirical risk": Decimal(0)}
