@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-KINDS = ("function", "module", "optimizer", "scheduler")
+KINDS = ("function", "module", "optimizer", "scheduler", "statistical")
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 # torch.testing.assert_close's defaults, by dtype.
 TOLERANCES = {
@@ -85,6 +85,7 @@ class Check:
     rtol: float | None = None
     atol: float | None = None
     hidden: bool = False
+    tolerance: float = 0.01  # statistical: how far the fraction dropped may be from p
 
     @property
     def tolerances(self) -> tuple[float, float]:
@@ -147,9 +148,13 @@ def _parse_one(entry, index: int, default_module: str) -> Check:
     )  # fmt: skip
     if "shapes" in entry:
         raise CheckError(f"check {name!r}: give parameter shapes as inputs.")
-    if kind in ("function", "module", "optimizer") and not values["inputs"]:
+    if kind in ("function", "module", "optimizer", "statistical") and not values["inputs"]:
         raise CheckError(f"check {name!r}: inputs must give at least one shape.")
-    if not values["reference"]:
+    if kind == "statistical":
+        p = {**values.get("init", {}), **values.get("kwargs", {})}.get("p")
+        if not isinstance(p, int | float) or not 0 <= p < 1:
+            raise CheckError(f"check {name!r}: a statistical check needs p (0 <= p < 1).")
+    elif not values["reference"]:
         raise CheckError(f"check {name!r} names no reference.")
     return Check(**values)
 
@@ -317,6 +322,9 @@ def make_inputs(check: Check) -> dict:
                 tensors[f"state.{name}"] = randn(tuple(current.shape)).abs() + 0.5
             else:
                 tensors[f"state.{name}"] = randn(tuple(current.shape))
+    elif check.kind == "statistical":  # positive: a zero in the output was dropped
+        tensors["x"] = (torch.rand(check.inputs[0], generator=generator, dtype=torch.float64)
+                        + 0.5).to(dtype)  # fmt: skip
     elif check.kind == "optimizer":
         for i, shape in enumerate(check.inputs):
             tensors[f"param{i}"] = randn(shape)
@@ -401,6 +409,7 @@ WHAT = {
     "train.out": "the output in training mode",
     "eval.out": "the output in evaluation mode",
     "train.grad.x": "the gradient with respect to the input",
+    "train.again": "the output of a second call in training mode",
     "lr": "the learning rate by epoch",
 }
 
@@ -435,6 +444,41 @@ def compare(check: Check, expected: dict, actual: dict) -> str:
         problem = _values(got, want, rtol, atol)
         if problem:
             return f"Values of {what}: {problem}"
+    return ""
+
+
+def statistical_problem(check: Check, inputs: dict, actual: dict) -> str:
+    """Dropout's contract: in training mode about a fraction p of the units is zeroed, afresh on
+    every call, and the rest are scaled by 1/(1-p); in evaluation mode the input comes back."""
+    import torch
+
+    p = {**check.init, **check.kwargs}["p"]
+    x = inputs["x"].double()
+    for key in ("train.out", "train.again", "eval.out"):
+        got = actual.get(key)
+        if got is None or tuple(got.shape) != tuple(x.shape):
+            shape = None if got is None else tuple(got.shape)
+            return f"Shape of {describe(key)}: expected {tuple(x.shape)}, got {shape}."
+    first, second = actual["train.out"].double(), actual["train.again"].double()
+    dropped = float((first == 0).double().mean())
+    if abs(dropped - p) > check.tolerance:
+        return (
+            f"In training mode it zeroed {dropped:.4f} of the units; expected p = {p:g} "
+            f"(within {check.tolerance:g}, over {first.numel()} units)."
+        )
+    kept = first != 0
+    if bool(kept.any()):
+        scale = first[kept] / x[kept]
+        want = 1 / (1 - p)
+        if not torch.allclose(scale, torch.full_like(scale, want), rtol=1e-4, atol=1e-6):
+            return (
+                f"In training mode the units it kept are scaled by {float(scale.mean()):.4g} on "
+                f"average; expected 1/(1-p) = {want:.4g} (inverted dropout)."
+            )
+    if p > 0 and torch.equal(first == 0, second == 0):
+        return "In training mode it dropped the same units on two calls: drop them at random."
+    if not torch.allclose(actual["eval.out"].double(), x):
+        return "In evaluation mode it should return its input unchanged."
     return ""
 
 

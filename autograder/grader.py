@@ -290,21 +290,24 @@ def _check_result(check, result, inputs, files, device, private) -> TestResult:
         if actual is None:
             status, output = "failed", "Your code did not produce its outputs."
         else:
-            expected = checks.reference_outputs(check, inputs, device=device, private=private)
-            problem = checks.compare(check, expected, actual)
-            if (
-                not problem
-                and check.kind == "optimizer"
-                and checks.never_changes(inputs, actual, check)
-            ):
-                problem = "Its step() never changes the parameters."
-            status = "failed" if problem else "passed"
-            output = problem
+            problem = _problem(check, inputs, actual, device, private)
+            status, output = ("failed" if problem else "passed"), problem
     if output and check.hidden:
         output = HIDDEN_OUTPUT
     output = f"{output}\n(seed {check.seed})".strip() if status == "failed" else ""
     points = check.points if status == "passed" else Decimal(0)
     return TestResult(check.name, points, check.points, status, output)
+
+
+def _problem(check, inputs, actual, device, private) -> str:
+    """What is wrong with the student's outputs, "" if nothing."""
+    if check.kind == "statistical":  # no reference: dropout's contract
+        return checks.statistical_problem(check, inputs, actual)
+    expected = checks.reference_outputs(check, inputs, device=device, private=private)
+    problem = checks.compare(check, expected, actual)
+    if not problem and check.kind == "optimizer" and checks.never_changes(inputs, actual, check):
+        return "Its step() never changes the parameters."
+    return problem
 
 
 def _forbidden_result(check, uses: list[str]) -> TestResult:

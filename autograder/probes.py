@@ -198,7 +198,31 @@ def scheduler(target, inputs: dict, check: dict) -> dict:
     return {"lr": torch.tensor(lrs, dtype=torch.float64)}
 
 
-KINDS = {"function": function, "module": module, "optimizer": optimizer, "scheduler": scheduler}
+def statistical(target, inputs: dict, check: dict) -> dict:
+    """Random behaviour (dropout): two outputs in training mode and one in evaluation mode, from
+    a class (``init``, train()/eval()) or a function (``kwargs`` and ``training=``)."""
+    x = inputs["x"]
+    if isinstance(target, type):
+        instance = target(**check.get("init", {}))
+        instance.train()
+        first, second = instance(x), instance(x)
+        instance.eval()
+        evaluated = instance(x)
+    else:
+        kwargs = check.get("kwargs", {})
+        first, second = target(x, training=True, **kwargs), target(x, training=True, **kwargs)
+        evaluated = target(x, training=False, **kwargs)
+    return {
+        "train.out": _tensor(first, "What it returned in training mode"),
+        "train.again": _tensor(second, "What it returned in training mode"),
+        "eval.out": _tensor(evaluated, "What it returned in evaluation mode"),
+    }
+
+
+KINDS = {
+    "function": function, "module": module, "optimizer": optimizer, "scheduler": scheduler,
+    "statistical": statistical,
+}  # fmt: skip
 
 
 if __name__ == "__main__":  # pragma: no cover - for trying a probe by hand

@@ -20,7 +20,7 @@ from autograder.sandbox import Limits
 FIXTURE = Path(__file__).parent / "checks_fixture"
 SPEC = harness.parse((FIXTURE / "autograder.toml").read_bytes())
 RIGHT = (FIXTURE / "nn.py").read_text()
-POINTS = {"ELU": 1, "BatchNorm": 2, "Adam": 2, "exponential schedule": 1}
+POINTS = {"ELU": 1, "BatchNorm": 2, "Adam": 2, "exponential schedule": 1, "inverted dropout": 1}
 
 
 def grade(source: str):
@@ -72,6 +72,23 @@ MISTAKES = {
     "ELU returning a list": (
         ELU_LINE, f"{ELU_LINE}.tolist()", "ELU", "is a list, not a torch.Tensor",
     ),
+    "dropout without rescaling": (
+        "return x * keep / (1 - self.p)", "return x * keep", "inverted dropout",
+        "the units it kept are scaled by 1 on average; expected 1/(1-p) = 1.429",
+    ),
+    "dropout with p the wrong way round": (
+        "keep = (torch.rand_like(x) >= self.p)", "keep = (torch.rand_like(x) < self.p)",
+        "inverted dropout", "of the units; expected p = 0.3 (within 0.01",
+    ),
+    "dropout that drops the same units every time": (
+        "keep = (torch.rand_like(x) >= self.p)",
+        "keep = (torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) >= self.p)",
+        "inverted dropout", "dropped the same units on two calls",
+    ),
+    "dropout also in evaluation mode": (
+        "        if not self.training:\n            return x\n", "", "inverted dropout",
+        "In evaluation mode it should return its input unchanged.",
+    ),
     "an optimizer that never moves": (
         "            p.sub_(self.lr * mh / (vh.sqrt() + self.eps))", "            pass", "Adam",
         "Values of parameter 1 after step 1",
@@ -115,7 +132,7 @@ def test_changing_torch_in_the_sandbox_gains_nothing():
 
     scores = {t.name: t.score for t in grade(cheat).tests}
 
-    assert scores == {"ELU": 1, "BatchNorm": 2, "Adam": 0, "exponential schedule": 1}
+    assert scores == {**POINTS, "Adam": 0}
 
 
 # No sandbox needed

@@ -55,3 +55,15 @@ class Exponential:
     def step(self):
         for g in self.optimizer.param_groups:
             g["lr"] *= self.gamma
+
+
+class Dropout(torch.nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        keep = (torch.rand_like(x) >= self.p).to(x.dtype)
+        return x * keep / (1 - self.p)
