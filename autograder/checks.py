@@ -82,6 +82,7 @@ class Check:
     steps: int = 5
     lr: float = 0.1
     epochs: int = 10
+    metrics: tuple[float, ...] = ()  # scheduler: the loss passed to step() each epoch
     rtol: float | None = None
     atol: float | None = None
     hidden: bool = False
@@ -145,6 +146,7 @@ def _parse_one(entry, index: int, default_module: str) -> Check:
         inputs=tuple(tuple(int(n) for n in shape) for shape in entry.get("inputs", [])),
         forbid=tuple(entry.get("forbid", [])), parameters=tuple(entry.get("parameters", [])),
         buffers=tuple(entry.get("buffers", [])), modes=tuple(entry.get("modes", ["train", "eval"])),
+        metrics=tuple(float(m) for m in entry.get("metrics", [])),
     )  # fmt: skip
     if "shapes" in entry:
         raise CheckError(f"check {name!r}: give parameter shapes as inputs.")
@@ -562,6 +564,6 @@ def probe_spec(check: Check) -> dict:
         "kwargs": check.kwargs, "init": check.init, "arity": len(check.inputs),
         "parameters": list(check.parameters), "buffers": list(check.buffers),
         "modes": list(check.modes), "steps": check.steps, "lr": check.lr, "epochs": check.epochs,
-        "parameters_count": len(check.inputs),
+        "parameters_count": len(check.inputs), "metrics": list(check.metrics),
     }  # fmt: skip
     return spec

@@ -191,10 +191,14 @@ def scheduler(target, inputs: dict, check: dict) -> dict:
     opt = torch.optim.SGD([weight], lr=check["lr"])  # the carrier of the learning rate
     schedule = target(opt, **check.get("init", {}))
     lrs = []
-    for _ in range(check["epochs"]):
+    metrics = check.get("metrics") or []  # a validation loss per epoch, for plateau schedules
+    for epoch in range(check["epochs"]):
         lrs.append(float(opt.param_groups[0]["lr"]))
         opt.step()
-        schedule.step()
+        if metrics:
+            schedule.step(metrics[epoch % len(metrics)])
+        else:
+            schedule.step()
     return {"lr": torch.tensor(lrs, dtype=torch.float64)}
 
 

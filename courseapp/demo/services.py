@@ -231,7 +231,10 @@ def demo_seed(*, with_admin: bool = True) -> DemoReport:
 
 ASSIGNMENTS = Path(__file__).with_name("assignments")
 # folder → (slug, title, the graded item it scores)
-AUTOGRADED = {"a1": ("a1", "A1: neural network basics", "A1: neural network basics")}
+AUTOGRADED = {
+    "a1": ("a1", "A1: neural network basics", "A1: neural network basics"),
+    "a2": ("a2", "A2: training deep networks", "A2: training deep networks"),
+}
 
 
 def _assignments(course: Course, report: DemoReport) -> None:

@@ -4,50 +4,20 @@ feedback that names the problem. Each grading runs the real sandbox (a few secon
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from autograder import checks
-from autograder.grader import grade_notebook
-from autograder.sandbox import Limits
+from tests.autograder.shipped import Shipped
 
-A1 = Path(__file__).resolve().parents[2] / "courseapp" / "demo" / "assignments" / "a1"
-SOURCE = (A1 / "a1.ipynb").read_bytes()
-CHECKS = checks.parse_toml((A1 / "autograder.toml").read_bytes())
-PRIVATE = {"a1_reference.py": (A1 / "a1_reference.py").read_bytes()}
-FULL = {c.name: c.points for c in CHECKS}
-
-
-def solution(*edits: tuple[str, str]) -> bytes:
-    """The source notebook (the reference solution) with ``edits`` made in its cells."""
-    notebook = json.loads(SOURCE)
-    for old, new in edits:
-        sources = ["".join(c["source"]) for c in notebook["cells"]]
-        assert sum(old in s for s in sources) == 1, old
-        for cell, source in zip(notebook["cells"], sources, strict=True):
-            cell["source"] = source.replace(old, new)
-    return json.dumps(notebook).encode()
-
-
-def grade(submitted: bytes):
-    return grade_notebook(
-        source=SOURCE, submitted=submitted, data_files={}, cell_timeout=30,
-        limits=Limits(wall_seconds=120, cpu_seconds=120), reference_checks=CHECKS,
-        private=PRIVATE,
-    )  # fmt: skip
-
-
-def check_scores(result) -> dict:
-    return {t.name: t.score for t in result.tests if t.name in FULL}
+A1 = Shipped("a1")
+FULL = A1.full
 
 
 def test_the_reference_solution_scores_full_marks():
-    result = grade(SOURCE)
+    result = A1.grade(A1.source)
 
-    assert check_scores(result) == FULL
+    assert A1.check_scores(result) == FULL
     assert [(t.name, t.status) for t in result.tests if t.name not in FULL] == [
         ("why_nonsaturating", "manual")
     ]
@@ -100,12 +70,9 @@ MISTAKES = {
 def test_a_wrong_solution_loses_exactly_the_checks_it_breaks(mistake):
     edits, broken, message = MISTAKES[mistake]
 
-    result = grade(solution(*edits))
+    result = A1.grade(A1.solution(*edits))
 
-    assert check_scores(result) == {n: (0 if n in broken else p) for n, p in FULL.items()}
-    for test in result.tests:
-        if test.name in broken:
-            assert message in test.output or "forbids" in test.output, test.output
+    A1.assert_loses_exactly(result, broken, message)
 
 
 def test_patching_torch_in_the_notebook_gains_nothing():
@@ -116,12 +83,12 @@ def test_patching_torch_in_the_notebook_gains_nothing():
         "torch.nn.functional.elu = lambda x, alpha=1.0: x\n"  # the references: not used here
         "torch.nn.functional.mse_loss = lambda a, b: (a - b).mean()\n"
     )
-    submitted = solution(
+    submitted = A1.solution(
         ("return ((predictions - targets) ** 2).mean()", "return (predictions - targets).mean()"),
         ("def sigmoid(x):", cheat + "\n\ndef sigmoid(x):"),
     )
 
-    scores = check_scores(grade(submitted))
+    scores = A1.check_scores(A1.grade(submitted))
 
     # Only the real mistake costs anything; nothing the patches did earned a point.
     assert scores == {**FULL, "empirical risk": Decimal(0)}
