@@ -140,7 +140,7 @@ def grade_notebook(
         if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
     }
     to_run = [c for c in reference_checks if c.name not in forbidden]
-    inputs = {c.name: checks.make_inputs(c) for c in to_run}
+    inputs = {c.name: checks.make_inputs(c, private or {}) for c in to_run}
     notebook = copy.deepcopy(restored.notebook)
     first_check = len(notebook.cells)
     notebook.cells.extend(checks.check_cell(c) for c in to_run)
@@ -233,8 +233,15 @@ def grade_python(
         for c in spec.checks
         if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
     }
-    inputs = {c.name: checks.make_inputs(c) for c in spec.checks if c.name not in forbidden}
-    files = {**data_files, **students, **instructor_files}
+    inputs = {
+        c.name: checks.make_inputs(c, instructor_files)
+        for c in spec.checks
+        if c.name not in forbidden
+    }
+    # The harness and its private helpers run beside the student's code; the spec and the
+    # checks' reference solutions never do (the student's code could import or print them).
+    in_sandbox = {n: c for n, c in instructor_files.items() if n in spec.sandbox_files}
+    files = {**data_files, **students, **in_sandbox}
     files.update({c.files()[0]: checks.save_inputs(inputs[c.name]) for c in spec.checks
                   if c.name in inputs})  # fmt: skip
     runner_spec = spec.runner_spec(test_timeout, limits.output_bytes, skip=set(forbidden))

@@ -66,6 +66,15 @@ class HarnessSpec:
         return sum((t.points for t in (*self.tests, *self.checks)), Decimal(0))
 
     @property
+    def sandbox_files(self) -> set[str]:
+        """The instructor's files that go into the sandbox: the harness and its private helpers,
+        never the spec or a file the checks take their reference from."""
+        references = {
+            f"{c.reference.partition(':')[0]}.py" for c in self.checks if ":" in c.reference
+        }
+        return ({*([self.harness] if self.harness else []), *self.private}) - references
+
+    @property
     def kept_from_students(self) -> set[str]:
         return {SPEC_NAME, *([self.harness] if self.harness else []), *self.private}
 

@@ -19,6 +19,7 @@ import sys
 
 import torch
 from safetensors.torch import load_file, save_file
+from torch.utils._python_dispatch import TorchDispatchMode
 
 
 class ForbiddenAPI(BaseException):
@@ -49,12 +50,18 @@ def run(check: dict) -> str:
     torch.manual_seed(check["seed"])
     inputs = load_file(check["inputs"])
     target = _resolve(check["target"])
+    forbidden = check.get("forbid", [])
     called: list[str] = []
-    restore = [_trap(name, called) for name in check.get("forbid", [])]
+    for name in forbidden:
+        if _is_or_inherits(target, _lookup(name)):
+            return f"FORBIDDEN:{name}"
+    restore = [_trap(name, called) for name in forbidden]
     try:
-        outputs = KINDS[check["kind"]](target, inputs, check)
-    except ForbiddenAPI:
-        outputs = None
+        with _ForbiddenOps(forbidden, called):
+            outputs = KINDS[check["kind"]](target, inputs, check)
+    except BaseException:
+        if not called:  # the student's own error: theirs to read
+            raise
     finally:
         for undo in reversed(restore):
             undo()
@@ -62,6 +69,54 @@ def run(check: dict) -> str:
         return f"FORBIDDEN:{called[0]}"
     save_file({k: v.detach().contiguous().cpu() for k, v in outputs.items()}, check["outputs"])
     return ""
+
+
+def _lookup(dotted: str):
+    owner_name, _, attr = dotted.rpartition(".")
+    try:
+        return getattr(_import_owner(owner_name), attr)
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
+def _is_or_inherits(target, forbidden) -> bool:
+    """``target`` is the forbidden object under another name, or a class built on it."""
+    if forbidden is None:
+        return False
+    if target is forbidden:
+        return True
+    both_classes = isinstance(target, type) and isinstance(forbidden, type)
+    return both_classes and issubclass(target, forbidden)
+
+
+# What a forbidden function ends up as below Python (aten operators), beyond its own name: a
+# reference taken before the trap was set, or torch.ops.aten.relu, still arrives here.
+ATEN_ALSO = {
+    "batch_norm": ("native_batch_norm", "_native_batch_norm_legit",
+                   "_native_batch_norm_legit_no_training", "cudnn_batch_norm"),
+    "dropout": ("native_dropout",),
+    "expit": ("sigmoid",),
+}  # fmt: skip
+
+
+class _ForbiddenOps(TorchDispatchMode):
+    """Refuses the aten operators of the forbidden functions while the check runs."""
+
+    def __init__(self, forbidden, called: list[str]) -> None:
+        super().__init__()
+        self.called, self.ops = called, {}
+        for dotted in forbidden:
+            name = dotted.rpartition(".")[2]
+            for op in (name, *ATEN_ALSO.get(name, ())):
+                if hasattr(torch.ops.aten, op):
+                    self.ops[op] = dotted
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name in self.ops:
+            self.called.append(self.ops[name])
+            raise ForbiddenAPI(f"{self.ops[name]} is not allowed in this exercise")
+        return func(*args, **(kwargs or {}))
 
 
 def _resolve(target: str):
@@ -186,9 +241,18 @@ def optimizer(target, inputs: dict, check: dict) -> dict:
     return outputs
 
 
+class _Carrier(torch.optim.Optimizer):
+    """Carries the learning rate a schedule sets; not torch.optim.SGD, which a check may forbid."""
+
+    def __init__(self, params, lr: float) -> None:
+        super().__init__(params, {"lr": lr})
+
+    def step(self, closure=None) -> None:
+        return None
+
+
 def scheduler(target, inputs: dict, check: dict) -> dict:
-    weight = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([weight], lr=check["lr"])  # the carrier of the learning rate
+    opt = _Carrier([torch.zeros(1, requires_grad=True)], lr=check["lr"])
     schedule = target(opt, **check.get("init", {}))
     lrs = []
     metrics = check.get("metrics") or []  # a validation loss per epoch, for plateau schedules
@@ -216,10 +280,10 @@ def statistical(target, inputs: dict, check: dict) -> dict:
         kwargs = check.get("kwargs", {})
         first, second = target(x, training=True, **kwargs), target(x, training=True, **kwargs)
         evaluated = target(x, training=False, **kwargs)
-    return {
-        "train.out": _tensor(first, "What it returned in training mode"),
-        "train.again": _tensor(second, "What it returned in training mode"),
-        "eval.out": _tensor(evaluated, "What it returned in evaluation mode"),
+    return {  # copies: the same tensor twice (p = 0, or eval) cannot be saved as two
+        "train.out": _tensor(first, "What it returned in training mode").detach().clone(),
+        "train.again": _tensor(second, "What it returned in training mode").detach().clone(),
+        "eval.out": _tensor(evaluated, "What it returned in evaluation mode").detach().clone(),
     }
 
 

@@ -290,3 +290,89 @@ def forward(x):
     assert checks.forbidden_uses(files, ("torch.relu",), target="missing") == [
         "torch.relu (nn.py, line 6)"
     ]
+
+
+# Found in review: ways around a forbidden API, the reference leaking, outputs that cost the worker
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # bound to a name before the trap is set, then called from the function
+        ("def elu(x, alpha=1.0):\n    return torch.where(x > 0, x, alpha * (torch.exp(x) - 1))",
+         "_elu = torch.nn.functional.elu\n\n\ndef elu(x, alpha=1.0):\n    return _elu(x, alpha)",
+         "forbids: torch.nn.functional.elu (nn.py, line"),
+        # the aten operator itself, which no Python-level trap sees
+        ("return torch.where(x > 0, x, alpha * (torch.exp(x) - 1))",
+         "return torch.ops.aten.elu(x, alpha)", "forbids: torch.nn.functional.elu (nn.py, line"),
+        # torch's own class under its module path
+        ("class Adam:",
+         "from torch.optim.adam import Adam as _A\n\n\nclass Adam(_A):\n    pass\n\n\n"
+         "class _Unused:", "forbids: torch.optim.Adam (nn.py, line"),
+    ],
+)  # fmt: skip
+def test_a_forbidden_api_under_another_name_is_still_found(old, new, message):
+    result = grade(with_mistake(old, new))
+
+    broken = {t.name for t in result.tests if t.score == 0}
+    assert len(broken) == 1 and any(message in t.output for t in result.tests), result.tests
+
+
+def test_a_forbidden_operator_reached_at_run_time_is_trapped():
+    from autograder import probes
+
+    def sneaky(x, alpha=1.0):
+        return getattr(torch.ops.aten, "e" + "lu")(x, alpha)
+
+    called = []
+    with (
+        pytest.raises(probes.ForbiddenAPI),
+        probes._ForbiddenOps(["torch.nn.functional.elu"], called),
+    ):
+        sneaky(torch.ones(3))
+    assert called == ["torch.nn.functional.elu"]
+
+    class Mine(torch.optim.Adam):
+        pass
+
+    assert probes._is_or_inherits(Mine, probes._lookup("torch.optim.Adam"))
+
+
+def test_the_checks_reference_solution_never_goes_into_the_sandbox():
+    spec = harness.parse(
+        b'files = ["nn.py"]\nharness = "t.py"\nprivate = ["ref.py", "helper.py"]\n'
+        b'[[tests]]\nname = "t"\npoints = 1\n'
+        b'[[checks]]\nname = "c"\nkind = "function"\ntarget = "f"\nreference = "ref:f"\n'
+        b"inputs = [[2]]\npoints = 1\n"
+    )
+
+    assert spec.sandbox_files == {"t.py", "helper.py"}
+
+
+def test_an_outputs_file_of_a_million_tensors_is_refused_unread():
+    from safetensors.torch import save
+
+    many = save({f"t{i}": torch.zeros(0) for i in range(checks.MAX_OUTPUT_TENSORS + 5)})
+
+    assert checks.load_outputs(many) is None
+    assert checks.load_outputs(b"\xff" * 16) is None
+    assert checks.load_outputs(save({"out": torch.ones(2)}))["out"].tolist() == [1.0, 1.0]
+
+
+def test_an_alias_made_in_the_instructors_cell_is_resolved_in_the_students():
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "import torch.nn.functional as F\nfrom torch.nn.functional import elu",
+            metadata={"nbgrader": {"locked": True, "grade_id": "imports"}},
+        ),
+        nbformat.v4.new_code_cell("def elu(x):\n    return F.elu(x)"),
+    ]
+
+    code = checks.student_code(notebook)
+
+    assert checks.forbidden_uses(code, ("torch.nn.functional.elu",), target="elu") == [
+        "torch.nn.functional.elu (the notebook, line 5)"
+    ]
