@@ -54,7 +54,6 @@ TOLERANCES = {
     "float64": (1e-7, 1e-7),
 }
 EDGE_VALUES = (0.0, 1e-3, -1e-3, 10.0, -10.0, 50.0, -50.0)
-MAX_OUTPUT_BYTES = 64 * 2**20
 
 
 class CheckError(ValueError):
@@ -135,11 +134,8 @@ def _parse_one(entry, index: int, default_module: str) -> Check:
     dtype = entry.get("dtype", "float32")
     if dtype not in DTYPES:
         raise CheckError(f"check {name!r}: dtype must be one of {', '.join(DTYPES)}.")
-    try:
-        points = Decimal(str(entry.get("points")))
-    except InvalidOperation:
-        points = Decimal(-1)
-    if not points.is_finite() or points <= 0:
+    points = positive_points(entry.get("points"))
+    if points is None:
         raise CheckError(f"check {name!r} needs points greater than 0.")
     values = dict(entry)
     values.update(
@@ -215,6 +211,15 @@ def student_code(notebook) -> dict[str, bytes]:
             lines.append("" if line.lstrip().startswith(("%", "!")) else line)
         lines.append("")
     return {"the notebook": "\n".join(lines).encode()}
+
+
+def positive_points(value) -> Decimal | None:
+    """``value`` as points, if it is a number greater than 0."""
+    try:
+        points = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return points if points.is_finite() and points > 0 else None
 
 
 # Forbidden APIs in the source
@@ -432,7 +437,7 @@ def _reference_module(check: Check, private: dict[str, bytes] | None = None):
 
 
 @contextlib.contextmanager
-def _deterministic(device: str):
+def _deterministic():
     import torch
 
     saved = (
@@ -459,7 +464,7 @@ def reference_outputs(check: Check, inputs: dict, *, device: str, private: dict)
 
     on = {k: v.to(device) for k, v in inputs.items()}
     reference = resolve(check.reference, private)
-    with _deterministic(device):
+    with _deterministic():
         torch.manual_seed(check.seed)
         outputs = probes.KINDS[check.kind](reference, on, probe_spec(check))
     return {k: v.detach().cpu() for k, v in outputs.items()}

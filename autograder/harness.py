@@ -33,7 +33,7 @@ from __future__ import annotations
 import keyword
 import tomllib
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from autograder import checks
 
@@ -153,11 +153,8 @@ def _test(entry, index: int) -> HarnessTest:
     function = entry.get("function", name)
     if not isinstance(function, str) or not _module_name(function):
         raise SpecError(f"{SPEC_NAME}: test {name!r}: {function!r} is not a function name.")
-    try:
-        points = Decimal(str(entry.get("points")))
-    except InvalidOperation:
-        points = Decimal(-1)
-    if not points.is_finite() or points <= 0:
+    points = checks.positive_points(entry.get("points"))
+    if points is None:
         raise SpecError(f"{SPEC_NAME}: test {name!r} needs points greater than 0.")
     hidden = entry.get("hidden", False)
     if not isinstance(hidden, bool):
