@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-KINDS = ("function", "module", "optimizer", "scheduler", "statistical")
+KINDS = ("function", "module", "optimizer", "scheduler", "statistical", "training")
+DATASETS = ("digits",)
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 # torch.testing.assert_close's defaults, by dtype.
 TOLERANCES = {
@@ -87,6 +88,13 @@ class Check:
     atol: float | None = None
     hidden: bool = False
     tolerance: float = 0.01  # statistical: how far the fraction dropped may be from p
+    # training: the data set (its classes, relabelled 0..k-1), the split, the time to train,
+    # and [accuracy, points] pairs: the most points whose accuracy the model reaches
+    dataset: str = "digits"
+    classes: tuple[int, ...] = ()
+    train_fraction: float = 0.7
+    time_budget: float = 30.0
+    thresholds: tuple[tuple[float, Decimal], ...] = ()
 
     def tolerances_for(self, dtype: str) -> tuple[float, float]:
         """The author's tolerances, else torch.testing's for ``dtype`` (the compared tensor's:
@@ -150,6 +158,12 @@ def _parse_one(entry, index: int, default_module: str) -> Check:
         raise CheckError(f"check {name!r}: give parameter shapes as inputs.")
     if kind in ("function", "module", "optimizer", "statistical") and not values["inputs"]:
         raise CheckError(f"check {name!r}: inputs must give at least one shape.")
+    if kind == "training":
+        values["classes"] = tuple(int(c) for c in entry.get("classes", []))
+        values["thresholds"] = _thresholds(entry.get("thresholds"), name, points)
+        if entry.get("dataset", "digits") not in DATASETS:
+            raise CheckError(f"check {name!r}: dataset must be one of {', '.join(DATASETS)}.")
+        return Check(**values)
     if kind == "statistical":
         p = {**values.get("init", {}), **values.get("kwargs", {})}.get("p")
         if not isinstance(p, int | float) or not 0 <= p < 1:
@@ -211,6 +225,19 @@ def student_code(notebook) -> dict[str, bytes]:
             lines.append("" if line.lstrip().startswith(("%", "!")) else line)
         lines.append("")
     return {"the notebook": "\n".join(lines).encode()}
+
+
+def _thresholds(raw, name: str, points: Decimal) -> tuple[tuple[float, Decimal], ...]:
+    try:
+        pairs = tuple((float(acc), positive_points(pts)) for acc, pts in raw)
+    except (TypeError, ValueError):
+        pairs = ()
+    if not pairs or any(p is None or p > points or not 0 < a <= 1 for a, p in pairs):
+        raise CheckError(
+            f"check {name!r}: thresholds must be [accuracy, points] pairs, accuracy in (0, 1], "
+            "points up to the check's."
+        )
+    return tuple(sorted(pairs, reverse=True))
 
 
 def positive_points(value) -> Decimal | None:
@@ -394,6 +421,9 @@ def make_inputs(check: Check, private: dict[str, bytes] | None = None) -> dict:
     elif check.kind == "statistical":  # positive: a zero in the output was dropped
         tensors["x"] = (torch.rand(check.inputs[0], generator=generator, dtype=torch.float64)
                         + 0.5).to(dtype)  # fmt: skip
+    elif check.kind == "training":
+        x_train, y_train, x_test, _ = dataset_split(check)
+        tensors.update(X_train=x_train, y_train=y_train, X_test=x_test)
     elif check.kind == "optimizer":
         for i, shape in enumerate(check.inputs):
             tensors[f"param{i}"] = randn(shape)
@@ -552,6 +582,49 @@ def statistical_problem(check: Check, inputs: dict, actual: dict) -> str:
     return ""
 
 
+def dataset_split(check: Check):
+    """(X_train, y_train, X_test, y_test) of the check's data set, shuffled by its seed: the
+    same every time. scikit-learn's load_digits: 1,797 8x8 images, pixels scaled to [0, 1]."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = torch.tensor(digits.data, dtype=torch.float32) / 16
+    y = torch.tensor(digits.target, dtype=torch.int64)
+    if check.classes:
+        keep = torch.isin(y, torch.tensor(check.classes))
+        x, y = x[keep], y[keep]
+        relabel = {c: i for i, c in enumerate(check.classes)}
+        y = torch.tensor([relabel[int(v)] for v in y], dtype=torch.int64)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(check.seed))
+    cut = int(len(y) * check.train_fraction)
+    train, test = order[:cut], order[cut:]
+    return x[train], y[train], x[test], y[test]
+
+
+def training_points(check: Check, actual: dict) -> tuple[Decimal, str]:
+    """The points the trained model's held-out accuracy earns, and what to tell the student."""
+    import torch
+
+    *_, y_test = dataset_split(check)
+    predictions = actual.get("predictions")
+    if predictions is None or tuple(predictions.shape) != tuple(y_test.shape):
+        shape = None if predictions is None else tuple(predictions.shape)
+        return Decimal(0), (
+            f"The model should give one class per held-out input: expected shape "
+            f"{tuple(y_test.shape)}, got {shape}."
+        )
+    accuracy = float((predictions.to(torch.int64) == y_test).double().mean())
+    earned = next((pts for acc, pts in check.thresholds if accuracy >= acc), Decimal(0))
+    best_acc, best_pts = check.thresholds[0]
+    message = (
+        f"Held-out accuracy {accuracy:.3f} on {len(y_test)} digits: {earned} of {best_pts} points"
+    )
+    if earned < best_pts:
+        message += f" (all {best_pts} from {best_acc:g})"
+    return earned, message + "."
+
+
 def never_changes(initial: dict, actual: dict, check: Check) -> bool:
     """An optimizer whose steps leave every parameter where it started."""
     import torch
@@ -645,5 +718,6 @@ def probe_spec(check: Check) -> dict:
         "parameters": list(check.parameters), "buffers": list(check.buffers),
         "modes": list(check.modes), "steps": check.steps, "lr": check.lr, "epochs": check.epochs,
         "parameters_count": len(check.inputs), "metrics": list(check.metrics),
+        "time_budget": check.time_budget,
     }  # fmt: skip
     return spec

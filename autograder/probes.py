@@ -14,8 +14,10 @@ raises ``ForbiddenAPI`` (a BaseException, so ``except Exception`` in the student
 swallow it).
 """
 
+import contextlib
 import importlib
 import sys
+import time
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -56,8 +58,9 @@ def run(check: dict) -> str:
         if _is_or_inherits(target, _lookup(name)):
             return f"FORBIDDEN:{name}"
     restore = [_trap(name, called) for name in forbidden]
+    ops = _ForbiddenOps(forbidden, called)
     try:
-        with _ForbiddenOps(forbidden, called):
+        with ops if ops.ops else contextlib.nullcontext():  # a mode costs every operation
             outputs = KINDS[check["kind"]](target, inputs, check)
     except BaseException:
         if not called:  # the student's own error: theirs to read
@@ -287,9 +290,27 @@ def statistical(target, inputs: dict, check: dict) -> dict:
     }
 
 
+def training(target, inputs: dict, check: dict) -> dict:
+    """Train with the student's function within the time budget, then predict the held-out
+    inputs (their labels stay with the worker)."""
+    started = time.monotonic()
+    model = target(inputs["X_train"], inputs["y_train"])
+    took = time.monotonic() - started
+    if took > check["time_budget"]:
+        raise ProbeError(f"Training took {took:.1f} s; the budget is {check['time_budget']:g} s.")
+    if not callable(model):
+        raise ProbeError(f"It returned a {type(model).__name__}, not a model to call.")
+    if hasattr(model, "eval"):
+        model.eval()
+    with torch.no_grad():
+        out = _tensor(model(inputs["X_test"]), "What the trained model returned")
+    predictions = out.argmax(dim=1) if out.dim() == 2 else out
+    return {"predictions": predictions.detach().to(torch.int64).clone()}
+
+
 KINDS = {
     "function": function, "module": module, "optimizer": optimizer, "scheduler": scheduler,
-    "statistical": statistical,
+    "statistical": statistical, "training": training,
 }  # fmt: skip
 
 

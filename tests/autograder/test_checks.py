@@ -20,7 +20,10 @@ from autograder.sandbox import Limits
 FIXTURE = Path(__file__).parent / "checks_fixture"
 SPEC = harness.parse((FIXTURE / "autograder.toml").read_bytes())
 RIGHT = (FIXTURE / "nn.py").read_text()
-POINTS = {"ELU": 1, "BatchNorm": 2, "Adam": 2, "exponential schedule": 1, "inverted dropout": 1}
+POINTS = {
+    "ELU": 1, "BatchNorm": 2, "Adam": 2, "exponential schedule": 1, "inverted dropout": 1,
+    "digits classifier": 2,
+}  # fmt: skip
 
 
 def grade(source: str):
@@ -376,3 +379,24 @@ def test_an_alias_made_in_the_instructors_cell_is_resolved_in_the_students():
     assert checks.forbidden_uses(code, ("torch.nn.functional.elu",), target="elu") == [
         "torch.nn.functional.elu (the notebook, line 5)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "points", "message"),
+    [
+        ("def fit_digits(x, y, epochs=150):", "def fit_digits(x, y, epochs=5):", 1,
+         "1 of 2 points (all 2 from 0.9)"),
+        ("    return model\n", "    return lambda inputs: torch.zeros(len(inputs), 10)\n", 0,
+         "0 of 2 points"),
+        ("def fit_digits(x, y, epochs=150):", "def fit_digits(x, y, epochs=150):\n"
+         "    import time\n    time.sleep(16)", 0, "the budget is 15 s"),
+    ],
+)  # fmt: skip
+def test_a_training_check_scores_held_out_accuracy(old, new, points, message):
+    result = grade(with_mistake(old, new))
+
+    [trained] = [t for t in result.tests if t.name == "digits classifier"]
+    assert trained.score == points and message in trained.output, trained
+    assert {t.name: t.score for t in result.tests if t.name != trained.name} == {
+        n: p for n, p in POINTS.items() if n != trained.name
+    }

@@ -67,3 +67,13 @@ class Dropout(torch.nn.Module):
             return x
         keep = (torch.rand_like(x) >= self.p).to(x.dtype)
         return x * keep / (1 - self.p)
+
+
+def fit_digits(x, y, epochs=150):
+    model = torch.nn.Linear(x.shape[1], 10)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return model
