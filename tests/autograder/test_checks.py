@@ -135,7 +135,8 @@ def test_changing_torch_in_the_sandbox_gains_nothing():
 
     scores = {t.name: t.score for t in grade(cheat).tests}
 
-    assert scores == {**POINTS, "Adam": 0}
+    # Its real mistake costs Adam's points, and its own training used the Adam it broke.
+    assert scores == {**POINTS, "Adam": 0, "digits classifier": 0}
 
 
 # No sandbox needed
