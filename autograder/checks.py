@@ -240,6 +240,12 @@ def _thresholds(raw, name: str, points: Decimal) -> tuple[tuple[float, Decimal],
     return tuple(sorted(pairs, reverse=True))
 
 
+def reference_files(found) -> set[str]:
+    """The instructor's files that ``found`` checks take their references from ("file:attr"):
+    kept from students, never put into the sandbox."""
+    return {f"{c.reference.partition(':')[0]}.py" for c in found if ":" in c.reference}
+
+
 def positive_points(value) -> Decimal | None:
     """``value`` as points, if it is a number greater than 0."""
     try:
@@ -585,19 +591,24 @@ def statistical_problem(check: Check, inputs: dict, actual: dict) -> str:
 def dataset_split(check: Check):
     """(X_train, y_train, X_test, y_test) of the check's data set, shuffled by its seed: the
     same every time. scikit-learn's load_digits: 1,797 8x8 images, pixels scaled to [0, 1]."""
+    return _split(check.dataset, check.classes, check.seed, check.train_fraction)
+
+
+@functools.lru_cache(maxsize=8)  # made for the inputs, needed again for the score; not changed
+def _split(dataset: str, classes: tuple[int, ...], seed: int, train_fraction: float):
     import torch
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     x = torch.tensor(digits.data, dtype=torch.float32) / 16
     y = torch.tensor(digits.target, dtype=torch.int64)
-    if check.classes:
-        keep = torch.isin(y, torch.tensor(check.classes))
+    if classes:
+        keep = torch.isin(y, torch.tensor(classes))
         x, y = x[keep], y[keep]
-        relabel = {c: i for i, c in enumerate(check.classes)}
+        relabel = {c: i for i, c in enumerate(classes)}
         y = torch.tensor([relabel[int(v)] for v in y], dtype=torch.int64)
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(check.seed))
-    cut = int(len(y) * check.train_fraction)
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    cut = int(len(y) * train_fraction)
     train, test = order[:cut], order[cut:]
     return x[train], y[train], x[test], y[test]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -99,18 +100,11 @@ def run_notebook(
 ) -> Execution:
     """Execute ``notebook`` with its data files in a fresh scratch directory in the sandbox;
     ``collect``: files the run writes (reference checks' outputs) to read back."""
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
-        work = Path(scratch) / "work"
-        work.mkdir()
-        for name, content in data_files.items():
-            (work / name).write_bytes(content)
-        (work / "submission.ipynb").write_bytes(notebooks.dumps(notebook))
-        shutil.copyfile(RUNNER, work / "nbrunner.py")
-        shutil.copyfile(PROBES, work / "probes.py")
-        argv = [sys.executable, "nbrunner.py", "submission.ipynb", "executed.ipynb",
-                "status.json", str(cell_timeout), str(limits.output_bytes)]  # fmt: skip
-        key = secrets.token_hex(32).encode()
-        result = run_sandboxed(argv, workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n")
+    files = {**data_files, "submission.ipynb": notebooks.dumps(notebook)}
+    argv = ["nbrunner.py", "submission.ipynb", "executed.ipynb", "status.json",
+            str(cell_timeout), str(limits.output_bytes)]  # fmt: skip
+    with _scratch(files, RUNNER) as work:
+        result, key = _run(work, argv, limits)
         notebook_bytes, status, tampered = _verified(work, key)
         collected = _collect(work, collect)
     executed = None
@@ -120,6 +114,29 @@ def run_notebook(
         except notebooks.NotebookError:
             tampered = True
     return Execution(executed, status, result, tampered, collected)
+
+
+@contextlib.contextmanager
+def _scratch(files: dict[str, bytes], runner: Path):
+    """A fresh scratch directory holding ``files``, the runner and the probes, removed after."""
+    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+        work = Path(scratch) / "work"
+        work.mkdir()
+        for name, content in files.items():
+            (work / name).write_bytes(content)
+        for program in (runner, PROBES):
+            shutil.copyfile(program, work / program.name)
+        yield work
+
+
+def _run(work: Path, argv: list[str], limits: Limits) -> tuple[SandboxResult, bytes]:
+    """Run the runner ``argv`` with this interpreter in the sandbox; the one-time key it signs
+    its results with goes in on standard input."""
+    key = secrets.token_hex(32).encode()
+    result = run_sandboxed(
+        [sys.executable, *argv], workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n"
+    )
+    return result, key
 
 
 def _collect(work: Path, names) -> dict[str, bytes]:
@@ -147,17 +164,9 @@ def run_python_tests(
     """Run the harness's tests (``harness.HarnessSpec.runner_spec``) on ``files`` (the student's,
     the harness and the data) in a fresh scratch directory in the sandbox; ``collect``: files
     the run writes (the checks' outputs) to read back as bytes, each at most 64 MB."""
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
-        work = Path(scratch) / "work"
-        work.mkdir()
-        for name, content in files.items():
-            (work / name).write_bytes(content)
-        shutil.copyfile(PYRUNNER, work / "pyrunner.py")
-        shutil.copyfile(PROBES, work / "probes.py")
-        (work / "pyrunner-spec.json").write_text(json.dumps(runner_spec))
-        argv = [sys.executable, "pyrunner.py", "pyrunner-spec.json", "status.json"]
-        key = secrets.token_hex(32).encode()
-        result = run_sandboxed(argv, workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n")
+    files = {**files, "pyrunner-spec.json": json.dumps(runner_spec).encode()}
+    with _scratch(files, PYRUNNER) as work:
+        result, key = _run(work, ["pyrunner.py", "pyrunner-spec.json", "status.json"], limits)
         limit = MAX_STATUS_BYTES + 2 * limits.output_bytes
         status, tampered = _signed_status(work, key, limit=limit)
         collected = _collect(work, collect)

@@ -133,22 +133,15 @@ def grade_notebook(
         tests = _all_zero(source_nb, str(exc)) + _checks_zero(reference_checks, str(exc))
         return Grade(tests, notes=[str(exc)], isolation=isolation_level())
     restored = notebooks.restore(submitted_nb, source_nb)
-    students = checks.student_code(restored.notebook)
-    forbidden = {
-        c.name: uses
-        for c in reference_checks
-        if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
-    }
-    to_run = [c for c in reference_checks if c.name not in forbidden]
-    inputs = {c.name: checks.make_inputs(c, private or {}) for c in to_run}
+    prepared = _Checks.prepare(
+        reference_checks, checks.student_code(restored.notebook), private or {}
+    )
     notebook = copy.deepcopy(restored.notebook)
     first_check = len(notebook.cells)
-    notebook.cells.extend(checks.check_cell(c) for c in to_run)
-    data_files = {**data_files, **{c.files()[0]: checks.save_inputs(inputs[c.name])
-                                   for c in to_run}}  # fmt: skip
+    notebook.cells.extend(checks.check_cell(c) for c in prepared.to_run)
     execution = run_notebook(
-        notebook, data_files=data_files, limits=limits, cell_timeout=cell_timeout,
-        collect=[c.files()[1] for c in to_run],
+        notebook, data_files={**data_files, **prepared.input_files()}, limits=limits,
+        cell_timeout=cell_timeout, collect=prepared.output_files(),
     )  # fmt: skip
     notes = list(restored.notes)
     stopped = _stopped_note(execution, limits)
@@ -176,25 +169,16 @@ def grade_notebook(
         errors=set(execution.status.get("errors", [])) | tampered,
     )
     tests = [TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores]
-    device = checks.best_device() if reference_checks else "cpu"
-    check_cells = execution.executed.cells[first_check:]
-    ran = {cell.metadata.get("autograder", {}).get("check"): (first_check + i, cell)
-           for i, cell in enumerate(check_cells)}  # fmt: skip
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
-    for check in reference_checks:
-        if check.name in forbidden:
-            tests.append(_forbidden_result(check, forbidden[check.name]))
-            continue
-        index, cell = ran.get(check.name, (None, None))
-        if cell is None or index in failed or cell.get("execution_count") is None:
-            text = "" if cell is None else notebooks.text_of(cell.outputs, hidden=False)
-            result = {"status": "failed", "output": text or "This check did not run."}
+    results = {}
+    for index, cell in enumerate(execution.executed.cells[first_check:], start=first_check):
+        if index in failed or cell.get("execution_count") is None:
+            text = notebooks.text_of(cell.outputs, hidden=False) or "This check did not run."
+            result = {"status": "failed", "output": text}
         else:
             result = {"status": "passed"}
-        tests.append(_check_result(check, result, inputs[check.name], execution.files, device,
-                                   private or {}))  # fmt: skip
-    if reference_checks:
-        notes.append(f"Reference checks ran on {device}.")
+        results[cell.metadata.get("autograder", {}).get("check")] = result
+    tests += prepared.score(results, execution.files, notes)
     del execution.executed.cells[first_check:]  # the student's notebook, as it ran
     return Grade(
         tests,
@@ -203,7 +187,7 @@ def grade_notebook(
         notebooks.dumps(execution.executed),
         execution.sandbox.isolation,
         time.monotonic() - started,
-        device,
+        prepared.device,
     )
 
 
@@ -228,25 +212,13 @@ def grade_python(
         message = f"Missing from the submission: {', '.join(missing)}."
         return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
     students = {n: submitted[n] for n in spec.files}
-    forbidden = {
-        c.name: uses
-        for c in spec.checks
-        if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
-    }
-    inputs = {
-        c.name: checks.make_inputs(c, instructor_files)
-        for c in spec.checks
-        if c.name not in forbidden
-    }
+    prepared = _Checks.prepare(spec.checks, students, instructor_files)
     # The harness and its private helpers run beside the student's code; the spec and the
     # checks' reference solutions never do (the student's code could import or print them).
     in_sandbox = {n: c for n, c in instructor_files.items() if n in spec.sandbox_files}
-    files = {**data_files, **students, **in_sandbox}
-    files.update({c.files()[0]: checks.save_inputs(inputs[c.name]) for c in spec.checks
-                  if c.name in inputs})  # fmt: skip
-    runner_spec = spec.runner_spec(test_timeout, limits.output_bytes, skip=set(forbidden))
-    outputs = [c.files()[1] for c in spec.checks if c.name in inputs]
-    run = run_python_tests(files, runner_spec, limits=limits, collect=outputs)
+    files = {**data_files, **students, **in_sandbox, **prepared.input_files()}
+    runner_spec = spec.runner_spec(test_timeout, limits.output_bytes, skip=set(prepared.forbidden))
+    run = run_python_tests(files, runner_spec, limits=limits, collect=prepared.output_files())
     notes = []
     stopped = _sandbox_note(run.sandbox, limits, what="Your code")
     if stopped:
@@ -261,18 +233,63 @@ def grade_python(
         notes.append("Your code could not be imported, so every test failed; see the first test.")
     results = dict(zip([t["name"] for t in runner_spec["tests"]], reported, strict=True))
     tests = [_harness_result(test, results[test.name]) for test in spec.tests]
-    device = checks.best_device() if spec.checks else "cpu"
-    for check in spec.checks:
-        if check.name in forbidden:
-            tests.append(_forbidden_result(check, forbidden[check.name]))
-            continue
-        tests.append(
-            _check_result(check, results[check.name], inputs[check.name], run.files, device,
-                          instructor_files)
-        )  # fmt: skip
-    if spec.checks:
-        notes.append(f"Reference checks ran on {device}.")
-    return Grade(tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started, device)
+    tests += prepared.score(results, run.files, notes)
+    return Grade(
+        tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started, prepared.device
+    )
+
+
+@dataclass
+class _Checks:
+    """The reference checks of one grading: which the student's source already fails (a
+    forbidden API), the inputs made for the others, and, after the run, their scores."""
+
+    checks: tuple[checks.Check, ...]
+    forbidden: dict[str, list[str]]
+    inputs: dict[str, dict]
+    private: dict[str, bytes]
+    device: str = "cpu"
+
+    @classmethod
+    def prepare(cls, reference_checks, students: dict[str, bytes], private: dict[str, bytes]):
+        forbidden = {
+            c.name: uses
+            for c in reference_checks
+            if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
+        }
+        inputs = {
+            c.name: checks.make_inputs(c, private)
+            for c in reference_checks
+            if c.name not in forbidden
+        }
+        device = checks.best_device() if reference_checks else "cpu"
+        return cls(tuple(reference_checks), forbidden, inputs, private, device)
+
+    @property
+    def to_run(self) -> list[checks.Check]:
+        return [c for c in self.checks if c.name in self.inputs]
+
+    def input_files(self) -> dict[str, bytes]:
+        return {c.files()[0]: checks.save_inputs(self.inputs[c.name]) for c in self.to_run}
+
+    def output_files(self) -> list[str]:
+        return [c.files()[1] for c in self.to_run]
+
+    def score(self, results: dict, files: dict[str, bytes], notes: list[str]) -> list[TestResult]:
+        """``results``: how each check's probe ended in the sandbox, by check name."""
+        scored = []
+        for check in self.checks:
+            if check.name in self.forbidden:
+                scored.append(_forbidden_result(check, self.forbidden[check.name]))
+                continue
+            result = results.get(check.name, {"status": "failed", "output": "It did not run."})
+            scored.append(
+                _check_result(check, result, self.inputs[check.name], files, self.device,
+                              self.private)
+            )  # fmt: skip
+        if self.checks:
+            notes.append(f"Reference checks ran on {self.device}.")
+        return scored
 
 
 def _reported(result) -> tuple[str, str]:

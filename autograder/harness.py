@@ -69,14 +69,13 @@ class HarnessSpec:
     def sandbox_files(self) -> set[str]:
         """The instructor's files that go into the sandbox: the harness and its private helpers,
         never the spec or a file the checks take their reference from."""
-        references = {
-            f"{c.reference.partition(':')[0]}.py" for c in self.checks if ":" in c.reference
-        }
-        return ({*([self.harness] if self.harness else []), *self.private}) - references
+        harness = [self.harness] if self.harness else []
+        return {*harness, *self.private} - checks.reference_files(self.checks)
 
     @property
     def kept_from_students(self) -> set[str]:
-        return {SPEC_NAME, *([self.harness] if self.harness else []), *self.private}
+        harness = [self.harness] if self.harness else []
+        return {SPEC_NAME, *harness, *self.private, *checks.reference_files(self.checks)}
 
     def runner_spec(self, test_timeout: int, output_bytes: int, *, skip=frozenset()) -> dict:
         """What ``pyrunner`` reads: the harness module, the functions to call, then the checks'

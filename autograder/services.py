@@ -125,7 +125,7 @@ def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
     points += sum((c.points for c in found), Decimal(0))
     if points <= 0:
         raise ValidationError(f"{notebook_name} has no graded cells (nbgrader 'points').")
-    private = _reference_files(found) | ({harness.SPEC_NAME} & set(files))
+    private = checks.reference_files(found) | ({harness.SPEC_NAME} & set(files))
     missing = sorted(private - set(files))
     if missing:
         raise ValidationError(f"The checks name {', '.join(missing)}, which is not here.")
@@ -143,11 +143,6 @@ def _notebook_checks(files: dict[str, bytes]) -> tuple[checks.Check, ...]:
         return checks.parse_toml(files[harness.SPEC_NAME])
     except checks.CheckError as exc:
         raise ValidationError(f"{harness.SPEC_NAME}: {exc}") from exc
-
-
-def _reference_files(found) -> set[str]:
-    """The instructor's files that checks take references from (kept from students)."""
-    return {f"{c.reference.partition(':')[0]}.py" for c in found if ":" in c.reference}
 
 
 def _python_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
@@ -214,16 +209,16 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
     ``autograde`` share."""
     data = _files(assignment, FileRole.DATA)
     limits = assignment_limits(assignment)
+    sources = _files(assignment, FileRole.SOURCE)
     if assignment.kind == AssignmentKind.PYTHON:
         return grade_python(
-            spec=harness_spec(assignment),
-            instructor_files=_files(assignment, FileRole.SOURCE),
+            spec=harness.parse(sources[harness.SPEC_NAME]),
+            instructor_files=sources,
             submitted=submitted,
             data_files=data,
             limits=limits,
             test_timeout=assignment.cell_timeout_seconds,
         )
-    sources = _files(assignment, FileRole.SOURCE)
     [source] = [c for n, c in sources.items() if n.endswith(NOTEBOOK_SUFFIX)]
     [(filename, notebook)] = submitted.items() if len(submitted) == 1 else [("", b"")]
     return grade_notebook(

@@ -401,3 +401,24 @@ def test_a_training_check_scores_held_out_accuracy(old, new, points, message):
     assert {t.name: t.score for t in result.tests if t.name != trained.name} == {
         n: p for n, p in POINTS.items() if n != trained.name
     }
+
+
+def test_a_student_cannot_import_the_checks_reference_solution():
+    spec = harness.parse(
+        b'files = ["nn.py"]\n'
+        b'[[checks]]\nname = "double"\nkind = "function"\ntarget = "double"\n'
+        b'reference = "ref:double"\ninputs = [[3]]\npoints = 1\n'
+    )
+    reference = b"def double(x):\n    return 2 * x\n"
+
+    def grade_it(source: bytes):
+        return grade_python(
+            spec=spec, instructor_files={"autograder.toml": b"", "ref.py": reference},
+            submitted={"nn.py": source}, data_files={}, limits=Limits(), test_timeout=30,
+        )  # fmt: skip
+
+    honest = grade_it(b"def double(x):\n    return x + x\n")
+    copied = grade_it(b"from ref import double\n")
+
+    assert honest.score == 1
+    assert copied.score == 0 and "No module named 'ref'" in copied.tests[0].output

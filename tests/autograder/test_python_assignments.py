@@ -311,3 +311,21 @@ def test_every_way_the_sandbox_stops_a_run_is_explained(reason):
     note = _sandbox_note(sandbox, Limits(), what="Your code")
 
     assert note and note.startswith("Your code") and "{" not in note
+
+
+def test_a_checks_reference_file_is_kept_from_students_even_if_not_listed_private(course):
+    grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
+    spec = (
+        b'files = ["nn.py"]\n'
+        b'[[checks]]\nname = "double"\nkind = "function"\ntarget = "double"\n'
+        b'reference = "ref:double"\ninputs = [[3]]\npoints = 1\n'
+    )
+    assignment = services.assignment_import(
+        course=course, slug="double",
+        files={"autograder.toml": spec, "ref.py": b"def double(x):\n    return 2 * x\n"},
+    )  # fmt: skip
+
+    assert dict(assignment.files.values_list("name", "role"))["ref.py"] == "source"
+    assert not selectors.downloadable_files(assignment=assignment).filter(name="ref.py").exists()
+    with pytest.raises(ValidationError, match=r"ref\.py, which is not here"):
+        services.assignment_import(course=course, slug="d2", files={"autograder.toml": spec})
