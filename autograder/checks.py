@@ -20,7 +20,12 @@ An assignment declares them in its ``autograder.toml`` beside (or instead of) ha
 module: ``init`` (constructor keyword arguments to both), ``inputs = [[batch, features]]``,
 ``parameters`` and ``buffers`` (names set from the same seeded values in both, then compared),
 ``modes = ["train", "eval"]``. optimizer: ``init`` (hyperparameters), ``shapes`` of the parameters,
-``steps``. scheduler: ``init``, ``lr`` (the optimizer's), ``epochs``.
+``steps``. scheduler: ``init``, ``lr`` (the optimizer's), ``epochs``. network: a function that
+takes a given network, such as one that freezes its lower layers or replaces its head:
+``network`` (the class, defined in the student's module and in the reference's), ``weights`` (a
+safetensors data file of the assignment), ``frozen`` (start with every parameter frozen),
+``calls`` (call it that many times on the same network), ``forward`` (the shape of an input run
+through the network it returns), ``inputs`` (shapes of further tensor arguments), ``kwargs``.
 
 The worker makes the inputs (seeded, with edge values), the sandbox runs the student's object on
 them (``probes.py``) and returns tensors as safetensors, and the worker runs the reference here,
@@ -44,7 +49,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-KINDS = ("function", "module", "optimizer", "scheduler", "statistical", "training")
+KINDS = ("function", "module", "optimizer", "scheduler", "statistical", "training", "network")
 DATASETS = ("digits",)
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 # torch.testing.assert_close's defaults, by dtype.
@@ -95,6 +100,13 @@ class Check:
     train_fraction: float = 0.7
     time_budget: float = 30.0
     thresholds: tuple[tuple[float, Decimal], ...] = ()
+    # network: the class its target takes an instance of, the data file of its weights, whether
+    # it starts frozen, how often the target is called, and the shape of a probe of its output
+    network: str = ""
+    weights: str = ""
+    frozen: bool = False
+    calls: int = 1
+    forward: tuple[int, ...] = ()
 
     def tolerances_for(self, dtype: str) -> tuple[float, float]:
         """The author's tolerances, else torch.testing's for ``dtype`` (the compared tensor's:
@@ -164,6 +176,8 @@ def _parse_one(entry, index: int, default_module: str) -> Check:
         if entry.get("dataset", "digits") not in DATASETS:
             raise CheckError(f"check {name!r}: dataset must be one of {', '.join(DATASETS)}.")
         return Check(**values)
+    if kind == "network":
+        _network_fields(values, name)
     if kind == "statistical":
         p = {**values.get("init", {}), **values.get("kwargs", {})}.get("p")
         if not isinstance(p, int | float) or not 0 <= p < 1:
@@ -171,6 +185,22 @@ def _parse_one(entry, index: int, default_module: str) -> Check:
     elif not values["reference"]:
         raise CheckError(f"check {name!r} names no reference.")
     return Check(**values)
+
+
+def _network_fields(values: dict, name: str) -> None:
+    network, weights = str(values.get("network", "")), str(values.get("weights", ""))
+    if not network.isidentifier():
+        raise CheckError(f"check {name!r}: network must name the class (defined in both modules).")
+    if ":" not in values["reference"]:
+        raise CheckError(f"check {name!r}: a network check's reference is in a private file.")
+    if weights and (not weights.endswith(".safetensors") or "/" in weights):
+        raise CheckError(f"check {name!r}: weights must name a .safetensors file beside it.")
+    calls = values.get("calls", 1)
+    if not isinstance(calls, int) or not 1 <= calls <= 20:
+        raise CheckError(f"check {name!r}: calls must be a whole number, 1-20.")
+    if not isinstance(values.get("frozen", False), bool):
+        raise CheckError(f"check {name!r}: frozen is true or false.")
+    values["forward"] = tuple(int(n) for n in values.get("forward", []))
 
 
 def parse_toml(data: bytes, *, default_module: str = "__main__") -> tuple[Check, ...]:
@@ -192,7 +222,54 @@ def parse_toml(data: bytes, *, default_module: str = "__main__") -> tuple[Check,
     return found
 
 
-# In a notebook: one cell per check, run after the student's cells, in the same kernel
+# In a notebook: one cell per check, run after the student's cells, in the same kernel, or in
+# place of an nbgrader grade cell that declares it
+
+CELL_MARKER = "# [[checks]]"
+
+
+def cell_checks(notebook, *, first_index: int = 0) -> tuple[Check, ...]:
+    """The checks written in a notebook's nbgrader grade cells, so that the instructor sees them
+    where nbgrader puts tests. Such a cell holds only comments (it does nothing when a student runs
+    it), the first being ``# [[checks]]`` and the rest one check's TOML, commented out (a line
+    starting ``##`` is a note, a TOML comment)::
+
+        # [[checks]]
+        ## ELU against PyTorch's, values and gradients
+        # kind = "function"
+        # target = "elu"
+        # reference = "torch.nn.functional.elu"
+        # inputs = [[64]]
+
+    Its name is the cell's ``grade_id`` and its points the cell's nbgrader points; its targets are
+    the notebook's variables. It runs where the cell is, after the cells above it."""
+    import tomllib
+
+    found = []
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+        lines = str(cell.get("source", "")).strip().splitlines()
+        if cell.get("cell_type") != "code" or not lines or lines[0].strip() != CELL_MARKER:
+            continue
+        where = f"cell {meta.get('grade_id') or '?'}"
+        if not (meta.get("grade") and meta.get("grade_id")) or meta.get("solution"):
+            raise CheckError(f"{where} declares a check but is not an nbgrader autograder test.")
+        body = []
+        for line in lines[1:]:
+            text = line.strip()
+            if text and not text.startswith("#"):
+                raise CheckError(f"{where}: a check cell holds only comments; found {text!r}.")
+            body.append(text[1:].removeprefix(" ") if text else "")
+        try:
+            entry = tomllib.loads("\n".join(body))
+        except tomllib.TOMLDecodeError as exc:
+            raise CheckError(f"{where}: its check is not valid TOML: {exc}") from exc
+        if {"name", "points"} & set(entry):
+            raise CheckError(f"{where}: the check's name and points are the cell's grade_id and "
+                             "points.")  # fmt: skip
+        entry.update(name=meta["grade_id"], points=meta.get("points"))
+        found.append(_parse_one(entry, first_index + len(found), "__main__"))
+    return tuple(found)
 
 
 def check_cell(check: Check):
@@ -244,6 +321,11 @@ def reference_files(found) -> set[str]:
     """The instructor's files that ``found`` checks take their references from ("file:attr"):
     kept from students, never put into the sandbox."""
     return {f"{c.reference.partition(':')[0]}.py" for c in found if ":" in c.reference}
+
+
+def weights_files(found) -> set[str]:
+    """The data files that ``found`` checks load their networks' weights from."""
+    return {c.weights for c in found if c.weights}
 
 
 def positive_points(value) -> Decimal | None:
@@ -394,8 +476,11 @@ def _torch_object(dotted: str):
 # Inputs (made here, seeded)
 
 
-def make_inputs(check: Check, private: dict[str, bytes] | None = None) -> dict:
-    """The tensors the student's object and the reference both get."""
+def make_inputs(
+    check: Check, private: dict[str, bytes] | None = None, data: dict[str, bytes] | None = None
+) -> dict:
+    """The tensors the student's object and the reference both get (``data``: the assignment's
+    data files, where a network's weights are)."""
     import torch
 
     generator = torch.Generator().manual_seed(check.seed)
@@ -410,7 +495,14 @@ def make_inputs(check: Check, private: dict[str, bytes] | None = None) -> dict:
         return values.to(dtype)
 
     tensors = {}
-    if check.kind == "function":
+    if check.kind == "network":
+        for i, shape in enumerate(check.inputs):
+            tensors[f"arg{i}"] = randn(shape)
+        if check.forward:
+            tensors["forward"] = randn(check.forward)
+        if check.weights:
+            tensors.update(_weights(check, {**(data or {}), **(private or {})}))
+    elif check.kind == "function":
         for i, shape in enumerate(check.inputs):
             tensors[f"arg{i}"] = randn(shape, edges=check.edge_values)
     elif check.kind == "module":
@@ -436,6 +528,15 @@ def make_inputs(check: Check, private: dict[str, bytes] | None = None) -> dict:
             for step in range(check.steps):
                 tensors[f"grad{step}.{i}"] = randn(shape)
     return tensors
+
+
+def _weights(check: Check, files: dict[str, bytes]) -> dict:
+    from safetensors.torch import load
+
+    content = files.get(check.weights)
+    if content is None:
+        raise CheckError(f"check {check.name!r}: there is no data file {check.weights}.")
+    return {f"network.{k}": v for k, v in load(content).items()}
 
 
 # The reference (here, in the trusted worker)
@@ -500,9 +601,13 @@ def reference_outputs(check: Check, inputs: dict, *, device: str, private: dict)
 
     on = {k: v.to(device) for k, v in inputs.items()}
     reference = resolve(check.reference, private)
+    spec = probe_spec(check)
+    if check.kind == "network":  # the instructor's class, beside the reference
+        spec["network_class"] = resolve(f"{check.reference.partition(':')[0]}:{check.network}",
+                                        private)  # fmt: skip
     with _deterministic():
         torch.manual_seed(check.seed)
-        outputs = probes.KINDS[check.kind](reference, on, probe_spec(check))
+        outputs = probes.KINDS[check.kind](reference, on, spec)
     return {k: v.detach().cpu() for k, v in outputs.items()}
 
 
@@ -516,12 +621,19 @@ WHAT = {
     "train.grad.x": "the gradient with respect to the input",
     "train.again": "the output of a second call in training mode",
     "lr": "the learning rate by epoch",
+    "forward": "the output of the network it returns",
+    "tracks_grad": "whether what it returned tracks gradients",
 }
 
 
 def describe(key: str) -> str:
+    call, _, rest = key.partition(".")
+    if call.startswith("call") and call[4:].isdigit():  # a network check called more than once
+        return f"{describe(rest)} after call {call[4:]}"
     if key in WHAT:
         return WHAT[key]
+    if key.startswith("trainable."):
+        return f"whether {key[10:]} is trained"
     if key.startswith("grad_arg"):
         return f"the gradient with respect to argument {int(key[8:]) + 1}"
     if key.startswith("train.grad."):
@@ -540,6 +652,11 @@ def compare(check: Check, expected: dict, actual: dict) -> str:
         what = describe(key)
         rtol, atol = check.tolerances_for(_dtype(want))
         got = actual.get(key)
+        if "trainable." in key or "tracks_grad" in key:
+            problem = _flag(key, want, got)
+            if problem:
+                return problem
+            continue
         if got is None:
             return f"{what.capitalize()} is missing."
         if tuple(got.shape) != tuple(want.shape):
@@ -549,6 +666,28 @@ def compare(check: Check, expected: dict, actual: dict) -> str:
         problem = _values(got, want, rtol, atol)
         if problem:
             return f"Values of {what}: {problem}"
+    return ""
+
+
+def _flag(key: str, want, got) -> str:
+    """A network's parameter that should (not) be trained, or a result that should not track
+    gradients: said in words."""
+    call, _, rest = key.partition(".")
+    numbered = call.startswith("call") and call[4:].isdigit()
+    after, rest = (f" after call {call[4:]}", rest) if numbered else ("", key)
+    if rest == "tracks_grad":
+        if got is not None and bool(got) != bool(want):
+            return (f"What it returned{after} should not track gradients: compute it under "
+                    "torch.no_grad() (or detach it)." if want == 0 else
+                    f"What it returned{after} should track gradients.")  # fmt: skip
+        return ""
+    name = rest[len("trainable.") :]
+    if got is None:
+        return f"The network it returns{after} has no parameter {name}."
+    if bool(got) != bool(want):
+        should = "stay trainable (requires_grad=" if want else "be frozen (requires_grad="
+        should += f"{bool(want)})"
+        return f"{name} should {should}{after}; it is {'trainable' if got else 'frozen'}."
     return ""
 
 
@@ -729,6 +868,8 @@ def probe_spec(check: Check) -> dict:
         "parameters": list(check.parameters), "buffers": list(check.buffers),
         "modes": list(check.modes), "steps": check.steps, "lr": check.lr, "epochs": check.epochs,
         "parameters_count": len(check.inputs), "metrics": list(check.metrics),
-        "time_budget": check.time_budget,
+        "time_budget": check.time_budget, "calls": check.calls, "frozen": check.frozen,
     }  # fmt: skip
+    if check.kind == "network":
+        spec["network"] = f"{check.target.partition(':')[0]}:{check.network}"
     return spec

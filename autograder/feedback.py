@@ -205,8 +205,10 @@ def _graded(view: CellView, row: dict, cell: NotebookNode) -> CellView:
         status = "timeout" if "CellTimeout" in names else status
         status = "error" if names - {"AssertionError", "CellTimeout", None} else status
     # The cell's own output is shown already; the run's message adds only what it lacks: why the
-    # test did not run, or the TA's comment on a written answer.
-    message = (row.get("output") or "") if status in ("manual", "not_run") else ""
+    # test did not run, the TA's comment on a written answer, or a reference check's finding (a
+    # check cell keeps no output: it is compared outside the notebook).
+    is_check = bool(cell.get("metadata", {}).get("autograder", {}).get("check"))
+    message = (row.get("output") or "") if status in ("manual", "not_run") or is_check else ""
     return _with_points(view, row, status=status, message=message)
 
 

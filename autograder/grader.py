@@ -124,7 +124,9 @@ def grade_notebook(
     private: dict[str, bytes] | None = None,
 ) -> Grade:
     """``reference_checks`` (``autograder.checks``) run after the student's cells, in the same
-    kernel, on the notebook's variables; ``private``: the instructor's files they may use."""
+    kernel, on the notebook's variables, and checks declared in the source's grade cells
+    (``checks.cell_checks``) run in their place; ``private``: the instructor's files they may
+    use."""
     started = time.monotonic()
     source_nb = notebooks.read(source, name="the assignment's source notebook")
     try:
@@ -133,12 +135,15 @@ def grade_notebook(
         tests = _all_zero(source_nb, str(exc)) + _checks_zero(reference_checks, str(exc))
         return Grade(tests, notes=[str(exc)], isolation=isolation_level())
     restored = notebooks.restore(submitted_nb, source_nb)
+    in_cells = checks.cell_checks(source_nb, first_index=len(reference_checks))
     prepared = _Checks.prepare(
-        reference_checks, checks.student_code(restored.notebook), private or {}
-    )
+        (*reference_checks, *in_cells), checks.student_code(restored.notebook), private or {},
+        data_files,
+    )  # fmt: skip
     notebook = copy.deepcopy(restored.notebook)
+    placed = _place_checks(notebook, prepared, {c.name for c in in_cells})
     first_check = len(notebook.cells)
-    notebook.cells.extend(checks.check_cell(c) for c in prepared.to_run)
+    notebook.cells.extend(checks.check_cell(c) for c in prepared.to_run if c not in in_cells)
     execution = run_notebook(
         notebook, data_files={**data_files, **prepared.input_files()}, limits=limits,
         cell_timeout=cell_timeout, collect=prepared.output_files(),
@@ -161,9 +166,10 @@ def grade_notebook(
             "The notebook changed how the kernel runs code (IPython transformers, hooks or "
             "patches), so the tests after that scored 0."
         )
+    in_cell_names = {c.name for c in in_cells}
     scores = notebooks.score(
         execution.executed,
-        expected=notebooks.graded_ids(source_nb),
+        expected=[g for g in notebooks.graded_ids(source_nb) if g not in in_cell_names],
         hidden=notebooks.hidden_test_ids(source_nb),
         unreached=execution.unreached,
         errors=set(execution.status.get("errors", [])) | tampered,
@@ -171,7 +177,9 @@ def grade_notebook(
     tests = [TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores]
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
     results = {}
-    for index, cell in enumerate(execution.executed.cells[first_check:], start=first_check):
+    for index, cell in enumerate(execution.executed.cells):
+        if not cell.get("metadata", {}).get("autograder", {}).get("check"):
+            continue
         if index in failed or cell.get("execution_count") is None:
             text = notebooks.text_of(cell.outputs, hidden=False) or "This check did not run."
             result = {"status": "failed", "output": text}
@@ -180,6 +188,9 @@ def grade_notebook(
         results[cell.metadata.get("autograder", {}).get("check")] = result
     tests += prepared.score(results, execution.files, notes)
     del execution.executed.cells[first_check:]  # the student's notebook, as it ran
+    for index, cell in placed.items():  # a check cell as the instructor wrote it; its result is
+        execution.executed.cells[index].source = cell.source  # in the run's tests
+        execution.executed.cells[index].outputs = []
     return Grade(
         tests,
         notes,
@@ -189,6 +200,23 @@ def grade_notebook(
         time.monotonic() - started,
         prepared.device,
     )
+
+
+def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:
+    """Put the code that runs each check declared in a grade cell in that cell's place; returns
+    the cells replaced, by index. A check that is not run (a forbidden API) leaves its cell as it
+    is: comments, which do nothing."""
+    to_run = {c.name: c for c in prepared.to_run if c.name in names}
+    placed = {}
+    for index, cell in enumerate(notebook.cells):
+        check = to_run.pop(notebooks.grade_id(cell) or "", None)
+        if check is None or cell.cell_type != "code":
+            continue
+        placed[index] = copy.deepcopy(cell)
+        cell.source = checks.check_cell(check).source
+        cell.outputs, cell.execution_count = [], None
+        cell.metadata["autograder"] = {"check": check.name}
+    return placed
 
 
 HIDDEN_OUTPUT = "A hidden test: its output is not shown."
@@ -212,7 +240,7 @@ def grade_python(
         message = f"Missing from the submission: {', '.join(missing)}."
         return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
     students = {n: submitted[n] for n in spec.files}
-    prepared = _Checks.prepare(spec.checks, students, instructor_files)
+    prepared = _Checks.prepare(spec.checks, students, instructor_files, data_files)
     # The harness and its private helpers run beside the student's code; the spec and the
     # checks' reference solutions never do (the student's code could import or print them).
     in_sandbox = {n: c for n, c in instructor_files.items() if n in spec.sandbox_files}
@@ -251,14 +279,16 @@ class _Checks:
     device: str = "cpu"
 
     @classmethod
-    def prepare(cls, reference_checks, students: dict[str, bytes], private: dict[str, bytes]):
+    def prepare(
+        cls, reference_checks, students: dict[str, bytes], private: dict[str, bytes], data: dict
+    ):
         forbidden = {
             c.name: uses
             for c in reference_checks
             if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
         }
         inputs = {
-            c.name: checks.make_inputs(c, private)
+            c.name: checks.make_inputs(c, private, data)
             for c in reference_checks
             if c.name not in forbidden
         }

@@ -57,6 +57,8 @@ def run(check: dict) -> str:
     for name in forbidden:
         if _is_or_inherits(target, _lookup(name)):
             return f"FORBIDDEN:{name}"
+    if check["kind"] == "network":  # the network it takes: the student's module names it
+        check = {**check, "network_class": _resolve(check["network"])}
     restore = [_trap(name, called) for name in forbidden]
     ops = _ForbiddenOps(forbidden, called)
     try:
@@ -308,9 +310,55 @@ def training(target, inputs: dict, check: dict) -> dict:
     return {"predictions": predictions.detach().to(torch.int64).clone()}
 
 
+def _flag(value: bool) -> torch.Tensor:
+    return torch.tensor(bool(value), dtype=torch.uint8)
+
+
+def network(target, inputs: dict, check: dict) -> dict:
+    """A function that takes a given network (frozen layers, a new head, cached features): build
+    it from the check's weights, call the function ``calls`` times, and after each call record
+    what it returned: a tensor, or the network's trainable flags and its output on ``forward``."""
+    net = check["network_class"](**check.get("init", {}))
+    if not isinstance(net, torch.nn.Module):
+        raise ProbeError(f"{check['network']} does not build a torch.nn.Module.")
+    device = next((v.device for v in inputs.values()), torch.device("cpu"))
+    net.to(device)
+    weights = {k[len("network.") :]: v for k, v in inputs.items() if k.startswith("network.")}
+    if weights:
+        try:
+            net.load_state_dict(weights)
+        except (RuntimeError, KeyError) as exc:
+            raise ProbeError(f"The given weights do not fit {check['network']}: {exc}") from None
+    if check.get("frozen"):
+        net.requires_grad_(False)
+    args = [inputs[f"arg{i}"] for i in range(check["arity"])]
+    outputs = {}
+    for call in range(check.get("calls", 1)):
+        prefix = f"call{call + 1}." if check.get("calls", 1) > 1 else ""
+        torch.manual_seed(check["seed"] + call)  # a new layer starts the same on both sides
+        returned = target(net, *args, **check.get("kwargs", {}))
+        if isinstance(returned, torch.Tensor):
+            outputs[f"{prefix}out"] = returned.detach().clone()
+            outputs[f"{prefix}tracks_grad"] = _flag(returned.requires_grad)
+            continue
+        net = net if returned is None else returned
+        if not isinstance(net, torch.nn.Module):
+            raise ProbeError(f"It returned a {type(net).__name__}, not the network.")
+        for name, param in net.named_parameters():
+            outputs[f"{prefix}trainable.{name}"] = _flag(param.requires_grad)
+        if "forward" in inputs:
+            was_training = net.training
+            net.eval()
+            with torch.no_grad():
+                out = net(inputs["forward"])
+            net.train(was_training)
+            outputs[f"{prefix}forward"] = _tensor(out, "What the network returned").clone()
+    return outputs
+
+
 KINDS = {
     "function": function, "module": module, "optimizer": optimizer, "scheduler": scheduler,
-    "statistical": statistical, "training": training,
+    "statistical": statistical, "training": training, "network": network,
 }  # fmt: skip
 
 

@@ -122,11 +122,18 @@ def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
     except notebooks.NotebookError as exc:
         raise ValidationError(str(exc)) from exc
     found = _notebook_checks(files)
-    points += sum((c.points for c in found), Decimal(0))
+    points += sum((c.points for c in found), Decimal(0))  # a check cell's are counted already
+    try:
+        found += checks.cell_checks(notebooks.read(source), first_index=len(found))
+    except checks.CheckError as exc:
+        raise ValidationError(f"{notebook_name}: {exc}") from exc
+    names = [c.name for c in found]
+    if len(set(names)) != len(names):
+        raise ValidationError("A check in a cell has the name of one in autograder.toml.")
     if points <= 0:
         raise ValidationError(f"{notebook_name} has no graded cells (nbgrader 'points').")
     private = checks.reference_files(found) | ({harness.SPEC_NAME} & set(files))
-    missing = sorted(private - set(files))
+    missing = sorted((private | checks.weights_files(found)) - set(files))
     if missing:
         raise ValidationError(f"The checks name {', '.join(missing)}, which is not here.")
     stored = [(FileRole.SOURCE, notebook_name, source), (FileRole.RELEASE, notebook_name, release)]
@@ -152,7 +159,7 @@ def _python_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
         spec = harness.parse(files[harness.SPEC_NAME])
     except harness.SpecError as exc:
         raise ValidationError(str(exc)) from exc
-    missing = sorted(spec.kept_from_students - set(files))
+    missing = sorted((spec.kept_from_students | checks.weights_files(spec.checks)) - set(files))
     if missing:
         raise ValidationError(f"{harness.SPEC_NAME} names {', '.join(missing)}, which is not here.")
     stored = []

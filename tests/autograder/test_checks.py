@@ -190,6 +190,39 @@ def test_values_name_the_first_mismatch_and_the_largest_errors():
         ({"name": "a", "kind": "function", "points": 0, "inputs": [[2]]}, "points"),
         ({"name": "a", "kind": "function", "points": 1, "inputs": [[2]]}, "names no reference"),
         ({"name": "a", "kind": "function", "points": 1, "bogus": 1}, "unknown keys"),
+        ({"name": "a", "kind": "network", "points": 1, "reference": "ref:f"}, "network must name"),
+        (
+            {
+                "name": "a",
+                "kind": "network",
+                "points": 1,
+                "reference": "torch.relu",
+                "network": "Net",
+            },
+            "reference is in a private file",
+        ),
+        (
+            {
+                "name": "a",
+                "kind": "network",
+                "points": 1,
+                "reference": "ref:f",
+                "network": "Net",
+                "weights": "../w.pt",
+            },
+            "weights must name a .safetensors file",
+        ),
+        (
+            {
+                "name": "a",
+                "kind": "network",
+                "points": 1,
+                "reference": "ref:f",
+                "network": "Net",
+                "calls": 0,
+            },
+            "calls must be",
+        ),
     ],
 )
 def test_a_bad_check_is_refused_with_the_reason(entry, message):
@@ -275,6 +308,22 @@ def test_a_notebook_imported_with_checks_keeps_them_from_students_and_counts_the
     body = "    import torch\n    return torch.where(x > 0, x, torch.zeros_like(x))"
     result = services.grade_files(assignment, {"a1.ipynb": student_notebook(body)})
     assert {t.name: t.score for t in result.tests}["relu on tensors"] == 2
+
+
+@pytest.mark.django_db
+def test_a_network_check_whose_weights_are_missing_is_refused_at_import(course):
+    from django.core.exceptions import ValidationError
+
+    from autograder import services
+    from tests.autograder.nbfactory import source_bytes
+
+    spec = (b'[[checks]]\nname = "freeze"\nkind = "network"\ntarget = "freeze"\n'
+            b'reference = "ref:freeze"\nnetwork = "Net"\nweights = "net.safetensors"\n'
+            b"points = 1\n")  # fmt: skip
+    files = {"a.ipynb": source_bytes(), "autograder.toml": spec, "ref.py": b""}
+
+    with pytest.raises(ValidationError, match=r"net\.safetensors, which is not here"):
+        services.assignment_import(course=course, slug="a3", files=files)
 
 
 def test_forbidden_uses_look_only_at_the_checked_definition_when_there_is_one():
@@ -422,3 +471,99 @@ def test_a_student_cannot_import_the_checks_reference_solution():
 
     assert honest.score == 1
     assert copied.score == 0 and "No module named 'ref'" in copied.tests[0].output
+
+
+# A check declared in an nbgrader grade cell, where nbgrader puts tests
+
+CHECK_CELL = """# [[checks]]
+## relu against torch.relu, values and gradients
+# kind = "function"
+# target = "relu"
+# reference = "torch.relu"
+# inputs = [[3, 4]]
+# gradients = true
+"""
+
+
+def source_with_check_cell(cell_source: str = CHECK_CELL, **meta_overrides):
+    from nbformat.v4 import new_code_cell
+
+    from tests.autograder.nbfactory import meta, source_notebook
+
+    notebook = source_notebook()
+    cell_meta = meta("relu_matches_torch", grade=True, locked=True, points=2)
+    cell_meta["nbgrader"].update(meta_overrides)
+    notebook.cells.insert(2, new_code_cell(cell_source, metadata=cell_meta))
+    return notebook
+
+
+def grade_with_check_cell(body: str, *, extra_cells=()):
+    import nbformat
+
+    from autograder.grader import grade_notebook
+    from tests.autograder.nbfactory import student_notebook
+
+    source = source_with_check_cell()
+    return grade_notebook(
+        source=nbformat.writes(source).encode(),
+        submitted=student_notebook(body, extra_cells=extra_cells), data_files={},
+        limits=Limits(wall_seconds=120, cpu_seconds=120), cell_timeout=30,
+    )  # fmt: skip
+
+
+def test_a_check_in_a_grade_cell_runs_in_its_place_and_is_scored_once():
+    import nbformat
+
+    from autograder import feedback, grader
+
+    right = "    import torch\n    return torch.where(x > 0, x, torch.zeros_like(x))"
+    # a later cell of the student's breaks relu: the check, in its cell, ran before that
+    result = grade_with_check_cell(right, extra_cells=["relu = None"])
+
+    assert [(t.name, t.score) for t in result.tests if t.name != "why_relu"] == [
+        ("test_relu", 0),  # nbgrader's own test: relu(-1) on a Python int, here a torch error
+        ("relu_matches_torch", 2),
+    ]
+    kept = nbformat.reads(result.executed, as_version=4)
+    [cell] = [c for c in kept.cells if c.metadata.get("autograder")]
+    assert cell.source == CHECK_CELL and cell.outputs == []  # as the instructor wrote it
+
+    wrong = grade_with_check_cell("    return x.clamp(min=0)")
+    [check] = [t for t in wrong.tests if t.name == "relu_matches_torch"]
+    assert check.score == 0 and "gradient with respect to argument 1" in check.output
+    views = feedback.notebook_cells(
+        nbformat.reads(wrong.executed, as_version=4), source=source_with_check_cell(),
+        rows=grader.test_dicts(wrong),
+    )  # fmt: skip
+    [view] = [v for v in views if v.grade_id == "relu_matches_torch"]
+    assert "gradient with respect to argument 1" in view.message and "kind =" in view.source
+
+
+@pytest.mark.parametrize(
+    ("cell_source", "overrides", "message"),
+    [
+        (CHECK_CELL + "relu(1)\n", {}, "holds only comments"),
+        (CHECK_CELL + "# points = 3\n", {}, "name and points are the cell's"),
+        (CHECK_CELL + "# inputs = [[3\n", {}, "not valid TOML"),
+        (CHECK_CELL, {"grade": False}, "not an nbgrader autograder test"),
+        (CHECK_CELL.replace("torch.relu", ""), {}, "names no reference"),
+    ],
+)
+def test_a_bad_check_cell_is_refused_with_the_reason(cell_source, overrides, message):
+    with pytest.raises(checks.CheckError, match=message):
+        checks.cell_checks(source_with_check_cell(cell_source, **overrides))
+
+
+@pytest.mark.django_db
+def test_a_check_cells_points_count_once_when_imported(course):
+    import nbformat
+
+    from autograder import services
+    from grading.services.schemes import grading_scheme_create
+    from tests.grading.conftest import LETTERS, SLIDES
+
+    grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
+    source = nbformat.writes(source_with_check_cell()).encode()
+    assignment = services.assignment_import(course=course, slug="a1", files={"a1.ipynb": source})
+
+    assert assignment.item.max_points == 2 + 1 + 2  # test_relu, why_relu, the check cell
