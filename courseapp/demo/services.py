@@ -234,6 +234,7 @@ ASSIGNMENTS = Path(__file__).with_name("assignments")
 AUTOGRADED = {
     "a1": ("a1", "A1: neural network basics", "A1: neural network basics"),
     "a2": ("a2", "A2: training deep networks", "A2: training deep networks"),
+    "a3": ("a3", "A3: reusing pretrained layers", "A3: reusing pretrained layers"),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder import checks
+from autograder import checks, notebooks
 from autograder.grader import grade_notebook
 from autograder.sandbox import Limits
 
@@ -17,9 +17,12 @@ class Shipped:
     def __init__(self, name: str) -> None:
         folder = FOLDER / name
         self.source = (folder / f"{name}.ipynb").read_bytes()
-        self.checks = checks.parse_toml((folder / "autograder.toml").read_bytes())
+        spec = folder / "autograder.toml"
+        self.checks = checks.parse_toml(spec.read_bytes()) if spec.exists() else ()
         self.private = {f.name: f.read_bytes() for f in folder.glob("*_reference.py")}
-        self.full = {c.name: c.points for c in self.checks}
+        self.data = {f.name: f.read_bytes() for f in folder.glob("*.safetensors")}
+        in_cells = checks.cell_checks(notebooks.read(self.source), first_index=len(self.checks))
+        self.full = {c.name: c.points for c in (*self.checks, *in_cells)}
 
     def solution(self, *edits: tuple[str, str]) -> bytes:
         """The source notebook (the reference solution) with ``edits`` made in its cells."""
@@ -33,7 +36,7 @@ class Shipped:
 
     def grade(self, submitted: bytes):
         return grade_notebook(
-            source=self.source, submitted=submitted, data_files={}, cell_timeout=30,
+            source=self.source, submitted=submitted, data_files=self.data, cell_timeout=60,
             limits=Limits(wall_seconds=120, cpu_seconds=120), reference_checks=self.checks,
             private=self.private,
         )  # fmt: skip

@@ -129,3 +129,20 @@ def test_it_imports_a1_with_its_reference_checks(client, db):
     client.login(username="student01", password="pmldl-demo")
     student_version = client.get("/courses/pmldl/assignments/a1/files/a1.ipynb").content
     assert b"def relu(x)" in student_version and b"torch.where(x > 0" not in student_version
+
+
+def test_it_imports_a3_with_the_pretrained_weights_for_students(client, db):
+    from autograder.models import Assignment
+
+    seed()
+
+    a3 = Assignment.objects.get(course__code="pmldl", slug="a3")
+    assert (a3.kind, a3.item.name, a3.item.max_points) == (
+        "notebook", "A3: reusing pretrained layers", 10
+    )  # fmt: skip
+    assert ("data", "digits_0_4.safetensors") in set(a3.files.values_list("role", "name"))
+    client.login(username="student01", password="pmldl-demo")
+    weights = client.get("/courses/pmldl/assignments/a3/files/digits_0_4.safetensors")
+    assert weights.status_code == 200 and b"hidden.0.weight" in weights.getvalue()
+    reference = client.get("/courses/pmldl/assignments/a3/files/a3_reference.py")
+    assert reference.status_code == 404
