@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "courseapp.accounts",
     "courseapp.courses",
     "grading",
+    "courseapp.quizzes",
     "autograder",
     "courseapp.demo",  # last: it seeds data through all the apps above
 ]
@@ -203,7 +204,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Submissions whose message was lost (broker down, worker killed hard) are queued again.
     "requeue-stuck-submissions": {"task": "autograder.requeue_stuck_submissions", "schedule": 60.0},
+    # Quiz attempts still open after their deadline (and the grace) are submitted as saved.
+    "close-overdue-quiz-attempts": {"task": "quizzes.close_overdue_attempts", "schedule": 15.0},
 }
+# A quiz answer may arrive this long after the attempt's deadline (a slow network) and still count.
+QUIZ_GRACE_SECONDS = env.env_int("QUIZ_GRACE_SECONDS", 30)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

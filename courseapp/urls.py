@@ -16,8 +16,10 @@ urlpatterns = [
     path("api/", include("courseapp.courses.api.urls")),
     path("api/", include("grading.api.urls")),
     path("api/", include("autograder.api.urls")),
+    path("api/", include("courseapp.quizzes.api.urls")),
     path("healthz", health, name="health"),
     path("courses/<slug:course_code>/", include("grading.urls")),
     path("courses/<slug:course_code>/", include("autograder.urls")),
+    path("courses/<slug:course_code>/", include("courseapp.quizzes.urls")),
     path("", include("courseapp.courses.urls")),
 ]

@@ -50,6 +50,10 @@ POLICY: dict[str, Rule] = {
     # staff change them (import, regrade). A student's submissions are narrowed to their own.
     "assignments": Rule(view=MEMBERS, change=STAFF),
     "submissions": Rule(view=MEMBERS, change=MEMBERS),
+    # Quizzes: every member reads them; staff write them, set accommodations and grade answers.
+    # Attempts: students start and save their own (the views look attempts up by the student).
+    "quizzes": Rule(view=MEMBERS, change=STAFF),
+    "quiz_attempts": Rule(view=MEMBERS, change=frozenset({Role.STUDENT})),
     # A student's own grades and regrade requests; the views narrow them to the student's rows.
     "own_grades": Rule(view=frozenset({Role.STUDENT}), change=frozenset({Role.STUDENT})),
 }

@@ -226,7 +226,30 @@ def demo_seed(*, with_admin: bool = True) -> DemoReport:
     _items(course, report)
     _scores(course, students, report)
     _assignments(course, report)
+    _quizzes(course, report)
     return report
+
+
+QUIZZES = Path(__file__).with_name("quizzes")
+
+
+def _quizzes(course: Course, report: DemoReport) -> None:
+    """The week-1 quiz from its YAML file, open from an hour ago for a week, so that it can be
+    tried as soon as the demo runs."""
+    import yaml
+    from django.utils import timezone
+
+    from courseapp.quizzes.authoring import quiz_import
+    from courseapp.quizzes.models import Quiz
+
+    if Quiz.objects.filter(course=course, slug="week1").exists():
+        return  # staff may have changed it, and students may have taken it: leave it
+    data = yaml.safe_load((QUIZZES / "week1.yaml").read_text(encoding="utf-8"))
+    now = timezone.now().replace(microsecond=0)
+    data["opens_at"] = (now - datetime.timedelta(hours=1)).isoformat()
+    data["closes_at"] = (now + datetime.timedelta(days=7)).isoformat()
+    quiz_import(course=course, text=yaml.safe_dump(data))
+    report.created.append("quiz week1")
 
 
 ASSIGNMENTS = Path(__file__).with_name("assignments")

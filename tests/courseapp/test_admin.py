@@ -9,7 +9,7 @@ from django.contrib import admin
 from courseapp.demo.services import demo_seed
 from tests.factories import UserFactory
 
-PROJECT_APPS = ("accounts", "courses", "grading", "autograder")
+PROJECT_APPS = ("accounts", "courses", "grading", "autograder", "quizzes")
 PROJECT_MODELS = [
     model for label in PROJECT_APPS for model in apps.get_app_config(label).get_models()
 ]

@@ -146,3 +146,18 @@ def test_it_imports_a3_with_the_pretrained_weights_for_students(client, db):
     assert weights.status_code == 200 and b"hidden.0.weight" in weights.getvalue()
     reference = client.get("/courses/pmldl/assignments/a3/files/a3_reference.py")
     assert reference.status_code == 404
+
+
+def test_it_creates_the_week1_quiz_open_now_on_the_quiz_1_item(db):
+    from django.utils import timezone
+
+    from courseapp.quizzes.models import Quiz
+
+    seed()
+
+    quiz = Quiz.objects.get(course__code="pmldl", slug="week1")
+    assert quiz.item.name == "Quiz 1" and quiz.lecture.number == 1
+    assert quiz.opens_at < timezone.now() < quiz.closes_at
+    kinds = set(quiz.questions.values_list("kind", flat=True))
+    assert {"single", "multiple", "true_false", "numeric", "short_text", "formula"} <= kinds
+    assert quiz.questions.get(slug="gd-update").key["answer"] == "theta - eta*dR/dtheta"

@@ -1,0 +1,186 @@
+"""REST endpoints of quizzes: a student starts (or continues) an attempt, saves answers one at a
+time, and submits; staff import and export quizzes and set accommodations. A student's attempt is
+always looked up among their own, so another student's is simply not found."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from courseapp.courses.permissions import CoursePermission, may
+from courseapp.quizzes import authoring, scoring, selectors, services
+from courseapp.quizzes.models import Attempt, Question, Quiz
+
+
+class QuizOutput(serializers.ModelSerializer):
+    lecture = serializers.IntegerField(source="lecture.number")
+    time_limit_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Quiz
+        fields = ["slug", "title", "lecture", "opens_at", "closes_at", "time_limit_seconds",
+                  "attempts_allowed", "combine", "review"]  # fmt: skip
+
+    def get_time_limit_seconds(self, quiz) -> int:
+        return int(quiz.time_limit.total_seconds())
+
+
+class AttemptOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    state = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    deadline = serializers.DateTimeField()
+    server_now = serializers.DateTimeField()
+    seconds_left = serializers.FloatField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    score = serializers.DecimalField(max_digits=8, decimal_places=3, allow_null=True)
+    max_score = serializers.DecimalField(max_digits=8, decimal_places=3)
+    questions = serializers.ListField(child=serializers.DictField())
+
+
+def attempt_data(attempt: Attempt) -> dict:
+    now = timezone.now()
+    review = selectors.review_open(attempt, now=now)
+    questions = selectors.attempt_questions(attempt=attempt, now=now)
+    for question in questions:
+        question["prompt_html"] = str(question["prompt_html"])
+        if "review" in question:
+            question["review"]["explanation_html"] = str(question["review"]["explanation_html"])
+    return {
+        "number": attempt.number, "state": attempt.state, "started_at": attempt.started_at,
+        "deadline": attempt.deadline, "server_now": now,
+        "seconds_left": max(0.0, (attempt.deadline - now).total_seconds()),
+        "submitted_at": attempt.submitted_at,
+        "score": attempt.score if review else None, "max_score": attempt.max_score,
+        "questions": questions,
+    }  # fmt: skip
+
+
+class QuizApi(APIView):
+    permission_classes = [CoursePermission]
+    course_resource = "quiz_attempts"
+
+    def quiz(self, slug: str) -> Quiz:
+        return get_object_or_404(Quiz, course=self.course, slug=slug)
+
+    def attempt(self, slug: str, number: int) -> Attempt:
+        return get_object_or_404(
+            Attempt.objects.select_related("quiz__course"),
+            quiz=self.quiz(slug), student=self.request.user, number=number,
+        )  # fmt: skip
+
+
+class QuizListApi(QuizApi):
+    course_resource = "quizzes"
+
+    @extend_schema(responses=QuizOutput(many=True), summary="The course's quizzes")
+    def get(self, request, course_code: str):
+        return Response(QuizOutput(selectors.quiz_list(course=self.course), many=True).data)
+
+
+class AttemptStartApi(QuizApi):
+    @extend_schema(request=None, responses={201: AttemptOutput}, summary="Start or continue")
+    def post(self, request, course_code: str, slug: str):
+        """Starts an attempt, or returns the open one (a reload or a second tab continues it)."""
+        attempt = services.attempt_start(quiz=self.quiz(slug), student=request.user)
+        return Response(AttemptOutput(attempt_data(attempt)).data, status=status.HTTP_201_CREATED)
+
+
+class AttemptApi(QuizApi):
+    @extend_schema(responses=AttemptOutput, summary="One of your attempts")
+    def get(self, request, course_code: str, slug: str, number: int):
+        return Response(AttemptOutput(attempt_data(self.attempt(slug, number))).data)
+
+
+class AnswerInput(serializers.Serializer):
+    value = serializers.JSONField(
+        allow_null=True, help_text="A choice's number, a list of them, true/false, or text."
+    )
+
+
+class SavedOutput(serializers.Serializer):
+    saved_at = serializers.DateTimeField()
+    warning = serializers.CharField()
+
+
+class AnswerApi(QuizApi):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=AnswerInput, responses={200: SavedOutput, 409: None}, summary="Save an answer"
+    )
+    def put(self, request, course_code: str, slug: str, number: int, question: str):
+        """Appends the answer to the attempt's log. 409 with the reason when it arrives after the
+        deadline plus the grace, or after the attempt was submitted."""
+        attempt = self.attempt(slug, number)
+        found = get_object_or_404(Question, quiz=attempt.quiz, slug=question)
+        data = AnswerInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            saved = services.answer_save(
+                attempt=attempt, question=found, value=data.validated_data["value"]
+            )
+        except scoring.AnswerError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        if not saved.accepted:
+            return Response({"detail": saved.message}, status=status.HTTP_409_CONFLICT)
+        return Response({"saved_at": saved.saved_at, "warning": saved.warning})
+
+
+class AttemptSubmitApi(QuizApi):
+    @extend_schema(request=None, responses=AttemptOutput, summary="Submit an attempt")
+    def post(self, request, course_code: str, slug: str, number: int):
+        attempt = services.attempt_submit(attempt=self.attempt(slug, number))
+        return Response(AttemptOutput(attempt_data(attempt)).data)
+
+
+class QuizImportApi(QuizApi):
+    course_resource = "quizzes"
+
+    @extend_schema(
+        request={"application/yaml": str}, responses={201: QuizOutput}, summary="Import (YAML)"
+    )
+    def post(self, request, course_code: str):
+        """Creates the quiz the YAML body describes (or replaces one nobody has started)."""
+        quiz = authoring.quiz_import(course=self.course, text=request.body)
+        return Response(QuizOutput(quiz).data, status=status.HTTP_201_CREATED)
+
+
+class QuizExportApi(QuizApi):
+    course_resource = "quizzes"
+
+    @extend_schema(responses={(200, "application/yaml"): str}, summary="Export (YAML), staff")
+    def get(self, request, course_code: str, slug: str):
+        if not may(request.user, self.course, "quizzes", "change"):
+            return Response({"detail": "Only staff export quizzes."}, status=403)
+        text = authoring.quiz_export(quiz=self.quiz(slug))
+        return HttpResponse(text, content_type="application/yaml; charset=utf-8")
+
+
+class AccommodationInput(serializers.Serializer):
+    time_factor = serializers.DecimalField(max_digits=4, decimal_places=2, default=1)
+    extra_minutes = serializers.IntegerField(min_value=0, default=0)
+    extra_attempts = serializers.IntegerField(min_value=0, default=0)
+    note = serializers.CharField(max_length=300, allow_blank=True, default="")
+
+
+class AccommodationApi(QuizApi):
+    course_resource = "quizzes"
+
+    @extend_schema(request=AccommodationInput, responses=AccommodationInput, summary="Set (staff)")
+    def put(self, request, course_code: str, username: str):
+        """A student's extra time and attempts; their open attempts' deadlines move at once."""
+        student = get_object_or_404(get_user_model(), username=username)
+        data = AccommodationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        accommodation = services.accommodation_set(
+            course=self.course, student=student, **data.validated_data
+        )
+        return Response(AccommodationInput(accommodation).data)

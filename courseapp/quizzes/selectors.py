@@ -1,0 +1,84 @@
+"""Reading quizzes: an attempt's current answers (the last accepted save of each question), and
+what a student may see of a quiz when."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from courseapp.quizzes.models import AnswerSave, Attempt, AttemptState, Quiz, Review
+
+
+def current_answers(*, attempt: Attempt) -> dict[int, object]:
+    """Question pk → the last accepted answer saved for it."""
+    answers = {}
+    saves = AnswerSave.objects.filter(attempt=attempt, accepted=True).order_by("saved_at", "pk")
+    for question_pk, value in saves.values_list("question_id", "value"):
+        answers[question_pk] = value
+    return answers
+
+
+def review_open(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:
+    """May the student see the key, the points per question and the explanations?"""
+    now = now or timezone.now()
+    quiz = attempt.quiz
+    if attempt.state != AttemptState.SUBMITTED or quiz.review == Review.NEVER:
+        return False
+    return quiz.review == Review.AFTER_SUBMIT or now >= quiz.closes_at
+
+
+def quiz_list(*, course) -> list[Quiz]:
+    return list(Quiz.objects.filter(course=course).select_related("lecture", "item"))
+
+
+def attempt_list(*, quiz: Quiz, student) -> list[Attempt]:
+    return list(Attempt.objects.filter(quiz=quiz, student=student).order_by("number"))
+
+
+def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None) -> list[dict]:
+    """The attempt's questions as the student sees them, in the attempt's order, with their
+    current answers; with the key, the points earned and the explanation only once the review is
+    open (``review_open``)."""
+    from courseapp.quizzes.models import Question
+    from courseapp.quizzes.rendering import render_prompt
+
+    questions = Question.objects.in_bulk(attempt.question_pks)
+    answers = current_answers(attempt=attempt)
+    review = review_open(attempt, now=now)
+    grades = {g.question_id: g for g in attempt.grades.all()} if review else {}
+    shown = []
+    for number, entry in enumerate(attempt.layout, start=1):
+        question = questions[entry["question"]]
+        item = {
+            "number": number, "slug": question.slug, "kind": question.kind,
+            "prompt_html": render_prompt(question.prompt), "points": question.points,
+            "choices": [{"value": i, "text": question.choices[i]} for i in entry["choices"]],
+            "answer": answers.get(question.pk),
+            "answered": answers.get(question.pk) not in (None, "", []),
+        }  # fmt: skip
+        if review:
+            grade = grades.get(question.pk)
+            item["review"] = {
+                "key": question.key, "explanation_html": render_prompt(question.explanation),
+                "earned": None if grade is None else grade.points,
+                "feedback": "" if grade is None else grade.feedback,
+            }  # fmt: skip
+        shown.append(item)
+    return shown
+
+
+def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) -> list[dict]:
+    """Each quiz of the course with the student's attempts and what they can do next."""
+    now = now or timezone.now()
+    attempts: dict[int, list[Attempt]] = {}
+    for attempt in Attempt.objects.filter(quiz__course=course, student=student).order_by("number"):
+        attempts.setdefault(attempt.quiz_id, []).append(attempt)
+    rows = []
+    for quiz in quiz_list(course=course):
+        mine = attempts.get(quiz.pk, [])
+        state = ("upcoming" if now < quiz.opens_at else "closed" if now >= quiz.closes_at
+                 else "open")  # fmt: skip
+        current = next((a for a in mine if a.state == AttemptState.OPEN), None)
+        rows.append({"quiz": quiz, "attempts": mine, "state": state, "open_attempt": current})
+    return rows

@@ -1,0 +1,301 @@
+"""Taking quizzes: starting an attempt (its deadline fixed by the server), saving answers to an
+append-only log, submitting (by the student, or by the server once the deadline has passed), and
+the score flowing to the gradebook. Accommodations move open attempts' deadlines at once.
+
+Every time check uses the server's clock. An answer that arrives after the deadline plus a short
+grace (``GRACE``, for a slow network) is refused and recorded as refused; the answers saved before
+it stand.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from courseapp.courses.models import Enrollment, Role
+from courseapp.quizzes import scoring
+from courseapp.quizzes.models import (
+    Accommodation,
+    AnswerGrade,
+    AnswerSave,
+    Attempt,
+    AttemptState,
+    Combine,
+    Kind,
+    Question,
+    Quiz,
+)
+from courseapp.quizzes.selectors import current_answers
+from grading.models import Source
+from grading.services.scores import score_set
+
+GRACE = datetime.timedelta(seconds=settings.QUIZ_GRACE_SECONDS)
+
+
+def _local(moment: datetime.datetime, quiz: Quiz) -> str:
+    import zoneinfo
+
+    return moment.astimezone(zoneinfo.ZoneInfo(quiz.course.timezone)).strftime("%H:%M:%S %Z")
+
+
+def _accommodation(quiz: Quiz, student) -> Accommodation | None:
+    return Accommodation.objects.filter(course=quiz.course_id, student=student).first()
+
+
+def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> datetime.datetime:
+    """``min(start + limit × the student's factor + their extra minutes, the quiz's close)``."""
+    limit = quiz.time_limit
+    if accommodation is not None:
+        limit = limit * float(accommodation.time_factor)
+        limit += datetime.timedelta(minutes=accommodation.extra_minutes)
+    return min(started_at + limit, quiz.closes_at)
+
+
+def attempts_allowed(quiz: Quiz, student) -> int:
+    accommodation = _accommodation(quiz, student)
+    return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
+
+
+def _require_student(quiz: Quiz, student) -> None:
+    if not Enrollment.objects.filter(
+        course=quiz.course_id, user=student, role=Role.STUDENT
+    ).exists():
+        raise ValidationError("Only the course's students take its quizzes.")
+
+
+def _layout(quiz: Quiz, student, number: int) -> list[dict]:
+    """The questions this attempt shows, in order, each with its choices' order: drawn from the
+    pools and shuffled with a seed of the quiz, the student and the attempt, so the same every
+    time it is asked for."""
+    rng = random.Random(f"quiz {quiz.pk} student {student.pk} attempt {number}")
+    questions = list(quiz.questions.order_by("position", "pk"))
+    chosen = [q for q in questions if q.pool_id is None]
+    for pool in quiz.pools.order_by("position", "pk"):
+        members = [q for q in questions if q.pool_id == pool.pk]
+        chosen += rng.sample(members, min(pool.draw, len(members)))
+    chosen.sort(key=lambda q: (q.position, q.pk))
+    if quiz.shuffle_questions:
+        rng.shuffle(chosen)
+    layout = []
+    for question in chosen:
+        order = list(range(len(question.choices or [])))
+        if quiz.shuffle_choices and question.kind in (Kind.SINGLE, Kind.MULTIPLE):
+            rng.shuffle(order)
+        layout.append({"question": question.pk, "choices": order})
+    return layout
+
+
+def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) -> Attempt:
+    """The student's open attempt, or a new one: a reload, a second tab or another browser
+    continues the same attempt. A new one needs the quiz open and an attempt left."""
+    now = now or timezone.now()
+    _require_student(quiz, student)
+    overdue = Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.OPEN,
+                                     deadline__lt=now - GRACE)  # fmt: skip
+    for attempt in overdue:
+        attempt_submit(attempt=attempt, now=now, by_server=True)
+    current = Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.OPEN).first()
+    if current is not None:
+        return current
+    if now < quiz.opens_at:
+        raise ValidationError(f"{quiz.title} opens at {quiz.opens_at:%Y-%m-%d %H:%M} UTC.")
+    if now >= quiz.closes_at:
+        raise ValidationError(f"{quiz.title} closed at {quiz.closes_at:%Y-%m-%d %H:%M} UTC.")
+    used = Attempt.objects.filter(quiz=quiz, student=student).count()
+    allowed = attempts_allowed(quiz, student)
+    if used >= allowed:
+        raise ValidationError(f"You have used all {allowed} attempt(s) of {quiz.title}.")
+    attempt = Attempt(
+        quiz=quiz, student=student, number=used + 1, started_at=now,
+        deadline=deadline_for(quiz, now, _accommodation(quiz, student)),
+        layout=_layout(quiz, student, used + 1),
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            attempt.save()
+    except IntegrityError:  # another tab started it at the same moment: continue that one
+        return Attempt.objects.get(quiz=quiz, student=student, state=AttemptState.OPEN)
+    return attempt
+
+
+@dataclass(frozen=True)
+class Saved:
+    accepted: bool
+    saved_at: datetime.datetime
+    message: str = ""  # why it was refused
+    warning: str = ""  # accepted, but the student should look again (a formula that cannot be read)
+
+
+def answer_save(
+    *, attempt: Attempt, question: Question, value, now: datetime.datetime | None = None
+) -> Saved:
+    """Append ``value`` as the attempt's answer to ``question``. Refused (and recorded as refused)
+    once the attempt is submitted or its deadline plus the grace has passed; ``AnswerError`` for
+    an answer of the wrong shape (nothing is recorded)."""
+    now = now or timezone.now()
+    if question.pk not in attempt.question_pks:
+        raise scoring.AnswerError("That question is not part of this attempt.")
+    cleaned = scoring.answer_clean(question, value)
+    with transaction.atomic():
+        locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
+        late = now > locked.deadline + GRACE
+        accepted = locked.state == AttemptState.OPEN and not late
+        AnswerSave.objects.create(
+            attempt=locked, question=question, value=cleaned, saved_at=now, accepted=accepted
+        )
+    if accepted:
+        return Saved(True, now, warning=scoring.answer_warning(question, cleaned))
+    quiz = attempt.quiz
+    if late:
+        message = (
+            f"Not saved: this answer arrived at {_local(now, quiz)}, after the deadline "
+            f"({_local(locked.deadline, quiz)}, with {GRACE.seconds} s of grace). The answers you "
+            "saved before the deadline stand."
+        )
+    else:
+        message = "Not saved: this attempt was already submitted. The answers saved before stand."
+    return Saved(False, now, message=message)
+
+
+@transaction.atomic
+def attempt_submit(
+    *, attempt: Attempt, now: datetime.datetime | None = None, by_server: bool = False
+) -> Attempt:
+    """Submit the attempt with its last accepted answers and score what can be scored; the quiz's
+    score goes to the gradebook once nothing waits for a TA. Submitting twice changes nothing."""
+    now = now or timezone.now()
+    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    if attempt.state != AttemptState.OPEN:
+        return attempt
+    attempt.state = AttemptState.SUBMITTED
+    attempt.submitted_at = min(now, attempt.deadline + GRACE) if by_server else now
+    attempt.submitted_by_server = by_server
+    attempt.save(update_fields=["state", "submitted_at", "submitted_by_server"])
+    attempt_grade(attempt=attempt)
+    return attempt
+
+
+def attempt_grade(*, attempt: Attempt, keep_higher: bool = False) -> Attempt:
+    """Score each automatically graded answer of a submitted attempt (again, after a key changed;
+    ``keep_higher`` keeps a grade from going down); hand grades stay. Then the attempt's total,
+    and the quiz's score for the student."""
+    answers = current_answers(attempt=attempt)
+    questions = Question.objects.in_bulk(attempt.question_pks)
+    existing = {g.question_id: g for g in attempt.grades.all()}
+    for pk in attempt.question_pks:
+        question = questions[pk]
+        grade = existing.get(pk) or AnswerGrade(attempt=attempt, question=question)
+        if question.kind == Kind.FREE_TEXT:
+            if grade.pk is None:
+                grade.save()
+            continue
+        points, feedback = scoring.score(question, answers.get(pk))
+        if keep_higher and grade.points is not None and grade.points > points:
+            continue
+        if grade.pk is None or (grade.points, grade.feedback) != (points, feedback):
+            grade.points, grade.feedback, grade.graded_at = points, feedback, timezone.now()
+            grade.graded_by = None
+            grade.save()
+    return _total(attempt)
+
+
+def _total(attempt: Attempt) -> Attempt:
+    grades = {g.question_id: g.points for g in attempt.grades.all()}
+    questions = Question.objects.in_bulk(attempt.question_pks)
+    attempt.max_score = sum((questions[pk].points for pk in attempt.question_pks), Decimal(0))
+    pending = any(grades.get(pk) is None for pk in attempt.question_pks)
+    attempt.score = (
+        None if pending else sum((grades[pk] for pk in attempt.question_pks), Decimal(0))
+    )
+    attempt.save(update_fields=["score", "max_score"])
+    quiz_score_sync(quiz=attempt.quiz, student=attempt.student)
+    return attempt
+
+
+def quiz_score_sync(*, quiz: Quiz, student, by=None) -> None:
+    """Put the student's quiz score into the gradebook: the highest or the last submitted attempt
+    (as the quiz combines them), scaled to the graded item's points, once it is fully graded."""
+    attempts = list(
+        Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.SUBMITTED)
+        .order_by("number")
+    )  # fmt: skip
+    if not attempts:
+        return
+    if quiz.combine == Combine.LAST:
+        chosen = attempts[-1]
+        if chosen.score is None:
+            return
+    else:
+        graded = [a for a in attempts if a.score is not None]
+        if not graded:
+            return
+        chosen = max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number))
+    share = chosen.score / chosen.max_score if chosen.max_score else Decimal(0)
+    points = (share * quiz.item.max_points).quantize(Decimal("0.001"), ROUND_HALF_UP)
+    score_set(
+        item=quiz.item, student=student, points=points, by=by, source=Source.QUIZ,
+        reason=f"attempt {chosen.number}", submitted_at=chosen.submitted_at,
+    )  # fmt: skip
+
+
+def attempts_close_overdue(*, now: datetime.datetime | None = None) -> int:
+    """Submit every open attempt whose deadline and grace have passed, with its saved answers
+    (the beat task runs this); how many it submitted."""
+    now = now or timezone.now()
+    overdue = Attempt.objects.filter(state=AttemptState.OPEN, deadline__lt=now - GRACE)
+    count = 0
+    for attempt in overdue.select_related("quiz").iterator():
+        if attempt_submit(attempt=attempt, now=now, by_server=True).submitted_by_server:
+            count += 1
+    return count
+
+
+@transaction.atomic
+def accommodation_set(
+    *, course, student, time_factor=1, extra_minutes: int = 0, extra_attempts: int = 0,
+    note: str = "",
+) -> Accommodation:  # fmt: skip
+    """Set a student's accommodation; the deadlines of their open attempts move at once."""
+    if not Enrollment.objects.filter(course=course, user=student, role=Role.STUDENT).exists():
+        raise ValidationError(f"{student.username} is not a student of {course.code}.")
+    factor = Decimal(str(time_factor))
+    if factor < 1 or factor > 10 or extra_minutes < 0 or extra_attempts < 0:
+        raise ValidationError("Extra time is a factor from 1 to 10 and minutes or attempts >= 0.")
+    accommodation, _ = Accommodation.objects.update_or_create(
+        course=course, student=student,
+        defaults={"time_factor": factor, "extra_minutes": extra_minutes,
+                  "extra_attempts": extra_attempts, "note": note},
+    )  # fmt: skip
+    open_attempts = Attempt.objects.select_for_update().filter(
+        quiz__course=course, student=student, state=AttemptState.OPEN
+    )
+    for attempt in open_attempts.select_related("quiz"):
+        attempt.deadline = deadline_for(attempt.quiz, attempt.started_at, accommodation)
+        attempt.save(update_fields=["deadline"])
+    return accommodation
+
+
+@transaction.atomic
+def answer_grade_set(*, attempt: Attempt, question: Question, points, feedback: str = "", by):
+    """A TA's points for a free-text answer (or any answer, by hand); the attempt's total and
+    the quiz score follow."""
+    from grading.services.scores import points_value
+
+    if attempt.state != AttemptState.SUBMITTED:
+        raise ValidationError("Grade an attempt once it is submitted.")
+    if question.pk not in attempt.question_pks:
+        raise ValidationError("That question is not part of this attempt.")
+    value = points_value(points, maximum=question.points)
+    AnswerGrade.objects.update_or_create(
+        attempt=attempt, question=question,
+        defaults={"points": value, "feedback": feedback, "graded_by": by,
+                  "graded_at": timezone.now()},
+    )  # fmt: skip
+    return _total(attempt)

@@ -1,0 +1,200 @@
+"""Taking a quiz, by the server's clock: the deadline, saves before and after it, the beat task
+that submits abandoned attempts, accommodations, and the score in the gradebook."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from courseapp.quizzes import services
+from courseapp.quizzes.models import AnswerSave, AttemptState
+from courseapp.quizzes.scoring import AnswerError
+from grading.models import Score
+from tests.quizzes.conftest import RIGHT, by_slug
+
+SECOND = datetime.timedelta(seconds=1)
+
+
+def test_the_deadline_is_the_start_plus_the_limit(week1, student):
+    attempt = services.attempt_start(quiz=week1, student=student)
+
+    assert attempt.deadline - attempt.started_at == datetime.timedelta(minutes=10)
+    assert attempt.number == 1 and attempt.state == AttemptState.OPEN
+
+
+def test_the_deadline_never_passes_the_quiz_close(week1, student):
+    late_start = week1.closes_at - datetime.timedelta(minutes=3)
+
+    attempt = services.attempt_start(quiz=week1, student=student, now=late_start)
+
+    assert attempt.deadline == week1.closes_at
+
+
+def test_a_reload_or_a_second_tab_continues_the_same_attempt(week1, student):
+    first = services.attempt_start(quiz=week1, student=student)
+    again = services.attempt_start(quiz=week1, student=student)
+
+    assert again.pk == first.pk and again.layout == first.layout
+
+
+def test_a_save_before_the_deadline_and_grace_is_kept(week1, student):
+    attempt = services.attempt_start(quiz=week1, student=student)
+    question = by_slug(attempt)["relu"]
+    last_moment = attempt.deadline + services.GRACE
+
+    saved = services.answer_save(attempt=attempt, question=question, value=0, now=last_moment)
+
+    assert saved.accepted and saved.message == ""
+
+
+def test_a_save_one_second_after_deadline_and_grace_is_refused_and_the_last_answer_stands(
+    week1, student
+):
+    attempt = services.attempt_start(quiz=week1, student=student)
+    question = by_slug(attempt)["relu"]
+    services.answer_save(attempt=attempt, question=question, value=0, now=attempt.deadline)
+
+    too_late = attempt.deadline + services.GRACE + SECOND
+    refused = services.answer_save(attempt=attempt, question=question, value=2, now=too_late)
+
+    assert not refused.accepted and "after the deadline" in refused.message
+    assert "The answers you saved before the deadline stand." in refused.message
+    log = list(AnswerSave.objects.filter(attempt=attempt).values_list("value", "accepted"))
+    assert log == [(0, True), (2, False)]  # both kept in the log; only the first counts
+    submitted = services.attempt_submit(attempt=attempt, now=too_late)
+    assert submitted.grades.get(question=question).points == 1
+
+
+def test_every_save_is_appended_never_overwritten(week1, student):
+    attempt = services.attempt_start(quiz=week1, student=student)
+    question = by_slug(attempt)["dropout"]
+    for text in ("under", "overfit", "overfitting"):
+        services.answer_save(attempt=attempt, question=question, value=text)
+
+    assert list(AnswerSave.objects.values_list("value", flat=True)) == [
+        "under", "overfit", "overfitting"
+    ]  # fmt: skip
+
+
+def test_the_beat_task_submits_abandoned_attempts_with_their_last_saved_answers(
+    week1, student, other_student
+):
+    from courseapp.quizzes.tasks import close_overdue_attempts_task
+
+    abandoned = services.attempt_start(quiz=week1, student=student)
+    services.answer_save(attempt=abandoned, question=by_slug(abandoned)["adam"], value=False)
+    services.answer_save(attempt=abandoned, question=by_slug(abandoned)["adam"], value=True)
+    still_going = services.attempt_start(quiz=week1, student=other_student)
+    type(abandoned).objects.filter(pk=abandoned.pk).update(
+        deadline=abandoned.deadline - datetime.timedelta(minutes=11)
+    )
+
+    assert close_overdue_attempts_task.apply().get() == 1
+
+    abandoned.refresh_from_db()
+    still_going.refresh_from_db()
+    assert abandoned.state == AttemptState.SUBMITTED and abandoned.submitted_by_server
+    assert abandoned.grades.get(question=by_slug(abandoned)["adam"]).points == 1
+    assert still_going.state == AttemptState.OPEN
+
+
+def test_extra_time_moves_an_open_attempts_deadline_at_once(week1, student, course):
+    attempt = services.attempt_start(quiz=week1, student=student)
+
+    services.accommodation_set(course=course, student=student, time_factor="1.5", extra_minutes=2)
+
+    attempt.refresh_from_db()
+    assert attempt.deadline - attempt.started_at == datetime.timedelta(minutes=17)
+
+
+def test_extra_attempts_allow_another_start(week1, student, course):
+    first = services.attempt_start(quiz=week1, student=student)
+    services.attempt_submit(attempt=first)
+    with pytest.raises(ValidationError, match="used all 1 attempt"):
+        services.attempt_start(quiz=week1, student=student)
+
+    services.accommodation_set(course=course, student=student, extra_attempts=1)
+
+    assert services.attempt_start(quiz=week1, student=student).number == 2
+
+
+def test_a_quiz_cannot_be_started_before_it_opens_or_after_it_closes(week1, student):
+    with pytest.raises(ValidationError, match="opens at"):
+        services.attempt_start(quiz=week1, student=student, now=week1.opens_at - SECOND)
+    with pytest.raises(ValidationError, match="closed at"):
+        services.attempt_start(quiz=week1, student=student, now=week1.closes_at)
+
+
+def test_staff_and_outsiders_cannot_start_an_attempt(week1, ta, outsider):
+    for person in (ta, outsider):
+        with pytest.raises(ValidationError, match="Only the course's students"):
+            services.attempt_start(quiz=week1, student=person)
+
+
+def test_an_answer_of_the_wrong_shape_is_refused_and_nothing_is_recorded(week1, student):
+    attempt = services.attempt_start(quiz=week1, student=student)
+
+    with pytest.raises(AnswerError, match="Choose one of the choices 0-2"):
+        services.answer_save(attempt=attempt, question=by_slug(attempt)["relu"], value=7)
+    with pytest.raises(AnswerError, match="longer than 300"):
+        services.answer_save(attempt=attempt, question=by_slug(attempt)["gd"], value="x" * 301)
+
+    assert not AnswerSave.objects.exists()
+
+
+def test_right_answers_score_full_marks_and_reach_the_gradebook_after_the_hand_grade(
+    week1, student, ta
+):
+    attempt = services.attempt_start(quiz=week1, student=student)
+    questions = by_slug(attempt)
+    for slug, value in RIGHT.items():
+        services.answer_save(attempt=attempt, question=questions[slug], value=value)
+
+    attempt = services.attempt_submit(attempt=attempt)
+
+    assert attempt.score is None  # the free-text answer waits for a TA
+    assert not Score.objects.filter(item=week1.item, student=student).exists()
+    services.answer_grade_set(attempt=attempt, question=questions["why"], points=2, by=ta)
+    attempt.refresh_from_db()
+    assert (attempt.score, attempt.max_score) == (10, 10)
+    assert Score.objects.get(item=week1.item, student=student).raw_points == 10
+
+
+def test_partial_credit_follows_the_questions_rule(week1, student):
+    attempt = services.attempt_start(quiz=week1, student=student)
+    questions = by_slug(attempt)
+    # two of three right choices and one of one wrong: 2/3 - 1 < 0, so 0; two right alone: 4/3
+    services.answer_save(attempt=attempt, question=questions["bn"], value=[0, 1])
+
+    attempt = services.attempt_submit(attempt=attempt)
+
+    assert attempt.grades.get(question=questions["bn"]).points == Decimal("1.333")
+
+
+def test_a_formula_that_cannot_be_read_is_saved_with_a_warning_and_scores_zero(week1, student):
+    attempt = services.attempt_start(quiz=week1, student=student)
+    question = by_slug(attempt)["gd"]
+
+    saved = services.answer_save(attempt=attempt, question=question, value="2theta")
+
+    assert saved.accepted and "write products with *" in saved.warning
+    attempt = services.attempt_submit(attempt=attempt)
+    grade = attempt.grades.get(question=question)
+    assert grade.points == 0 and "could not be read" in grade.feedback
+
+
+def test_highest_attempt_counts_when_the_quiz_says_so(week1, student, course):
+    services.accommodation_set(course=course, student=student, extra_attempts=1)
+    first = services.attempt_start(quiz=week1, student=student)
+    services.answer_save(attempt=first, question=by_slug(first)["adam"], value=True)
+    services.answer_save(attempt=first, question=by_slug(first)["why"], value="data")
+    first = services.attempt_submit(attempt=first)
+    services.answer_grade_set(attempt=first, question=by_slug(first)["why"], points=1, by=None)
+    second = services.attempt_start(quiz=week1, student=student)
+    second = services.attempt_submit(attempt=second)
+    services.answer_grade_set(attempt=second, question=by_slug(second)["why"], points=0, by=None)
+
+    assert Score.objects.get(item=week1.item, student=student).raw_points == 2  # 2 of 10 → 2
