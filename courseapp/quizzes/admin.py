@@ -10,6 +10,7 @@ from courseapp.quizzes.models import (
     Attempt,
     Pool,
     Question,
+    QuestionChange,
     Quiz,
 )
 
@@ -74,3 +75,18 @@ class AnswerGradeAdmin(admin.ModelAdmin):
     list_display = ["attempt", "question", "points", "graded_by", "graded_at"]
     list_filter = ["attempt__quiz"]
     search_fields = ["attempt__student__username", "question__slug"]
+
+
+@admin.register(QuestionChange)
+class QuestionChangeAdmin(admin.ModelAdmin):
+    """The log of key and points changes: written by the regrade, read here."""
+
+    list_display = ["question", "changed_by", "changed_at", "reason", "keep_higher"]
+    list_filter = ["question__quiz"]
+    search_fields = ["question__slug", "reason"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request) -> bool:
+        return False

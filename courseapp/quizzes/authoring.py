@@ -63,7 +63,7 @@ def question_create(
     except ValidationError as exc:
         raise ValidationError(f"Question {slug}: {' '.join(exc.messages)}") from exc
     question = Question(
-        quiz=quiz, slug=slug, kind=kind, prompt=prompt, points=_points(points, slug),
+        quiz=quiz, slug=slug, kind=kind, prompt=prompt, points=question_points(points, slug),
         choices=choices, key=checked, pool=pool, position=position, explanation=explanation,
     )  # fmt: skip
     question.full_clean()
@@ -71,7 +71,8 @@ def question_create(
     return question
 
 
-def _points(value, slug: str) -> Decimal:
+def question_points(value, slug: str) -> Decimal:
+    """``value`` as a question's points (a number >= 0); ValidationError naming the question."""
     try:
         points = Decimal(str(value))
     except InvalidOperation:

@@ -228,3 +228,27 @@ class AnswerGrade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempt} {self.question.slug}: {self.points}"
+
+
+class QuestionChange(models.Model):
+    """A change of a question's key or points after students answered it: what it was, what it
+    became, who changed it and why, and every attempt score it changed."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=300)
+    old = models.JSONField(help_text="{'key': ..., 'points': ...} before.")
+    new = models.JSONField(help_text="{'key': ..., 'points': ...} after.")
+    keep_higher = models.BooleanField(default=False)
+    changed_scores = models.JSONField(
+        default=list, help_text="[{'student', 'attempt', 'old', 'new'}] for each score it changed."
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.question} changed {self.changed_at:%Y-%m-%d %H:%M}"

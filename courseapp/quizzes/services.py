@@ -182,7 +182,9 @@ def attempt_submit(
     return attempt
 
 
-def attempt_grade(*, attempt: Attempt, keep_higher: bool = False) -> Attempt:
+def attempt_grade(
+    *, attempt: Attempt, keep_higher: bool = False, by=None, reason: str = ""
+) -> Attempt:
     """Score each automatically graded answer of a submitted attempt (again, after a key changed;
     ``keep_higher`` keeps a grade from going down); hand grades stay. Then the attempt's total,
     and the quiz's score for the student."""
@@ -203,10 +205,10 @@ def attempt_grade(*, attempt: Attempt, keep_higher: bool = False) -> Attempt:
             grade.points, grade.feedback, grade.graded_at = points, feedback, timezone.now()
             grade.graded_by = None
             grade.save()
-    return _total(attempt)
+    return _total(attempt, by=by, reason=reason)
 
 
-def _total(attempt: Attempt) -> Attempt:
+def _total(attempt: Attempt, *, by=None, reason: str = "") -> Attempt:
     grades = {g.question_id: g.points for g in attempt.grades.all()}
     questions = Question.objects.in_bulk(attempt.question_pks)
     attempt.max_score = sum((questions[pk].points for pk in attempt.question_pks), Decimal(0))
@@ -215,11 +217,11 @@ def _total(attempt: Attempt) -> Attempt:
         None if pending else sum((grades[pk] for pk in attempt.question_pks), Decimal(0))
     )
     attempt.save(update_fields=["score", "max_score"])
-    quiz_score_sync(quiz=attempt.quiz, student=attempt.student)
+    quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason=reason)
     return attempt
 
 
-def quiz_score_sync(*, quiz: Quiz, student, by=None) -> None:
+def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
     """Put the student's quiz score into the gradebook: the highest or the last submitted attempt
     (as the quiz combines them), scaled to the graded item's points, once it is fully graded."""
     attempts = list(
@@ -241,7 +243,7 @@ def quiz_score_sync(*, quiz: Quiz, student, by=None) -> None:
     points = (share * quiz.item.max_points).quantize(Decimal("0.001"), ROUND_HALF_UP)
     score_set(
         item=quiz.item, student=student, points=points, by=by, source=Source.QUIZ,
-        reason=f"attempt {chosen.number}", submitted_at=chosen.submitted_at,
+        reason=reason or f"attempt {chosen.number}", submitted_at=chosen.submitted_at,
     )  # fmt: skip
 
 
@@ -298,4 +300,4 @@ def answer_grade_set(*, attempt: Attempt, question: Question, points, feedback: 
         defaults={"points": value, "feedback": feedback, "graded_by": by,
                   "graded_at": timezone.now()},
     )  # fmt: skip
-    return _total(attempt)
+    return _total(attempt, by=by, reason="hand grade")

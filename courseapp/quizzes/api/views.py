@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from courseapp.courses.permissions import CoursePermission, may
-from courseapp.quizzes import authoring, scoring, selectors, services
+from courseapp.quizzes import authoring, regrading, scoring, selectors, services
 from courseapp.quizzes.models import Attempt, Question, Quiz
 
 
@@ -184,3 +184,34 @@ class AccommodationApi(QuizApi):
             course=self.course, student=student, **data.validated_data
         )
         return Response(AccommodationInput(accommodation).data)
+
+
+class QuestionChangeInput(serializers.Serializer):
+    key = serializers.JSONField(required=False, help_text="The new key (see scoring.py).")
+    points = serializers.DecimalField(max_digits=8, decimal_places=3, required=False)
+    keep_higher = serializers.BooleanField(default=False)
+    reason = serializers.CharField(max_length=300, allow_blank=True, default="")
+    apply = serializers.BooleanField(default=False, help_text="false: only preview.")
+
+
+class ScoreChangeOutput(serializers.Serializer):
+    student = serializers.CharField()
+    attempt = serializers.IntegerField()
+    old = serializers.DecimalField(max_digits=8, decimal_places=3, allow_null=True)
+    new = serializers.DecimalField(max_digits=8, decimal_places=3, allow_null=True)
+
+
+class QuestionChangeApi(QuizApi):
+    course_resource = "quizzes"
+
+    @extend_schema(
+        request=QuestionChangeInput, responses=ScoreChangeOutput(many=True),
+        summary="Change a key or points: preview, then apply (staff)",
+    )  # fmt: skip
+    def post(self, request, course_code: str, slug: str, question: str):
+        """Every attempt score the change would alter; with ``apply``, alters them and logs it."""
+        found = get_object_or_404(Question, quiz=self.quiz(slug), slug=question)
+        data = QuestionChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = regrading.question_change(question=found, by=request.user, **data.validated_data)
+        return Response(ScoreChangeOutput(changes, many=True).data)
