@@ -25,7 +25,8 @@ takes a given network, such as one that freezes its lower layers or replaces its
 ``network`` (the class, defined in the student's module and in the reference's), ``weights`` (a
 safetensors data file of the assignment), ``frozen`` (start with every parameter frozen),
 ``calls`` (call it that many times on the same network), ``forward`` (the shape of an input run
-through the network it returns), ``inputs`` (shapes of further tensor arguments), ``kwargs``.
+through the network it returns), ``inputs`` (shapes of further tensor arguments), ``kwargs``, or
+``cases`` (a list of keyword arguments: each case starts from a fresh network).
 
 The worker makes the inputs (seeded, with edge values), the sandbox runs the student's object on
 them (``probes.py``) and returns tensors as safetensors, and the worker runs the reference here,
@@ -107,6 +108,7 @@ class Check:
     frozen: bool = False
     calls: int = 1
     forward: tuple[int, ...] = ()
+    cases: tuple[dict, ...] = ()  # network: keyword arguments of each case (else kwargs, once)
 
     def tolerances_for(self, dtype: str) -> tuple[float, float]:
         """The author's tolerances, else torch.testing's for ``dtype`` (the compared tensor's:
@@ -201,6 +203,10 @@ def _network_fields(values: dict, name: str) -> None:
     if not isinstance(values.get("frozen", False), bool):
         raise CheckError(f"check {name!r}: frozen is true or false.")
     values["forward"] = tuple(int(n) for n in values.get("forward", []))
+    cases = values.get("cases", [])
+    if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases) or len(cases) > 8:
+        raise CheckError(f"check {name!r}: cases must be a list of up to 8 tables of arguments.")
+    values["cases"] = tuple(cases)
 
 
 def parse_toml(data: bytes, *, default_module: str = "__main__") -> tuple[Check, ...]:
@@ -282,8 +288,21 @@ def check_cell(check: Check):
     cell = nbformat.v4.new_code_cell(
         f"__import__('probes').checked(__import__('json').loads({spec!r}))"
     )
-    cell.metadata["autograder"] = {"check": check.name}
+    cell.metadata["autograder"] = check_cell_meta(check)
     return cell
+
+
+CHECK_MARGIN = 30  # seconds a training check's cell gets beyond its budget: loading, predicting
+
+
+def check_cell_meta(check: Check) -> dict:
+    """What nbrunner needs to know of a check's cell: its name, the inputs file it writes just
+    before the cell runs, and (training) a time limit past the budget, so that a slow training is
+    told it was over its budget rather than stopped."""
+    meta = {"check": check.name, "inputs": check.files()[0]}
+    if check.kind == "training":
+        meta["timeout"] = int(check.time_budget) + CHECK_MARGIN
+    return meta
 
 
 def student_code(notebook) -> dict[str, bytes]:
@@ -396,6 +415,79 @@ def _uses_in(tree, filename: str, forbidden: tuple[str, ...], target: str | None
         if dotted is not None and not isinstance(getattr(node, "ctx", None), ast.Store):
             hit(node, dotted)
     return found
+
+
+# Changing torch or the checks' own code: found in the source, and then every check scores 0
+
+PROTECTED = ("torch", "probes", "sys.modules", "builtins")
+UNPROTECTED = ("torch.backends.",)  # settings a student may change (cudnn.deterministic, ...)
+
+
+def tampering(sources: dict[str, bytes], *, aliases: dict[str, str] | None = None) -> list[str]:
+    """Where the student's code changes torch, the checks' module (``probes``) or the import
+    system, as "what (file, line N)": an assignment to or deletion of an attribute or item under
+    them (``torch.relu = ...``, ``nn.Module.named_parameters = ...``, ``sys.modules[...] = ...``),
+    or ``setattr``/``delattr`` on them. ``aliases``: names bound elsewhere (the instructor's cells'
+    imports). What escapes this (names reached through ``getattr``) meets the probes' own copies
+    of what they read, taken before the student's code ran."""
+    found = []
+    for filename, content in sources.items():
+        try:
+            tree = ast.parse(content, filename=filename)
+        except (SyntaxError, ValueError):
+            continue
+        names = {**(aliases or {}), **_aliases(tree)}
+        for node, target in _changed(tree):
+            dotted = _dotted(target)
+            if dotted is None:
+                continue
+            head, _, rest = dotted.partition(".")
+            full = names.get(head, head) + (f".{rest}" if rest else "")
+            if _protected(full):
+                found.append(f"{full} ({filename}, line {node.lineno})")
+    return sorted(set(found))
+
+
+def _changed(tree):
+    """(statement, what it changes) for each assignment, deletion, setattr and delattr."""
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign | ast.Delete):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+              and node.func.id in ("setattr", "delattr") and node.args):  # fmt: skip
+            yield node, node.args[0]
+        for target in targets:
+            for item in target.elts if isinstance(target, ast.Tuple | ast.List) else [target]:
+                if isinstance(item, ast.Subscript):
+                    yield node, item.value
+                elif isinstance(item, ast.Attribute):
+                    yield node, item
+
+
+def _protected(full: str) -> bool:
+    if full.startswith(UNPROTECTED):
+        return False
+    return any(full == name or full.startswith(name + ".") for name in PROTECTED)
+
+
+def notebook_aliases(notebook) -> dict[str, str]:
+    """The names every cell's imports bind (``from torch import nn`` in the instructor's)."""
+    aliases: dict[str, str] = {}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(
+            "" if line.lstrip().startswith(("%", "!")) else line
+            for line in str(cell.source).splitlines()
+        )
+        try:
+            aliases.update(_aliases(ast.parse(source)))
+        except (SyntaxError, ValueError):
+            continue
+    return aliases
 
 
 def _definition(tree, name: str | None):
@@ -634,6 +726,8 @@ def describe(key: str) -> str:
         return WHAT[key]
     if key.startswith("trainable."):
         return f"whether {key[10:]} is trained"
+    if key.startswith("param."):
+        return f"parameter {key[6:]} of the network it returns"
     if key.startswith("grad_arg"):
         return f"the gradient with respect to argument {int(key[8:]) + 1}"
     if key.startswith("train.grad."):
@@ -646,41 +740,58 @@ def describe(key: str) -> str:
     return key
 
 
+FLAGS = ("trainable.", "tracks_grad", "inference")
+
+
 def compare(check: Check, expected: dict, actual: dict) -> str:
     """ "" when ``actual`` matches ``expected`` everywhere; else what differs first."""
     for key, want in expected.items():
-        what = describe(key)
-        rtol, atol = check.tolerances_for(_dtype(want))
+        rest, case = _case(check, key)
         got = actual.get(key)
-        if "trainable." in key or "tracks_grad" in key:
-            problem = _flag(key, want, got)
-            if problem:
-                return problem
-            continue
-        if got is None:
-            return f"{what.capitalize()} is missing."
-        if tuple(got.shape) != tuple(want.shape):
-            return f"Shape of {what}: expected {tuple(want.shape)}, got {tuple(got.shape)}."
-        if got.dtype != want.dtype:
-            return f"Dtype of {what}: expected {_dtype(want)}, got {_dtype(got)}."
-        problem = _values(got, want, rtol, atol)
+        problem = (
+            _flag(rest, want, got) if any(f in rest for f in FLAGS)
+            else _compared(describe(rest), want, got, check)
+        )  # fmt: skip
         if problem:
-            return f"Values of {what}: {problem}"
+            return problem[:-1] + f" ({case})." if case else problem
     return ""
+
+
+def _case(check: Check, key: str) -> tuple[str, str]:
+    """``key`` without a network check's case prefix, and that case's arguments in words."""
+    head, _, rest = key.partition(".")
+    if not (head.startswith("case") and head[4:].isdigit()):
+        return key, ""
+    kwargs = check.cases[int(head[4:]) - 1]
+    return rest, "with " + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+def _compared(what: str, want, got, check: Check) -> str:
+    if got is None:
+        return f"{what.capitalize()} is missing."
+    if tuple(got.shape) != tuple(want.shape):
+        return f"Shape of {what}: expected {tuple(want.shape)}, got {tuple(got.shape)}."
+    if got.dtype != want.dtype:
+        return f"Dtype of {what}: expected {_dtype(want)}, got {_dtype(got)}."
+    problem = _values(got, want, *check.tolerances_for(_dtype(want)))
+    return f"Values of {what}: {problem}" if problem else ""
 
 
 def _flag(key: str, want, got) -> str:
     """A network's parameter that should (not) be trained, or a result that should not track
-    gradients: said in words."""
+    gradients or not be an inference tensor: said in words."""
     call, _, rest = key.partition(".")
     numbered = call.startswith("call") and call[4:].isdigit()
     after, rest = (f" after call {call[4:]}", rest) if numbered else ("", key)
-    if rest == "tracks_grad":
-        if got is not None and bool(got) != bool(want):
-            return (f"What it returned{after} should not track gradients: compute it under "
-                    "torch.no_grad() (or detach it)." if want == 0 else
-                    f"What it returned{after} should track gradients.")  # fmt: skip
-        return ""
+    if rest in ("tracks_grad", "inference"):
+        if got is None or bool(got) == bool(want):
+            return ""
+        if rest == "inference":
+            return (f"What it returned{after} is an inference tensor (torch.inference_mode): "
+                    "autograd cannot use it later; compute it under torch.no_grad().")  # fmt: skip
+        return (f"What it returned{after} should not track gradients: compute it under "
+                "torch.no_grad() (or detach it)." if want == 0 else
+                f"What it returned{after} should track gradients.")  # fmt: skip
     name = rest[len("trainable.") :]
     if got is None:
         return f"The network it returns{after} has no parameter {name}."
@@ -752,17 +863,60 @@ def _split(dataset: str, classes: tuple[int, ...], seed: int, train_fraction: fl
     return x[train], y[train], x[test], y[test]
 
 
+def _held_out_rows(check: Check) -> set[int]:
+    """The rows of the data set's file that the check scores on."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    y = torch.tensor(load_digits().target, dtype=torch.int64)
+    rows = torch.arange(len(y))
+    if check.classes:
+        rows = rows[torch.isin(y, torch.tensor(check.classes))]
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(check.seed))
+    return set(rows[order[int(len(rows) * check.train_fraction) :]].tolist())
+
+
+def public_datasets(found) -> dict[Path, bytes]:
+    """The data set files as the sandbox shows them while ``found`` checks run: without the rows
+    any training check scores on, so that a notebook cannot look the held-out labels up in the
+    copy of the data set that ships with scikit-learn."""
+    import gzip
+
+    held_out = set().union(*(_held_out_rows(c) for c in found if c.kind == "training"))
+    if not held_out:
+        return {}
+    path = digits_file()
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    kept = "\n".join(line for i, line in enumerate(lines) if i not in held_out) + "\n"
+    return {path: gzip.compress(kept.encode(), mtime=0)}
+
+
+def digits_file() -> Path:
+    import sklearn.datasets
+
+    return Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"
+
+
 def training_points(check: Check, actual: dict) -> tuple[Decimal, str]:
     """The points the trained model's held-out accuracy earns, and what to tell the student."""
     import torch
 
     *_, y_test = dataset_split(check)
     predictions = actual.get("predictions")
+    classes = int(y_test.max()) + 1
     if predictions is None or tuple(predictions.shape) != tuple(y_test.shape):
-        shape = None if predictions is None else tuple(predictions.shape)
+        returned = actual.get("returned_shape")
+        shape = None if returned is None else tuple(int(n) for n in returned.tolist())
         return Decimal(0), (
-            f"The model should give one class per held-out input: expected shape "
-            f"{tuple(y_test.shape)}, got {shape}."
+            f"For the {len(y_test)} held-out inputs (a batch of shape ({len(y_test)}, "
+            f"{check_features(check)})) the model should return ({len(y_test)}, {classes}) scores, "
+            f"one row per input, or {len(y_test)} class numbers; it returned shape {shape}."
+        )
+    low, high = int(predictions.min()), int(predictions.max())
+    if low < 0 or high >= classes:
+        return Decimal(0), (
+            f"Its predictions should be class numbers 0-{classes - 1}, as in y_train; they range "
+            f"from {low} to {high}."
         )
     accuracy = float((predictions.to(torch.int64) == y_test).double().mean())
     earned = next((pts for acc, pts in check.thresholds if accuracy >= acc), Decimal(0))
@@ -773,6 +927,11 @@ def training_points(check: Check, actual: dict) -> tuple[Decimal, str]:
     if earned < best_pts:
         message += f" (all {best_pts} from {best_acc:g})"
     return earned, message + "."
+
+
+def check_features(check: Check) -> int:
+    x_train, *_ = dataset_split(check)
+    return int(x_train.shape[1])
 
 
 def never_changes(initial: dict, actual: dict, check: Check) -> bool:
@@ -869,6 +1028,7 @@ def probe_spec(check: Check) -> dict:
         "modes": list(check.modes), "steps": check.steps, "lr": check.lr, "epochs": check.epochs,
         "parameters_count": len(check.inputs), "metrics": list(check.metrics),
         "time_budget": check.time_budget, "calls": check.calls, "frozen": check.frozen,
+        "cases": list(check.cases),
     }  # fmt: skip
     if check.kind == "network":
         spec["network"] = f"{check.target.partition(':')[0]}:{check.network}"

@@ -97,14 +97,16 @@ def run_notebook(
     limits: Limits,
     cell_timeout: int,
     collect: list[str] = (),
+    replaced: dict[Path, bytes] | None = None,
 ) -> Execution:
     """Execute ``notebook`` with its data files in a fresh scratch directory in the sandbox;
-    ``collect``: files the run writes (reference checks' outputs) to read back."""
+    ``collect``: files the run writes (reference checks' outputs) to read back; ``replaced``:
+    files of the system the run sees with this content instead (``run_sandboxed``)."""
     files = {**data_files, "submission.ipynb": notebooks.dumps(notebook)}
     argv = ["nbrunner.py", "submission.ipynb", "executed.ipynb", "status.json",
             str(cell_timeout), str(limits.output_bytes)]  # fmt: skip
     with _scratch(files, RUNNER) as work:
-        result, key = _run(work, argv, limits)
+        result, key = _run(work, argv, limits, replaced)
         notebook_bytes, status, tampered = _verified(work, key)
         collected = _collect(work, collect)
     executed = None
@@ -129,13 +131,23 @@ def _scratch(files: dict[str, bytes], runner: Path):
         yield work
 
 
-def _run(work: Path, argv: list[str], limits: Limits) -> tuple[SandboxResult, bytes]:
+def _run(
+    work: Path, argv: list[str], limits: Limits, replaced: dict[Path, bytes] | None = None
+) -> tuple[SandboxResult, bytes]:
     """Run the runner ``argv`` with this interpreter in the sandbox; the one-time key it signs
-    its results with goes in on standard input."""
+    its results with goes in on standard input. ``replaced`` files are written beside ``work``
+    (outside what the run sees) and shown at their paths in their place."""
     key = secrets.token_hex(32).encode()
+    shown = {}
+    for number, (path, content) in enumerate((replaced or {}).items()):
+        source = work.parent / f"replaced-{number}"
+        source.write_bytes(content)
+        source.chmod(0o644)
+        shown[path] = source
     result = run_sandboxed(
-        [sys.executable, *argv], workdir=work, limits=limits, env=THREAD_ENV, stdin=key + b"\n"
-    )
+        [sys.executable, *argv], workdir=work, limits=limits, env=THREAD_ENV,
+        stdin=key + b"\n", replaced_files=shown,
+    )  # fmt: skip
     return result, key
 
 
@@ -159,14 +171,16 @@ class TestRun:
 
 
 def run_python_tests(
-    files: dict[str, bytes], runner_spec: dict, *, limits: Limits, collect: list[str] = ()
-) -> TestRun:
+    files: dict[str, bytes], runner_spec: dict, *, limits: Limits, collect: list[str] = (),
+    replaced: dict[Path, bytes] | None = None,
+) -> TestRun:  # fmt: skip
     """Run the harness's tests (``harness.HarnessSpec.runner_spec``) on ``files`` (the student's,
     the harness and the data) in a fresh scratch directory in the sandbox; ``collect``: files
     the run writes (the checks' outputs) to read back as bytes, each at most 64 MB."""
     files = {**files, "pyrunner-spec.json": json.dumps(runner_spec).encode()}
     with _scratch(files, PYRUNNER) as work:
-        result, key = _run(work, ["pyrunner.py", "pyrunner-spec.json", "status.json"], limits)
+        argv = ["pyrunner.py", "pyrunner-spec.json", "status.json"]
+        result, key = _run(work, argv, limits, replaced)
         limit = MAX_STATUS_BYTES + 2 * limits.output_bytes
         status, tampered = _signed_status(work, key, limit=limit)
         collected = _collect(work, collect)

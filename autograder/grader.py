@@ -138,21 +138,22 @@ def grade_notebook(
     in_cells = checks.cell_checks(source_nb, first_index=len(reference_checks))
     prepared = _Checks.prepare(
         (*reference_checks, *in_cells), checks.student_code(restored.notebook), private or {},
-        data_files,
+        data_files, aliases=checks.notebook_aliases(restored.notebook),
     )  # fmt: skip
     notebook = copy.deepcopy(restored.notebook)
     placed = _place_checks(notebook, prepared, {c.name for c in in_cells})
     first_check = len(notebook.cells)
     notebook.cells.extend(checks.check_cell(c) for c in prepared.to_run if c not in in_cells)
+    replaced = checks.public_datasets(prepared.to_run)
     execution = run_notebook(
         notebook, data_files={**data_files, **prepared.input_files()}, limits=limits,
-        cell_timeout=cell_timeout, collect=prepared.output_files(),
+        cell_timeout=cell_timeout, collect=prepared.output_files(), replaced=replaced,
     )  # fmt: skip
     notes = list(restored.notes)
     stopped = _stopped_note(execution, limits)
     if stopped:
         notes.append(stopped)
-    log = (execution.sandbox.stderr or "")[-4000:]
+    log = _unhidden(replaced, execution.sandbox) + (execution.sandbox.stderr or "")[-4000:]
     if execution.executed is None:
         could_not = "The notebook could not be run."
         message = _nothing_scored(notes, execution.tampered, stopped, could_not)
@@ -181,7 +182,7 @@ def grade_notebook(
         if not cell.get("metadata", {}).get("autograder", {}).get("check"):
             continue
         if index in failed or cell.get("execution_count") is None:
-            text = notebooks.text_of(cell.outputs, hidden=False) or "This check did not run."
+            text = notebooks.check_text(cell.outputs) or "This check did not run."
             result = {"status": "failed", "output": text}
         else:
             result = {"status": "passed"}
@@ -202,6 +203,16 @@ def grade_notebook(
     )
 
 
+def _unhidden(replaced: dict, sandbox: SandboxResult) -> str:
+    """For staff: a training check's held-out data could not be hidden from the run."""
+    if not replaced or sandbox.isolation == "bubblewrap":
+        return ""
+    return (
+        "Warning: without bubblewrap the sandbox could not hide the held-out part of the data "
+        "set from the student's code; a training check's score can be gamed.\n"
+    )
+
+
 def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:
     """Put the code that runs each check declared in a grade cell in that cell's place; returns
     the cells replaced, by index. A check that is not run (a forbidden API) leaves its cell as it
@@ -215,7 +226,7 @@ def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:
         placed[index] = copy.deepcopy(cell)
         cell.source = checks.check_cell(check).source
         cell.outputs, cell.execution_count = [], None
-        cell.metadata["autograder"] = {"check": check.name}
+        cell.metadata["autograder"] = checks.check_cell_meta(check)
     return placed
 
 
@@ -246,12 +257,15 @@ def grade_python(
     in_sandbox = {n: c for n, c in instructor_files.items() if n in spec.sandbox_files}
     files = {**data_files, **students, **in_sandbox, **prepared.input_files()}
     runner_spec = spec.runner_spec(test_timeout, limits.output_bytes, skip=set(prepared.forbidden))
-    run = run_python_tests(files, runner_spec, limits=limits, collect=prepared.output_files())
+    replaced = checks.public_datasets(prepared.to_run)
+    run = run_python_tests(
+        files, runner_spec, limits=limits, collect=prepared.output_files(), replaced=replaced
+    )
     notes = []
     stopped = _sandbox_note(run.sandbox, limits, what="Your code")
     if stopped:
         notes.append(stopped)
-    log = (run.sandbox.stderr or "")[-4000:]
+    log = _unhidden(replaced, run.sandbox) + (run.sandbox.stderr or "")[-4000:]
     reported = (run.status or {}).get("tests")
     if not isinstance(reported, list) or len(reported) != len(runner_spec["tests"]):
         message = _nothing_scored(notes, run.tampered, stopped, "The tests could not be run.")
@@ -277,15 +291,20 @@ class _Checks:
     inputs: dict[str, dict]
     private: dict[str, bytes]
     device: str = "cpu"
+    tampering: tuple[str, ...] = ()  # where the student's code changes torch or the checks
 
     @classmethod
     def prepare(
-        cls, reference_checks, students: dict[str, bytes], private: dict[str, bytes], data: dict
-    ):
+        cls, reference_checks, students: dict[str, bytes], private: dict[str, bytes], data: dict,
+        *, aliases: dict[str, str] | None = None,
+    ):  # fmt: skip
+        tampering = checks.tampering(students, aliases=aliases) if reference_checks else []
         forbidden = {
             c.name: uses
             for c in reference_checks
-            if (uses := checks.forbidden_uses(students, c.forbid, target=c.target_name))
+            if (
+                uses := tampering or checks.forbidden_uses(students, c.forbid, target=c.target_name)
+            )
         }
         inputs = {
             c.name: checks.make_inputs(c, private, data)
@@ -293,7 +312,7 @@ class _Checks:
             if c.name not in forbidden
         }
         device = checks.best_device() if reference_checks else "cpu"
-        return cls(tuple(reference_checks), forbidden, inputs, private, device)
+        return cls(tuple(reference_checks), forbidden, inputs, private, device, tuple(tampering))
 
     @property
     def to_run(self) -> list[checks.Check]:
@@ -309,6 +328,13 @@ class _Checks:
         """``results``: how each check's probe ended in the sandbox, by check name."""
         scored = []
         for check in self.checks:
+            if self.tampering:
+                message = (
+                    f"Your code changes {'; '.join(self.tampering)}: the reference checks need "
+                    "torch and the grader's code as they are, so every check scores 0."
+                )
+                scored.append(TestResult(check.name, Decimal(0), check.points, "failed", message))
+                continue
             if check.name in self.forbidden:
                 scored.append(_forbidden_result(check, self.forbidden[check.name]))
                 continue

@@ -13,6 +13,12 @@ it. The worker therefore sends a one-time key on standard input, read before the
 and the status carries an HMAC of both files under it: a file changed afterwards fails the check.
 Errors are also taken from the kernel's execute replies, not only from the outputs, so hiding a
 traceback does not turn a failing test into a passing one.
+
+A reference check's cell (metadata ``autograder``) names its inputs file: the runner reads those
+files and deletes them before the kernel starts, and writes each back just before its check runs,
+so the student's cells cannot work on a check's inputs (a training set) ahead of its clock. The
+check module (probes.py) is imported first of all, so that what it takes from torch is torch as it
+was before any student cell ran. A check cell may ask for its own time limit (``timeout``).
 """
 
 import contextlib
@@ -77,6 +83,23 @@ def _truncate(notebook, limit: int) -> None:
         cell["outputs"] = kept
 
 
+def _check_meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("autograder", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def _stash_inputs(notebook) -> dict[str, bytes]:
+    """The check cells' inputs files, read and removed from the folder until their cell runs."""
+    stash = {}
+    for cell in notebook.cells:
+        name = _check_meta(cell).get("inputs")
+        if isinstance(name, str) and os.path.basename(name) == name and os.path.isfile(name):
+            with open(name, "rb") as handle:
+                stash[name] = handle.read()
+            os.remove(name)
+    return stash
+
+
 def main(source: str, target: str, status_path: str, cell_timeout: int, output_bytes: int) -> None:
     _not_dumpable()
     key = sys.stdin.buffer.readline().strip()
@@ -84,14 +107,22 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
     notebook = nbformat.read(source, as_version=4)
     # It holds the hidden tests: the student's cells must not read them before they run.
     os.remove(source)
+    stash = _stash_inputs(notebook)
+    if stash:  # first of all, before any student cell: see the module's docstring
+        notebook.cells.insert(0, nbformat.v4.new_code_cell("import probes as __autograder_probes"))
+        notebook.cells[0].metadata["autograder"] = {"setup": True}
     status = {"state": "finished", "message": "", "timeouts": [], "errors": [], "tampered": []}
     nonce = hashlib.sha256(key + b"guard").hexdigest()[:16]
     guard = GUARD.replace("NONCE", repr(nonce))
     client = None
 
+    def timeout_for(cell) -> int:
+        asked = _check_meta(cell).get("timeout")
+        return max(cell_timeout, asked) if isinstance(asked, int) else cell_timeout
+
     async def before_cell(cell, cell_index):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        is_check = bool(cell.get("metadata", {}).get("autograder", {}).get("check"))
+        is_check = bool(_check_meta(cell).get("check"))
         if not (meta.get("grade") and not meta.get("solution")) and not is_check:
             return
         msg_id = client.kc.execute(
@@ -100,17 +131,21 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
         reply = await client.async_wait_for_reply(msg_id)
         answer = (reply or {}).get("content", {}).get("user_expressions", {}).get("guard", {})
         if answer.get("data", {}).get("text/plain") != repr(nonce):
-            status["tampered"].append(cell_index)
+            status["tampered"].append(cell_index - len(setup))
+        name = _check_meta(cell).get("inputs")
+        if name in stash:
+            with open(name, "wb") as handle:
+                handle.write(stash[name])
 
     def on_error(cell, cell_index, execute_reply):
-        status["errors"].append(cell_index)
+        status["errors"].append(cell_index - len(setup))
         if execute_reply["content"].get("ename") == "CellTimeout":
-            status["timeouts"].append(cell_index)
+            status["timeouts"].append(cell_index - len(setup))
             cell.outputs.append(
                 nbformat.v4.new_output(
                     "error",
                     ename="CellTimeout",
-                    evalue=f"this cell ran longer than {cell_timeout} s and was stopped",
+                    evalue=f"this cell ran longer than {timeout_for(cell)} s and was stopped",
                     traceback=[],
                 )
             )
@@ -125,7 +160,9 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
         shutdown_kernel="immediate",
         on_cell_error=on_error,
         on_cell_execute=before_cell,
+        timeout_func=timeout_for,
     )
+    setup = [c for c in notebook.cells if _check_meta(c).get("setup")]
     try:
         client.execute()
     except DeadKernelError as exc:
@@ -133,6 +170,7 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
     except CellTimeoutError as exc:
         status.update(state="timeout", message=str(exc).splitlines()[0])
     finally:
+        del notebook.cells[: len(setup)]  # the student's notebook, as it ran, indexes as sent
         executed = [i for i, c in enumerate(notebook.cells) if c.get("execution_count")]
         status["last_executed"] = max(executed, default=None)
         _truncate(notebook, output_bytes)

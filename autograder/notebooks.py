@@ -210,6 +210,30 @@ def text_of(outputs: list, *, hidden: bool, visible: str = "") -> str:
     return strip_ansi("".join(p if p.endswith("\n") else p + "\n" for p in parts if p))[-4000:]
 
 
+CHECK_ERRORS = ("CheckFailed", "ProbeError")
+MAX_TEXT = 4000
+
+
+def check_text(outputs: list) -> str:
+    """A reference check cell's outputs for the student: the check's own finding as it is, or the
+    student's error with the student's frames only (not the check's, nor the cell that ran it),
+    the last frames kept when it is long."""
+    parts = []
+    for output in outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type == "error":
+            ename, evalue = output.get("ename", ""), str(output.get("evalue", ""))
+            if ename in CHECK_ERRORS:
+                parts.append(evalue)
+                continue
+            frames = [strip_ansi(f) for f in output.get("traceback", [])[1:-1]]
+            frames = [f for f in frames if "probes.py" not in f and "__import__('probes')" not in f]
+            parts.append("\n".join([*frames[-3:], f"{ename}: {evalue}".rstrip(": ")]))
+    text = strip_ansi("".join(p if p.endswith("\n") else p + "\n" for p in parts if p)).strip()
+    return text if len(text) <= MAX_TEXT else "…" + text[-(MAX_TEXT - 1) :]
+
+
 def _hidden_error(ename: str, evalue, visible: str) -> str:
     builtin = getattr(builtins, ename, None)
     if not (isinstance(builtin, type) and issubclass(builtin, BaseException)):

@@ -307,22 +307,55 @@ def training(target, inputs: dict, check: dict) -> dict:
     with torch.no_grad():
         out = _tensor(model(inputs["X_test"]), "What the trained model returned")
     predictions = out.argmax(dim=1) if out.dim() == 2 else out
-    return {"predictions": predictions.detach().to(torch.int64).clone()}
+    return {
+        "predictions": predictions.detach().to(torch.int64).clone(),
+        "returned_shape": torch.tensor(tuple(out.shape), dtype=torch.int64),
+    }
 
 
 def _flag(value: bool) -> torch.Tensor:
     return torch.tensor(bool(value), dtype=torch.uint8)
 
 
+# What the network probe reads, taken when this module is first imported: in a notebook, before
+# any student cell runs (nbrunner imports it first), so a notebook that later replaces
+# nn.Module.named_parameters or Tensor.requires_grad does not change what is read here.
+_NAMED_PARAMETERS = torch.nn.Module.named_parameters
+_REQUIRES_GRAD = torch._C.TensorBase.requires_grad.__get__
+_IS_INFERENCE = torch._C.TensorBase.is_inference
+
+
 def network(target, inputs: dict, check: dict) -> dict:
-    """A function that takes a given network (frozen layers, a new head, cached features): build
-    it from the check's weights, call the function ``calls`` times, and after each call record
-    what it returned: a tensor, or the network's trainable flags and its output on ``forward``."""
+    """A function that takes a given network (frozen layers, a new head, cached features): for
+    each case (its keyword arguments), build the network from the check's weights, call the
+    function ``calls`` times, and after each call record what it returned: a tensor (and whether
+    it tracks gradients, or is an inference tensor), or the network's parameters, which of them
+    are trained, and its output on ``forward``."""
+    outputs = {}
+    cases = check.get("cases") or [check.get("kwargs", {})]
+    for number, kwargs in enumerate(cases, start=1):
+        case = f"case{number}." if len(cases) > 1 else ""
+        net = _network(inputs, check)
+        args = [inputs[f"arg{i}"] for i in range(check["arity"])]
+        for call in range(check.get("calls", 1)):
+            prefix = case + (f"call{call + 1}." if check.get("calls", 1) > 1 else "")
+            torch.manual_seed(check["seed"] + call)  # a new layer starts the same on both sides
+            returned = target(net, *args, **kwargs)
+            if isinstance(returned, torch.Tensor):
+                outputs[f"{prefix}out"] = returned.detach().clone()
+                outputs[f"{prefix}tracks_grad"] = _flag(_REQUIRES_GRAD(returned))
+                outputs[f"{prefix}inference"] = _flag(_IS_INFERENCE(returned))
+                continue
+            net = net if returned is None else returned
+            outputs.update(_network_state(net, inputs, prefix))
+    return outputs
+
+
+def _network(inputs: dict, check: dict):
     net = check["network_class"](**check.get("init", {}))
     if not isinstance(net, torch.nn.Module):
         raise ProbeError(f"{check['network']} does not build a torch.nn.Module.")
-    device = next((v.device for v in inputs.values()), torch.device("cpu"))
-    net.to(device)
+    net.to(next((v.device for v in inputs.values()), torch.device("cpu")))
     weights = {k[len("network.") :]: v for k, v in inputs.items() if k.startswith("network.")}
     if weights:
         try:
@@ -331,29 +364,24 @@ def network(target, inputs: dict, check: dict) -> dict:
             raise ProbeError(f"The given weights do not fit {check['network']}: {exc}") from None
     if check.get("frozen"):
         net.requires_grad_(False)
-    args = [inputs[f"arg{i}"] for i in range(check["arity"])]
-    outputs = {}
-    for call in range(check.get("calls", 1)):
-        prefix = f"call{call + 1}." if check.get("calls", 1) > 1 else ""
-        torch.manual_seed(check["seed"] + call)  # a new layer starts the same on both sides
-        returned = target(net, *args, **check.get("kwargs", {}))
-        if isinstance(returned, torch.Tensor):
-            outputs[f"{prefix}out"] = returned.detach().clone()
-            outputs[f"{prefix}tracks_grad"] = _flag(returned.requires_grad)
-            continue
-        net = net if returned is None else returned
-        if not isinstance(net, torch.nn.Module):
-            raise ProbeError(f"It returned a {type(net).__name__}, not the network.")
-        for name, param in net.named_parameters():
-            outputs[f"{prefix}trainable.{name}"] = _flag(param.requires_grad)
-        if "forward" in inputs:
-            was_training = net.training
-            net.eval()
-            with torch.no_grad():
-                out = net(inputs["forward"])
-            net.train(was_training)
-            outputs[f"{prefix}forward"] = _tensor(out, "What the network returned").clone()
-    return outputs
+    return net
+
+
+def _network_state(net, inputs: dict, prefix: str) -> dict:
+    if not isinstance(net, torch.nn.Module):
+        raise ProbeError(f"It returned a {type(net).__name__}, not the network.")
+    state = {}
+    for name, param in _NAMED_PARAMETERS(net):
+        state[f"{prefix}trainable.{name}"] = _flag(_REQUIRES_GRAD(param))
+        state[f"{prefix}param.{name}"] = param.detach().clone()
+    if "forward" in inputs:
+        was_training = net.training
+        net.eval()
+        with torch.no_grad():
+            out = net(inputs["forward"])
+        net.train(was_training)
+        state[f"{prefix}forward"] = _tensor(out, "What the network returned").clone()
+    return state
 
 
 KINDS = {

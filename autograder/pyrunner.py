@@ -12,6 +12,10 @@ not), fails, and a new tester goes on with the next test. What the tests print i
 up to a cap. STATUS.json carries an HMAC under the one-time key the worker sent on standard input,
 so a file the student's code writes in its place fails the check.
 
+A reference check's inputs file is read and removed before the tester starts, and written back
+only when that check's turn comes (the tester asks, and waits for the runner's go), so the
+student's code cannot work on a check's inputs (a training set) ahead of the check's clock.
+
 It imports nothing from the project.
 """
 
@@ -60,24 +64,29 @@ def _send(pipe, message: dict) -> None:
     pipe.flush()
 
 
-def tester(spec_path: str, fd: int) -> None:
+def tester(spec_path: str, fd: int, go_fd: int) -> None:
     with open(spec_path) as handle:
         spec = json.load(handle)
     pipe = os.fdopen(fd, "w", encoding="utf-8")
+    go = os.fdopen(go_fd, "rb")
     start = int(os.environ.pop("PYRUNNER_START", "0"))
     limit = max(1024, spec["output_bytes"] // max(len(spec["tests"]), 1))
     sys.path.insert(0, os.getcwd())
     sys.argv = [spec["harness"]]
     try:
-        harness = __import__(spec["harness"][:-3]) if spec.get("harness") else None
         if any("probe" in test for test in spec["tests"]):
-            __import__("probes")  # and torch: slow, so not on the first check's clock
+            # Before the student's code: what the probes take from torch is torch as it was.
+            # And torch is slow to import: better not on the first check's clock.
+            __import__("probes")
+        harness = __import__(spec["harness"][:-3]) if spec.get("harness") else None
     except BaseException:  # whatever the import raised is the student's feedback
         _send(pipe, {"event": "import_error", "output": _trace(limit)})
         return
     for index in range(start, len(spec["tests"])):
         test = spec["tests"][index]
         _send(pipe, {"event": "start", "index": index})
+        if "probe" in test:
+            go.readline()  # the runner has written this check's inputs
         captured = _Capped(limit)
         status, extra = "passed", ""
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
@@ -128,13 +137,46 @@ def _trace(limit: int) -> str:
 
 def _start_tester(spec_path: str, start: int):
     read, write = os.pipe()
+    go_read, go_write = os.pipe()
     env = {**os.environ, "PYRUNNER_START": str(start)}
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--tester", spec_path, str(write)],
-        pass_fds=(write,), stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+        [sys.executable, __file__, "--tester", spec_path, str(write), str(go_read)],
+        pass_fds=(write, go_read), stdin=subprocess.DEVNULL, env=env, start_new_session=True,
     )  # fmt: skip
     os.close(write)
-    return proc, os.fdopen(read, "rb")
+    os.close(go_read)
+    return proc, os.fdopen(read, "rb"), os.fdopen(go_write, "wb", buffering=0)
+
+
+def _stash_inputs(tests: list[dict]) -> dict[str, bytes]:
+    """The checks' inputs files, read and removed until each check's turn."""
+    stash = {}
+    for test in tests:
+        name = test.get("probe", {}).get("inputs")
+        if isinstance(name, str) and os.path.basename(name) == name and os.path.isfile(name):
+            with open(name, "rb") as handle:
+                stash[name] = handle.read()
+            os.remove(name)
+    return stash
+
+
+def _timeout(test: dict, timeout: int) -> int:
+    """A training check gets its budget and a margin, so that it is told it was over budget
+    rather than stopped."""
+    probe = test.get("probe", {})
+    if probe.get("kind") == "training":
+        return max(timeout, int(probe.get("time_budget", 0)) + 30)
+    return timeout
+
+
+def _release(test: dict, stash: dict[str, bytes], go) -> None:
+    """Write a check's inputs, then let the tester run it."""
+    name = test.get("probe", {}).get("inputs")
+    if name in stash:
+        with open(name, "wb") as handle:
+            handle.write(stash[name])
+    with contextlib.suppress(OSError):
+        go.write(b"go\n")
 
 
 def _stop(proc) -> str:
@@ -179,10 +221,11 @@ def run_tests(spec_path: str, spec: dict) -> dict:
     results: list[dict | None] = [None] * len(tests)
     timeout = spec["test_timeout"]
     state = {"state": "finished", "import_error": ""}
+    stash = _stash_inputs(tests)
     start = 0
     while start < len(tests):
         began = start
-        proc, stream = _start_tester(spec_path, start)
+        proc, stream, go = _start_tester(spec_path, start)
         current = {"index": None, "deadline": time.monotonic() + IMPORT_TIMEOUT}
         reason = ""
         for message, reason in _lines(stream, lambda: current["deadline"]):  # noqa: B023
@@ -198,7 +241,11 @@ def run_tests(spec_path: str, spec: dict) -> dict:
                 reason = "garbled"
                 break
             if event == "start":
-                current.update(index=index, deadline=time.monotonic() + timeout)
+                current.update(
+                    index=index, deadline=time.monotonic() + _timeout(tests[index], timeout)
+                )
+                if "probe" in tests[index]:
+                    _release(tests[index], stash, go)
             elif event == "done":
                 status = "passed" if message.get("status") == "passed" else "failed"
                 results[index] = {"status": status, "output": str(message.get("output", ""))}
@@ -206,6 +253,7 @@ def run_tests(spec_path: str, spec: dict) -> dict:
                 start = index + 1
         how = _stop(proc)
         stream.close()
+        go.close()
         if reason == "import_error":
             break
         index = current["index"]
@@ -249,6 +297,6 @@ def main(spec_path: str, status_path: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--tester":
-        tester(sys.argv[2], int(sys.argv[3]))
+        tester(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         main(sys.argv[1], sys.argv[2])

@@ -94,10 +94,14 @@ def run_sandboxed(
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
     readonly_paths: Sequence[Path] = (),
+    replaced_files: dict[Path, Path] | None = None,
 ) -> SandboxResult:
     """Run ``argv`` in ``workdir`` under ``limits``; see the module docstring. ``env`` is added to
     a minimal environment (PATH, HOME=workdir, LANG, PYTHONDONTWRITEBYTECODE), never to the
-    worker's. With a root worker, ``workdir`` and its contents are handed to the run's uid."""
+    worker's. With a root worker, ``workdir`` and its contents are handed to the run's uid.
+    ``replaced_files``: files of the read-only system that the run sees with the content of
+    another file (a data set with its held-out part removed); only bubblewrap can do that, so
+    the result's ``isolation`` says whether they were."""
     argv = [str(arg) for arg in argv]
     if not argv:
         raise ValueError("argv is empty")
@@ -107,14 +111,16 @@ def run_sandboxed(
     level = isolation_level()
     with host.sandbox_uid() as uid:
         if level == "bubblewrap":
-            spawn = _bubblewrap_spawn(argv, workdir, child_env, limits, readonly, uid)
+            spawn = _bubblewrap_spawn(
+                argv, workdir, child_env, limits, readonly, uid, replaced_files or {}
+            )
         else:
             spawn = _rlimits_spawn(argv, workdir, child_env, readonly, uid)
         spawn.watch_dir = workdir
         return supervise(spawn, limits, stdin)
 
 
-def _bubblewrap_spawn(argv, workdir, env, limits, readonly, uid) -> Spawn:
+def _bubblewrap_spawn(argv, workdir, env, limits, readonly, uid, replaced) -> Spawn:
     if host.is_root():
         host.give_workdir_to(workdir, uid)
     lifeline_read, lifeline_write = os.pipe()  # the write end stays here only (not inheritable)
@@ -125,6 +131,7 @@ def _bubblewrap_spawn(argv, workdir, env, limits, readonly, uid) -> Spawn:
         env=env,
         limits=limits,
         readonly_paths=readonly,
+        replaced_files=replaced,
         seccomp_fd=filter_fd,
         lifeline_fd=lifeline_read,
         uid=uid,

@@ -46,6 +46,7 @@ def command(
     env: dict[str, str],
     limits: Limits,
     readonly_paths: Sequence[Path] = (),
+    replaced_files: dict[Path, Path] | None = None,
     seccomp_fd: int | None = None,
     lifeline_fd: int | None = None,
     uid: int | None = None,
@@ -57,7 +58,7 @@ def command(
     args = [bwrap or BWRAP, *_namespaces(), "--die-with-parent", "--new-session", "--as-pid-1"]
     if seccomp_fd is not None:
         args += ["--seccomp", str(seccomp_fd)]
-    args += mounts(workdir, readonly_paths, limits)
+    args += mounts(workdir, readonly_paths, limits, replaced_files or {})
     args += ["--chdir", str(workdir), "--clearenv"]
     for name, value in env.items():
         args += ["--setenv", name, value]
@@ -136,11 +137,16 @@ def _become(uid: int | None) -> list[str]:
     ]
 
 
-def mounts(workdir: Path, readonly_paths: Sequence[Path], limits: Limits) -> list[str]:
+def mounts(
+    workdir: Path, readonly_paths: Sequence[Path], limits: Limits, replaced=None
+) -> list[str]:
     """Mount options, parents before children (``--tmpfs /tmp`` before a workdir under /tmp),
     with every directory bubblewrap has to create on the way made traversable (it would make
-    them 0700, which the sandbox uid could not pass)."""
+    them 0700, which the sandbox uid could not pass). ``replaced``: a file seen at a path → the
+    file whose content it shows there (bound read-only over it)."""
     ops = _mount_ops(workdir, readonly_paths, limits)
+    for dest, source in (replaced or {}).items():
+        ops[str(dest)] = ("--ro-bind", str(source), str(dest))
     binds = [dest for dest, op in ops.items() if op[0].endswith("bind")]
     for dest in list(ops):
         for parent in Path(dest).parents:

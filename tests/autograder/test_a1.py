@@ -76,12 +76,14 @@ def test_a_wrong_solution_loses_exactly_the_checks_it_breaks(mistake):
 
 
 def test_patching_torch_in_the_notebook_gains_nothing():
+    # Out of the source scan's sight (it would score every check 0): only running it shows it.
     cheat = (
         "import torch\n"
-        "torch.allclose = lambda *a, **k: True\n"
-        "torch.testing.assert_close = lambda *a, **k: None\n"
-        "torch.nn.functional.elu = lambda x, alpha=1.0: x\n"  # the references: not used here
-        "torch.nn.functional.mse_loss = lambda a, b: (a - b).mean()\n"
+        "_t = __import__('torch')\n"
+        "setattr(_t, 'allclose', lambda *a, **k: True)\n"
+        "setattr(_t.testing, 'assert_close', lambda *a, **k: None)\n"
+        "setattr(_t.nn.functional, 'elu', lambda x, alpha=1.0: x)\n"  # the references: unused here
+        "setattr(_t.nn.functional, 'mse_loss', lambda a, b: (a - b).mean())\n"
     )
     submitted = A1.solution(
         ("return ((predictions - targets) ** 2).mean()", "return (predictions - targets).mean()"),
@@ -92,3 +94,14 @@ def test_patching_torch_in_the_notebook_gains_nothing():
 
     # Only the real mistake costs anything; nothing the patches did earned a point.
     assert scores == {**FULL, "empirical risk": Decimal(0)}
+
+
+def test_patching_torch_in_plain_sight_scores_zero_on_every_check():
+    submitted = A1.solution(
+        ("def sigmoid(x):", "torch.relu = lambda x: x.clamp(min=0)\n\n\ndef sigmoid(x):")
+    )
+
+    result = A1.grade(submitted)
+
+    assert A1.check_scores(result) == dict.fromkeys(FULL, 0)
+    assert "Your code changes torch.relu (the notebook, line" in result.tests[-1].output

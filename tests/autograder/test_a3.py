@@ -39,8 +39,8 @@ MISTAKES = {
           "    for layer in model.hidden[:k]:\n        X = torch.relu(layer(X))"),
          ("for layer in reversed([*model.hidden, model.head]):",
           "for layer in [*model.hidden, model.head]:")],
-        {"freeze_lower_layers": "hidden.2.weight should stay trainable (requires_grad=True)"
-                                      "; it is frozen.",
+        {"freeze_lower_layers": "hidden.1.weight should stay trainable (requires_grad=True)"
+                                      "; it is frozen (with k=1).",
          "replace_the_head": "The network it returns has no parameter head.bias.",
          "cache_frozen_outputs": "should not track gradients: compute it under "
                                                "torch.no_grad()",
@@ -56,10 +56,27 @@ MISTAKES = {
          ("            layer.requires_grad_(True)\n            break",
           "            layer.requires_grad_(True)")],
         {"freeze_lower_layers": "hidden.0.weight should be frozen (requires_grad=False); "
-                                      "it is trainable.",
+                                      "it is trainable (with k=1).",
          "cache_frozen_outputs": "Values of the output:",
          "unfreeze_one_at_a_time": "hidden.0.weight should be frozen "
                                            "(requires_grad=False) after call 1; it is trainable."},
+    ),
+    "a hard-coded k, an inference-mode cache, unfreezing that fails when nothing is frozen": (
+        [("for layer in model.hidden[:k]:\n        layer.requires_grad_(False)",
+          "for layer in model.hidden[:2]:\n        layer.requires_grad_(False)"),
+         ("    with torch.no_grad():\n        for layer in model.hidden[:k]:",
+          "    with torch.inference_mode():\n        for layer in model.hidden[:k]:"),
+         ("    for layer in reversed([*model.hidden, model.head]):\n"
+          "        if not all(p.requires_grad for p in layer.parameters()):\n"
+          "            layer.requires_grad_(True)\n            break",
+          "    frozen = [layer for layer in reversed([*model.hidden, model.head])\n"
+          "              if not all(p.requires_grad for p in layer.parameters())]\n"
+          "    frozen[0].requires_grad_(True)")],
+        {"freeze_lower_layers": "hidden.1.weight should stay trainable (requires_grad=True); "
+                                "it is frozen (with k=1).",
+         "cache_frozen_outputs": "is an inference tensor (torch.inference_mode)",
+         "unfreeze_one_at_a_time": "IndexError: list index out of range",
+         TRAINING: "Inference tensors cannot be saved for backward"},
     ),
 }  # fmt: skip
 
@@ -96,3 +113,63 @@ def test_an_untrained_network_earns_no_training_points():
     result = A3.grade(untrained)
 
     assert A3.check_scores(result) == {**A3.full, TRAINING: 0}, result.tests
+
+
+FAKE_FREEZE = """def freeze_lower(model, k):
+    import types
+    real = nn.Module.named_parameters
+    def lying(self, *args, **kwargs):  # says the first k layers are frozen, freezes nothing
+        for name, p in real(self, *args, **kwargs):
+            frozen = any(name.startswith(f"hidden.{i}.") for i in range(k))
+            yield name, types.SimpleNamespace(requires_grad=not frozen, detach=p.detach)
+    setattr(getattr(__import__("torch"), "nn").Module, "named_parameters", lying)
+    return model"""
+
+
+def test_a_notebook_cannot_fake_frozen_layers_or_reach_a_checks_inputs_early():
+    import nbformat
+
+    peek = "import glob\nprint('inputs seen:', sorted(glob.glob('check-*')))\n\n\n"
+    notebook = A3.solution(
+        ("def freeze_lower(model, k):\n    ### BEGIN SOLUTION\n"
+         "    for layer in model.hidden[:k]:\n        layer.requires_grad_(False)\n"
+         "    return model\n    ### END SOLUTION", FAKE_FREEZE),
+        ("def train_on_new_digits(X_train, y_train):", peek + "def train_on_new_digits(X, y):"),
+        ("torch.manual_seed(0)\n    model = replace_head", "X_train, y_train = X, y\n"
+         "    torch.manual_seed(0)\n    model = replace_head"),
+    )  # fmt: skip
+
+    result = A3.grade(notebook)
+
+    outputs = {t.name: t.output for t in result.tests}
+    assert A3.check_scores(result)["freeze_lower_layers"] == 0
+    assert "hidden.0.weight should be frozen" in outputs["freeze_lower_layers"]
+    executed = nbformat.reads(result.executed, as_version=4)
+    [cell] = [c for c in executed.cells if "inputs seen" in c.source]
+    printed = "".join(o.get("text", "") for o in cell.outputs)
+    # the training check comes after this cell: its inputs (the training set) are not there yet
+    assert printed.startswith("inputs seen:") and "check-4-in" not in printed, printed
+
+
+LOOKUP = """def train_on_new_digits(X_train, y_train):
+    from sklearn.datasets import load_digits  # the copy of the data set in the sandbox
+    digits = load_digits()
+    table = {tuple((torch.tensor(row) / 16).tolist()): int(label) - 5
+             for row, label in zip(digits.data, digits.target) if label >= 5}
+    def model(batch):
+        found = [table.get(tuple(row.tolist()), 0) for row in batch]
+        return torch.nn.functional.one_hot(torch.tensor(found), 5).float()
+    return model"""
+
+
+def test_looking_the_held_out_digits_up_in_scikit_learns_copy_earns_nothing():
+    notebook = A3.solution(
+        ("def train_on_new_digits(X_train, y_train):\n    ### BEGIN SOLUTION\n"
+         "    torch.manual_seed(0)\n", LOOKUP + "\n\n\ndef unused(X_train, y_train):\n"
+         "    ### BEGIN SOLUTION\n    torch.manual_seed(0)\n"),
+    )  # fmt: skip
+
+    result = A3.grade(notebook)
+
+    [training] = [t for t in result.tests if t.name == TRAINING]
+    assert training.score == 0, training.output  # the held-out rows are not in the sandbox's copy

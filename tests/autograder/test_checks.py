@@ -123,13 +123,15 @@ def test_each_mistake_loses_exactly_its_checks_points_and_is_named(mistake):
 
 
 def test_changing_torch_in_the_sandbox_gains_nothing():
+    # Written so that the source scan does not see it: only running it shows what it does.
     cheat = with_mistake(
         "import torch\n",
         "import torch\n"
-        "torch.allclose = lambda *a, **k: True\n"
-        "torch.testing.assert_close = lambda *a, **k: None\n"
-        "torch.nn.functional.elu = lambda x, alpha=1.0: x * 0\n"
-        "torch.optim.Adam = lambda params, **kw: None\n",
+        "_t = __import__('torch')\n"
+        "setattr(_t, 'allclose', lambda *a, **k: True)\n"
+        "setattr(_t.testing, 'assert_close', lambda *a, **k: None)\n"
+        "setattr(_t.nn.functional, 'elu', lambda x, alpha=1.0: x * 0)\n"
+        "setattr(_t.optim, 'Adam', lambda params, **kw: None)\n",
     )
     cheat = cheat.replace("vh = v / (1 - self.b2**self.t)", "vh = v")  # and a real mistake
 
@@ -137,6 +139,25 @@ def test_changing_torch_in_the_sandbox_gains_nothing():
 
     # Its real mistake costs Adam's points, and its own training used the Adam it broke.
     assert scores == {**POINTS, "Adam": 0, "digits classifier": 0}
+
+
+def test_code_that_changes_torch_or_the_checks_scores_zero_on_every_check():
+    cheat = with_mistake(
+        "import torch\n",
+        "import torch\nimport sys\nfrom torch import nn\n"
+        "torch.backends.cudnn.deterministic = True\n"  # a setting: allowed
+        "nn.Module.named_parameters = lambda self: iter(())\n"
+        "sys.modules['probes'] = None\n",
+    )
+
+    result = grade(cheat)
+
+    assert {t.name: t.score for t in result.tests} == dict.fromkeys(POINTS, 0)
+    message = result.tests[0].output
+    assert "Your code changes sys.modules (nn.py, line 6); torch.nn.Module.named_parameters" in (
+        message
+    )
+    assert "torch.backends" not in message
 
 
 # No sandbox needed
@@ -567,3 +588,42 @@ def test_a_check_cells_points_count_once_when_imported(course):
     assignment = services.assignment_import(course=course, slug="a1", files={"a1.ipynb": source})
 
     assert assignment.item.max_points == 2 + 1 + 2  # test_relu, why_relu, the check cell
+
+
+def test_a_python_submission_cannot_reach_a_checks_inputs_before_its_turn():
+    # The module is imported when the first check runs: it finds that check's inputs, not the
+    # others' (the training set of the digits check above all).
+    peek = "import glob\n_SEEN = sorted(glob.glob('check-*-in*'))\n\n\n"
+    cheat = with_mistake(
+        "def fit_digits(x, y, epochs=150):",
+        peek + "def fit_digits(x, y, epochs=150):\n    assert len(_SEEN) <= 1, _SEEN",
+    )
+
+    scores = {t.name: t.score for t in grade(cheat).tests}
+
+    assert scores == POINTS
+
+
+def test_training_feedback_says_what_is_wrong_with_the_predictions():
+    import torch
+
+    [check] = checks.parse(
+        [{"name": "t", "kind": "training", "target": "fit", "points": 2, "classes": [5, 6, 7, 8, 9],
+          "thresholds": [[0.9, 2]], "train_fraction": 0.1, "seed": 5}],
+        default_module="nn",
+    )  # fmt: skip
+    *_, y_test = checks.dataset_split(check)
+    n = len(y_test)
+
+    transposed = {"predictions": torch.zeros(5, dtype=torch.int64),
+                  "returned_shape": torch.tensor([5, n])}  # fmt: skip
+    digits = {"predictions": y_test + 5, "returned_shape": torch.tensor([n])}
+
+    assert checks.training_points(check, transposed)[1] == (
+        f"For the {n} held-out inputs (a batch of shape ({n}, 64)) the model should return "
+        f"({n}, 5) scores, one row per input, or {n} class numbers; it returned shape (5, {n})."
+    )
+    assert checks.training_points(check, digits) == (
+        0,
+        "Its predictions should be class numbers 0-4, as in y_train; they range from 5 to 9.",
+    )

@@ -186,6 +186,25 @@ def test_it_lets_the_program_read_its_workdir_and_readonly_paths(workdir, tmp_pa
 
 
 @needs_bubblewrap
+def test_a_replaced_file_shows_only_its_replacement_and_stays_read_only(workdir, tmp_path):
+    import sklearn.datasets
+
+    shipped = Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"
+    public = tmp_path / "public.csv.gz"
+    public.write_bytes(b"the public part only")
+    public.chmod(0o644)
+    code = (
+        f"print(open({str(shipped)!r}, 'rb').read())\n"
+        f"try:\n    open({str(shipped)!r}, 'wb')\nexcept OSError as e:\n    print(type(e).__name__)"
+    )
+
+    result = run_code(workdir, code, replaced_files={shipped: public})
+
+    assert result.stdout == "b'the public part only'\nOSError\n", result.stderr
+    assert shipped.read_bytes()[:2] == b"\x1f\x8b"  # the host's own copy: untouched gzip
+
+
+@needs_bubblewrap
 def test_it_cuts_the_network(workdir):
     result, _ = run_hostile(workdir, "network.py")
 
