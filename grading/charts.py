@@ -47,7 +47,7 @@ class Chart:
         return PLOT_HEIGHT + TOP_MARGIN
 
 
-def _chart(caption: str, labels: list[str], counts: list[int]) -> Chart:
+def bar_chart(caption: str, labels: list[str], counts: list[int]) -> Chart:
     tallest = max(counts, default=0) or 1
     bars = []
     for index, (label, count) in enumerate(zip(labels, counts, strict=True)):
@@ -63,7 +63,7 @@ def letter_chart(book: Gradebook) -> Chart:
     counts = dict.fromkeys(letters, 0)
     for _, breakdown in book.rows():
         counts[breakdown.letter] += 1
-    return _chart("Students by letter", letters, [counts[letter] for letter in letters])
+    return bar_chart("Students by letter", letters, [counts[letter] for letter in letters])
 
 
 def total_chart(book: Gradebook) -> Chart:
@@ -75,4 +75,4 @@ def total_chart(book: Gradebook) -> Chart:
         index = min(int(breakdown.rounded_total // BIN_WIDTH), len(starts) - 1)
         counts[max(index, 0)] += 1
     labels = [str(start) for start in starts]
-    return _chart(f"Students by total (bins of {BIN_WIDTH} points, from)", labels, counts)
+    return bar_chart(f"Students by total (bins of {BIN_WIDTH} points, from)", labels, counts)

@@ -33,18 +33,24 @@ class FormulaError(ValueError):
 
 def formula_equivalent(answer: str, key: str, *, symbols: list[str]) -> bool:
     """Whether ``answer`` is the same expression as ``key`` (``FormulaError`` if ``answer`` cannot
-    be read). Symbolic first (``simplify(answer - key) == 0``); where SymPy cannot decide, the two
-    are compared at random points of the symbols."""
+    be read). A difference that is not zero at random points of the symbols is a wrong answer at
+    once (no simplifying a wrong answer, which can be slow); one that is zero there is confirmed
+    symbolically (``simplify(answer - key) == 0``), and where SymPy cannot decide, the points
+    decide."""
     import sympy
 
     mine, theirs = parse(answer, symbols=symbols), parse(key, symbols=symbols)
     difference = mine - theirs
+    if difference == 0:
+        return True
+    if not _numerically_zero(difference, [sympy.Symbol(s) for s in symbols]):
+        return False
     try:
         if sympy.simplify(difference) == 0:
             return True
     except (TypeError, ValueError, ZeroDivisionError, RecursionError):
         pass
-    return _numerically_zero(difference, [sympy.Symbol(s) for s in symbols])
+    return True  # zero at every point tried, and SymPy could not say otherwise
 
 
 def _numerically_zero(expression, symbols) -> bool:

@@ -82,3 +82,48 @@ def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) 
         current = next((a for a in mine if a.state == AttemptState.OPEN), None)
         rows.append({"quiz": quiz, "attempts": mine, "state": state, "open_attempt": current})
     return rows
+
+
+def hand_grading_queue(*, quiz: Quiz) -> list[dict]:
+    """The quiz's free-text questions with how many submitted answers wait for a TA."""
+    from courseapp.quizzes.models import AnswerGrade, Kind
+
+    rows = []
+    for question in quiz.questions.filter(kind=Kind.FREE_TEXT).order_by("position", "pk"):
+        grades = AnswerGrade.objects.filter(
+            question=question, attempt__state=AttemptState.SUBMITTED
+        )
+        rows.append({"question": question, "waiting": grades.filter(points__isnull=True).count(),
+                     "graded": grades.filter(points__isnull=False).count()})  # fmt: skip
+    return rows
+
+
+def answers_to_grade(*, question) -> list[dict]:
+    """Every submitted attempt's answer to ``question``, with its grade so far, by student."""
+    from courseapp.quizzes.models import AnswerGrade
+
+    attempts = (
+        Attempt.objects.filter(quiz=question.quiz_id, state=AttemptState.SUBMITTED)
+        .select_related("student").order_by("student__username", "number")
+    )  # fmt: skip
+    grades = {g.attempt_id: g for g in AnswerGrade.objects.filter(question=question)}
+    rows = []
+    for attempt in attempts:
+        if question.pk not in attempt.question_pks:
+            continue
+        answer = current_answers(attempt=attempt).get(question.pk)
+        rows.append({"attempt": attempt, "answer": answer or "", "grade": grades.get(attempt.pk)})
+    return rows
+
+
+def accommodation_rows(*, course) -> list[dict]:
+    """Every student of the course with their accommodation, if any."""
+    from courseapp.courses.models import Enrollment, Role
+    from courseapp.quizzes.models import Accommodation
+
+    found = {a.student_id: a for a in Accommodation.objects.filter(course=course)}
+    enrollments = (
+        Enrollment.objects.filter(course=course, role=Role.STUDENT)
+        .select_related("user").order_by("user__username")
+    )  # fmt: skip
+    return [{"student": e.user, "accommodation": found.get(e.user_id)} for e in enrollments]

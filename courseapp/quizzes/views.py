@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courseapp.courses.permissions import course_view, may
-from courseapp.quizzes import authoring, selectors, services
-from courseapp.quizzes.models import Attempt, AttemptState, Quiz
+from courseapp.quizzes import authoring, selectors, services, statistics
+from courseapp.quizzes.models import Attempt, AttemptState, Kind, Question, Quiz
 
 MAX_IMPORT_BYTES = 1 << 20
 
@@ -117,3 +117,120 @@ def quiz_export(request, course, slug: str):
     response = HttpResponse(authoring.quiz_export(quiz=quiz), content_type="application/yaml")
     response["Content-Disposition"] = f'attachment; filename="{quiz.slug}.yaml"'
     return response
+
+
+@login_required
+@course_view("quizzes", "change")
+def hand_grading(request, course, slug: str):
+    """Staff: the quiz's free-text questions and how many answers wait for a grade."""
+    quiz = _quiz(course, slug)
+    context = {"course": course, "quiz": quiz, "rows": selectors.hand_grading_queue(quiz=quiz)}
+    return render(request, "quizzes/hand_grading.html", context)
+
+
+@login_required
+@course_view("quizzes", "change")
+def hand_grading_question(request, course, slug: str, question: str):
+    """Staff: one question's answers across students, each with points and a comment."""
+    quiz = _quiz(course, slug)
+    found = get_object_or_404(Question, quiz=quiz, slug=question, kind=Kind.FREE_TEXT)
+    rows = selectors.answers_to_grade(question=found)
+    errors = []
+    if request.method == "POST":
+        saved = 0
+        for row in rows:
+            attempt = row["attempt"]
+            points = request.POST.get(f"points-{attempt.pk}", "").strip()
+            if not points:
+                continue
+            feedback = request.POST.get(f"feedback-{attempt.pk}", "").strip()
+            try:
+                services.answer_grade_set(attempt=attempt, question=found, points=points,
+                                          feedback=feedback, by=request.user)  # fmt: skip
+                saved += 1
+            except ValidationError as exc:
+                errors.append(f"{attempt.student.username}: {' '.join(exc.messages)}")
+        if not errors:
+            messages.success(request, f"Saved {saved} grade{'s' if saved != 1 else ''}.")
+            return redirect("quiz-hand-grading-question", course.code, quiz.slug, found.slug)
+        rows = selectors.answers_to_grade(question=found)
+    context = {"course": course, "quiz": quiz, "question": found, "rows": rows, "errors": errors,
+               "prompt": found.prompt}  # fmt: skip
+    return render(request, "quizzes/hand_grading_question.html", context)
+
+
+@login_required
+@course_view("quizzes", "change")
+def quiz_stats(request, course, slug: str):
+    """Staff, once the quiz has closed: per question and for the whole quiz."""
+    quiz = _quiz(course, slug)
+    closed = timezone.now() >= quiz.closes_at
+    stats = statistics.quiz_statistics(quiz=quiz) if closed else None
+    return render(request, "quizzes/stats.html",
+                  {"course": course, "quiz": quiz, "stats": stats, "closed": closed})  # fmt: skip
+
+
+@login_required
+@course_view("quizzes", "change")
+def accommodations(request, course):
+    """Staff: each student's extra time and attempts; open attempts' deadlines move at once."""
+    from django.contrib.auth import get_user_model
+
+    if request.method == "POST":
+        student = get_object_or_404(get_user_model(), username=request.POST.get("username", ""))
+        try:
+            services.accommodation_set(
+                course=course, student=student,
+                time_factor=request.POST.get("time_factor") or "1",
+                extra_minutes=int(request.POST.get("extra_minutes") or 0),
+                extra_attempts=int(request.POST.get("extra_attempts") or 0),
+                note=request.POST.get("note", "").strip(),
+            )  # fmt: skip
+        except (ValidationError, ValueError) as exc:
+            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            messages.error(request, f"{student.username}: {text}")
+        else:
+            messages.success(request, f"Saved {student.username}'s accommodation.")
+        return redirect("quiz-accommodations", course.code)
+    context = {"course": course, "rows": selectors.accommodation_rows(course=course)}
+    return render(request, "quizzes/accommodations.html", context)
+
+
+@login_required
+@course_view("quizzes", "change")
+def question_change(request, course, slug: str, question: str):
+    """Staff: change a question's key or points; "Preview" lists every attempt score that would
+    change, "Apply" changes them (with a reason, logged)."""
+    import json
+
+    from courseapp.quizzes import regrading
+
+    quiz = _quiz(course, slug)
+    found = get_object_or_404(Question, quiz=quiz, slug=question)
+    form = {
+        "key": request.POST.get("key", json.dumps(found.key)),
+        "points": request.POST.get("points", str(found.points)),
+        "reason": request.POST.get("reason", ""),
+        "keep_higher": bool(request.POST.get("keep_higher")),
+    }  # fmt: skip
+    changes, errors = None, []
+    if request.method == "POST":
+        try:
+            key = json.loads(form["key"])
+            changes = regrading.question_change(
+                question=found, by=request.user, reason=form["reason"], key=key,
+                points=form["points"], keep_higher=form["keep_higher"],
+                apply="apply" in request.POST,
+            )  # fmt: skip
+        except json.JSONDecodeError as exc:
+            errors.append(f"The key is not JSON: {exc}.")
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+        else:
+            if "apply" in request.POST:
+                messages.success(request, f"Changed {found.slug}: {len(changes)} score(s) moved.")
+                return redirect("quiz-detail", course.code, quiz.slug)
+    context = {"course": course, "quiz": quiz, "question": found, "form": form,
+               "changes": changes, "errors": errors,
+               "log": found.changes.select_related("changed_by")[:20]}  # fmt: skip
+    return render(request, "quizzes/question_change.html", context)

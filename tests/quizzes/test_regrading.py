@@ -104,3 +104,19 @@ def test_staff_preview_and_apply_through_the_api(api_as, three_students, instruc
     assert [c["student"] for c in preview.data] == ["other_student", "student"]
     assert applied.data == preview.data and QuestionChange.objects.count() == 1
     assert api_as(student).post(url, {"key": {"answer": 0}}, format="json").status_code == 403
+
+
+def test_staff_preview_then_apply_on_the_page(client, three_students, instructor):
+    url = "/courses/pmldl/quizzes/week1/questions/relu/change/"
+    client.force_login(instructor)
+    data = {"key": '{"answer": 1}', "points": "1", "reason": "choice 1 is right"}
+
+    preview = client.post(url, {**data, "preview": "1"}).content.decode()
+    assert "Apply: change 2 scores" in preview and "other_student" in preview
+    assert not QuestionChange.objects.exists()  # a preview changes nothing
+
+    applied = client.post(url, {**data, "apply": "1"})
+    bad = client.post(url, {**data, "key": "{answer: 1", "preview": "1"}).content.decode()
+
+    assert applied.status_code == 302 and QuestionChange.objects.count() == 1
+    assert "The key is not JSON" in bad

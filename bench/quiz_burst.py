@@ -1,0 +1,294 @@
+"""Benchmark: a class of 300 starting one quiz within 10 s, autosaving, and submitting.
+
+Runs the site under gunicorn on this machine, against a scratch SQLite database (or, when
+DATABASE_URL names a PostgreSQL server, a scratch database ``quiz_burst_bench`` created on it and
+dropped after: never your own data). A separate load process on loopback starts each student
+within the ramp, saves an answer every few seconds through the API (as the page's autosave does)
+and submits at the end. It prints requests per second, p50 / p95 / p99 latency per kind of
+request, errors, and the answers saved (200 responses) against the answers the database holds at
+the end, which must be equal.
+
+    .venv/bin/python bench/quiz_burst.py [--students 300] [--ramp 10] [--duration 30]
+        [--save-every 3] [--workers 4] [--threads 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BENCH_DB = "quiz_burst_bench"
+FORMULAS = ["theta - eta*dR/dtheta", "-eta*dR/dtheta + theta", "theta + eta*dR/dtheta"]
+ANSWERS = {"single": lambda rng: rng.randrange(3), "numeric": lambda rng: "0.25",
+           "short_text": lambda rng: rng.choice(["overfitting", "dropout"]),
+           "formula": lambda rng: rng.choice(FORMULAS)}  # fmt: skip
+
+
+# Run in the parent: the site, the data, the load, the count
+
+
+def main() -> None:
+    args = _arguments()
+    scratch = Path(tempfile.mkdtemp(prefix="quiz-burst-"))
+    env, drop = _environment(scratch)
+    try:
+        _manage(env, "migrate", "--no-input", quiet=True)
+        tokens = json.loads(_self(env, "--setup", str(args.students)))
+        (scratch / "tokens.json").write_text(json.dumps(tokens))
+        port = _free_port()
+        server = _gunicorn(env, port, args)
+        try:
+            load = json.loads(_self(
+                env, "--load", str(port), str(scratch / "tokens.json"), str(args.ramp),
+                str(args.duration), str(args.save_every),
+            ))  # fmt: skip
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        held = json.loads(_self(env, "--count"))
+        _report(args, load, held, env)
+    finally:
+        drop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=300)
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which all start")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds each one saves")
+    parser.add_argument("--save-every", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    return parser.parse_args()
+
+
+def _environment(scratch: Path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "courseapp.settings", "DEBUG": "0",
+           "SECRET_KEY": "quiz-burst-bench", "ALLOWED_HOSTS": "127.0.0.1",
+           "SECURE_SSL_REDIRECT": "0", "VAR_DIR": str(scratch / "var"), "LOG_LEVEL": "WARNING",
+           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env.pop("REDIS_URL", None)  # the site needs no broker for quizzes
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        env["DATABASE_URL"] = f"sqlite:///{scratch / 'bench.sqlite3'}"
+        return env, lambda: None
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    _postgres(admin, f"DROP DATABASE IF EXISTS {BENCH_DB}", f"CREATE DATABASE {BENCH_DB}")
+    env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    return env, lambda: _postgres(admin, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def _postgres(url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement)
+
+
+def _manage(env: dict, *args: str, quiet: bool = False) -> None:
+    out = subprocess.DEVNULL if quiet else None
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, stdout=out)
+
+
+def _self(env: dict, *args: str) -> str:
+    done = subprocess.run([PYTHON, __file__, *args], env=env, check=True, capture_output=True,
+                          text=True)  # fmt: skip
+    return done.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _gunicorn(env: dict, port: int, args) -> subprocess.Popen:
+    gunicorn = Path(PYTHON).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "courseapp.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
+         "--backlog", "2048", "--preload", "--keep-alive", "75"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    for _ in range(300):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def _report(args, load: dict, held: dict, env: dict) -> None:
+    database = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
+    requests = sum(len(v) for v in load["latencies"].values())
+    print(f"quiz burst: {args.students} students started within {args.ramp:g} s, saving every "
+          f"~{args.save_every:g} s for {args.duration:g} s; gunicorn {args.workers} workers x "
+          f"{args.threads} threads; {database}")  # fmt: skip
+    print(f"requests: {requests} in {load['wall']:.1f} s = {requests / load['wall']:.0f} per s; "
+          f"errors: {load['errors']}")  # fmt: skip
+    print("responses: " + ", ".join(f"{k}: {v}" for k, v in sorted(load["statuses"].items())))
+    for kind, values in load["latencies"].items():
+        if values:
+            cuts = statistics.quantiles(values, n=100, method="inclusive")
+            print(f"  {kind:7} n={len(values):5}  p50 {cuts[49] * 1000:6.1f} ms  "
+                  f"p95 {cuts[94] * 1000:6.1f} ms  p99 {cuts[98] * 1000:6.1f} ms")  # fmt: skip
+    same = "equal" if load["saved"] == held["accepted"] else "NOT EQUAL: answers were lost"
+    print(f"answers saved (200): {load['saved']}; answers the database holds: {held['accepted']} "
+          f"({same}); attempts submitted: {held['submitted']} of {args.students}")  # fmt: skip
+    if load["saved"] != held["accepted"]:
+        sys.exit(1)
+
+
+# Run in child processes with the bench's settings
+
+
+def setup(students: int) -> None:
+    """The course, its students with API tokens, and a quiz open for the next hour."""
+    import datetime
+
+    import django
+
+    django.setup()
+    import yaml
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from courseapp.courses.models import Course, Enrollment, Lecture, Role
+    from courseapp.quizzes.authoring import quiz_import
+    from grading.services.schemes import grading_scheme_create
+
+    course = Course.objects.create(code="bench", title="Bench", term="Bench")
+    grading_scheme_create(course=course, components=[{"name": "Quizzes", "points": "10"}],
+                          letter_cutoffs=[{"letter": "A", "min_points": "0"}])  # fmt: skip
+    Lecture.objects.create(course=course, number=1, title="Lecture 1")
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"s{n:04d}") for n in range(students)]
+    )
+    Enrollment.objects.bulk_create(
+        [Enrollment(course=course, user=user, role=Role.STUDENT) for user in users]
+    )
+    tokens = [Token.objects.create(user=user).key for user in users]
+    now = timezone.now()
+    quiz_import(course=course, text=yaml.safe_dump({
+        "slug": "burst", "title": "Burst", "lecture": 1, "points": 10,
+        "opens_at": (now - datetime.timedelta(minutes=5)).isoformat(),
+        "closes_at": (now + datetime.timedelta(hours=1)).isoformat(), "time_limit_minutes": 30,
+        "questions": [
+            {"slug": "single", "kind": "single", "points": 1, "prompt": "Pick",
+             "choices": ["a", "b", "c"], "key": {"answer": 0}},
+            {"slug": "numeric", "kind": "numeric", "points": 1, "prompt": "0.25?",
+             "key": {"answer": 0.25, "abs_tol": 0.001}},
+            {"slug": "short_text", "kind": "short_text", "points": 1, "prompt": "Word?",
+             "key": {"accepted": ["overfitting"]}},
+            {"slug": "formula", "kind": "formula", "points": 2, "prompt": "Update?",
+             "key": {"answer": "theta - eta*dR/dtheta", "symbols": ["theta", "eta", "dR",
+                                                                    "dtheta"]}},
+        ],
+    }))  # fmt: skip
+    print(json.dumps(tokens))
+
+
+def count() -> None:
+    import django
+
+    django.setup()
+    from courseapp.quizzes.models import AnswerSave, Attempt
+
+    accepted = AnswerSave.objects.filter(attempt__quiz__slug="burst", accepted=True).count()
+    submitted = Attempt.objects.filter(quiz__slug="burst", state="submitted").count()
+    print(json.dumps({"accepted": accepted, "submitted": submitted}))
+
+
+def load(port: int, tokens_file: str, ramp: float, duration: float, every: float) -> None:
+    """One thread per student, each with its own keep-alive connection."""
+    tokens = json.loads(Path(tokens_file).read_text())
+    latencies: dict[str, list[float]] = {"start": [], "save": [], "submit": []}
+    counts = {"saved": 0, "errors": 0}
+    statuses: dict[str, int] = {}
+    lock = threading.Lock()
+    base = "/api/courses/bench/quizzes/burst/attempts/"
+
+    def call(connection, kind: str, method: str, path: str, token: str, body=None):
+        data = None if body is None else json.dumps(body)
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        began = time.perf_counter()
+        try:
+            connection.request(method, path, body=data, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            status = response.status
+        except OSError:
+            connection.close()
+            status, payload = 0, b""
+        took = time.perf_counter() - began
+        with lock:
+            latencies[kind].append(took)
+            statuses[f"{kind} {status}"] = statuses.get(f"{kind} {status}", 0) + 1
+            if status >= 400 or status == 0:
+                counts["errors"] += 1
+            elif kind == "save":
+                counts["saved"] += 1
+        return status, payload
+
+    def student(index: int, token: str) -> None:
+        rng = random.Random(index)
+        time.sleep(rng.uniform(0, ramp))
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        status, payload = call(connection, "start", "POST", base, token)
+        if status != 201:
+            return
+        attempt = json.loads(payload)
+        questions = [(q["slug"], q["kind"]) for q in attempt["questions"]]
+        url = f"{base}{attempt['number']}/"
+        ends = time.monotonic() + duration
+        while time.monotonic() < ends:
+            time.sleep(rng.uniform(0.5 * every, 1.5 * every))
+            slug, kind = rng.choice(questions)
+            call(connection, "save", "PUT", f"{url}answers/{slug}/", token,
+                 {"value": ANSWERS[kind](rng)})  # fmt: skip
+        call(connection, "submit", "POST", f"{url}submit/", token)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=student, args=(i, t)) for i, t in enumerate(tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    print(json.dumps({"latencies": latencies, "wall": wall, "statuses": statuses, **counts}))
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    if mode == "--setup":
+        setup(int(sys.argv[2]))
+    elif mode == "--count":
+        count()
+    elif mode == "--load":
+        load(int(sys.argv[2]), sys.argv[3], *map(float, sys.argv[4:7]))
+    else:
+        main()
