@@ -4,6 +4,7 @@ that submits abandoned attempts, accommodations, and the score in the gradebook.
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
@@ -198,3 +199,30 @@ def test_highest_attempt_counts_when_the_quiz_says_so(week1, student, course):
     services.answer_grade_set(attempt=second, question=by_slug(second)["why"], points=0, by=None)
 
     assert Score.objects.get(item=week1.item, student=student).raw_points == 2  # 2 of 10 → 2
+
+
+def test_pools_and_shuffling_are_per_student_and_stay_put(scheme, lecture, course):
+    from courseapp.quizzes.authoring import quiz_import
+    from tests.factories import EnrollmentFactory, UserFactory
+    from tests.quizzes.conftest import QUESTIONS, quiz_yaml
+
+    pooled = [{**q, "pool": "three"} for q in QUESTIONS[:3]] + QUESTIONS[3:]
+    quiz = quiz_import(course=course, text=quiz_yaml(
+        questions=pooled, pools=[{"name": "three", "draw": 2}], shuffle_questions=True,
+        shuffle_choices=True,
+    ))  # fmt: skip
+    layouts = []
+    for n in range(8):
+        user = UserFactory(username=f"s{n}")
+        EnrollmentFactory(course=course, user=user, role="student")
+        first = services.attempt_start(quiz=quiz, student=user)
+        assert services.attempt_start(quiz=quiz, student=user).layout == first.layout
+        layouts.append(first.layout)
+
+    pooled_pks = set(quiz.questions.filter(pool__isnull=False).values_list("pk", flat=True))
+    for layout in layouts:
+        pks = [entry["question"] for entry in layout]
+        assert len(pks) == 2 + 4 and len(set(pks) & pooled_pks) == 2
+        for entry in layout:
+            assert sorted(entry["choices"]) == list(range(len(entry["choices"])))
+    assert len({json.dumps(layout) for layout in layouts}) > 1  # not everyone sees the same
