@@ -107,6 +107,8 @@ def quiz_import(*, course: Course, text: str | bytes) -> Quiz:
     for position, entry in enumerate(data.get("pools") or []):
         if not isinstance(entry, dict) or set(entry) - {"name", "draw"}:
             raise ValidationError(f"Pool {position + 1}: give name and draw only.")
+        if entry.get("name") in pools:
+            raise ValidationError(f"Two pools are called {entry.get('name')!r}.")
         pools[entry.get("name")] = Pool.objects.create(
             quiz=quiz, name=str(entry.get("name")), draw=_count(entry.get("draw"), "draw"),
             position=position,
@@ -151,11 +153,11 @@ def _quiz_fields(course: Course, data: dict) -> dict:
         "lecture": lecture, "title": str(data.get("title", "")).strip(),
         "opens_at": _moment(data.get("opens_at"), "opens_at"),
         "closes_at": _moment(data.get("closes_at"), "closes_at"),
-        "time_limit": datetime.timedelta(minutes=float(data.get("time_limit_minutes", 10))),
+        "time_limit": datetime.timedelta(minutes=_minutes(data.get("time_limit_minutes", 10))),
         "attempts_allowed": _count(data.get("attempts", 1), "attempts"),
         "combine": data.get("combine", Combine.HIGHEST),
-        "shuffle_questions": bool(data.get("shuffle_questions", False)),
-        "shuffle_choices": bool(data.get("shuffle_choices", False)),
+        "shuffle_questions": _flag(data, "shuffle_questions"),
+        "shuffle_choices": _flag(data, "shuffle_choices"),
         "review": data.get("review", Review.AFTER_CLOSE),
     }  # fmt: skip
     if fields["closes_at"] <= fields["opens_at"]:
@@ -163,6 +165,19 @@ def _quiz_fields(course: Course, data: dict) -> dict:
     if not datetime.timedelta(minutes=1) <= fields["time_limit"] <= datetime.timedelta(hours=6):
         raise ValidationError("time_limit_minutes must be from 1 to 360.")
     return fields
+
+
+def _minutes(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError("time_limit_minutes must be a number of minutes.")
+    return float(value)
+
+
+def _flag(data: dict, name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name} must be true or false.")
+    return value
 
 
 def _moment(value, name: str) -> datetime.datetime:
