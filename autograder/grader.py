@@ -178,6 +178,7 @@ def grade_notebook(
     tests = [TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores]
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
     results = {}
+    durations = execution.status.get("durations") or {}
     for index, cell in enumerate(execution.executed.cells):
         if not cell.get("metadata", {}).get("autograder", {}).get("check"):
             continue
@@ -185,7 +186,7 @@ def grade_notebook(
             text = notebooks.check_text(cell.outputs) or "This check did not run."
             result = {"status": "failed", "output": text}
         else:
-            result = {"status": "passed"}
+            result = {"status": "passed", "duration": durations.get(str(index))}
         results[cell.metadata.get("autograder", {}).get("check")] = result
     tests += prepared.score(results, execution.files, notes)
     del execution.executed.cells[first_check:]  # the student's notebook, as it ran
@@ -369,6 +370,8 @@ def _check_result(check, result, inputs, files, device, private) -> TestResult:
         actual = checks.load_outputs(files.get(check.files()[1], b""))
         if actual is None:
             status, output = "failed", "Your code did not produce its outputs."
+        elif check.kind == "training" and _over_budget(check, result):
+            status, output = "failed", _over_budget(check, result)
         elif check.kind == "training":  # points by accuracy, some or all
             points, output = checks.training_points(check, actual)
             status = "passed" if points == check.points else "partial" if points else "failed"
@@ -381,6 +384,21 @@ def _check_result(check, result, inputs, files, device, private) -> TestResult:
     output = f"{output}\n(seed {check.seed})".strip() if status == "failed" else ""
     points = check.points if status == "passed" else Decimal(0)
     return TestResult(check.name, points, check.points, status, output)
+
+
+TRAINING_SLACK = 5.0  # seconds beyond the budget for loading the data and predicting
+
+
+def _over_budget(check, result: dict) -> str:
+    """Training and predicting, timed by the runner outside the student's process (whose clock
+    the student's code could change), took longer than the budget allows."""
+    took = result.get("duration")
+    if not isinstance(took, int | float) or took <= check.time_budget + TRAINING_SLACK:
+        return ""
+    return (
+        f"Training and predicting took {took:.1f} s in all; the budget is "
+        f"{check.time_budget:g} s (and {TRAINING_SLACK:g} s to load the data and predict)."
+    )
 
 
 def _problem(check, inputs, actual, device, private) -> str:

@@ -16,9 +16,11 @@ traceback does not turn a failing test into a passing one.
 
 A reference check's cell (metadata ``autograder``) names its inputs file: the runner reads those
 files and deletes them before the kernel starts, and writes each back just before its check runs,
-so the student's cells cannot work on a check's inputs (a training set) ahead of its clock. The
-check module (probes.py) is imported first of all, so that what it takes from torch is torch as it
-was before any student cell ran. A check cell may ask for its own time limit (``timeout``).
+so the student's cells cannot work on a check's inputs (a training set) ahead of its clock, and
+times each check cell here, outside the kernel (``durations`` in the signed status), where the
+student's code cannot change the clock. The check module (probes.py) is imported first of all, so
+that what it takes from torch is torch as it was before any student cell ran. A check cell may
+ask for its own time limit (``timeout``).
 """
 
 import contextlib
@@ -28,6 +30,7 @@ import hmac
 import json
 import os
 import sys
+import time
 
 # jsonschema (under nbformat) imports rfc3987_syntax if it can, which builds a grammar for a whole
 # second on every start; URI formats are never checked here, so skip it.
@@ -111,7 +114,9 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
     if stash:  # first of all, before any student cell: see the module's docstring
         notebook.cells.insert(0, nbformat.v4.new_code_cell("import probes as __autograder_probes"))
         notebook.cells[0].metadata["autograder"] = {"setup": True}
-    status = {"state": "finished", "message": "", "timeouts": [], "errors": [], "tampered": []}
+    status = {"state": "finished", "message": "", "timeouts": [], "errors": [], "tampered": [],
+              "durations": {}}  # fmt: skip
+    started: dict[int, float] = {}
     nonce = hashlib.sha256(key + b"guard").hexdigest()[:16]
     guard = GUARD.replace("NONCE", repr(nonce))
     client = None
@@ -136,6 +141,13 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
         if name in stash:
             with open(name, "wb") as handle:
                 handle.write(stash[name])
+        if is_check:
+            started[cell_index] = time.monotonic()
+
+    def after_cell(cell, cell_index, execute_reply):
+        if cell_index in started:
+            took = time.monotonic() - started.pop(cell_index)
+            status["durations"][str(cell_index - len(setup))] = round(took, 3)
 
     def on_error(cell, cell_index, execute_reply):
         status["errors"].append(cell_index - len(setup))
@@ -160,6 +172,7 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
         shutdown_kernel="immediate",
         on_cell_error=on_error,
         on_cell_execute=before_cell,
+        on_cell_executed=after_cell,
         timeout_func=timeout_for,
     )
     setup = [c for c in notebook.cells if _check_meta(c).get("setup")]

@@ -23,6 +23,14 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch.utils._python_dispatch import TorchDispatchMode
 
+# What the probes read of torch and the clock, taken when this module is first imported: before
+# any student code runs (both runners import it first), so code that later replaces
+# nn.Module.named_parameters, Tensor.requires_grad or time.monotonic does not change it here.
+_NAMED_PARAMETERS = torch.nn.Module.named_parameters
+_REQUIRES_GRAD = torch._C.TensorBase.requires_grad.__get__
+_IS_INFERENCE = torch._C.TensorBase.is_inference
+_MONOTONIC = time.monotonic  # the training probe's clock (the runner keeps one of its own too)
+
 
 class ForbiddenAPI(BaseException):
     pass
@@ -295,9 +303,9 @@ def statistical(target, inputs: dict, check: dict) -> dict:
 def training(target, inputs: dict, check: dict) -> dict:
     """Train with the student's function within the time budget, then predict the held-out
     inputs (their labels stay with the worker)."""
-    started = time.monotonic()
+    started = _MONOTONIC()
     model = target(inputs["X_train"], inputs["y_train"])
-    took = time.monotonic() - started
+    took = _MONOTONIC() - started
     if took > check["time_budget"]:
         raise ProbeError(f"Training took {took:.1f} s; the budget is {check['time_budget']:g} s.")
     if not callable(model):
@@ -315,14 +323,6 @@ def training(target, inputs: dict, check: dict) -> dict:
 
 def _flag(value: bool) -> torch.Tensor:
     return torch.tensor(bool(value), dtype=torch.uint8)
-
-
-# What the network probe reads, taken when this module is first imported: in a notebook, before
-# any student cell runs (nbrunner imports it first), so a notebook that later replaces
-# nn.Module.named_parameters or Tensor.requires_grad does not change what is read here.
-_NAMED_PARAMETERS = torch.nn.Module.named_parameters
-_REQUIRES_GRAD = torch._C.TensorBase.requires_grad.__get__
-_IS_INFERENCE = torch._C.TensorBase.is_inference
 
 
 def network(target, inputs: dict, check: dict) -> dict:

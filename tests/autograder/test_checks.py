@@ -627,3 +627,50 @@ def test_training_feedback_says_what_is_wrong_with_the_predictions():
         0,
         "Its predictions should be class numbers 0-4, as in y_train; they range from 5 to 9.",
     )
+
+
+# The time budget is kept by the runner, outside the student's process
+
+LAZY = """def fit(X, y):
+    import time
+    class Lazy:  # returns at once; the training happens when it is first asked to predict
+        def __call__(self, inputs):
+            time.sleep(8)
+            return torch.zeros(len(inputs), 10)
+    return Lazy()
+"""
+BUDGET_CHECK = b"""
+[[checks]]
+name = "trains in time"
+kind = "training"
+target = "fit"
+time_budget = 1
+thresholds = [[0.05, 1]]
+points = 1
+"""
+
+
+def test_a_model_that_trains_when_asked_to_predict_is_over_budget_in_a_notebook():
+    from autograder.grader import grade_notebook
+    from tests.autograder.nbfactory import source_bytes, student_notebook
+
+    result = grade_notebook(
+        source=source_bytes(), submitted=student_notebook(extra_cells=["import torch\n" + LAZY]),
+        data_files={}, limits=Limits(wall_seconds=120, cpu_seconds=120), cell_timeout=30,
+        reference_checks=checks.parse_toml(BUDGET_CHECK),
+    )  # fmt: skip
+
+    [check] = [t for t in result.tests if t.name == "trains in time"]
+    assert check.score == 0 and "Training and predicting took" in check.output, check.output
+    assert "the budget is 1 s" in check.output
+
+
+def test_a_model_that_trains_when_asked_to_predict_is_over_budget_in_python_files():
+    spec = harness.parse(b'files = ["nn.py"]\n' + BUDGET_CHECK)
+    result = grade_python(
+        spec=spec, instructor_files={}, submitted={"nn.py": b"import torch\n" + LAZY.encode()},
+        data_files={}, limits=Limits(wall_seconds=120, cpu_seconds=120), test_timeout=30,
+    )  # fmt: skip
+
+    [check] = result.tests
+    assert check.score == 0 and "Training and predicting took" in check.output, check.output
