@@ -297,9 +297,10 @@ CHECK_MARGIN = 30  # seconds a training check's cell gets beyond its budget: loa
 
 def check_cell_meta(check: Check) -> dict:
     """What nbrunner needs to know of a check's cell: its name, the inputs file it writes just
-    before the cell runs, and (training) a time limit past the budget, so that a slow training is
-    told it was over its budget rather than stopped."""
-    meta = {"check": check.name, "inputs": check.files()[0]}
+    before the cell runs, the outputs file it takes away as soon as the cell ends, and (training)
+    a time limit past the budget, so that a slow training is told it was over its budget rather
+    than stopped."""
+    meta = {"check": check.name, "inputs": check.files()[0], "outputs": check.files()[1]}
     if check.kind == "training":
         meta["timeout"] = int(check.time_budget) + CHECK_MARGIN
     return meta
@@ -321,6 +322,32 @@ def student_code(notebook) -> dict[str, bytes]:
             lines.append("" if line.lstrip().startswith(("%", "!")) else line)
         lines.append("")
     return {"the notebook": "\n".join(lines).encode()}
+
+
+def cell_lines(notebook) -> list[str]:
+    """Where each line of ``student_code``'s text comes from, as the student would look for it:
+    "cell gd, line 3" (the cell's nbgrader grade_id, else its number in the notebook)."""
+    places = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+        name = meta.get("grade_id") or str(number)
+        count = len(str(cell.source).splitlines())
+        places += [f"cell {name}, line {line}" for line in range(1, count + 1)]
+        places.append(f"cell {name}, after its last line")
+    return places
+
+
+def in_cells(messages: list[str], places: list[str]) -> list[str]:
+    """``messages`` with "(the notebook, line N)" told as the cell and its line."""
+    import re
+
+    def where(match) -> str:
+        line = int(match.group(1))
+        return f"({places[line - 1]})" if 0 < line <= len(places) else match.group(0)
+
+    return [re.sub(r"\(the notebook, line (\d+)\)", where, m) for m in messages]
 
 
 def _thresholds(raw, name: str, points: Decimal) -> tuple[tuple[float, Decimal], ...]:
@@ -420,32 +447,90 @@ def _uses_in(tree, filename: str, forbidden: tuple[str, ...], target: str | None
 # Changing torch or the checks' own code: found in the source, and then every check scores 0
 
 PROTECTED = ("torch", "probes", "sys.modules", "builtins")
-UNPROTECTED = ("torch.backends.",)  # settings a student may change (cudnn.deterministic, ...)
+# Settings a student may change: cudnn.deterministic, TF32, the compiler's configuration.
+UNPROTECTED = ("torch.backends.", "torch._dynamo.config.", "torch._inductor.config.")
 
 
 def tampering(sources: dict[str, bytes], *, aliases: dict[str, str] | None = None) -> list[str]:
     """Where the student's code changes torch, the checks' module (``probes``) or the import
     system, as "what (file, line N)": an assignment to or deletion of an attribute or item under
     them (``torch.relu = ...``, ``nn.Module.named_parameters = ...``, ``sys.modules[...] = ...``),
-    or ``setattr``/``delattr`` on them. ``aliases``: names bound elsewhere (the instructor's cells'
-    imports). What escapes this (names reached through ``getattr``) meets the probes' own copies
-    of what they read, taken before the student's code ran."""
+    or ``setattr``/``delattr`` on them. Names are resolved as Python would: an import's alias
+    (``aliases``: the instructor's cells' imports too), or a name bound to such a path; a local
+    variable of the same name (``F`` a tensor inside a function) is that variable. What escapes
+    this (names reached through ``getattr``) meets the probes' own copies of what they read,
+    taken before the student's code ran."""
     found = []
     for filename, content in sources.items():
         try:
             tree = ast.parse(content, filename=filename)
         except (SyntaxError, ValueError):
             continue
-        names = {**(aliases or {}), **_aliases(tree)}
+        paths = _bound_to_paths(tree, aliases or {})
+        names = {**(aliases or {}), **_aliases(tree), **paths}
+        shadowed = _module_level_names(tree) - set(paths)  # rebound to something else
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for node, target in _changed(tree):
             dotted = _dotted(target)
             if dotted is None:
                 continue
             head, _, rest = dotted.partition(".")
+            if head in shadowed or head in _locals_around(node, parents):
+                continue
             full = names.get(head, head) + (f".{rest}" if rest else "")
             if _protected(full):
                 found.append(f"{full} ({filename}, line {node.lineno})")
     return sorted(set(found))
+
+
+def _bound_to_paths(tree, aliases: dict[str, str]) -> dict[str, str]:
+    """Module-level names bound to a dotted path (``F = torch.nn.functional``), resolved."""
+    names = {**aliases, **_aliases(tree)}
+    bound = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, dotted = node.targets[0], _dotted(node.value)
+            if isinstance(target, ast.Name) and dotted is not None:
+                head, _, rest = dotted.partition(".")
+                bound[target.id] = names.get(head, head) + (f".{rest}" if rest else "")
+    return bound
+
+
+def _module_level_names(tree) -> set[str]:
+    """Names the module binds other than by import: variables that may shadow an alias."""
+    return _scope_names(tree.body)
+
+
+def _scope_names(body) -> set[str]:
+    """The names a scope binds (assignments, loops, arguments, definitions), not nested ones."""
+    names: set[str] = set()
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        stack.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _locals_around(node, parents: dict) -> set[str]:
+    """The local names of every function around ``node`` (less those it declares global)."""
+    names: set[str] = set()
+    current = parents.get(node)
+    while current is not None:
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            declared = {n for g in ast.walk(current) if isinstance(g, ast.Global) for n in g.names}
+            body = current.body if isinstance(current.body, list) else [current.body]
+            names |= _scope_names([*body, current.args]) - declared
+        current = parents.get(current)
+    return names
 
 
 def _changed(tree):
@@ -863,26 +948,27 @@ def _split(dataset: str, classes: tuple[int, ...], seed: int, train_fraction: fl
     return x[train], y[train], x[test], y[test]
 
 
-def _held_out_rows(check: Check) -> set[int]:
-    """The rows of the data set's file that the check scores on."""
+def _check_rows(check: Check) -> set[int]:
+    """The rows of the data set's file that a training check draws on: its classes', training
+    and held-out alike (a notebook could train on the training rows ahead of the check's clock,
+    or look the held-out ones up)."""
     import torch
     from sklearn.datasets import load_digits
 
     y = torch.tensor(load_digits().target, dtype=torch.int64)
-    rows = torch.arange(len(y))
-    if check.classes:
-        rows = rows[torch.isin(y, torch.tensor(check.classes))]
-    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(check.seed))
-    return set(rows[order[int(len(rows) * check.train_fraction) :]].tolist())
+    if not check.classes:
+        return set(range(len(y)))
+    return set(torch.nonzero(torch.isin(y, torch.tensor(check.classes))).view(-1).tolist())
 
 
 def public_datasets(found) -> dict[Path, bytes]:
     """The data set files as the sandbox shows them while ``found`` checks run: without the rows
-    any training check scores on, so that a notebook cannot look the held-out labels up in the
-    copy of the data set that ships with scikit-learn."""
+    of any training check's classes, so that a notebook can neither look the held-out labels up
+    in the copy of the data set that ships with scikit-learn nor train on the training rows
+    before the check starts."""
     import gzip
 
-    held_out = set().union(*(_held_out_rows(c) for c in found if c.kind == "training"))
+    held_out = set().union(*(_check_rows(c) for c in found if c.kind == "training"))
     if not held_out:
         return {}
     path = digits_file()
@@ -927,6 +1013,28 @@ def training_points(check: Check, actual: dict) -> tuple[Decimal, str]:
     if earned < best_pts:
         message += f" (all {best_pts} from {best_acc:g})"
     return earned, message + "."
+
+
+IMPLAUSIBLE_ACCURACY = 0.99
+
+
+def implausible(check: Check, actual: dict) -> list[str]:
+    """For staff: a held-out accuracy that a model trained within the rules hardly reaches here,
+    which a table of the public data set's labels would (a reason to read the submission)."""
+    import torch
+
+    *_, y_test = dataset_split(check)
+    predictions = actual.get("predictions")
+    if predictions is None or tuple(predictions.shape) != tuple(y_test.shape):
+        return []
+    accuracy = float((predictions.to(torch.int64) == y_test).double().mean())
+    if accuracy < IMPLAUSIBLE_ACCURACY:
+        return []
+    return [
+        f"Check {check.name!r}: held-out accuracy {accuracy:.3f} is more than a model trained "
+        "on its training set usually reaches; read the submission (a table of the public data "
+        "set's labels would do it)."
+    ]
 
 
 def check_features(check: Check) -> int:

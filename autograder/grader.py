@@ -139,7 +139,7 @@ def grade_notebook(
     prepared = _Checks.prepare(
         (*reference_checks, *in_cells), checks.student_code(restored.notebook), private or {},
         data_files, aliases=checks.notebook_aliases(restored.notebook),
-    )  # fmt: skip
+    ).told_in_cells(checks.cell_lines(restored.notebook))  # fmt: skip
     notebook = copy.deepcopy(restored.notebook)
     placed = _place_checks(notebook, prepared, {c.name for c in in_cells})
     first_check = len(notebook.cells)
@@ -179,16 +179,20 @@ def grade_notebook(
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
     results = {}
     durations = execution.status.get("durations") or {}
+    changed = _changed_outputs(execution.files, execution.status.get("outputs") or {})
     for index, cell in enumerate(execution.executed.cells):
         if not cell.get("metadata", {}).get("autograder", {}).get("check"):
             continue
         if index in failed or cell.get("execution_count") is None:
             text = notebooks.check_text(cell.outputs) or "This check did not run."
             result = {"status": "failed", "output": text}
+        elif cell.metadata.get("autograder", {}).get("outputs") in changed:
+            result = {"status": "failed", "output": CHANGED_OUTPUTS}
         else:
             result = {"status": "passed", "duration": durations.get(str(index))}
         results[cell.metadata.get("autograder", {}).get("check")] = result
     tests += prepared.score(results, execution.files, notes)
+    log = "".join(f"{line}\n" for line in prepared.staff_log) + log
     del execution.executed.cells[first_check:]  # the student's notebook, as it ran
     for index, cell in placed.items():  # a check cell as the instructor wrote it; its result is
         execution.executed.cells[index].source = cell.source  # in the run's tests
@@ -275,8 +279,13 @@ def grade_python(
     if run.status.get("state") == "import_error":
         notes.append("Your code could not be imported, so every test failed; see the first test.")
     results = dict(zip([t["name"] for t in runner_spec["tests"]], reported, strict=True))
+    changed = _changed_outputs(run.files, run.status.get("outputs") or {})
+    for check in spec.checks:  # outputs not as the runner took them when the check was done
+        if check.files()[1] in changed and results[check.name].get("status") == "passed":
+            results[check.name] = {"status": "failed", "output": CHANGED_OUTPUTS}
     tests = [_harness_result(test, results[test.name]) for test in spec.tests]
     tests += prepared.score(results, run.files, notes)
+    log = "".join(f"{line}\n" for line in prepared.staff_log) + log
     return Grade(
         tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started, prepared.device
     )
@@ -293,6 +302,7 @@ class _Checks:
     private: dict[str, bytes]
     device: str = "cpu"
     tampering: tuple[str, ...] = ()  # where the student's code changes torch or the checks
+    staff_log: list[str] = field(default_factory=list)  # what staff should look at
 
     @classmethod
     def prepare(
@@ -314,6 +324,12 @@ class _Checks:
         }
         device = checks.best_device() if reference_checks else "cpu"
         return cls(tuple(reference_checks), forbidden, inputs, private, device, tuple(tampering))
+
+    def told_in_cells(self, places: list[str]) -> _Checks:
+        """The same, with places in a notebook said as cells and lines."""
+        self.forbidden = {n: checks.in_cells(uses, places) for n, uses in self.forbidden.items()}
+        self.tampering = tuple(checks.in_cells(list(self.tampering), places))
+        return self
 
     @property
     def to_run(self) -> list[checks.Check]:
@@ -342,7 +358,7 @@ class _Checks:
             result = results.get(check.name, {"status": "failed", "output": "It did not run."})
             scored.append(
                 _check_result(check, result, self.inputs[check.name], files, self.device,
-                              self.private)
+                              self.private, self.staff_log)
             )  # fmt: skip
         if self.checks:
             notes.append(f"Reference checks ran on {self.device}.")
@@ -363,7 +379,7 @@ def _harness_result(test, result) -> TestResult:
     return TestResult(test.name, points, test.points, status, output)
 
 
-def _check_result(check, result, inputs, files, device, private) -> TestResult:
+def _check_result(check, result, inputs, files, device, private, staff: list) -> TestResult:
     """A reference check: the probe ran in the sandbox; compare its outputs here."""
     status, output = _reported(result)
     if status == "passed":
@@ -374,6 +390,7 @@ def _check_result(check, result, inputs, files, device, private) -> TestResult:
             status, output = "failed", _over_budget(check, result)
         elif check.kind == "training":  # points by accuracy, some or all
             points, output = checks.training_points(check, actual)
+            staff.extend(checks.implausible(check, actual))
             status = "passed" if points == check.points else "partial" if points else "failed"
             return TestResult(check.name, points, check.points, status, output)
         else:
@@ -384,6 +401,21 @@ def _check_result(check, result, inputs, files, device, private) -> TestResult:
     output = f"{output}\n(seed {check.seed})".strip() if status == "failed" else ""
     points = check.points if status == "passed" else Decimal(0)
     return TestResult(check.name, points, check.points, status, output)
+
+
+CHANGED_OUTPUTS = (
+    "The check's outputs were written again after it had run (by the student's own code); "
+    "the check scores 0."
+)
+
+
+def _changed_outputs(files: dict[str, bytes], signed: dict) -> set[str]:
+    """The checks' outputs files that are not what the runner took when their check ended (or
+    that it never took: written after a check that left none)."""
+    import hashlib
+
+    return {name for name, content in files.items()
+            if hashlib.sha256(content).hexdigest() != signed.get(name)}  # fmt: skip
 
 
 TRAINING_SLACK = 5.0  # seconds beyond the budget for loading the data and predicting

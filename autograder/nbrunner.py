@@ -115,7 +115,8 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
         notebook.cells.insert(0, nbformat.v4.new_code_cell("import probes as __autograder_probes"))
         notebook.cells[0].metadata["autograder"] = {"setup": True}
     status = {"state": "finished", "message": "", "timeouts": [], "errors": [], "tampered": [],
-              "durations": {}}  # fmt: skip
+              "durations": {}, "outputs": {}}  # fmt: skip
+    kept: dict[str, bytes] = {}
     started: dict[int, float] = {}
     nonce = hashlib.sha256(key + b"guard").hexdigest()[:16]
     guard = GUARD.replace("NONCE", repr(nonce))
@@ -148,6 +149,14 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
         if cell_index in started:
             took = time.monotonic() - started.pop(cell_index)
             status["durations"][str(cell_index - len(setup))] = round(took, 3)
+        name = _check_meta(cell).get("outputs")
+        if isinstance(name, str) and os.path.basename(name) == name and os.path.isfile(name):
+            # out of the kernel's reach until the end; its hash signed, so a copy the student's
+            # code writes later is told from it
+            with open(name, "rb") as handle:
+                kept[name] = handle.read()
+            os.remove(name)
+            status["outputs"][name] = hashlib.sha256(kept[name]).hexdigest()
 
     def on_error(cell, cell_index, execute_reply):
         status["errors"].append(cell_index - len(setup))
@@ -183,6 +192,9 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
     except CellTimeoutError as exc:
         status.update(state="timeout", message=str(exc).splitlines()[0])
     finally:
+        for name, content in kept.items():  # the kernel is gone: the checks' outputs come back
+            with open(name, "wb") as handle:
+                handle.write(content)
         del notebook.cells[: len(setup)]  # the student's notebook, as it ran, indexes as sent
         executed = [i for i, c in enumerate(notebook.cells) if c.get("execution_count")]
         status["last_executed"] = max(executed, default=None)

@@ -211,13 +211,15 @@ def text_of(outputs: list, *, hidden: bool, visible: str = "") -> str:
 
 
 CHECK_ERRORS = ("CheckFailed", "ProbeError")
+# Frames of a traceback that are not the student's code: the check's, torch's, the library's.
+NOT_THE_STUDENTS = ("probes.py", "__import__('probes')", "site-packages", "/lib/python3")
 MAX_TEXT = 4000
 
 
 def check_text(outputs: list) -> str:
     """A reference check cell's outputs for the student: the check's own finding as it is, or the
-    student's error with the student's frames only (not the check's, nor the cell that ran it),
-    the last frames kept when it is long."""
+    student's error with the student's frames only (not the check's, nor the cell that ran it,
+    nor torch's), the last frames kept when it is long."""
     parts = []
     for output in outputs:
         if output.output_type == "stream":
@@ -228,7 +230,7 @@ def check_text(outputs: list) -> str:
                 parts.append(evalue)
                 continue
             frames = [strip_ansi(f) for f in output.get("traceback", [])[1:-1]]
-            frames = [f for f in frames if "probes.py" not in f and "__import__('probes')" not in f]
+            frames = [f for f in frames if not any(m in f for m in NOT_THE_STUDENTS)]
             parts.append("\n".join([*frames[-3:], f"{ename}: {evalue}".rstrip(": ")]))
     text = strip_ansi("".join(p if p.endswith("\n") else p + "\n" for p in parts if p)).strip()
     return text if len(text) <= MAX_TEXT else "…" + text[-(MAX_TEXT - 1) :]

@@ -25,8 +25,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 # What the probes read of torch and the clock, taken when this module is first imported: before
 # any student code runs (both runners import it first), so code that later replaces
-# nn.Module.named_parameters, Tensor.requires_grad or time.monotonic does not change it here.
-_NAMED_PARAMETERS = torch.nn.Module.named_parameters
+# Tensor.requires_grad or time.monotonic does not change it here.
+_GET = object.__getattribute__  # past a class's own __getattribute__ or named_parameters
 _REQUIRES_GRAD = torch._C.TensorBase.requires_grad.__get__
 _IS_INFERENCE = torch._C.TensorBase.is_inference
 _MONOTONIC = time.monotonic  # the training probe's clock (the runner keeps one of its own too)
@@ -367,11 +367,26 @@ def _network(inputs: dict, check: dict):
     return net
 
 
+def _parameters_of(module, prefix: str = "", seen=None):
+    """(name, parameter) as ``named_parameters`` gives them, read from each module's own
+    ``_parameters`` and ``_modules``, so that a class swapped in to report otherwise does not."""
+    seen = set() if seen is None else seen
+    for name, param in _GET(module, "_parameters").items():
+        if param is not None and id(param) not in seen:
+            if not isinstance(param, torch.Tensor):
+                raise ProbeError(f"{prefix}{name} is a {type(param).__name__}, not a parameter.")
+            seen.add(id(param))
+            yield prefix + name, param
+    for name, child in _GET(module, "_modules").items():
+        if child is not None:
+            yield from _parameters_of(child, f"{prefix}{name}.", seen)
+
+
 def _network_state(net, inputs: dict, prefix: str) -> dict:
     if not isinstance(net, torch.nn.Module):
         raise ProbeError(f"It returned a {type(net).__name__}, not the network.")
     state = {}
-    for name, param in _NAMED_PARAMETERS(net):
+    for name, param in _parameters_of(net):
         state[f"{prefix}trainable.{name}"] = _flag(_REQUIRES_GRAD(param))
         state[f"{prefix}param.{name}"] = param.detach().clone()
     if "forward" in inputs:

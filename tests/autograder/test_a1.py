@@ -104,4 +104,4 @@ def test_patching_torch_in_plain_sight_scores_zero_on_every_check():
     result = A1.grade(submitted)
 
     assert A1.check_scores(result) == dict.fromkeys(FULL, 0)
-    assert "Your code changes torch.relu (the notebook, line" in result.tests[-1].output
+    assert "Your code changes torch.relu (cell activations, line 1)" in result.tests[-1].output

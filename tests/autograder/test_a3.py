@@ -173,3 +173,27 @@ def test_looking_the_held_out_digits_up_in_scikit_learns_copy_earns_nothing():
 
     [training] = [t for t in result.tests if t.name == TRAINING]
     assert training.score == 0, training.output  # the held-out rows are not in the sandbox's copy
+
+
+SWAPPED_CLASS = """def freeze_lower(model, k):
+    class Liar(type(model)):  # reports the first k layers frozen, freezes nothing
+        def named_parameters(self, *args, **kwargs):
+            for name, p in super().named_parameters(*args, **kwargs):
+                frozen = any(name.startswith(f"hidden.{i}.") for i in range(k))
+                yield name, p.detach().requires_grad_(not frozen)
+    model.__class__ = Liar
+    return model"""
+
+
+def test_a_network_whose_class_is_swapped_to_lie_is_read_as_it_is():
+    notebook = A3.solution(
+        ("def freeze_lower(model, k):\n    ### BEGIN SOLUTION\n"
+         "    for layer in model.hidden[:k]:\n        layer.requires_grad_(False)\n"
+         "    return model\n    ### END SOLUTION", SWAPPED_CLASS),
+    )  # fmt: skip
+
+    result = A3.grade(notebook)
+
+    outputs = {t.name: t.output for t in result.tests}
+    assert A3.check_scores(result)["freeze_lower_layers"] == 0
+    assert "hidden.0.weight should be frozen" in outputs["freeze_lower_layers"]

@@ -299,7 +299,11 @@ def grade_notebook_with_checks(body: str):
             "the first at index [0, 0]: expected 0, got",
         ),
         ("    return x.abs() if hasattr(x, 'abs') else max(0, x)", 0, "Values of the output"),
-        ("    import torch\n    return torch.relu(x)", 0, "forbids: torch.relu (the notebook"),
+        (
+            "    import torch\n    return torch.relu(x)",
+            0,
+            "forbids: torch.relu (cell relu, line 3)",
+        ),
     ],
 )
 def test_checks_run_on_a_notebooks_variables(body, points, message):
@@ -674,3 +678,88 @@ def test_a_model_that_trains_when_asked_to_predict_is_over_budget_in_python_file
 
     [check] = result.tests
     assert check.score == 0 and "Training and predicting took" in check.output, check.output
+
+
+@pytest.mark.parametrize(
+    ("code", "found"),
+    [
+        ("import torch\ntorch.relu = None\n", ["torch.relu (f.py, line 2)"]),
+        ("from torch import nn\nnn.Module.named_parameters = None\n",
+         ["torch.nn.Module.named_parameters (f.py, line 2)"]),
+        ("import torch\nF = torch.nn.functional\nF.elu = None\n",
+         ["torch.nn.functional.elu (f.py, line 3)"]),
+        ("import torch\ndef f():\n    global torch\n    torch.relu = None\n",
+         ["torch.relu (f.py, line 4)"]),
+        ("import sys\nsys.modules['probes'] = None\n", ["sys.modules (f.py, line 2)"]),
+        ("import torch\nsetattr(torch.optim, 'Adam', None)\n", ["torch.optim (f.py, line 2)"]),
+        # not torch: a local variable, a rebound name, a setting, the student's own model
+        ("import torch.nn.functional as F\ndef relu(x):\n    F = x.clone()\n    F[F < 0] = 0\n",
+         []),
+        ("from torch.utils import data\ndata = {}\ndata['x'] = 1\n", []),
+        ("import torch\ntorch.backends.cudnn.deterministic = True\n"
+         "torch._dynamo.config.suppress_errors = True\n", []),
+        ("import torch\ndef f(model):\n    model.head = torch.nn.Linear(1, 2)\n"
+         "    setattr(model, 'x', 1)\n", []),
+    ],
+    ids=["plain", "nn alias", "bound path", "global", "sys.modules", "setattr", "local", "rebound",
+         "settings", "model"],
+)  # fmt: skip
+def test_changing_torch_is_found_and_a_variable_of_the_same_name_is_not(code, found):
+    assert checks.tampering({"f.py": code.encode()}) == found
+
+
+FORGE = """import probes, torch
+from safetensors.torch import load_file, save_file
+spec = {"seed": 0, "gradients": True, "arity": 1, "kwargs": {}}
+right = probes.function(torch.relu, load_file("check-0-in.safetensors"), spec)
+save_file({k: v.contiguous() for k, v in right.items()}, "check-0-out.safetensors")
+"""
+
+
+def test_outputs_forged_after_the_check_ran_are_not_the_ones_compared():
+    import nbformat
+
+    from autograder.grader import grade_notebook
+    from tests.autograder.nbfactory import student_notebook
+
+    result = grade_notebook(
+        source=nbformat.writes(source_with_check_cell()).encode(),
+        submitted=student_notebook("    return x", extra_cells=[FORGE]), data_files={},
+        limits=Limits(wall_seconds=120, cpu_seconds=120), cell_timeout=30,
+    )  # fmt: skip
+
+    # The runner took the check's own outputs away when its cell ended and put them back last:
+    # the forgery (the right answer, written by a later cell) is not what is compared.
+    [check] = [t for t in result.tests if t.name == "relu_matches_torch"]
+    assert check.score == 0 and "Values of the output" in check.output, check.output
+
+
+def test_outputs_that_differ_from_what_the_runner_took_are_refused():
+    from autograder.grader import CHANGED_OUTPUTS, _changed_outputs
+
+    signed = {"check-0-out.safetensors": __import__("hashlib").sha256(b"ours").hexdigest()}
+
+    assert _changed_outputs({"check-0-out.safetensors": b"ours"}, signed) == set()
+    assert _changed_outputs({"check-0-out.safetensors": b"theirs"}, signed) == {
+        "check-0-out.safetensors"
+    }
+    assert _changed_outputs({"check-1-out.safetensors": b"never taken"}, signed) == {
+        "check-1-out.safetensors"
+    }
+    assert "scores 0" in CHANGED_OUTPUTS
+
+
+def test_an_implausible_held_out_accuracy_is_pointed_out_to_staff():
+    [check] = checks.parse(
+        [{"name": "t", "kind": "training", "target": "fit", "points": 2, "classes": [5, 6, 7, 8, 9],
+          "thresholds": [[0.9, 2]], "train_fraction": 0.1, "seed": 5}],
+        default_module="nn",
+    )  # fmt: skip
+    *_, y_test = checks.dataset_split(check)
+
+    perfect = checks.implausible(check, {"predictions": y_test.clone()})
+    plausible = checks.implausible(check, {"predictions": torch.where(
+        torch.arange(len(y_test)) % 10 == 0, (y_test + 1) % 5, y_test)})  # fmt: skip
+
+    assert perfect and "read the submission" in perfect[0]
+    assert plausible == []
