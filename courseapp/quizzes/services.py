@@ -37,6 +37,9 @@ from grading.models import Source
 from grading.services.scores import score_set
 
 GRACE = datetime.timedelta(seconds=settings.QUIZ_GRACE_SECONDS)
+# Saves one attempt may append: far more than autosave makes in a quiz (every change, and every
+# 15 s), few enough that a script hammering the API cannot grow the log without end.
+MAX_SAVES = 3000
 
 
 def _local(moment: datetime.datetime, quiz: Quiz) -> str:
@@ -145,6 +148,11 @@ def answer_save(
     cleaned = scoring.answer_clean(question, value)
     with transaction.atomic():
         locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
+        if AnswerSave.objects.filter(attempt=locked).count() >= MAX_SAVES:
+            return Saved(False, now, message=(
+                f"Not saved: this attempt has already saved {MAX_SAVES} answers, the most one "
+                "attempt may. The answers you saved stand."
+            ))  # fmt: skip
         late = now > locked.deadline + GRACE
         accepted = locked.state == AttemptState.OPEN and not late
         AnswerSave.objects.create(

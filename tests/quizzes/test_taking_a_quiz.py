@@ -226,3 +226,20 @@ def test_pools_and_shuffling_are_per_student_and_stay_put(scheme, lecture, cours
         for entry in layout:
             assert sorted(entry["choices"]) == list(range(len(entry["choices"])))
     assert len({json.dumps(layout) for layout in layouts}) > 1  # not everyone sees the same
+
+
+def test_an_attempt_saving_without_end_is_stopped_and_its_answers_stand(
+    week1, student, monkeypatch
+):
+    monkeypatch.setattr(services, "MAX_SAVES", 3)
+    attempt = services.attempt_start(quiz=week1, student=student)
+    question = by_slug(attempt)["dropout"]
+    for text in ("a", "b", "overfitting"):
+        assert services.answer_save(attempt=attempt, question=question, value=text).accepted
+
+    refused = services.answer_save(attempt=attempt, question=question, value="d")
+
+    assert not refused.accepted and "the most one attempt may" in refused.message
+    assert AnswerSave.objects.count() == 3  # the refusal adds nothing to the log
+    graded = services.attempt_submit(attempt=attempt)
+    assert graded.grades.get(question=question).points == 1
