@@ -61,8 +61,10 @@ def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> da
     return min(started_at + limit, quiz.closes_at)
 
 
-def attempts_allowed(quiz: Quiz, student) -> int:
-    accommodation = _accommodation(quiz, student)
+def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
+    """The quiz's attempts plus the student's extra ones (``accommodation``: theirs, if the
+    caller has it already)."""
+    accommodation = accommodation or _accommodation(quiz, student)
     return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
 
 
@@ -112,12 +114,13 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if now >= quiz.closes_at:
         raise ValidationError(f"{quiz.title} closed at {quiz.closes_at:%Y-%m-%d %H:%M} UTC.")
     used = Attempt.objects.filter(quiz=quiz, student=student).count()
-    allowed = attempts_allowed(quiz, student)
+    accommodation = _accommodation(quiz, student)
+    allowed = attempts_allowed(quiz, student, accommodation)
     if used >= allowed:
         raise ValidationError(f"You have used all {allowed} attempt(s) of {quiz.title}.")
     attempt = Attempt(
         quiz=quiz, student=student, number=used + 1, started_at=now,
-        deadline=deadline_for(quiz, now, _accommodation(quiz, student)),
+        deadline=deadline_for(quiz, now, accommodation),
         layout=_layout(quiz, student, used + 1),
     )  # fmt: skip
     try:
@@ -213,12 +216,12 @@ def attempt_grade(
             grade.points, grade.feedback, grade.graded_at = points, feedback, timezone.now()
             grade.graded_by = None
             grade.save()
-    return _total(attempt, by=by, reason=reason)
+    return _total(attempt, by=by, reason=reason, questions=questions)
 
 
-def _total(attempt: Attempt, *, by=None, reason: str = "") -> Attempt:
+def _total(attempt: Attempt, *, by=None, reason: str = "", questions=None) -> Attempt:
     grades = {g.question_id: g.points for g in attempt.grades.all()}
-    questions = Question.objects.in_bulk(attempt.question_pks)
+    questions = questions or Question.objects.in_bulk(attempt.question_pks)
     attempt.max_score = sum((questions[pk].points for pk in attempt.question_pks), Decimal(0))
     pending = any(grades.get(pk) is None for pk in attempt.question_pks)
     attempt.score = (
