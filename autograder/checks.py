@@ -948,33 +948,30 @@ def _split(dataset: str, classes: tuple[int, ...], seed: int, train_fraction: fl
     return x[train], y[train], x[test], y[test]
 
 
-def _check_rows(check: Check) -> set[int]:
-    """The rows of the data set's file that a training check draws on: its classes', training
-    and held-out alike (a notebook could train on the training rows ahead of the check's clock,
-    or look the held-out ones up)."""
-    import torch
-    from sklearn.datasets import load_digits
-
-    y = torch.tensor(load_digits().target, dtype=torch.int64)
-    if not check.classes:
-        return set(range(len(y)))
-    return set(torch.nonzero(torch.isin(y, torch.tensor(check.classes))).view(-1).tolist())
-
-
 def public_datasets(found) -> dict[Path, bytes]:
     """The data set files as the sandbox shows them while ``found`` checks run: without the rows
-    of any training check's classes, so that a notebook can neither look the held-out labels up
-    in the copy of the data set that ships with scikit-learn nor train on the training rows
-    before the check starts."""
+    of any training check's classes (all rows, for a check of every class), so that a notebook
+    can neither look the held-out labels up in the copy of the data set that ships with
+    scikit-learn nor train on the training rows before the check starts."""
+    training = [c for c in found if c.kind == "training"]
+    if not training:
+        return {}
+    hidden = None if any(not c.classes for c in training) else frozenset(
+        label for c in training for label in c.classes
+    )  # fmt: skip
+    return {digits_file(): _digits_without(hidden)}
+
+
+@functools.lru_cache(maxsize=8)  # the same few class sets at every grading of an assignment
+def _digits_without(labels: frozenset[int] | None) -> bytes:
+    """digits.csv.gz without the rows of ``labels`` (the last column), or without any row."""
     import gzip
 
-    held_out = set().union(*(_check_rows(c) for c in found if c.kind == "training"))
-    if not held_out:
-        return {}
-    path = digits_file()
-    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
-    kept = "\n".join(line for i, line in enumerate(lines) if i not in held_out) + "\n"
-    return {path: gzip.compress(kept.encode(), mtime=0)}
+    lines = gzip.decompress(digits_file().read_bytes()).decode().splitlines()
+    kept = [] if labels is None else [
+        line for line in lines if int(float(line.rsplit(",", 1)[1])) not in labels
+    ]  # fmt: skip
+    return gzip.compress(("\n".join(kept) + "\n").encode(), mtime=0)
 
 
 def digits_file() -> Path:
@@ -985,7 +982,6 @@ def digits_file() -> Path:
 
 def training_points(check: Check, actual: dict) -> tuple[Decimal, str]:
     """The points the trained model's held-out accuracy earns, and what to tell the student."""
-    import torch
 
     *_, y_test = dataset_split(check)
     predictions = actual.get("predictions")
@@ -1004,7 +1000,7 @@ def training_points(check: Check, actual: dict) -> tuple[Decimal, str]:
             f"Its predictions should be class numbers 0-{classes - 1}, as in y_train; they range "
             f"from {low} to {high}."
         )
-    accuracy = float((predictions.to(torch.int64) == y_test).double().mean())
+    accuracy = _accuracy(check, actual)
     earned = next((pts for acc, pts in check.thresholds if accuracy >= acc), Decimal(0))
     best_acc, best_pts = check.thresholds[0]
     message = (
@@ -1021,20 +1017,26 @@ IMPLAUSIBLE_ACCURACY = 0.99
 def implausible(check: Check, actual: dict) -> list[str]:
     """For staff: a held-out accuracy that a model trained within the rules hardly reaches here,
     which a table of the public data set's labels would (a reason to read the submission)."""
-    import torch
-
-    *_, y_test = dataset_split(check)
-    predictions = actual.get("predictions")
-    if predictions is None or tuple(predictions.shape) != tuple(y_test.shape):
-        return []
-    accuracy = float((predictions.to(torch.int64) == y_test).double().mean())
-    if accuracy < IMPLAUSIBLE_ACCURACY:
+    accuracy = _accuracy(check, actual)
+    if accuracy is None or accuracy < IMPLAUSIBLE_ACCURACY:
         return []
     return [
         f"Check {check.name!r}: held-out accuracy {accuracy:.3f} is more than a model trained "
         "on its training set usually reaches; read the submission (a table of the public data "
         "set's labels would do it)."
     ]
+
+
+def _accuracy(check: Check, actual: dict) -> float | None:
+    """The share of held-out inputs predicted right; None if the predictions are not one per
+    held-out input."""
+    import torch
+
+    *_, y_test = dataset_split(check)
+    predictions = actual.get("predictions")
+    if predictions is None or tuple(predictions.shape) != tuple(y_test.shape):
+        return None
+    return float((predictions.to(torch.int64) == y_test).double().mean())
 
 
 def check_features(check: Check) -> int:

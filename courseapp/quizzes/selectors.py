@@ -12,10 +12,19 @@ from courseapp.quizzes.models import AnswerSave, Attempt, AttemptState, Quiz, Re
 
 def current_answers(*, attempt: Attempt) -> dict[int, object]:
     """Question pk → the last accepted answer saved for it."""
-    answers = {}
-    saves = AnswerSave.objects.filter(attempt=attempt, accepted=True).order_by("saved_at", "pk")
-    for question_pk, value in saves.values_list("question_id", "value"):
-        answers[question_pk] = value
+    return answers_of(attempts=[attempt]).get(attempt.pk, {})
+
+
+def answers_of(*, attempts, question=None) -> dict[int, dict[int, object]]:
+    """Attempt pk → question pk → the last accepted answer, for many attempts in one query
+    (only ``question``'s, if given)."""
+    saves = AnswerSave.objects.filter(attempt__in=attempts, accepted=True)
+    if question is not None:
+        saves = saves.filter(question=question)
+    answers: dict[int, dict[int, object]] = {}
+    rows = saves.order_by("saved_at", "pk").values_list("attempt_id", "question_id", "value")
+    for attempt_pk, question_pk, value in rows:
+        answers.setdefault(attempt_pk, {})[question_pk] = value
     return answers
 
 
@@ -106,14 +115,14 @@ def answers_to_grade(*, question) -> list[dict]:
         Attempt.objects.filter(quiz=question.quiz_id, state=AttemptState.SUBMITTED)
         .select_related("student").order_by("student__username", "number")
     )  # fmt: skip
+    drew = [a for a in attempts if question.pk in a.question_pks]
     grades = {g.attempt_id: g for g in AnswerGrade.objects.filter(question=question)}
-    rows = []
-    for attempt in attempts:
-        if question.pk not in attempt.question_pks:
-            continue
-        answer = current_answers(attempt=attempt).get(question.pk)
-        rows.append({"attempt": attempt, "answer": answer or "", "grade": grades.get(attempt.pk)})
-    return rows
+    answers = answers_of(attempts=drew, question=question)
+    return [
+        {"attempt": a, "answer": answers.get(a.pk, {}).get(question.pk) or "",
+         "grade": grades.get(a.pk)}
+        for a in drew
+    ]  # fmt: skip
 
 
 def accommodation_rows(*, course) -> list[dict]:

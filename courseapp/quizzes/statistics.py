@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from courseapp.quizzes.models import AnswerGrade, Attempt, AttemptState, Kind, Question, Quiz
-from courseapp.quizzes.selectors import current_answers
+from courseapp.quizzes.selectors import answers_of
 from grading.charts import Chart, bar_chart
 
 
@@ -38,7 +38,7 @@ def quiz_statistics(*, quiz: Quiz) -> QuizStats:
     grades = AnswerGrade.objects.filter(attempt__in=attempts, points__isnull=False)
     for attempt_id, question_id, earned in grades.values_list("attempt", "question", "points"):
         points[attempt_id][question_id] = earned
-    answers = {a.pk: current_answers(attempt=a) for a in attempts}
+    answers = answers_of(attempts=attempts)
     questions = list(quiz.questions.order_by("position", "pk"))
     stats = [_question_stats(q, attempts, points, answers) for q in questions]
     return QuizStats(len(attempts), stats, _score_chart(attempts))
@@ -52,7 +52,9 @@ def _question_stats(question, attempts, points, answers) -> QuestionStats:
     if question.kind in (Kind.SINGLE, Kind.MULTIPLE, Kind.TRUE_FALSE) and drew:
         labels = question.choices if question.kind != Kind.TRUE_FALSE else ["True", "False"]
         for index, label in enumerate(labels):
-            chosen = sum(_chose(question.kind, answers[a.pk].get(question.pk), index) for a in drew)
+            chosen = sum(
+                _chose(question.kind, answers.get(a.pk, {}).get(question.pk), index) for a in drew
+            )
             options.append((label, chosen / len(drew)))
     mean = sum(own) / len(own) if own else None
     return QuestionStats(question, len(drew), mean, options, _correlation(own, rest))

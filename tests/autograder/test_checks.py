@@ -735,7 +735,7 @@ def test_outputs_forged_after_the_check_ran_are_not_the_ones_compared():
 
 
 def test_outputs_that_differ_from_what_the_runner_took_are_refused():
-    from autograder.grader import CHANGED_OUTPUTS, _changed_outputs
+    from autograder.grader import _changed_outputs
 
     signed = {"check-0-out.safetensors": __import__("hashlib").sha256(b"ours").hexdigest()}
 
@@ -746,7 +746,6 @@ def test_outputs_that_differ_from_what_the_runner_took_are_refused():
     assert _changed_outputs({"check-1-out.safetensors": b"never taken"}, signed) == {
         "check-1-out.safetensors"
     }
-    assert "scores 0" in CHANGED_OUTPUTS
 
 
 def test_an_implausible_held_out_accuracy_is_pointed_out_to_staff():
