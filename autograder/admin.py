@@ -7,6 +7,7 @@ from autograder.models import (
     ManualGrade,
     Submission,
     SubmissionFile,
+    WorkerHeartbeat,
 )
 
 
@@ -80,3 +81,18 @@ class ManualGradeAdmin(admin.ModelAdmin):
     list_filter = ["submission__assignment"]
     search_fields = ["submission__student__username", "grade_id", "comment"]
     list_select_related = ["submission__student", "submission__assignment", "graded_by"]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    """Read-only: workers write these rows themselves."""
+
+    list_display = ["hostname", "isolation", "device", "queues", "last_seen_at", "stopped_at"]
+    list_filter = ["isolation", "device"]
+    readonly_fields = [f.name for f in WorkerHeartbeat._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class AutograderConfig(AppConfig):
     name = "autograder"
     verbose_name = "Autograder"
+
+    def ready(self) -> None:
+        # Only Celery workers send these; in the web process they never fire.
+        from celery.signals import worker_ready, worker_shutdown
+
+        from autograder import workers
+
+        worker_ready.connect(workers.on_worker_ready, weak=False)
+        worker_shutdown.connect(workers.on_worker_shutdown, weak=False)

@@ -39,6 +39,10 @@ class Assignment(models.Model):
     cooldown_seconds = models.PositiveIntegerField(default=0)
     max_upload_kb = models.PositiveIntegerField(default=5 * 1024)
     updated_at = models.DateTimeField(auto_now=True)
+    # The last "grade every submission again": when, and which submissions, so that the page can
+    # say how many are done.
+    regrade_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    regrade_batch = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["course", "slug"]
@@ -178,3 +182,25 @@ class ManualGrade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grade_id} of {self.submission}: {self.points}"
+
+
+class WorkerHeartbeat(models.Model):
+    """What a grading worker last said about itself: written when it starts, every
+    ``HEARTBEAT_SECONDS`` while it runs (a grading in progress does not hold it up), and when it
+    stops. The staff dashboard and the admin read it to say which workers are alive."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    queues = models.JSONField(default=list)
+    isolation = models.CharField(max_length=40, help_text="The sandbox the worker grades in.")
+    device = models.CharField(max_length=40, default="cpu")
+    pid = models.PositiveIntegerField()
+    concurrency = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.hostname} ({self.isolation}, {self.device})"

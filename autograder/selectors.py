@@ -26,6 +26,33 @@ def assignment_list(*, course: Course) -> QuerySet[Assignment]:
     )
 
 
+@dataclass(frozen=True)
+class RegradeProgress:
+    total: int
+    graded: int
+    failed: int
+
+    @property
+    def done(self) -> int:
+        return self.graded + self.failed
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+
+def regrade_progress(*, assignment: Assignment) -> RegradeProgress | None:
+    """How far the last "grade every submission again" has come: a submission of the batch is
+    done once a worker finished it after the regrade started (or it was superseded)."""
+    if assignment.regrade_started_at is None:
+        return None
+    batch = Submission.objects.filter(pk__in=assignment.regrade_batch)
+    finished = batch.filter(state_changed_at__gte=assignment.regrade_started_at)
+    graded = finished.filter(state=SubmissionState.GRADED).count()
+    failed = finished.filter(state=SubmissionState.FAILED).count()
+    return RegradeProgress(len(assignment.regrade_batch), graded, failed)
+
+
 def submission_list(*, assignment: Assignment, student=None) -> QuerySet[Submission]:
     submissions = Submission.objects.filter(assignment=assignment).select_related("student")
     if student is not None:
@@ -101,3 +128,34 @@ def _answers(executed_sha256: str) -> dict[str, str]:
         return {}
     notebook = notebooks.read(blobs.get(executed_sha256), name="the executed notebook")
     return {notebooks.grade_id(c): c.source for c in notebook.cells if notebooks.grade_id(c)}
+
+
+def hand_grading_waiting(*, course: Course) -> list[tuple[Assignment, int]]:
+    """Each assignment with hand-graded cells still without points in its students' latest
+    graded submissions (what ``manual_grading_queue`` lists), in three queries for the course."""
+    latest: dict[tuple[int, int], int] = {}
+    graded = Submission.objects.filter(assignment__course=course, state=SubmissionState.GRADED)
+    for pk, assignment_id, student_id in graded.order_by("number").values_list(
+        "pk", "assignment_id", "student_id"
+    ):
+        latest[(assignment_id, student_id)] = pk
+    by_submission = {pk: assignment_id for (assignment_id, _), pk in latest.items()}
+    tests: dict[int, list] = {}  # the latest successful run of each, as ``latest_run`` picks
+    runs = GradingRun.objects.filter(submission_id__in=by_submission, error="")
+    for submission_id, run_tests in runs.order_by("started_at", "pk").values_list(
+        "submission_id", "tests"
+    ):
+        tests[submission_id] = run_tests
+    graded_cells = set(
+        ManualGrade.objects.filter(submission_id__in=by_submission).values_list(
+            "submission_id", "grade_id"
+        )
+    )
+    waiting: dict[int, int] = {}
+    for submission_id, run_tests in tests.items():
+        for test in run_tests:
+            if test["status"] == "manual" and (submission_id, test["name"]) not in graded_cells:
+                assignment_id = by_submission[submission_id]
+                waiting[assignment_id] = waiting.get(assignment_id, 0) + 1
+    assignments = Assignment.objects.filter(pk__in=waiting).order_by("item__due_at", "slug")
+    return [(a, waiting[a.pk]) for a in assignments]

@@ -479,6 +479,19 @@ def latest_submissions(assignment: Assignment):
     return list(newest.values())
 
 
+@transaction.atomic
+def assignment_regrade(*, assignment: Assignment) -> int:
+    """Grade every student's newest submission again, and remember the batch for its progress
+    (``selectors.regrade_progress``). Returns how many were queued."""
+    batch = latest_submissions(assignment)
+    for submission in batch:
+        submission_requeue(submission=submission)
+    Assignment.objects.filter(pk=assignment.pk).update(
+        regrade_started_at=timezone.now(), regrade_batch=[s.pk for s in batch]
+    )
+    return len(batch)
+
+
 def submission_fail(*, submission: Submission, error: str) -> None:
     """Grading itself failed (not the student's code): say so, keep the score as it was."""
     Submission.objects.filter(pk=submission.pk, state=SubmissionState.RUNNING).update(

@@ -8,6 +8,11 @@ urlpatterns = [
     path("assignments/<slug:slug>/", views.assignment_detail, name="assignment-detail"),
     path("assignments/<slug:slug>/files/<str:name>", views.download, name="assignment-download"),
     path("assignments/<slug:slug>/regrade/", views.regrade, name="assignment-regrade"),
+    path(
+        "assignments/<slug:slug>/regrade/progress.json",
+        views.regrade_progress,
+        name="assignment-regrade-progress",
+    ),
     path("assignments/<slug:slug>/manual/", views.manual_grading, name="manual-grading"),
     path(
         "assignments/<slug:slug>/submissions/<int:number>/status.json",

@@ -11,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import slug_re
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from autograder import blobs, feedback, selectors, services, uploads
 from autograder.models import Assignment, Submission
 from courseapp.courses.permissions import course_view, may
-from grading.selectors import graded_item_list
+from grading import charts
+from grading.selectors import gradebook_for_course, graded_item_list
 
 IMPORT_BYTES = 100 * 2**20  # an assignment's files together, data sets included
 
@@ -101,6 +103,7 @@ def assignment_detail(request, course, slug: str):
             messages.success(request, f"Submission #{submission.number} is queued for grading.")
         return redirect("assignment-detail", course_code=course.code, slug=slug)
     mine = selectors.submission_list(assignment=assignment, student=request.user)
+    is_staff = may(request.user, course, "gradebook")
     context = {
         "course": course,
         "assignment": assignment,
@@ -108,8 +111,12 @@ def assignment_detail(request, course, slug: str):
         "submissions": [_with_feedback(s) for s in mine],
         "allowance": services.submission_allowance(assignment=assignment, student=request.user),
         "expected": services.expected_files(assignment),
-        "is_staff": may(request.user, course, "gradebook"),
+        "is_staff": is_staff,
     }
+    if is_staff:
+        book = gradebook_for_course(course=course)
+        context["chart"] = charts.item_chart(book, assignment.item) if book else None
+        context["progress"] = selectors.regrade_progress(assignment=assignment)
     return render(request, "autograder/assignment_detail.html", context)
 
 
@@ -140,6 +147,7 @@ def submission_status(request, course, slug: str, number: int):
             "number": submission.number,
             "state": submission.state,
             "state_changed_at": submission.state_changed_at.isoformat(),
+            "now": timezone.now().isoformat(),  # the page counts elapsed time by the server's clock
             "score": None if submission.score is None else str(submission.score),
             "max_score": None if submission.max_score is None else str(submission.max_score),
         }
@@ -155,14 +163,22 @@ def regrade(request, course, slug: str):
     chosen = request.POST.get("submission", "")
     if chosen:
         targets = assignment.submissions.filter(pk=int(chosen)) if chosen.isdigit() else []
+        count = len([services.submission_requeue(submission=s) for s in targets])
     else:
-        targets = services.latest_submissions(assignment)
-    count = 0
-    for submission in targets:
-        services.submission_requeue(submission=submission)
-        count += 1
+        count = services.assignment_regrade(assignment=assignment)
     messages.success(request, f"{count} submission(s) queued for grading again.")
     return redirect("assignment-detail", course_code=course.code, slug=slug)
+
+
+@login_required
+@course_view("assignments", "change")
+def regrade_progress(request, course, slug: str):
+    """Staff: JSON for the page's progress bar of the last "grade every submission again"."""
+    progress = selectors.regrade_progress(assignment=_assignment(course, slug))
+    if progress is None:
+        return JsonResponse({"total": 0, "graded": 0, "failed": 0, "finished": True})
+    return JsonResponse({"total": progress.total, "graded": progress.graded,
+                         "failed": progress.failed, "finished": progress.finished})  # fmt: skip
 
 
 @login_required

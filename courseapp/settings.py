@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "grading",
     "courseapp.quizzes",
     "autograder",
+    "courseapp.dashboard",  # reads through all the apps above
     "courseapp.demo",  # last: it seeds data through all the apps above
 ]
 

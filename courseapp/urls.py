@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from courseapp.accounts.api import TokenApi
+from courseapp.dashboard.views import course_home
 from courseapp.health import health
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/", include("autograder.api.urls")),
     path("api/", include("courseapp.quizzes.api.urls")),
     path("healthz", health, name="health"),
+    path("courses/<slug:course_code>/", course_home, name="course-detail"),
     path("courses/<slug:course_code>/", include("grading.urls")),
     path("courses/<slug:course_code>/", include("autograder.urls")),
     path("courses/<slug:course_code>/", include("courseapp.quizzes.urls")),

@@ -76,3 +76,20 @@ def total_chart(book: Gradebook) -> Chart:
         counts[max(index, 0)] += 1
     labels = [str(start) for start in starts]
     return bar_chart(f"Students by total (bins of {BIN_WIDTH} points, from)", labels, counts)
+
+
+def item_chart(book: Gradebook, item) -> Chart:
+    """One item's final points (late penalties and overrides applied) in tenths of its maximum;
+    students without a score are counted apart, in the caption."""
+    counts = [0] * 10
+    missing = 0
+    for _, breakdown in book.rows():
+        earned = breakdown.item(item.pk).earned
+        if earned is None:
+            missing += 1
+            continue
+        share = earned / item.max_points if item.max_points else 0
+        counts[min(max(int(share * 10), 0), 9)] += 1
+    labels = [f"{10 * n}%" for n in range(10)]
+    caption = f"{item.name}: students by score (from, share of {item.max_points.normalize()})"
+    return bar_chart(caption + (f"; {missing} without a score" if missing else ""), labels, counts)

@@ -35,6 +35,23 @@ class ExtensionForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False)
 
 
+class ExtensionGrantForm(ExtensionForm):
+    """The extensions page's form: the student and the item are chosen from the course's."""
+
+    student = forms.ChoiceField()
+    item = forms.ChoiceField(label="Item")
+    field_order = ["student", "item", "due_at", "reason"]
+
+    def __init__(self, *args, students, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["student"].choices = [("", "—")] + [
+            (u.username, f"{u.get_full_name() or u.username} ({u.username})") for u in students
+        ]
+        self.fields["item"].choices = [("", "—")] + [
+            (str(i.pk), f"{i.name} (due {i.due_at:%d %b %H:%M})") for i in items
+        ]
+
+
 class AdjustmentForm(forms.Form):
     adjustment = forms.DecimalField(max_digits=8, decimal_places=3, help_text="+ or − points")
     reason = forms.CharField(max_length=300)

@@ -14,6 +14,7 @@ urlpatterns = [
         name="score-detail",
     ),
     path("regrades/", staff.regrade_queue, name="regrade-queue"),
+    path("extensions/", staff.extensions, name="extensions"),
     path("scheme/", scheme.scheme_page, name="grading-scheme"),
     path("scheme/release/", scheme.grades_release, name="grades-release"),
     path("grades/", student.my_grades, name="my-grades"),

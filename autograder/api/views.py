@@ -106,7 +106,7 @@ class AssignmentRegradeApi(AssignmentApi):
         assignment = self.assignment(slug)
         if "submission" in data.validated_data:
             targets = assignment.submissions.filter(pk=data.validated_data["submission"])
+            queued = len([services.submission_requeue(submission=s) for s in targets])
         else:
-            targets = services.latest_submissions(assignment)
-        queued = [services.submission_requeue(submission=s) for s in targets]
-        return Response({"queued": len(queued)})
+            queued = services.assignment_regrade(assignment=assignment)
+        return Response({"queued": queued})

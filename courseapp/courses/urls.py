@@ -4,5 +4,5 @@ from courseapp.courses import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("courses/<slug:course_code>/", views.course_detail, name="course-detail"),
+    path("courses/<slug:course_code>/about/", views.course_detail, name="course-about"),
 ]

@@ -1,4 +1,5 @@
-"""Course pages: the list of one's courses and a course's home page."""
+"""Course pages: the list of one's courses, and a course's lectures, teams and people (its home
+page, a dashboard by role, is in ``courseapp.dashboard``)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ def course_detail(request, course):
         "lectures": selectors.lecture_list(course=course),
         "teams": selectors.team_list(course=course),
         "can_see_roster": can_see_roster,
-        "can_see_gradebook": may(request.user, course, "gradebook"),
         "enrollments": selectors.enrollment_list(course=course) if can_see_roster else None,
     }
     return render(request, "courses/course_detail.html", context)

@@ -28,6 +28,7 @@ class QuizStats:
     attempts: int
     questions: list[QuestionStats]
     scores: Chart
+    per_question: Chart  # mean points as a share of each question's, labelled Q1, Q2, … in order
 
 
 def quiz_statistics(*, quiz: Quiz) -> QuizStats:
@@ -41,7 +42,18 @@ def quiz_statistics(*, quiz: Quiz) -> QuizStats:
     answers = answers_of(attempts=attempts)
     questions = list(quiz.questions.order_by("position", "pk"))
     stats = [_question_stats(q, attempts, points, answers) for q in questions]
-    return QuizStats(len(attempts), stats, _score_chart(attempts))
+    return QuizStats(len(attempts), stats, _score_chart(attempts), _question_chart(stats))
+
+
+def _question_chart(stats: list[QuestionStats]) -> Chart:
+    shares = [
+        round(100 * s.mean / float(s.question.points))
+        if s.mean is not None and s.question.points else 0
+        for s in stats
+    ]  # fmt: skip
+    labels = [f"Q{n}" for n in range(1, len(stats) + 1)]
+    return bar_chart("Mean points per question, % of its points (Q1 is the first row below)",
+                     labels, shares)  # fmt: skip
 
 
 def _question_stats(question, attempts, points, answers) -> QuestionStats:

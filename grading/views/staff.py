@@ -9,13 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courseapp.courses.models import Team
 from courseapp.courses.permissions import course_view
 from courseapp.courses.selectors import team_list
 from grading import charts, exports, forms, selectors
-from grading.models import RegradeRequest, Score
+from grading.models import Extension, RegradeRequest, Score
 from grading.services import regrades, scores
 from grading.services.csv_import import MAX_BYTES, gradebook_import
 from grading.services.items import graded_item_publish
@@ -203,6 +204,41 @@ def team_scores(request, course, item_id: int):
         "grading/team_scores.html",
         {"course": course, "item": item, "teams": teams, "form": forms.PointsForm()},
     )
+
+
+@login_required
+@course_view("gradebook")
+def extensions(request, course):
+    """Every extension in the course, and a form to grant one (the score page has one too)."""
+    students = [e.user for e in selectors.student_enrollments(course=course)]
+    items = [i for i in selectors.graded_item_list(course=course) if i.due_at]
+    form = forms.ExtensionGrantForm(request.POST or None, students=students, items=items)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            student = next(u for u in students if u.username == data["student"])
+            item = course_item(course, int(data["item"]))
+            granted = run_service(
+                request,
+                lambda: scores.extension_grant(
+                    item=item, student=student, due_at=data["due_at"], reason=data["reason"],
+                    by=request.user,
+                ),
+                f"{student.get_full_name() or student.username} may hand in {item.name} until "
+                f"{timezone.localtime(data['due_at']):%a %d %b %H:%M %Z}.",
+            )  # fmt: skip
+            if granted:
+                return redirect(request.path)
+        else:
+            _form_errors(request, form)
+    context = {
+        "course": course,
+        "form": form,
+        "extensions": Extension.objects.filter(item__course=course)
+        .select_related("item", "student", "granted_by")
+        .order_by("item__due_at", "student__username"),
+    }
+    return render(request, "grading/extensions.html", context)
 
 
 @login_required

@@ -92,3 +92,44 @@ def pytest_terminal_summary(terminalreporter):
             yellow=True,
             bold=True,
         )
+
+
+# Whole journeys start from the demo course, as a newcomer does after `make run`.
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """The demo course (seed_demo without the admin): ``instructor``, ``ta``, ``student01``…"""
+    from courseapp.demo.services import demo_seed
+
+    return demo_seed(with_admin=False).course
+
+
+@pytest.fixture
+def log_in(page, live_server):
+    """``log_in(username)``: log in through the login form and land where the site sends you."""
+    from courseapp.demo.services import DEMO_PASSWORD
+
+    def go(username: str, password: str = DEMO_PASSWORD) -> None:
+        page.context.clear_cookies()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+
+    return go
+
+
+@pytest.fixture
+def grading_worker(transactional_db, tmp_path):
+    """A real Celery worker process on ``default`` and ``gpu``, reading the test database; the
+    site's submissions reach it through the configured broker, as in production."""
+    from tests.autograder.test_celery_worker import start_worker, stop_worker
+    from tests.autograder.test_worker_grades_a_submission import database_url
+
+    log = tmp_path / "worker.log"
+    worker = start_worker(["default", "gpu"], log, DATABASE_URL=database_url())
+    worker.log_path = log
+    yield worker
+    stop_worker(worker)

@@ -58,7 +58,7 @@ def test_a_student_sees_lectures_but_not_the_class_list(client, student, other_s
     LectureFactory(course=course, number=1, title="Review: definitions")
     client.force_login(student)
 
-    html = client.get("/courses/pmldl/").content.decode()
+    html = client.get("/courses/pmldl/about/").content.decode()
 
     assert "Review: definitions" in html
     assert "other_student" not in html
@@ -67,7 +67,7 @@ def test_a_student_sees_lectures_but_not_the_class_list(client, student, other_s
 def test_staff_see_the_class_list(client, ta, student, other_student, course):
     client.force_login(ta)
 
-    html = client.get("/courses/pmldl/").content.decode()
+    html = client.get("/courses/pmldl/about/").content.decode()
 
     assert "People (3)" in html
     assert "<td>other_student</td>" in html
@@ -77,6 +77,7 @@ def test_an_outsider_gets_not_found(client, outsider, course):
     client.force_login(outsider)
 
     assert client.get("/courses/pmldl/").status_code == 404
+    assert client.get("/courses/pmldl/about/").status_code == 404
 
 
 def test_logging_out_works(client, student):

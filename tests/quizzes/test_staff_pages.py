@@ -79,6 +79,11 @@ def test_statistics_after_close_give_means_choices_and_discrimination(week1, cou
     assert relu.options == [("ReLU", 0.5), ("sigmoid", 0.5), ("tanh", 0.0)]
     assert relu.discrimination == pytest.approx(1.0)
     assert [bar.count for bar in stats.scores.bars] == [2, 0, 0, 0, 0, 0, 0, 0, 0, 2]
+    # Per question, in the table's order: relu right half the time, why 2 of 2 points half the time
+    shares = dict(zip([q.question.slug for q in stats.questions],
+                      [bar.count for bar in stats.per_question.bars], strict=True))  # fmt: skip
+    assert shares["relu"] == 50 and shares["why"] == 50 and shares["adam"] == 50
+    assert [bar.label for bar in stats.per_question.bars][:2] == ["Q1", "Q2"]
 
 
 def test_the_statistics_page_waits_for_the_close_and_is_for_staff(

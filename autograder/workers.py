@@ -1,0 +1,186 @@
+"""Worker health: each worker's heartbeat, and how many messages wait in each grading queue.
+
+A worker writes a ``WorkerHeartbeat`` row when it is ready, every ``HEARTBEAT_SECONDS`` from a
+thread of its own (so a long grading does not make it look dead), and when it shuts down. The
+staff dashboard reads the rows and asks the broker for its queue lengths.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from autograder.models import SubmissionState, WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 20
+# A worker silent for three heartbeats is not counted as alive.
+ALIVE_SECONDS = 3 * HEARTBEAT_SECONDS
+GRADING_QUEUES = ("default", "gpu")
+
+
+def heartbeat_write(*, hostname: str, queues: list[str], concurrency: int, started_at,
+                    isolation: str, device: str, stopped: bool = False) -> None:  # fmt: skip
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname,
+        defaults={
+            "queues": sorted(queues), "isolation": isolation, "device": device,
+            "pid": os.getpid(), "concurrency": concurrency, "started_at": started_at,
+            "last_seen_at": now, "stopped_at": now if stopped else None,
+        },
+    )  # fmt: skip
+
+
+class Heartbeat:
+    """The thread that keeps one worker's row fresh. Database errors are logged, never raised:
+    a missing heartbeat must not stop grading."""
+
+    def __init__(self, *, hostname: str, queues: list[str], concurrency: int) -> None:
+        from autograder.checks import best_device
+        from autograder.sandbox import isolation_level
+
+        self.row = {
+            "hostname": hostname, "queues": queues, "concurrency": concurrency,
+            "started_at": timezone.now(), "isolation": isolation_level(), "device": best_device(),
+        }  # fmt: skip
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        logger.info(
+            "worker %s: isolation %s, device %s, queues %s",
+            self.row["hostname"], self.row["isolation"], self.row["device"],
+            ",".join(self.row["queues"]),
+        )  # fmt: skip
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._write(stopped=True)
+
+    def _run(self) -> None:
+        while True:
+            self._write()
+            if self._stop.wait(HEARTBEAT_SECONDS):
+                return
+
+    def _write(self, *, stopped: bool = False) -> None:
+        try:
+            close_old_connections()
+            heartbeat_write(**self.row, stopped=stopped)
+        except Exception:
+            logger.exception("could not write the heartbeat of %s", self.row["hostname"])
+        finally:
+            connection.close()  # this thread's own connection; nothing else uses it
+
+
+_current: Heartbeat | None = None
+
+
+def on_worker_ready(sender, **kwargs) -> None:
+    """``celery.signals.worker_ready``: the consumer is connected; start beating."""
+    global _current
+    queues = [q.name for q in sender.task_consumer.queues] if sender.task_consumer else []
+    _current = Heartbeat(
+        hostname=sender.hostname, queues=queues, concurrency=sender.pool.limit or 1
+    )
+    _current.start()
+
+
+def on_worker_shutdown(sender=None, **kwargs) -> None:
+    """``celery.signals.worker_shutdown``: say that this worker stopped on purpose."""
+    if _current is not None:
+        _current.stop()
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    heartbeat: WorkerHeartbeat
+    alive: bool
+    seconds_ago: int
+
+
+def worker_states(*, now: datetime.datetime | None = None, days: int = 7) -> list[WorkerState]:
+    """Workers heard from in the last ``days``, alive ones first."""
+    now = now or timezone.now()
+    since = now - datetime.timedelta(days=days)
+    states = []
+    for beat in WorkerHeartbeat.objects.filter(last_seen_at__gte=since):
+        ago = int((now - beat.last_seen_at).total_seconds())
+        alive = beat.stopped_at is None and ago <= ALIVE_SECONDS
+        states.append(WorkerState(beat, alive, ago))
+    return sorted(states, key=lambda s: (not s.alive, s.seconds_ago))
+
+
+@dataclass(frozen=True)
+class QueueState:
+    name: str
+    in_broker: int | None  # None: the broker could not be asked
+    waiting: int  # submissions queued in the database for this queue
+    running: int
+    listeners: int  # alive workers consuming it
+
+
+def queue_states(*, workers: list[WorkerState] | None = None) -> tuple[list[QueueState], str]:
+    """Each grading queue: messages in the broker, queued and running submissions by the
+    database, and the alive workers on it; plus the broker's error, if it could not be asked."""
+    from autograder.models import Submission
+
+    workers = worker_states() if workers is None else workers
+    in_broker, error = broker_queue_lengths(GRADING_QUEUES)
+    counts: dict[tuple[str, str], int] = {}
+    pending = Submission.objects.filter(
+        state__in=[SubmissionState.QUEUED, SubmissionState.RUNNING]
+    ).values_list("state", "assignment__wants_gpu")
+    for state, gpu in pending:
+        key = ("gpu" if gpu else "default", state)
+        counts[key] = counts.get(key, 0) + 1
+    states = [
+        QueueState(
+            name, in_broker.get(name), counts.get((name, SubmissionState.QUEUED), 0),
+            counts.get((name, SubmissionState.RUNNING), 0),
+            sum(1 for w in workers if w.alive and name in w.heartbeat.queues),
+        )
+        for name in GRADING_QUEUES
+    ]  # fmt: skip
+    return states, error
+
+
+def broker_queue_lengths(names, *, timeout: float = 2.0) -> tuple[dict[str, int], str]:
+    """Messages waiting in each queue; a queue the broker does not know holds none. On a broker
+    error: ``({}, reason)``.
+
+    Kombu's virtual transports (Redis, the filesystem) count with the channel's ``_size``, as
+    Celery's own ``inspect`` tools do: their passive declare looks up the Redis key without the
+    ``global_keyprefix``, and so misses queues that hold messages. Other brokers (AMQP) answer a
+    passive declare, which creates nothing."""
+    from kombu.exceptions import ChannelError
+
+    from courseapp.celery import app
+
+    lengths = {}
+    try:
+        with app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+            channel = conn.default_channel
+            size = getattr(channel, "_size", None)
+            for name in names:
+                try:
+                    lengths[name] = (
+                        size(name) if size
+                        else channel.queue_declare(queue=name, passive=True).message_count
+                    )  # fmt: skip
+                except ChannelError:
+                    lengths[name] = 0
+    except Exception as exc:  # the broker is down or refuses: say so on the page, don't fail it
+        return {}, f"{exc.__class__.__name__}: {exc}"
+    return lengths, ""

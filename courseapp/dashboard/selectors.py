@@ -1,0 +1,184 @@
+"""What each role sees first in a course: reads gathered from the course, grading, autograder and
+quiz code. This module sits above all of them and is imported only by ``views``."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.utils import timezone
+
+from autograder import selectors as autograder_selectors
+from autograder import services as autograder_services
+from autograder import workers
+from autograder.models import Submission, SubmissionState
+from courseapp.courses.models import Course
+from courseapp.quizzes import selectors as quiz_selectors
+from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind
+from grading import selectors as grading_selectors
+from grading.models import Extension, RegradeRequest
+
+UPCOMING_DAYS = 14  # quizzes opening within this many days are listed as upcoming
+
+
+@dataclass
+class QuizRow:
+    quiz: object
+    state: str  # open, upcoming, closed
+    minutes: float  # the student's own time, accommodation included
+    open_attempt: object | None
+    attempts: list
+    best: object | None  # the submitted attempt with the highest score
+
+
+@dataclass
+class AssignmentRow:
+    assignment: object
+    due_at: datetime.datetime | None
+    extended: bool
+    allowance: autograder_services.Allowance
+    latest: Submission | None
+
+
+@dataclass
+class StudentDashboard:
+    quizzes: list[QuizRow]
+    assignments: list[AssignmentRow]
+    grades: grading_selectors.StudentGrades | None
+    regrades: list
+    next_steps: list[str] = field(default_factory=list)
+
+
+def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
+    now = now or timezone.now()
+    accommodation = Accommodation.objects.filter(course=course, student=student).first()
+    quizzes = []
+    for row in quiz_selectors.student_quiz_rows(course=course, student=student, now=now):
+        quiz = row["quiz"]
+        if row["state"] == "upcoming" and quiz.opens_at > now + datetime.timedelta(UPCOMING_DAYS):
+            continue
+        if row["state"] == "closed" and not row["attempts"]:
+            continue
+        limit = quiz.time_limit
+        if accommodation is not None:
+            limit = limit * float(accommodation.time_factor)
+            limit += datetime.timedelta(minutes=accommodation.extra_minutes)
+        submitted = [a for a in row["attempts"] if a.state == AttemptState.SUBMITTED]
+        best = max(submitted, key=lambda a: a.score or 0, default=None)
+        quizzes.append(QuizRow(quiz, row["state"], limit.total_seconds() / 60,
+                               row["open_attempt"], row["attempts"], best))  # fmt: skip
+    order = {"open": 0, "upcoming": 1, "closed": 2}
+    quizzes.sort(key=lambda r: (order[r.state], r.quiz.closes_at))
+
+    extensions = {
+        e.item_id: e.due_at for e in Extension.objects.filter(item__course=course, student=student)
+    }
+    latest = {}
+    for submission in Submission.objects.filter(
+        assignment__course=course, student=student
+    ).order_by("number"):
+        latest[submission.assignment_id] = submission
+    assignments = []
+    for assignment in autograder_selectors.assignment_list(course=course):
+        due = extensions.get(assignment.item_id, assignment.item.due_at)
+        assignments.append(AssignmentRow(
+            assignment, due, assignment.item_id in extensions,
+            autograder_services.submission_allowance(
+                assignment=assignment, student=student, now=now
+            ),
+            latest.get(assignment.pk),
+        ))  # fmt: skip
+    assignments.sort(key=lambda r: (r.due_at is None, r.due_at or now))
+
+    dashboard = StudentDashboard(
+        quizzes,
+        assignments,
+        grading_selectors.student_grades(course=course, student=student),
+        list(grading_selectors.regrade_request_list(course=course, student=student)),
+    )
+    dashboard.next_steps = _student_next_steps(dashboard, now)
+    return dashboard
+
+
+def _student_next_steps(dashboard: StudentDashboard, now) -> list[str]:
+    steps = []
+    for row in dashboard.quizzes:
+        if row.open_attempt:
+            steps.append(f"Finish your attempt at {row.quiz.title}.")
+        elif row.state == "open" and not row.attempts:
+            steps.append(f"Take {row.quiz.title} before it closes.")
+    for row in dashboard.assignments:
+        if row.latest is None and row.due_at and row.due_at > now:
+            steps.append(f"Submit {row.assignment.title}.")
+    return steps
+
+
+@dataclass
+class HandGrading:
+    label: str
+    waiting: int
+    url_name: str
+    slug: str
+
+
+@dataclass
+class StaffDashboard:
+    pending: int  # submissions queued or running
+    failed: list
+    hand_grading: list[HandGrading]
+    open_regrades: int
+    workers: list[workers.WorkerState]
+    queues: list[workers.QueueState]
+    broker_error: str
+    students: int
+    has_scheme: bool
+    unpublished_items: int
+    to_do: int = 0
+
+
+def staff_dashboard(*, course: Course) -> StaffDashboard:
+    pending = Submission.objects.filter(
+        assignment__course=course, state__in=[SubmissionState.QUEUED, SubmissionState.RUNNING]
+    ).count()
+    failed = list(
+        Submission.objects.filter(assignment__course=course, state=SubmissionState.FAILED)
+        .select_related("assignment", "student")
+        .order_by("-state_changed_at")[:20]
+    )
+    hand = [
+        HandGrading(a.title, n, "manual-grading", a.slug)
+        for a, n in autograder_selectors.hand_grading_waiting(course=course)
+    ]
+    free_text = (
+        AnswerGrade.objects.filter(
+            attempt__quiz__course=course, attempt__state=AttemptState.SUBMITTED,
+            question__kind=Kind.FREE_TEXT, points__isnull=True,
+        )
+        .values("attempt__quiz__slug", "attempt__quiz__title")
+        .annotate(waiting=Count("pk"))
+        .order_by("attempt__quiz__title")
+    )  # fmt: skip
+    hand += [
+        HandGrading(row["attempt__quiz__title"], row["waiting"], "quiz-hand-grading",
+                    row["attempt__quiz__slug"])
+        for row in free_text
+    ]  # fmt: skip
+    states = workers.worker_states()
+    queues, broker_error = workers.queue_states(workers=states)
+    open_regrades = RegradeRequest.objects.filter(score__item__course=course, status="open")
+    items = grading_selectors.graded_item_list(course=course)
+    dashboard = StaffDashboard(
+        pending=pending,
+        failed=failed,
+        hand_grading=hand,
+        open_regrades=open_regrades.count(),
+        workers=states,
+        queues=queues,
+        broker_error=broker_error,
+        students=grading_selectors.student_enrollments(course=course).count(),
+        has_scheme=grading_selectors.grading_scheme_current(course=course) is not None,
+        unpublished_items=sum(1 for i in items if not i.published),
+    )
+    dashboard.to_do = len(failed) + sum(h.waiting for h in hand) + dashboard.open_regrades + pending
+    return dashboard
