@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grading.computation import plain
 from grading.selectors import Gradebook
 
 BIN_WIDTH = 10
@@ -91,5 +92,5 @@ def item_chart(book: Gradebook, item) -> Chart:
         share = earned / item.max_points if item.max_points else 0
         counts[min(max(int(share * 10), 0), 9)] += 1
     labels = [f"{10 * n}%" for n in range(10)]
-    caption = f"{item.name}: students by score (from, share of {item.max_points.normalize()})"
+    caption = f"{item.name}: students by score (from, share of {plain(item.max_points)} points)"
     return bar_chart(caption + (f"; {missing} without a score" if missing else ""), labels, counts)

@@ -87,6 +87,6 @@ def test_staff_see_the_distribution_of_the_assignments_scores(
 
     html = client.get("/courses/pmldl/assignments/a1/").content.decode()
 
-    assert "A1: ReLU: students by score (from, share of 3)" in html
+    assert "A1: ReLU: students by score (from, share of 3 points)" in html
     assert "<title>30%: 1</title>" in html and "<title>90%: 1</title>" in html
     assert Assignment.objects.get().item.max_points == 3
