@@ -20,7 +20,7 @@ STUDENT = [
 ]
 STAFF = [
     ("Home", "course-detail", {"course-detail"}),
-    ("Gradebook", "gradebook", {"gradebook", "score-detail", "item-", "team-scores"}),
+    ("Gradebook", "gradebook", {"gradebook", "gradebook-", "score-detail", "item-", "team-scores"}),
     ("Assignments", "assignment-list", {"assignment-", "submission-", "manual-grading"}),
     ("Quizzes", "quiz-list", {"quiz-"}),
     ("Regrade requests", "regrade-queue", {"regrade-queue"}),
