@@ -15,6 +15,7 @@ from autograder import workers
 from autograder.models import Submission, SubmissionState
 from courseapp.courses.models import Course
 from courseapp.quizzes import selectors as quiz_selectors
+from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind
 from grading import selectors as grading_selectors
 from grading.models import Extension, RegradeRequest
@@ -60,10 +61,7 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
             continue
         if row["state"] == "closed" and not row["attempts"]:
             continue
-        limit = quiz.time_limit
-        if accommodation is not None:
-            limit = limit * float(accommodation.time_factor)
-            limit += datetime.timedelta(minutes=accommodation.extra_minutes)
+        limit = quiz_services.time_allowed(quiz, accommodation)
         submitted = [a for a in row["attempts"] if a.state == AttemptState.SUBMITTED]
         best = max(submitted, key=lambda a: a.score or 0, default=None)
         quizzes.append(QuizRow(quiz, row["state"], limit.total_seconds() / 60,

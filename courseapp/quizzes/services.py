@@ -52,13 +52,18 @@ def _accommodation(quiz: Quiz, student) -> Accommodation | None:
     return Accommodation.objects.filter(course=quiz.course_id, student=student).first()
 
 
-def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> datetime.datetime:
-    """``min(start + limit × the student's factor + their extra minutes, the quiz's close)``."""
+def time_allowed(quiz: Quiz, accommodation) -> datetime.timedelta:
+    """The quiz's time limit × the student's factor + their extra minutes."""
     limit = quiz.time_limit
     if accommodation is not None:
         limit = limit * float(accommodation.time_factor)
         limit += datetime.timedelta(minutes=accommodation.extra_minutes)
-    return min(started_at + limit, quiz.closes_at)
+    return limit
+
+
+def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> datetime.datetime:
+    """``min(start + the student's time allowed, the quiz's close)``."""
+    return min(started_at + time_allowed(quiz, accommodation), quiz.closes_at)
 
 
 def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
