@@ -132,6 +132,7 @@ class StaffDashboard:
     students: int
     has_scheme: bool
     unpublished_items: int
+    quizzes: list = field(default_factory=list)  # open or upcoming: (quiz, state, open, submitted)
     to_do: int = 0
 
 
@@ -178,5 +179,27 @@ def staff_dashboard(*, course: Course) -> StaffDashboard:
         has_scheme=grading_selectors.grading_scheme_current(course=course) is not None,
         unpublished_items=sum(1 for i in items if not i.published),
     )
+    dashboard.quizzes = _staff_quizzes(course)
     dashboard.to_do = len(failed) + sum(h.waiting for h in hand) + dashboard.open_regrades + pending
     return dashboard
+
+
+def _staff_quizzes(course: Course, now=None) -> list[dict]:
+    """Quizzes open now or opening within ``UPCOMING_DAYS``, with attempts in progress and
+    students who submitted."""
+    from django.db.models import Q
+
+    from courseapp.quizzes.models import Quiz
+
+    now = now or timezone.now()
+    quizzes = (
+        Quiz.objects.filter(course=course, closes_at__gt=now,
+                            opens_at__lt=now + datetime.timedelta(UPCOMING_DAYS))
+        .annotate(
+            in_progress=Count("attempts", filter=Q(attempts__state=AttemptState.OPEN)),
+            submitted=Count("attempts__student", distinct=True,
+                            filter=Q(attempts__state=AttemptState.SUBMITTED)),
+        )
+        .order_by("opens_at")
+    )  # fmt: skip
+    return [{"quiz": q, "state": "open" if q.opens_at <= now else "upcoming"} for q in quizzes]
