@@ -159,3 +159,33 @@ def hand_grading_waiting(*, course: Course) -> list[tuple[Assignment, int]]:
                 waiting[assignment_id] = waiting.get(assignment_id, 0) + 1
     assignments = Assignment.objects.filter(pk__in=waiting).order_by("item__due_at", "slug")
     return [(a, waiting[a.pk]) for a in assignments]
+
+
+@dataclass(frozen=True)
+class WrittenPrompt:
+    question: str  # the markdown cell just above the answer cell, as the student read it
+    scheme: str  # the answer cell's mark scheme, for staff only
+
+
+MARK_SCHEME = ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")
+
+
+def written_prompts(*, assignment: Assignment) -> dict[str, WrittenPrompt]:
+    """For each written-answer cell of the source notebook: its question and mark scheme."""
+    source = assignment.files.filter(role=FileRole.SOURCE, name__endswith=".ipynb").first()
+    if source is None:
+        return {}
+    cells = notebooks.read(blobs.get(source.sha256), name=source.name).cells
+    prompts = {}
+    for index, cell in enumerate(cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "markdown" or not (meta.get("grade") and meta.get("solution")):
+            continue
+        above = cells[index - 1] if index else None
+        question = above.source if above is not None and above.cell_type == "markdown" else ""
+        begin, end = MARK_SCHEME
+        scheme = ""
+        if begin in cell.source:
+            scheme = cell.source.split(begin, 1)[1].split(end, 1)[0].strip()
+        prompts[notebooks.grade_id(cell)] = WrittenPrompt(question.strip(), scheme)
+    return prompts

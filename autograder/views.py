@@ -203,7 +203,9 @@ def manual_grading(request, course, slug: str):
             messages.success(request, f"Saved for {submission.student.username}.")
         return redirect("manual-grading", course_code=course.code, slug=slug)
     cells = selectors.manual_grading_queue(assignment=assignment)
-    context = {"course": course, "assignment": assignment, "cells": cells,
+    prompts = selectors.written_prompts(assignment=assignment)
+    context = {"course": course, "assignment": assignment,
+               "cells": [(c, prompts.get(c.grade_id)) for c in cells],
                "waiting": sum(1 for c in cells if c.grade is None)}  # fmt: skip
     return render(request, "autograder/manual_grading.html", context)
 

@@ -21,7 +21,7 @@ from grading import selectors as grading_selectors
 from grading.models import GradedItem, ItemKind, Score, Source
 from grading.services.items import graded_item_create
 from grading.services.schemes import grading_scheme_create
-from grading.services.scores import score_set, team_score_set
+from grading.services.scores import graded_item_update, score_set, team_score_set
 
 DEMO_PASSWORD = "pmldl-demo"
 COURSE = {
@@ -166,11 +166,27 @@ def _due(week: int) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(23, 59), tzinfo=MOSCOW)
 
 
+def _assignment_due(week: int) -> datetime.datetime:
+    """The syllabus date while it is ahead; for a demo seeded after it, ``week // 2`` weeks from
+    the seeding (A1 in one, A2 in two, A3 in three), so that a newcomer's submission is on time
+    and its score counts in the gradebook."""
+    from django.utils import timezone
+
+    due = _due(week)
+    today = timezone.now().astimezone(MOSCOW).date()
+    if due.date() > today:
+        return due
+    day = today + datetime.timedelta(weeks=week // 2)
+    return datetime.datetime.combine(day, datetime.time(23, 59), tzinfo=MOSCOW)
+
+
 def _items(course: Course, report: DemoReport) -> None:
     existing = set(GradedItem.objects.filter(course=course).values_list("name", flat=True))
     for position, (component, name, kind, points, week, extra) in enumerate(ITEMS):
         if name not in existing:
             due = _due(week) if week else None
+            if week and kind == ItemKind.ASSIGNMENT:
+                due = _assignment_due(week)
             graded_item_create(
                 course=course, component=component, name=name, kind=kind, max_points=points,
                 due_at=due, position=position, **extra,
@@ -248,7 +264,10 @@ def _quizzes(course: Course, report: DemoReport) -> None:
     now = timezone.now().replace(microsecond=0)
     data["opens_at"] = (now - datetime.timedelta(hours=1)).isoformat()
     data["closes_at"] = (now + datetime.timedelta(days=7)).isoformat()
-    quiz_import(course=course, text=yaml.safe_dump(data))
+    quiz = quiz_import(course=course, text=yaml.safe_dump(data))
+    # The quiz keeps its own window; its item is shown as due when the quiz closes.
+    graded_item_update(item=quiz.item, by=None, due_at=quiz.closes_at,
+                       reason="The week-1 quiz is due when it closes")  # fmt: skip
     report.created.append("quiz week1")
 
 

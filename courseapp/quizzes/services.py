@@ -257,9 +257,11 @@ def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
         chosen = max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number))
     share = chosen.score / chosen.max_score if chosen.max_score else Decimal(0)
     points = (share * quiz.item.max_points).quantize(Decimal("0.001"), ROUND_HALF_UP)
+    # No submitted_at: the quiz keeps its own deadline (a late answer is refused, not penalised),
+    # so the item's late policy must not count days from the item's due date as well.
     score_set(
         item=quiz.item, student=student, points=points, by=by, source=Source.QUIZ,
-        reason=reason or f"attempt {chosen.number}", submitted_at=chosen.submitted_at,
+        reason=reason or f"attempt {chosen.number}",
     )  # fmt: skip
 
 

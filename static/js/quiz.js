@@ -106,6 +106,10 @@
   }
 
   function tick() {
+    if (closed) {  // the server closed the attempt: stop counting down a time that no longer holds
+      document.getElementById("time-left").textContent = "closed";
+      return;
+    }
     const left = Math.max(0, (endsAt - performance.now()) / 1000);
     const minutes = Math.floor(left / 60);
     const seconds = Math.floor(left % 60);

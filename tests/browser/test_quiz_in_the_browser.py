@@ -70,6 +70,7 @@ def test_answers_autosave_survive_a_reload_and_a_late_one_is_refused(
     assert refused.text_content().startswith("Not saved: this answer arrived at")
     assert page.get_by_role("alert").text_content().startswith("This attempt is closed")
     assert page.locator('input[name="q-dropout"]').is_disabled()
+    page.locator("#time-left").filter(has_text="closed").wait_for()  # the countdown stops
     accepted = AnswerSave.objects.filter(accepted=True, question__slug="gd")
     assert accepted.last().value == "theta - eta*dR/dtheta"
     assert not AnswerSave.objects.filter(accepted=True, question__slug="dropout").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.factories import PASSWORD, CourseFactory, EnrollmentFactory, LectureFactory
 
 
@@ -87,3 +89,25 @@ def test_logging_out_works(client, student):
 
     assert response.status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_a_refused_page_says_why_in_the_sites_layout(client, student, course):
+    client.force_login(student)
+
+    response = client.get("/courses/pmldl/gradebook/")
+
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert "Your role in pmldl does not allow this." in html
+    assert "Back to your courses" in html and "site.css" in html
+
+
+@pytest.mark.django_db
+def test_a_missing_page_is_in_the_sites_layout_when_debug_is_off(client, student, settings):
+    settings.DEBUG = False
+    client.force_login(student)
+
+    response = client.get("/courses/no-such-course/")
+
+    assert response.status_code == 404
+    assert "There is nothing here" in response.content.decode()

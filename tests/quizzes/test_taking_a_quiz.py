@@ -243,3 +243,31 @@ def test_an_attempt_saving_without_end_is_stopped_and_its_answers_stand(
     assert AnswerSave.objects.count() == 3  # the refusal adds nothing to the log
     graded = services.attempt_submit(attempt=attempt)
     assert graded.grades.get(question=question).points == 1
+
+
+def test_a_quiz_score_is_never_counted_late_against_its_items_due_date(db):
+    """The quiz keeps its own deadline; an item due before the quiz closes must not take points
+    for lateness (the demo's late policy takes 10% a day)."""
+    from django.contrib.auth import get_user_model
+
+    from courseapp.demo.services import demo_seed
+    from courseapp.quizzes.models import Question, Quiz
+    from grading.selectors import gradebook_for_course
+    from grading.services.scores import graded_item_update
+
+    course = demo_seed(with_admin=False).course
+    quiz = Quiz.objects.get(slug="week1")
+    graded_item_update(item=quiz.item, by=None, reason="test",
+                       due_at=quiz.opens_at - datetime.timedelta(days=30))  # fmt: skip
+    student = get_user_model().objects.get(username="student05")
+    attempt = services.attempt_start(quiz=quiz, student=student)
+    for question in Question.objects.filter(pk__in=attempt.question_pks, kind="true_false"):
+        services.answer_save(attempt=attempt, question=question, value=question.key["answer"])
+    attempt = services.attempt_submit(attempt=attempt)
+    for question in Question.objects.filter(pk__in=attempt.question_pks, kind="free_text"):
+        services.answer_grade_set(attempt=attempt, question=question, points=1, by=None)
+
+    result = gradebook_for_course(course=course, students=[student]).breakdowns[student.pk]
+    item = result.item(quiz.item_id)
+    assert item.days_late == 0 and item.penalty == 0
+    assert item.earned == Score.objects.get(item=quiz.item, student=student).raw_points > 0
