@@ -38,7 +38,7 @@ def points_value(value, *, maximum: Decimal, what: str = "Points") -> Decimal:
     if points < 0:
         raise ValidationError(f"{what} {points} is negative.")
     if points > maximum:
-        raise ValidationError(f"{what} {points} is above the maximum of {maximum}.")
+        raise ValidationError(f"{what} {points} is above the maximum of {calc.plain(maximum)}.")
     if points != points.quantize(Decimal("0.001")):
         raise ValidationError(f"{what} {points} has more than 3 decimal places.")
     return points

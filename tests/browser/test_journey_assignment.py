@@ -158,6 +158,8 @@ def test_a_student_submits_a1_sees_the_feedback_and_resubmits(
     expect(page.get_by_text("2 of 3 submissions left")).to_be_visible()
     first = card(page, 1)
     expect(first.locator(".badge")).to_have_text(re.compile(r"^(Queued|Running)$"))
+    # How long it has waited or run, by the server's clock, next to the badge.
+    expect(first.locator(".elapsed")).to_have_text(re.compile(r"^(waiting|grading) for \d+ s$"))
     page.shot("submitted")
 
     # 3. The badge turns "Graded" by itself: the page polls status.json and is never reloaded.
