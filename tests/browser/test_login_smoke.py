@@ -1,4 +1,4 @@
-"""In a real browser: the demo instructor logs in and lands on the course page."""
+"""In a real browser: the demo instructor logs in and lands on the course's staff home."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def test_the_demo_instructor_logs_in_and_sees_the_course(page, live_server, tran
 
     assert page.locator("h1").text_content() == "Practical Machine Learning and Deep Learning"
     assert "Instructor" in page.locator("p.muted").first.text_content()
+    assert page.get_by_role("heading", name="Grading queue").is_visible()
+    page.get_by_role("navigation", name="pmldl sections").get_by_role("link", name="People").click()
+    page.wait_for_url(f"{live_server.url}/courses/pmldl/about/")
     assert page.get_by_role("cell", name="Convolutional neural networks").is_visible()
     assert page.get_by_text("People (22)").is_visible()
     assert page.console_errors == []
