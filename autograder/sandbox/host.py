@@ -14,9 +14,12 @@ shows as ``NAMESPACE_UID`` (65534).
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,8 +29,19 @@ UID_BASE = 1_000_000_000
 SLOTS = 16  # sandboxes at once in one worker process
 PID_LIMIT = 2**22  # the largest pid_max Linux allows
 NAMESPACE_UID = 65534
+SANDBOX_USER = "student"  # the name student code sees for its uid (USER, LOGNAME)
 _slots_in_use: set[int] = set()
 _slots_lock = threading.Lock()
+logger = logging.getLogger(__name__)
+
+# Run by this interpreter outside any sandbox (trusted code): the peak address space of a process
+# that has imported torch, in bytes.
+_MEASURE_TORCH = (
+    "import torch\n"
+    "for line in open('/proc/self/status'):\n"
+    "    if line.startswith('VmPeak:'):\n"
+    "        print(int(line.split()[1]) * 1024)\n"
+)
 
 
 def is_root() -> bool:
@@ -67,6 +81,10 @@ def minimal_env(workdir: Path, extra: dict[str, str] | None) -> dict[str, str]:
     env = {
         "PATH": f"{interpreter_bin()}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(workdir),
+        # The sandbox uid has no passwd entry: getpass.getuser() reads these first, and torch
+        # asks it for its compile cache's folder (seen with torch 2.11: "uid not found").
+        "USER": SANDBOX_USER,
+        "LOGNAME": SANDBOX_USER,
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
@@ -124,3 +142,24 @@ def _program_path(program: str, workdir: Path, path: str) -> str | None:
         return shutil.which(program, path=path)
     candidate = workdir / program  # the child resolves it after changing to workdir
     return str(candidate) if candidate.exists() else None
+
+
+@functools.lru_cache(maxsize=1)
+def torch_address_space() -> int:
+    """The address space this interpreter maps once it has imported torch, measured once per
+    process; 0 where that fails (no torch, no ``/proc``). A CPU build maps ~0.6 GiB; a CUDA build
+    maps several GiB of libraries (cuBLAS, cuDNN, the kernels) that student code in the sandbox,
+    which has no GPU, never touches. RLIMIT_AS is this plus ``Limits.memory_bytes``, so that an
+    assignment's memory limit leaves students the same room on a GPU worker as on a CPU one
+    (with RLIMIT_AS at the limit alone, ``import torch`` fails there: "failed to map segment")."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURE_TORCH], capture_output=True, text=True, timeout=300,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
+        )  # fmt: skip
+        loaded = int(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        logger.warning("could not measure what importing torch maps; memory limits count it")
+        return 0
+    logger.info("importing torch maps %d MiB here, added to each run's memory limit", loaded >> 20)
+    return loaded

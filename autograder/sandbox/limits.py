@@ -16,7 +16,11 @@ STOP_REASONS = (
 class Limits:
     wall_seconds: float = 60.0  # then the whole sandbox is killed
     cpu_seconds: int = 60  # RLIMIT_CPU: SIGXCPU at this, SIGKILL one second later
-    memory_bytes: int = 2 * 1024**3  # RLIMIT_AS: `import torch` needs ~631 MiB, a kernel ~1.3 GiB
+    # What the program may take on top of the interpreter with torch loaded as on this host
+    # (``host.torch_address_space``): RLIMIT_AS is the two together. A kernel with torch maps
+    # ~1.3 GiB on a CPU build, of which ~631 MiB is torch; a CUDA build maps several GiB of
+    # libraries that a CPU-only run never touches, which must not eat the program's memory.
+    memory_bytes: int = 2 * 1024**3
     processes: int = 64  # RLIMIT_NPROC, threads included; enforced for the sandbox's own uid
     open_files: int = 256  # RLIMIT_NOFILE
     file_size_bytes: int = 64 * 1024**2  # RLIMIT_FSIZE; also the size of the private /tmp
@@ -46,12 +50,15 @@ class SandboxResult:
         return self.stopped_because == "exited" and self.exit_code == 0
 
 
-def rlimits_for(limits: Limits) -> list[tuple[int, int, int]]:
-    """(resource, soft, hard) triples; a hard limit is never raised above the caller's own."""
+def rlimits_for(limits: Limits, loaded_bytes: int = 0) -> list[tuple[int, int, int]]:
+    """(resource, soft, hard) triples; a hard limit is never raised above the caller's own.
+    ``loaded_bytes``: the address space loading the interpreter and torch takes, on top of
+    which the program gets ``memory_bytes``."""
     cpu = math.ceil(limits.cpu_seconds)
+    address_space = limits.memory_bytes + loaded_bytes
     wanted = [
         (resource.RLIMIT_CPU, cpu, cpu + 1),
-        (resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
+        (resource.RLIMIT_AS, address_space, address_space),
         (resource.RLIMIT_NPROC, limits.processes, limits.processes),
         (resource.RLIMIT_NOFILE, limits.open_files, limits.open_files),
         (resource.RLIMIT_FSIZE, limits.file_size_bytes, limits.file_size_bytes),
@@ -67,10 +74,10 @@ def _clamped(res: int, soft: int, hard: int) -> tuple[int, int, int]:
     return res, min(soft, hard), hard
 
 
-def rlimit_setter(limits: Limits) -> Callable[[], None]:
+def rlimit_setter(limits: Limits, loaded_bytes: int = 0) -> Callable[[], None]:
     """A ``preexec_fn`` that only calls setrlimit on values computed beforehand: it runs in the
     forked child, where allocating or taking locks is what makes ``preexec_fn`` risky."""
-    triples = rlimits_for(limits)
+    triples = rlimits_for(limits, loaded_bytes)
 
     def apply() -> None:
         for res, soft, hard in triples:

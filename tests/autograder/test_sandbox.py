@@ -225,8 +225,24 @@ def test_it_hides_the_worker_environment(workdir, monkeypatch):
 
     env = json.loads(result.stdout)
     assert "not-for-students" not in result.stdout
-    assert set(env) <= {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PWD", "ASSIGNMENT"}
+    assert set(env) <= {
+        "PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PWD", "ASSIGNMENT", "USER", "LOGNAME"
+    }  # fmt: skip
     assert env["HOME"] == str(workdir) and env["ASSIGNMENT"] == "elu"
+
+
+@pytest.mark.parametrize("level", ["bubblewrap", "rlimits"])
+def test_a_sandboxed_program_can_ask_for_its_user_name(workdir, monkeypatch, level):
+    """Its uid has no passwd entry; torch's compile cache asks getpass.getuser() for a folder
+    name and, before USER was set, failed every check after the first with a KeyError."""
+    if level == "bubblewrap" and not BUBBLEWRAP_WORKS:
+        pytest.skip(f"no bubblewrap: {WHY_NOT}")
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", level)
+    monkeypatch.setenv("USER", "worker-account")
+
+    result = run_code(workdir, "import getpass; print(getpass.getuser())")
+
+    assert (result.stdout, result.exit_code) == ("student\n", 0), result.stderr
 
 
 @needs_bubblewrap
@@ -453,8 +469,8 @@ WORKER_DYING_AS_BUBBLEWRAP_STARTS = (
     "import os, signal, sys, time; from pathlib import Path\n"
     "from autograder.sandbox import run_sandboxed, supervisor\n"
     "setter = supervisor.rlimit_setter\n"
-    "def kill_worker_first(limits):\n"
-    "    apply = setter(limits)\n"
+    "def kill_worker_first(limits, loaded_bytes):\n"
+    "    apply = setter(limits, loaded_bytes)\n"
     "    def preexec():\n"
     "        os.kill(os.getppid(), signal.SIGKILL)\n"
     "        time.sleep(0.2)\n"
@@ -604,6 +620,22 @@ def test_it_imports_torch_with_the_default_limits(workdir):
     assert result.cpu_seconds > 0.1 and result.max_rss_bytes > 100 * MiB
 
 
+@pytest.mark.slow
+def test_the_memory_limit_is_what_the_program_gets_on_top_of_torch(workdir):
+    """RLIMIT_AS is the limit plus what importing torch maps here (several GiB with a CUDA build,
+    where the limit alone would not even let torch load); beyond that budget, allocation fails."""
+    from autograder.sandbox import host
+
+    limits = Limits(memory_bytes=512 * MiB)
+    fits = run_code(workdir, "import torch; x = bytearray(300 * 2**20); print(len(x) >> 20)",
+                    limits=limits)  # fmt: skip
+    too_much = run_code(workdir, "import torch; x = bytearray(700 * 2**20)", limits=limits)
+
+    assert (fits.exit_code, fits.stdout) == (0, "300\n"), fits.stderr
+    assert too_much.stopped_because == "memory_limit" and "MemoryError" in too_much.stderr
+    assert host.torch_address_space() > 100 * MiB  # torch is there, so it was measured
+
+
 # The rlimits fallback
 
 
@@ -621,7 +653,7 @@ def test_the_fallback_says_it_is_weaker(fallback, workdir, caplog):
 
     cwd, env = json.loads(result.stdout)
     assert result.isolation == "rlimits" and cwd == str(workdir)
-    assert set(env) <= {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE"}
+    assert set(env) <= {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "USER", "LOGNAME"}
     assert "SANDBOX ISOLATION IS WEAKER" in caplog.text
 
 
@@ -669,5 +701,5 @@ def test_the_fallback_drops_to_the_sandbox_uid_when_that_uid_can_reach_everythin
 
 
 def test_it_refuses_a_workdir_that_would_expose_the_interpreter():
-    with pytest.raises(ValueError, match="read-write"):
-        run_sandboxed(["true"], workdir=REPO)
+    with pytest.raises(ValueError, match="read-write"):  # the virtualenv's folder, wherever it is
+        run_sandboxed(["true"], workdir=Path(sys.prefix).resolve().parent)
