@@ -84,3 +84,37 @@ def wait_for_state(submission, state: str, worker, timeout: float = 120) -> None
             break
         time.sleep(0.1)
     raise AssertionError(f"submission stayed {submission.state}, not {state}")
+
+
+def test_a_gpu_assignment_is_graded_by_a_gpu_queue_worker_with_references_on_its_device(
+    transactional_db, tmp_path, course, student
+):
+    """A1 as shipped, marked as wanting a GPU, goes to the ``gpu`` queue only; a worker listening
+    there alone takes it and computes the references on its best device (``cuda`` where it has
+    one, which is how this runs on a GPU machine), and the reference solution scores full marks."""
+    from autograder.checks import best_device
+    from autograder.services import assignment_import
+    from grading.services.schemes import grading_scheme_create
+    from tests.autograder.shipped import FOLDER, Shipped
+    from tests.grading.conftest import LETTERS, SLIDES
+
+    grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
+    files = {f.name: f.read_bytes() for f in (FOLDER / "a1").iterdir() if f.is_file()}
+    a1 = assignment_import(course=course, slug="a1", title="A1", files=files)
+    a1.wants_gpu = True
+    a1.save(update_fields=["wants_gpu"])
+    shipped = Shipped("a1")
+
+    worker = start_worker(["gpu"], tmp_path / "worker.log", DATABASE_URL=database_url())
+    try:
+        submission = services.submission_create(
+            assignment=a1, student=student, files={"a1.ipynb": shipped.source}
+        )
+        wait_for_state(submission, "graded", worker, timeout=300)
+    finally:
+        stop_worker(worker)
+    run = submission.runs.get()
+    device = best_device()
+    assert run.device == device, run.log[-2000:]  # graded, so by the one worker, on gpu
+    assert f"Reference checks ran on {device}." in run.notes
+    assert submission.score == sum(shipped.full.values())  # the written answer waits for a TA
