@@ -401,23 +401,30 @@ def _roster_of(username: str):
     return [m.enrollment.user.display_name for m in members], membership.team.name
 
 
+def _crawl_as(page, live_server, log_in, username: str, **options):
+    """Log ``username`` in, crawl from their home (``crawl``'s options), print what was visited;
+    the visits, and every request the pages made as (page, address)."""
+    requested = []
+    page.on("request", lambda r: requested.append((page.url, r.url)))
+    log_in(username)
+    expect(page).to_have_url(f"{live_server.url}/courses/pmldl/")
+    started = time.monotonic()
+    visits, downloads = crawl(page, live_server.url, **options)
+    print(f"\n{username}'s crawl: {len(visits)} pages in {time.monotonic() - started:.1f} s")
+    print("\n".join(f"  {v.status} {v.url}" for v in visits))
+    print("\n".join(f"  download {url}" for url in downloads))
+    return visits, requested
+
+
 def test_no_page_a_student_can_open_shows_another_students_data(page, live_server, demo, log_in):
     submission, quiz2 = _student02_everywhere(demo)
     username, first, last = STUDENT02
     forbidden = [username, f"{username}@", f"{first} {last}", last, SECRET_ANSWER, SECRET_REGRADE,
                  SECRET_EXTENSION, SECRET_OVERRIDE, *SECRET_WORDS]  # fmt: skip
     roster = _roster_of(username)
-    requested = []
-    page.on("request", lambda r: requested.append((page.url, r.url)))
 
-    log_in("student01")
-    expect(page).to_have_url(f"{live_server.url}/courses/pmldl/")
-    started = time.monotonic()
-    visits, downloads = crawl(page, live_server.url, watch=forbidden, roster=roster)
-    seconds = time.monotonic() - started
-    print(f"\nstudent01's crawl: {len(visits)} pages in {seconds:.1f} s")
-    print("\n".join(f"  {v.status} {v.url}" for v in visits))
-    print("\n".join(f"  download {url}" for url in downloads))
+    visits, requested = _crawl_as(page, live_server, log_in, "student01", watch=forbidden,
+                                  roster=roster)  # fmt: skip
 
     paths = {urlsplit(v.final_url).path for v in visits}
     # The crawl reached the pages where a student's own data lives (so it can find a leak).
@@ -494,17 +501,9 @@ def test_every_page_the_instructor_can_reach_works(page, live_server, demo, log_
         "/courses/pmldl/assignments/a1/submissions/1/feedback/?student=student02",
     ]  # fmt: skip
     secrets = [SECRET_ANSWER, SECRET_REGRADE, SECRET_EXTENSION, SECRET_OVERRIDE]
-    requested = []
-    page.on("request", lambda r: requested.append((page.url, r.url)))
 
-    log_in("instructor")
-    expect(page).to_have_url(f"{live_server.url}/courses/pmldl/")
-    started = time.monotonic()
-    visits, downloads = crawl(page, live_server.url, watch=secrets, also=also, per_kind=3)
-    seconds = time.monotonic() - started
-    print(f"\ninstructor's crawl: {len(visits)} pages in {seconds:.1f} s")
-    print("\n".join(f"  {v.status} {v.url}" for v in visits))
-    print("\n".join(f"  download {url}" for url in downloads))
+    visits, requested = _crawl_as(page, live_server, log_in, "instructor", watch=secrets,
+                                  also=also, per_kind=3)  # fmt: skip
 
     paths = {urlsplit(v.final_url).path for v in visits}
     for expected in ("/courses/pmldl/gradebook/", "/courses/pmldl/regrades/",
