@@ -30,7 +30,8 @@ class QuizRow:
     minutes: float  # the student's own time, accommodation included
     open_attempt: object | None
     attempts: list
-    best: object | None  # the submitted attempt with the highest score
+    submitted: bool  # at least one attempt was submitted
+    counted: object | None  # the attempt whose score counts (quizzes.services.counted_attempt)
 
 
 @dataclass
@@ -63,9 +64,9 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
             continue
         limit = quiz_services.time_allowed(quiz, accommodation)
         submitted = [a for a in row["attempts"] if a.state == AttemptState.SUBMITTED]
-        best = max(submitted, key=lambda a: a.score or 0, default=None)
         quizzes.append(QuizRow(quiz, row["state"], limit.total_seconds() / 60,
-                               row["open_attempt"], row["attempts"], best))  # fmt: skip
+                               row["open_attempt"], row["attempts"], bool(submitted),
+                               quiz_services.counted_attempt(quiz, submitted)))  # fmt: skip
     order = {"open": 0, "upcoming": 1, "closed": 2}
     quizzes.sort(key=lambda r: (order[r.state], r.quiz.closes_at))
 

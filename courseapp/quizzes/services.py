@@ -237,6 +237,18 @@ def _total(attempt: Attempt, *, by=None, reason: str = "", questions=None) -> At
     return attempt
 
 
+def counted_attempt(quiz: Quiz, submitted: list[Attempt]) -> Attempt | None:
+    """Of a student's submitted attempts (in order), the one whose score counts, as the quiz
+    combines them: the last, or the highest share of those graded (the later on a tie). None
+    while that attempt has no score yet (a free-text answer waits for a TA)."""
+    if quiz.combine == Combine.LAST:
+        last = submitted[-1] if submitted else None
+        return last if last is not None and last.score is not None else None
+    graded = [a for a in submitted if a.score is not None]
+    return max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number),
+               default=None)  # fmt: skip
+
+
 def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
     """Put the student's quiz score into the gradebook: the highest or the last submitted attempt
     (as the quiz combines them), scaled to the graded item's points, once it is fully graded."""
@@ -244,17 +256,9 @@ def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
         Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.SUBMITTED)
         .order_by("number")
     )  # fmt: skip
-    if not attempts:
+    chosen = counted_attempt(quiz, attempts)
+    if chosen is None:
         return
-    if quiz.combine == Combine.LAST:
-        chosen = attempts[-1]
-        if chosen.score is None:
-            return
-    else:
-        graded = [a for a in attempts if a.score is not None]
-        if not graded:
-            return
-        chosen = max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number))
     share = chosen.score / chosen.max_score if chosen.max_score else Decimal(0)
     points = (share * quiz.item.max_points).quantize(Decimal("0.001"), ROUND_HALF_UP)
     # No submitted_at: the quiz keeps its own deadline (a late answer is refused, not penalised),

@@ -15,7 +15,7 @@ from autograder import services as autograder_services
 from autograder.models import Assignment, GradingRun, Submission, WorkerHeartbeat
 from courseapp.demo.services import demo_seed
 from courseapp.quizzes import services as quiz_services
-from courseapp.quizzes.models import Question, Quiz
+from courseapp.quizzes.models import Attempt, AttemptState, Combine, Question, Quiz
 from grading.models import GradedItem, Score
 from grading.services.regrades import regrade_request_create
 from grading.services.scores import extension_grant
@@ -94,6 +94,30 @@ def test_a_student_with_nothing_to_do_is_told_what_comes_next(client, demo):
     assert "No quiz is open or coming up in the next two weeks." in html
     assert "No assignments have been published yet." in html
     assert "None. If you disagree with a score" in html
+
+
+@pytest.mark.parametrize(
+    ("combine", "scores", "shown"),
+    [
+        (Combine.HIGHEST, [9, 4], "Submitted: <strong>9 / 10</strong>"),
+        (Combine.LAST, [9, 4], "Submitted: <strong>4 / 10</strong>"),
+        (Combine.HIGHEST, [None, 6], "Submitted: <strong>6 / 10</strong>"),
+        (Combine.LAST, [6, None], "Submitted, waiting for a TA"),
+    ],
+)
+def test_a_students_quiz_shows_the_score_that_counts(client, demo, combine, scores, shown):
+    """The score the gradebook takes (``counted_attempt``), not simply the highest one."""
+    quiz = Quiz.objects.get(slug="week1")
+    Quiz.objects.filter(pk=quiz.pk).update(combine=combine, attempts_allowed=2)
+    now = timezone.now()
+    for number, score in enumerate(scores, start=1):
+        Attempt.objects.create(quiz=quiz, student=user("student01"), number=number,
+                               state=AttemptState.SUBMITTED, started_at=now, deadline=now,
+                               submitted_at=now, score=score, max_score=10)  # fmt: skip
+
+    html = page(client, "student01")
+
+    assert f"{quiz.title}</strong></a>" in html and shown in html
 
 
 def test_the_staff_dashboard_lists_what_waits_for_grading(client, demo):
