@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -98,16 +99,16 @@ class ManualCell:
 
 def manual_grading_queue(*, assignment: Assignment) -> list[ManualCell]:
     """Every hand-graded cell of each student's latest graded submission, ungraded first."""
-    latest: dict[int, Submission] = {}
-    graded = Submission.objects.filter(assignment=assignment, state=SubmissionState.GRADED)
-    for submission in graded.select_related("student").order_by("number"):
-        latest[submission.student_id] = submission
+    latest = _latest_graded(
+        Submission.objects.filter(assignment=assignment).select_related("student")
+    )
+    runs = _latest_runs(latest)
+    grades = _manual_grades(runs)
     cells = []
-    for submission in latest.values():
-        run = latest_run(submission=submission)
+    for submission in latest:
+        run = runs.get(submission.pk)
         if run is None:
             continue
-        grades = {g.grade_id: g for g in submission.manual_grades.all()}
         answers = _answers(run.executed_sha256)
         for test in run.tests:
             if test["status"] == "manual":
@@ -117,10 +118,33 @@ def manual_grading_queue(*, assignment: Assignment) -> list[ManualCell]:
                         test["name"],
                         test["max_score"],
                         answers.get(test["name"], "(the answer cell is missing)"),
-                        grades.get(test["name"]),
+                        grades.get((submission.pk, test["name"])),
                     )
                 )
     return sorted(cells, key=lambda c: (c.grade is not None, c.submission.student.username))
+
+
+def _latest_graded(submissions: QuerySet[Submission]) -> list[Submission]:
+    """Of ``submissions``, each student's latest graded one per assignment."""
+    latest: dict[tuple[int, int], Submission] = {}
+    for submission in submissions.filter(state=SubmissionState.GRADED).order_by("number"):
+        latest[(submission.assignment_id, submission.student_id)] = submission
+    return list(latest.values())
+
+
+def _latest_runs(submissions: list[Submission]) -> dict[int, GradingRun]:
+    """Each submission's latest successful run, as ``latest_run`` picks it, in one query."""
+    runs: dict[int, GradingRun] = {}
+    found = GradingRun.objects.filter(submission__in=submissions, error="").defer("log")
+    for run in found.order_by("started_at", "pk"):
+        runs[run.submission_id] = run
+    return runs
+
+
+def _manual_grades(runs: dict[int, GradingRun]) -> dict[tuple[int, str], ManualGrade]:
+    """The hand grades given to those submissions, by (submission id, cell)."""
+    found = ManualGrade.objects.filter(submission_id__in=runs)
+    return {(g.submission_id, g.grade_id): g for g in found}
 
 
 def _answers(executed_sha256: str) -> dict[str, str]:
@@ -132,31 +156,18 @@ def _answers(executed_sha256: str) -> dict[str, str]:
 
 def hand_grading_waiting(*, course: Course) -> list[tuple[Assignment, int]]:
     """Each assignment with hand-graded cells still without points in its students' latest
-    graded submissions (what ``manual_grading_queue`` lists), in three queries for the course."""
-    latest: dict[tuple[int, int], int] = {}
-    graded = Submission.objects.filter(assignment__course=course, state=SubmissionState.GRADED)
-    for pk, assignment_id, student_id in graded.order_by("number").values_list(
-        "pk", "assignment_id", "student_id"
-    ):
-        latest[(assignment_id, student_id)] = pk
-    by_submission = {pk: assignment_id for (assignment_id, _), pk in latest.items()}
-    tests: dict[int, list] = {}  # the latest successful run of each, as ``latest_run`` picks
-    runs = GradingRun.objects.filter(submission_id__in=by_submission, error="")
-    for submission_id, run_tests in runs.order_by("started_at", "pk").values_list(
-        "submission_id", "tests"
-    ):
-        tests[submission_id] = run_tests
-    graded_cells = set(
-        ManualGrade.objects.filter(submission_id__in=by_submission).values_list(
-            "submission_id", "grade_id"
-        )
+    graded submissions (what ``manual_grading_queue`` lists), in four queries for the course."""
+    latest = _latest_graded(
+        Submission.objects.filter(assignment__course=course).only("assignment", "student", "number")
     )
-    waiting: dict[int, int] = {}
-    for submission_id, run_tests in tests.items():
-        for test in run_tests:
-            if test["status"] == "manual" and (submission_id, test["name"]) not in graded_cells:
-                assignment_id = by_submission[submission_id]
-                waiting[assignment_id] = waiting.get(assignment_id, 0) + 1
+    runs = _latest_runs(latest)
+    graded = _manual_grades(runs)
+    waiting: Counter[int] = Counter()
+    for submission in latest:
+        run = runs.get(submission.pk)
+        for test in run.tests if run else []:
+            if test["status"] == "manual" and (submission.pk, test["name"]) not in graded:
+                waiting[submission.assignment_id] += 1
     assignments = Assignment.objects.filter(pk__in=waiting).order_by("item__due_at", "slug")
     return [(a, waiting[a.pk]) for a in assignments]
 

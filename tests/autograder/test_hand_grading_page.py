@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from autograder import selectors
-from autograder.models import Assignment, GradingRun, Submission
+from autograder.models import Assignment, GradingRun, ManualGrade, Submission
 from courseapp.demo.services import demo_seed
 
 
@@ -33,3 +33,38 @@ def test_the_question_and_mark_scheme_are_shown_to_the_ta(client, db):
     assert "Mark scheme (staff only)" in html and "1 point: the sigmoid saturates" in html
     client.force_login(student)
     assert client.get("/courses/pmldl/assignments/a1/manual/").status_code == 403
+
+
+def test_the_staff_home_counts_what_the_hand_grading_page_lists(db, django_assert_num_queries):
+    """Both take each student's latest graded submission and its latest successful run, and
+    count a cell as waiting until it has a hand grade; the count is a fixed number of queries."""
+    demo_seed(with_admin=False)
+    a1 = Assignment.objects.get(slug="a1")
+    users = get_user_model().objects
+    now = timezone.now()
+
+    def graded(student, number, *runs):
+        submission = Submission.objects.create(assignment=a1, student=users.get(username=student),
+                                               number=number, state="graded")  # fmt: skip
+        for seconds, cells, error in runs:
+            tests = [{"name": c, "status": "manual", "score": None, "max_score": "1"}
+                     for c in cells]  # fmt: skip
+            GradingRun.objects.create(submission=submission, worker="w", isolation="bubblewrap",
+                                      started_at=now + timezone.timedelta(seconds=seconds),
+                                      tests=tests, error=error)  # fmt: skip
+        return submission
+
+    graded("student01", 1, (0, ["old"], ""))  # superseded by submission 2
+    graded("student01", 2, (0, ["was"], ""), (5, ["why"], ""), (9, ["broken"], "crashed"))
+    done = graded("student02", 1, (0, ["why"], ""))
+    ManualGrade.objects.create(submission=done, grade_id="why", points=1)
+    graded("student03", 1, (0, ["why", "how"], ""))
+
+    waiting = [(c.submission.student.username, c.grade_id) for c in
+               selectors.manual_grading_queue(assignment=a1) if c.grade is None]  # fmt: skip
+    course = a1.course
+    with django_assert_num_queries(4):
+        counted = selectors.hand_grading_waiting(course=course)
+
+    assert sorted(waiting) == [("student01", "why"), ("student03", "how"), ("student03", "why")]
+    assert [(a.slug, n) for a, n in counted] == [("a1", 3)]
