@@ -19,6 +19,11 @@ class AssignmentKind(models.TextChoices):
     PYTHON = "python", "Python files with a test harness (autograder.toml)"
 
 
+def grading_queue(wants_gpu: bool) -> str:
+    """The Celery queue that grades an assignment's submissions."""
+    return "gpu" if wants_gpu else "default"
+
+
 class Assignment(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
     item = models.OneToOneField(

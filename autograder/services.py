@@ -37,6 +37,7 @@ from autograder.models import (
     Submission,
     SubmissionFile,
     SubmissionState,
+    grading_queue,
 )
 from autograder.sandbox import Limits
 from courseapp.courses.models import Course, Enrollment, Role
@@ -345,7 +346,7 @@ def submission_create(*, assignment: Assignment, student, files: dict[str, bytes
 def _enqueue_on_commit(submission: Submission) -> None:
     from autograder.tasks import grade_submission_task
 
-    queue = "gpu" if submission.assignment.wants_gpu else "default"
+    queue = grading_queue(submission.assignment.wants_gpu)
     transaction.on_commit(
         lambda: grade_submission_task.apply_async(
             kwargs={"submission_pk": submission.pk}, queue=queue

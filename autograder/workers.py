@@ -11,12 +11,14 @@ import datetime
 import logging
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db import close_old_connections, connection
+from django.db.models import Count
 from django.utils import timezone
 
-from autograder.models import SubmissionState, WorkerHeartbeat
+from autograder.models import SubmissionState, WorkerHeartbeat, grading_queue
 
 logger = logging.getLogger(__name__)
 
@@ -137,17 +139,19 @@ def queue_states(*, workers: list[WorkerState] | None = None) -> tuple[list[Queu
 
     workers = worker_states() if workers is None else workers
     in_broker, error = broker_queue_lengths(GRADING_QUEUES)
-    counts: dict[tuple[str, str], int] = {}
-    pending = Submission.objects.filter(
-        state__in=[SubmissionState.QUEUED, SubmissionState.RUNNING]
-    ).values_list("state", "assignment__wants_gpu")
-    for state, gpu in pending:
-        key = ("gpu" if gpu else "default", state)
-        counts[key] = counts.get(key, 0) + 1
+    pending = (
+        Submission.objects.filter(state__in=[SubmissionState.QUEUED, SubmissionState.RUNNING])
+        .values_list("state", "assignment__wants_gpu")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = Counter()
+    for state, gpu, n in pending:
+        counts[(grading_queue(gpu), state)] += n
     states = [
         QueueState(
-            name, in_broker.get(name), counts.get((name, SubmissionState.QUEUED), 0),
-            counts.get((name, SubmissionState.RUNNING), 0),
+            name, in_broker.get(name), counts[(name, SubmissionState.QUEUED)],
+            counts[(name, SubmissionState.RUNNING)],
             sum(1 for w in workers if w.alive and name in w.heartbeat.queues),
         )
         for name in GRADING_QUEUES

@@ -12,10 +12,12 @@ from django.utils import timezone
 from kombu import Connection
 
 from autograder import workers
-from autograder.models import WorkerHeartbeat
+from autograder.models import Assignment, Submission, WorkerHeartbeat
 from autograder.sandbox import isolation_level
+from autograder.services import assignment_import
 from autograder.tasks import worker_ping
 from courseapp.celery import app
+from tests.autograder.nbfactory import source_bytes
 from tests.autograder.test_celery_worker import start_worker, stop_worker
 from tests.autograder.test_worker_grades_a_submission import database_url
 
@@ -97,3 +99,25 @@ def test_a_broker_that_does_not_answer_is_reported_not_raised(db, monkeypatch):
 
     assert lengths == {}
     assert "Connection refused" in error or "Error" in error
+
+
+def test_the_queues_count_queued_and_running_submissions_by_where_they_go(
+    db, assignment, student, other_student, monkeypatch
+):
+    monkeypatch.setattr(workers, "broker_queue_lengths", lambda names: ({}, "down"))
+    gpu = assignment_import(course=assignment.course, slug="gpu", title="GPU",
+                            files={"a1.ipynb": source_bytes()})  # fmt: skip
+    Assignment.objects.filter(pk=gpu.pk).update(wants_gpu=True)
+    for number, (on, who, state) in enumerate([
+        (assignment, student, "queued"), (assignment, other_student, "queued"),
+        (assignment, student, "running"), (assignment, student, "graded"),
+        (gpu, student, "queued"),
+    ], start=1):  # fmt: skip
+        Submission.objects.create(assignment=on, student=who, number=number, state=state)
+
+    queues, error = workers.queue_states(workers=[])
+
+    assert error == "down"
+    assert [(q.name, q.in_broker, q.waiting, q.running) for q in queues] == [
+        ("default", None, 2, 1), ("gpu", None, 1, 0)
+    ]  # fmt: skip
