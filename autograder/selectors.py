@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from autograder import blobs, notebooks
 from autograder.models import (
@@ -47,11 +47,13 @@ def regrade_progress(*, assignment: Assignment) -> RegradeProgress | None:
     done once a worker finished it after the regrade started (or it was superseded)."""
     if assignment.regrade_started_at is None:
         return None
-    batch = Submission.objects.filter(pk__in=assignment.regrade_batch)
-    finished = batch.filter(state_changed_at__gte=assignment.regrade_started_at)
-    graded = finished.filter(state=SubmissionState.GRADED).count()
-    failed = finished.filter(state=SubmissionState.FAILED).count()
-    return RegradeProgress(len(assignment.regrade_batch), graded, failed)
+    finished = Submission.objects.filter(
+        pk__in=assignment.regrade_batch, state_changed_at__gte=assignment.regrade_started_at
+    ).aggregate(
+        graded=Count("pk", filter=Q(state=SubmissionState.GRADED)),
+        failed=Count("pk", filter=Q(state=SubmissionState.FAILED)),
+    )
+    return RegradeProgress(len(assignment.regrade_batch), finished["graded"], finished["failed"])
 
 
 def submission_list(*, assignment: Assignment, student=None) -> QuerySet[Submission]:

@@ -163,7 +163,9 @@ def regrade(request, course, slug: str):
     chosen = request.POST.get("submission", "")
     if chosen:
         targets = assignment.submissions.filter(pk=int(chosen)) if chosen.isdigit() else []
-        count = len([services.submission_requeue(submission=s) for s in targets])
+        for submission in targets:
+            services.submission_requeue(submission=submission)
+        count = len(targets)
     else:
         count = services.assignment_regrade(assignment=assignment)
     messages.success(request, f"{count} submission(s) queued for grading again.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from autograder import selectors as autograder_selectors
@@ -16,7 +16,7 @@ from autograder.models import Submission, SubmissionState
 from courseapp.courses.models import Course
 from courseapp.quizzes import selectors as quiz_selectors
 from courseapp.quizzes import services as quiz_services
-from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind
+from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind, Quiz
 from grading import selectors as grading_selectors
 from grading.models import Extension, RegradeRequest
 
@@ -188,10 +188,6 @@ def staff_dashboard(*, course: Course) -> StaffDashboard:
 def _staff_quizzes(course: Course, now=None) -> list[dict]:
     """Quizzes open now or opening within ``UPCOMING_DAYS``, with attempts in progress and
     students who submitted."""
-    from django.db.models import Q
-
-    from courseapp.quizzes.models import Quiz
-
     now = now or timezone.now()
     quizzes = (
         Quiz.objects.filter(course=course, closes_at__gt=now,
