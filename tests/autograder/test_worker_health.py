@@ -12,6 +12,7 @@ from django.utils import timezone
 from kombu import Connection
 
 from autograder import workers
+from autograder.checks import best_device
 from autograder.models import Assignment, Submission, WorkerHeartbeat
 from autograder.sandbox import isolation_level
 from autograder.services import assignment_import
@@ -44,7 +45,7 @@ def test_a_running_worker_reports_itself_and_says_when_it_stops(transactional_db
         assert state.alive and state.heartbeat.stopped_at is None
         assert beat.queues == ["default", "gpu"]
         assert beat.isolation == isolation_level()
-        assert beat.device == "cpu" or beat.device == "cuda"
+        assert beat.device == best_device()
         assert beat.pid == worker.pid
     finally:
         stop_worker(worker)
@@ -98,7 +99,7 @@ def test_a_broker_that_does_not_answer_is_reported_not_raised(db, monkeypatch):
     lengths, error = workers.broker_queue_lengths(["default"], timeout=1)
 
     assert lengths == {}
-    assert "Connection refused" in error or "Error" in error
+    assert "Connection refused" in error, error
 
 
 def test_the_queues_count_queued_and_running_submissions_by_where_they_go(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import datetime
 import re
-import warnings
 import zoneinfo
 from collections import Counter
 from decimal import Decimal
@@ -107,19 +106,15 @@ def midterm_scores() -> dict:
 
 def shortcut(page, name: str, url: str) -> None:
     """Follow the link ``name`` as a user does: in the page's content (the course page's
-    buttons), else in the course's section bar; where neither has it (the course page is being
-    rebuilt), go to ``url`` and note it for the report."""
+    buttons), else in the course's section bar; it must lead to ``url``."""
     in_content = page.locator("main").get_by_role("link", name=name, exact=True)
     in_sections = page.get_by_role("navigation", name="pmldl sections").get_by_role(
         "link", name=name, exact=True
     )
     link = in_content if in_content.count() else in_sections
-    if link.count():
-        link.first.click()
-        page.wait_for_load_state()
-    else:
-        warnings.warn(f"no link {name!r} on {page.url}: went to {url}", stacklevel=2)
-        page.goto(url)
+    assert link.count(), f"no link {name!r} on {page.url}"
+    link.first.click()
+    page.wait_for_load_state()
     expect(page).to_have_url(url)
 
 

@@ -258,7 +258,8 @@ SECRET_OVERRIDE = "Tangerine mix-up at the exam desk, corrected"
 SECRET_NOTEBOOK = "# zebra-marker: student02 was here"
 # Words of the texts above that a page could show on their own (truncated, quoted).
 SECRET_WORDS = ["quokka", "marmalade", "kiwi-lantern", "tangerine", "zebra-marker"]
-SKIP = re.compile(r"/accounts/logout|/admin/|/files/|export|download|\.csv$", re.IGNORECASE)
+SKIP = re.compile(r"/accounts/logout|/admin/", re.IGNORECASE)
+FILES = re.compile(r"/files/|export|download|\.csv$", re.IGNORECASE)  # fetched, not opened
 
 # A team's roster (which every member of a course may see, README "Who may do what") is the one
 # place where a classmate's name belongs. This removes from a copy of the page every element that
@@ -304,7 +305,8 @@ def _pattern(url: str) -> str:
 
 def crawl(page, base: str, *, watch=(), roster=None, also=(), limit=150, per_kind=None):
     """Breadth-first, in the browser, over the same-site links from the course page (and the
-    pages ``also`` names), skipping logout, admin, downloads and exports; forms are never sent.
+    pages ``also`` names), skipping logout and admin; files and exports are fetched and read
+    rather than opened, and count as visits; forms are never sent.
     ``watch``: strings to look for in each page's HTML (attributes and scripts included), after
     taking out the team roster ``roster`` (see WITHOUT_ROSTER); ``per_kind``: visit at most that
     many pages of one kind (``_pattern``), so that a gradebook's hundreds of score links do not
@@ -341,11 +343,19 @@ def crawl(page, base: str, *, watch=(), roster=None, also=(), limit=150, per_kin
             if link in seen or SKIP.search(parts.path + "?" + parts.query):
                 continue
             seen.add(link)
+            if FILES.search(parts.path + "?" + parts.query):
+                downloads.append(link)
+                continue
             if per_kind is not None:
                 if kinds[_pattern(link)] >= per_kind:
                     continue
                 kinds[_pattern(link)] += 1
             queue.append(link)
+    for url in downloads:  # files and exports: what they hold is watched as a page's HTML is
+        response = page.request.get(url)
+        body = response.body().lower()
+        visits.append(Visit(url, response.status, url,
+                            found=[s for s in watch if s.lower().encode() in body]))  # fmt: skip
     return visits, downloads
 
 
