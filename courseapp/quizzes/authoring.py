@@ -154,7 +154,12 @@ def quiz_export(*, quiz: Quiz) -> str:
     }  # fmt: skip
     if not data["pools"]:
         del data["pools"]
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data) -> bool:
+            return True  # the import refuses anchors and aliases: write every value out
+
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _question_data(question: Question) -> dict:

@@ -14,7 +14,7 @@ import math
 import re
 from decimal import Decimal
 
-NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
 MAX_DIGITS = 100
 MAX_EXPONENT = 10**6
 # Enough digits that the comparison of numbers read as above is exact in every case that is close.
