@@ -23,10 +23,13 @@ quiz in git as a YAML file (``quiz_import`` / ``quiz_export``)::
         pool: concepts             # optional
         prompt: "Write the gradient-descent update of $\\theta$."
         key: {answer: "theta - eta*dR/dtheta", symbols: [theta, eta, dR, dtheta]}
+        # symbols may say where each lives: {theta: real, eta: positive, n: natural,
+        # p: {min: 0, max: 1}} (see courseapp.quizzes.formula)
         explanation: "..."
 
-Keys by kind are in ``courseapp.quizzes.scoring``. Importing a quiz that students have already
-started is refused: change its keys through the regrade preview instead.
+Keys by kind are in ``courseapp.quizzes.scoring``; what a file may hold, and its bounds, in
+``courseapp.quizzes.quiz_file``. Importing a quiz that students have already started is refused:
+change its keys through the regrade preview instead.
 """
 
 from __future__ import annotations

@@ -56,6 +56,14 @@ def judge(answer: str, key: str, symbols) -> Verdict:
         mine = formula.build(answer, formula.symbol_domains(symbols))
     except FormulaError as exc:
         return Verdict(REFUSED, f"The formula could not be read: {exc}")
+    try:
+        return _verdict(mine, key_expression, points)
+    except (ArithmeticError, ValueError, TypeError):
+        # The key evaluates at every point (checked when it was written): the answer does not.
+        return Verdict(REFUSED, "The formula could not be evaluated: its numbers grow too large.")
+
+
+def _verdict(mine, key_expression, points) -> Verdict:
     difference = mine - key_expression
     if difference == 0:
         return Verdict(RIGHT, "Right.")

@@ -123,6 +123,7 @@ def test_what_is_not_a_formula_is_refused_at_once_with_a_reason(answer, reason):
         ("exp(1000000) * theta", "too large or too small"),
         ("exp(exp(exp(5)))", "too large or too small"),
         ("theta + (1e-6)**64*(1e-6)**64", "too large or too small"),
+        ("exp(exp(exp(exp(exp(exp(exp(theta + eta)))))))", "could not be evaluated"),
     ],
 )
 def test_huge_or_tiny_numbers_are_refused_with_a_reason(answer, reason):
