@@ -14,7 +14,8 @@ from courseapp.quizzes import services
 from courseapp.quizzes.models import Attempt, AttemptState
 from tests.quizzes.conftest import by_slug
 
-TOWER = "exp(exp(exp(exp(exp(theta)))))"  # keeps SymPy busy for its whole CPU time
+# Its own tower: verdicts are remembered per process, and another test judges exp(...(theta))
+TOWER = "exp(exp(exp(exp(exp(eta)))))"  # keeps SymPy busy for its whole CPU time
 
 
 @pytest.mark.django_db(transaction=True)
@@ -46,4 +47,4 @@ def test_another_student_saves_while_a_tower_is_judged(settings, week1, student,
 
     assert saved.accepted and still_judging and not errors
     grade = Attempt.objects.get(pk=hostile.pk).grades.get(question__slug="gd")
-    assert grade.points == 0 and "within the time allowed" in grade.feedback
+    assert grade.points == 0 and "could not be" in grade.feedback
