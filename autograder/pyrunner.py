@@ -19,8 +19,9 @@ memory. Tracebacks show the lines of the visible tests only (the view HIDDEN.jso
 
 How far it got goes on the report channel (``AUTOGRADER_REPORT_FD``), signed with the key: a pipe
 only the runner holds (no tester inherits it, and the runner is not dumpable): ``started`` once it
-has the key, ``student`` when the first tester is about to import the student's code. A run that
-never got to ``student`` is taken for an infrastructure fault by the worker, not for a score.
+has the key, ``student`` when the first tester is about to import the student's code (it waits
+for the runner to have signed that). A run that never got to ``student`` is taken for an
+infrastructure fault by the worker, not for a score.
 
 A reference check's inputs file is read and removed before the tester starts, and written back
 only when that check's turn comes (the tester asks, and waits for the runner's go), so the
@@ -125,7 +126,10 @@ def tester(spec_path: str, fd: int, go_fd: int) -> None:
             # Before the student's code: what the probes take from torch is torch as it was.
             # And torch is slow to import: better not on the first check's clock.
             __import__("probes")
-        _send(pipe, {"event": "importing"})  # none of the student's code has run before this
+        # None of the student's code has run before this. Wait until the runner has noted it:
+        # the student's code could kill the runner before it read the message.
+        _send(pipe, {"event": "importing"})
+        go.readline()
         harness = __import__(spec["harness"][:-3]) if spec.get("harness") else None
     except BaseException:  # whatever the import raised is the student's feedback
         _send(pipe, {"event": "import_error", "output": _trace(limit)})
@@ -297,6 +301,8 @@ def run_tests(spec_path: str, spec: dict, hidden: bytes = b"", report=lambda sta
             event = message.get("event")
             if event == "importing":
                 report("student")  # said first by the first tester, before any student code
+                with contextlib.suppress(OSError):
+                    go.write(b"go\n")
                 continue
             if event == "import_error":
                 state.update(state="import_error", import_error=str(message.get("output", "")))
