@@ -16,6 +16,9 @@ start and how far it got on a channel only it holds (``autograder.execution``).
 
 from __future__ import annotations
 
+import contextlib
+import errno
+
 from django.db import InterfaceError, OperationalError
 
 
@@ -39,6 +42,27 @@ class StoppedBeforeStudentCode(InfrastructureFault):
 
 class FileMissing(InfrastructureFault):
     """A file the grading needs (the submission's, the assignment's, a data set) is not there."""
+
+
+class WorkerExhausted(InfrastructureFault):
+    """The worker ran out of something of its own: disk, open files, processes, memory."""
+
+
+EXHAUSTED = {errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM}
+
+
+@contextlib.contextmanager
+def worker_resources():
+    """Inside it, the worker's own file and process errors (the student's code never runs in
+    this process) are infrastructure faults: a missing file, a full disk, no fd or process left."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise FileMissing(f"A file the grading needs is missing: {exc}") from exc
+    except OSError as exc:
+        if exc.errno not in EXHAUSTED:
+            raise
+        raise WorkerExhausted(f"The worker ran out of resources: {exc}") from exc
 
 
 # What the grading task retries with backoff; anything else fails at once.

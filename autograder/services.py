@@ -204,12 +204,10 @@ def submission_files(submission: Submission) -> dict[str, bytes]:
 
 
 def submission_grade(*, submission: Submission) -> Grade:
-    """Grade a claimed submission. A file of it or of its assignment missing from storage (or a
-    file the sandbox needs) is an infrastructure fault, not the student's: ``failures``."""
-    try:
+    """Grade a claimed submission. A file of it or of its assignment missing from storage, or
+    the worker out of disk or processes, is an infrastructure fault (``failures``)."""
+    with failures.worker_resources():
         return grade_files(submission.assignment, submission_files(submission))
-    except FileNotFoundError as exc:
-        raise failures.FileMissing(f"A file the grading needs is missing: {exc}") from exc
 
 
 def _files(assignment: Assignment, role: FileRole) -> dict[str, bytes]:

@@ -84,3 +84,17 @@ def test_sabotage_when_a_python_file_is_imported_is_the_students_result(sabotage
     )  # fmt: skip
 
     assert [(t.name, t.score) for t in result.tests] == [("positive", 0)]
+
+
+def test_a_cell_claiming_to_be_the_graders_setup_does_not_hide_the_students_code():
+    def claim_setup(notebook):
+        notebook.cells[1].metadata["autograder"] = {"setup": True}
+
+    submitted = student_notebook("    return max(0, x)\n" + KILL_EVERYTHING, edit=claim_setup)
+
+    result = grade_notebook(
+        source=source_bytes(), submitted=submitted, data_files={}, limits=LIMITS,
+        cell_timeout=30, filename="a1.ipynb",
+    )  # fmt: skip
+
+    assert {t.name: t.score for t in result.tests} == {"test_relu": 0, "why_relu": None}

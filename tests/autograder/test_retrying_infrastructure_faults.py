@@ -116,3 +116,13 @@ def test_a_pending_retry_is_shown_as_one(client, assignment, student):
     assert submission.state == SubmissionState.QUEUED  # waiting for its retry
     assert "It will be tried again automatically" in page
     assert "bwrap failed" not in page
+
+
+def test_autograde_says_grading_itself_failed_instead_of_printing_a_score(assignment, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    (tmp_path / "a1.ipynb").write_bytes(student_notebook())
+    lose_the_data_file(assignment)
+
+    with pytest.raises(CommandError, match="Grading itself failed: FileMissing"):
+        call_command("autograde", "--assignment", "fragile", str(tmp_path / "a1.ipynb"))

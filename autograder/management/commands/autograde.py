@@ -34,7 +34,8 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         try:
-            grade = grade_files(found, submitted)
+            with failures.worker_resources():
+                grade = grade_files(found, submitted)
         except failures.GradingFailure as exc:
             raise CommandError(f"Grading itself failed: {failures.describe(exc)}") from exc
         results = results_json(grade)
