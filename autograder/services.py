@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from autograder import blobs, checks, harness, notebooks, selectors, uploads
+from autograder import blobs, checks, failures, harness, notebooks, selectors, uploads
 from autograder.execution import RESERVED_NAMES
 from autograder.grader import (
     Grade,
@@ -201,6 +201,13 @@ def assignment_limits(assignment: Assignment) -> Limits:
 
 def submission_files(submission: Submission) -> dict[str, bytes]:
     return {f.name: blobs.get(f.sha256) for f in submission.files.all()}
+
+
+def submission_grade(*, submission: Submission) -> Grade:
+    """Grade a claimed submission. A file of it or of its assignment missing from storage, or
+    the worker out of disk or processes, is an infrastructure fault (``failures``)."""
+    with failures.worker_resources():
+        return grade_files(submission.assignment, submission_files(submission))
 
 
 def _files(assignment: Assignment, role: FileRole) -> dict[str, bytes]:
@@ -493,14 +500,24 @@ def assignment_regrade(*, assignment: Assignment) -> int:
     return len(batch)
 
 
-def submission_fail(*, submission: Submission, error: str) -> None:
-    """Grading itself failed (not the student's code): say so, keep the score as it was."""
-    Submission.objects.filter(pk=submission.pk, state=SubmissionState.RUNNING).update(
-        state=SubmissionState.FAILED, state_changed_at=timezone.now()
+def submission_fail(
+    *, submission: Submission, error: str, retry: bool = False, token: str | None = None
+) -> None:
+    """Grading itself failed (not the student's code): say so on a run of its own, keep the
+    score as it was (nothing reaches the gradebook). ``retry``: the task tries again after a
+    backoff, so the submission waits queued; else it is failed, for staff to look at. With
+    ``token``, only while that grading still holds the claim (else a newer one owns it)."""
+    mine = Submission.objects.filter(pk=submission.pk, state=SubmissionState.RUNNING)
+    state = SubmissionState.QUEUED if retry else SubmissionState.FAILED
+    changed = (mine if token is None else mine.filter(claimed_by=token)).update(
+        state=state, state_changed_at=timezone.now()
     )
+    if token is not None and not changed:
+        return
+    prefix = "Will be tried again: " if retry else ""
     GradingRun.objects.create(
         submission=submission, worker=socket.gethostname(), isolation="", started_at=timezone.now(),
-        finished_at=timezone.now(), error=error[-4000:],
+        finished_at=timezone.now(), error=(prefix + error)[-4000:],
     )  # fmt: skip
 
 

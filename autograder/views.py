@@ -122,7 +122,8 @@ def assignment_detail(request, course, slug: str):
 
 def _with_feedback(submission: Submission):
     run = selectors.latest_run(submission=submission)
-    return submission, run, selectors.feedback(submission=submission, run=run)
+    failure = selectors.grading_failure(submission=submission)
+    return submission, run, selectors.feedback(submission=submission, run=run), failure
 
 
 @login_required
@@ -222,6 +223,7 @@ def submission_feedback(request, course, slug: str, number: int):
         "assignment": assignment,
         "submission": submission,
         "feedback": feedback.feedback_for_submission(submission=submission),
+        "failure": selectors.grading_failure(submission=submission),
         "is_staff": may(request.user, course, "gradebook"),
     }
     return render(request, "autograder/feedback.html", context)

@@ -67,7 +67,7 @@ def worker(tmp_path_factory):
     stop_worker(process)
 
 
-def wait_for(result, worker, timeout: float = 60):
+def wait_for(result, worker, timeout: float = 120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result.ready():
@@ -106,7 +106,7 @@ def test_the_worker_ping_command_reports_the_worker(worker):
     wait_for(worker_ping.apply_async(kwargs={"sent_at": 0}, queue="default"), worker)  # warm
     out = StringIO()
 
-    call_command("worker_ping", "--queue", "gpu", "--timeout", "30", stdout=out)
+    call_command("worker_ping", "--queue", "gpu", "--timeout", "120", stdout=out)
 
     assert "answered on queue 'gpu'" in out.getvalue()
 

@@ -81,7 +81,7 @@ def shows(problems: list, locator, expected: str, where: str) -> None:
     """A small display check that does not stop the journey: a mismatch is noted in ``problems``
     (asserted empty at the end of the test)."""
     try:
-        expect(locator).to_have_text(expected, timeout=3000)
+        expect(locator).to_have_text(expected, timeout=30_000)  # a loaded machine
     except AssertionError:
         problems.append(f"{where} shows {locator.inner_text()!r}, not {expected!r}")
 
