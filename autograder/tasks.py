@@ -14,7 +14,7 @@ import time
 from celery import shared_task
 from django.utils import timezone
 
-from autograder import services
+from autograder import services, sweeper
 from courseapp.celery import grading_task
 
 # Twice the longest run an assignment may ask for, plus room to start and record.
@@ -33,7 +33,9 @@ def worker_ping(*, sent_at: float) -> dict:
 
 @grading_task(time_limit=GRADING_TIME_LIMIT, bind=True, name="autograder.grade_submission")
 def grade_submission_task(self, *, submission_pk: int) -> str:
-    submission = services.submission_claim(submission_pk=submission_pk, token=self.request.id)
+    submission = services.submission_claim(
+        submission_pk=submission_pk, token=self.request.id, worker=self.request.hostname or ""
+    )
     if submission is None:
         return "already taken"
     started = timezone.now()
@@ -44,11 +46,11 @@ def grade_submission_task(self, *, submission_pk: int) -> str:
             submission=submission, grade=grade, started_at=started, token=self.request.id
         )
     except Exception as exc:  # the machinery failed, not the student's code: record and stop
-        services.submission_fail(submission=submission, error=repr(exc))
+        services.submission_fail(submission=submission, error=repr(exc), token=self.request.id)
         raise
     return "graded" if run else "superseded"
 
 
 @shared_task(name="autograder.requeue_stuck_submissions")
 def requeue_stuck_submissions() -> int:
-    return services.submissions_requeue_stuck()
+    return sweeper.submissions_requeue_stuck()
