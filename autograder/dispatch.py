@@ -29,7 +29,8 @@ SEND_ONCE = {"max_retries": 0, "socket_connect_timeout": CONNECT_TIMEOUT, "socke
 def enqueue_on_commit(*submissions: Submission) -> None:
     """Send each submission's grading message once the current transaction commits."""
     if submissions:
-        transaction.on_commit(lambda: send(submissions))
+        # robust: nothing after the commit turns a stored submission into an error page.
+        transaction.on_commit(lambda: send(submissions), robust=True)
 
 
 def send(submissions: Sequence[Submission]) -> bool:
