@@ -16,7 +16,7 @@ import time
 from celery import shared_task
 from django.utils import timezone
 
-from autograder import failures, services
+from autograder import failures, services, sweeper
 from courseapp.celery import grading_task
 
 # Twice the longest run an assignment may ask for, plus room to start and record.
@@ -45,7 +45,9 @@ def worker_ping(*, sent_at: float) -> dict:
 )  # fmt: skip
 def grade_submission_task(self, *, submission_pk: int) -> str:
     token = self.request.id  # a retry keeps it, and so takes the submission back
-    submission = services.submission_claim(submission_pk=submission_pk, token=token)
+    submission = services.submission_claim(
+        submission_pk=submission_pk, token=token, worker=self.request.hostname or ""
+    )
     if submission is None:
         return "already taken"
     started = timezone.now()
@@ -68,4 +70,4 @@ def grade_submission_task(self, *, submission_pk: int) -> str:
 
 @shared_task(name="autograder.requeue_stuck_submissions")
 def requeue_stuck_submissions() -> int:
-    return services.submissions_requeue_stuck()
+    return sweeper.submissions_requeue_stuck()

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from autograder import blobs, feedback, selectors, services, uploads
+from autograder import blobs, dispatch, feedback, selectors, services, uploads
 from autograder.models import Assignment, Submission
 from courseapp.courses.permissions import course_view, may
 from grading import charts
@@ -100,7 +100,7 @@ def assignment_detail(request, course, slug: str):
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, f"Submission #{submission.number} is queued for grading.")
+            messages.success(request, dispatch.receipt(submission))
         return redirect("assignment-detail", course_code=course.code, slug=slug)
     mine = selectors.submission_list(assignment=assignment, student=request.user)
     is_staff = may(request.user, course, "gradebook")

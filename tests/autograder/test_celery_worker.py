@@ -1,7 +1,7 @@
 """A real Celery worker, in its own process, takes tasks from the configured broker.
 
-Redis when REDIS_URL is set (CI), the filesystem transport under var/test/ otherwise. Nothing here
-runs tasks eagerly or mocks the broker.
+Redis at REDIS_URL when it is set (CI), the embedded Redis server on var/test/'s socket otherwise
+(started by the session's ``broker`` fixture). Nothing here runs tasks eagerly or mocks the broker.
 """
 
 from __future__ import annotations
@@ -91,9 +91,12 @@ def test_it_executes_a_task_in_the_worker_process(worker):
 
 
 def test_it_uses_the_broker_the_environment_names(worker):
-    expected = "redis" if os.environ.get("REDIS_URL") else "filesystem"
+    from courseapp import embedded_redis
 
-    assert app.connection_for_write().transport.driver_type == expected
+    expected = os.environ.get("REDIS_URL") or embedded_redis.url(settings.VAR_DIR)
+
+    assert settings.CELERY_BROKER_URL == settings.CELERY_RESULT_BACKEND == expected
+    assert app.connection_for_write().transport.driver_type == "redis"  # as in production
 
 
 def test_a_grading_task_goes_to_its_queue(worker):
