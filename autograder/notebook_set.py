@@ -2,10 +2,13 @@
 ``problem2.ipynb`` and ``jupyter.png``), graded the way ``nbgrader autograde`` grades it:
 
 - each submitted notebook on its own (``grader.grade_notebook``: restore, run in a sandbox of its
-  own with the assignment's data files beside it and the assignment's limits, score);
+  own with the assignment's data files beside it, score), the assignment's wall time shared by
+  them in order, so that a submission's grading takes no longer than the assignment says (what
+  the sweeper of stuck submissions counts on); each run still gets ``MIN_RUN_SECONDS``;
 - a notebook that was not submitted scores 0 in every cell, written answers and tasks included
   (nbgrader sets ``auto_score = 0`` and ``needs_manual_grade = False`` for all its grades);
-- a submitted file that is none of the assignment's notebooks is not graded.
+- a submitted notebook that is none of the assignment's is not graded (and the notes say so);
+  other files are not used: the assignment's own data files are there when each notebook runs.
 
 nbgrader's grade ids are unique per notebook only, so a test is named ``problem1/correct_squares``
 (``notebooks.test_name``) here, in hand grades and in ``results.json``. No database here.
@@ -13,6 +16,7 @@ nbgrader's grade ids are unique per notebook only, so a test is named ``problem1
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from autograder import notebooks
@@ -21,6 +25,7 @@ from autograder.sandbox import Limits, isolation_level
 
 # Weakest first: a grading that ran a notebook with less isolation records that one.
 ISOLATION_ORDER = ("rlimits", "bubblewrap")
+MIN_RUN_SECONDS = 10.0
 
 
 def grade_notebook_set(
@@ -38,14 +43,16 @@ def grade_notebook_set(
     parts: dict[str, Grade] = {}
     for name in sorted(sources):
         if name in submitted:
+            left = limits.wall_seconds - sum(p.duration_seconds for p in parts.values())
+            budget = dataclasses.replace(limits, wall_seconds=max(left, MIN_RUN_SECONDS))
             parts[name] = grade_notebook(
                 source=sources[name], submitted=submitted[name], data_files=data_files,
-                limits=limits, cell_timeout=cell_timeout, filename=name, private=private,
+                limits=budget, cell_timeout=cell_timeout, filename=name, private=private,
             )  # fmt: skip
         else:
             parts[name] = not_submitted(name, sources[name])
     grade = _merged(parts)
-    unknown = sorted(set(submitted) - set(sources))
+    unknown = sorted(n for n in set(submitted) - set(sources) if n.endswith(notebooks.SUFFIX))
     if unknown:
         grade.notes.append(
             f"Not graded: {', '.join(unknown)} (the notebooks are {', '.join(sorted(sources))})."

@@ -23,6 +23,7 @@ from nbformat import NotebookNode
 from nbformat.warnings import MissingIDFieldWarning
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+SUFFIX = ".ipynb"
 
 
 class NotebookError(ValueError):
@@ -178,7 +179,7 @@ def test_name(notebook_name: str, gid: str) -> str:
 
 
 def notebook_stem(notebook_name: str) -> str:
-    return notebook_name.removesuffix(".ipynb")
+    return notebook_name.removesuffix(SUFFIX)
 
 
 @dataclass

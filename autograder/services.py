@@ -47,7 +47,7 @@ from grading.services.items import graded_item_create
 from grading.services.scores import points_value, score_set
 
 logger = logging.getLogger(__name__)
-NOTEBOOK_SUFFIX = ".ipynb"
+NOTEBOOK_SUFFIX = notebooks.SUFFIX
 MAX_ATTEMPTS = 3
 
 
@@ -85,6 +85,7 @@ def assignment_import(
             f"{assignment} has submissions as a {assignment.get_kind_display()}; "
             "import the new kind under another slug."
         )
+    _refuse_renaming_tests(assignment, stored)
     assignment.kind = kind
     assignment.title = title or assignment.title or slug
     assignment.save()
@@ -98,6 +99,18 @@ def assignment_import(
             size=len(content),
         )
     return assignment
+
+
+def _refuse_renaming_tests(assignment: Assignment, stored: list) -> None:
+    """Going from one notebook to several (or back) renames every test (``problem1/…``), which
+    the hand grades of existing submissions are keyed by."""
+    after = [n for role, n, _ in stored if role == FileRole.RELEASE and n.endswith(NOTEBOOK_SUFFIX)]
+    before = selectors.notebook_names(assignment) if assignment.pk else after
+    if (len(before) > 1) != (len(after) > 1) and assignment.submissions.exists():
+        raise ValidationError(
+            f"{assignment} has submissions graded as {len(before)} notebook(s) "
+            f"({_listing(before)}); import {_listing(after)} under another slug."
+        )
 
 
 def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
@@ -207,12 +220,6 @@ def assignment_file(
     return found.name, blobs.get(found.sha256)
 
 
-def notebook_names(assignment: Assignment) -> list[str]:
-    """The notebooks of a notebook assignment, in order: one, or several (nbgrader's ``ps1``)."""
-    released = assignment.files.filter(role=FileRole.RELEASE, name__endswith=NOTEBOOK_SUFFIX)
-    return sorted(released.values_list("name", flat=True))
-
-
 def assignment_limits(assignment: Assignment) -> Limits:
     return Limits(
         wall_seconds=float(assignment.run_timeout_seconds),
@@ -258,7 +265,8 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
             cell_timeout=assignment.cell_timeout_seconds, private=sources,
         )  # fmt: skip
     [source] = notebook_sources.values()
-    [(filename, notebook)] = submitted.items() if len(submitted) == 1 else [("", b"")]
+    handed_in = {n: c for n, c in submitted.items() if n.endswith(NOTEBOOK_SUFFIX)} or submitted
+    [(filename, notebook)] = handed_in.items() if len(handed_in) == 1 else [("", b"")]
     return grade_notebook(
         source=source,
         submitted=notebook,
@@ -363,7 +371,7 @@ def expected_files(assignment: Assignment) -> list[str]:
     """The file names a submission must hold (of several notebooks: may)."""
     if assignment.kind == AssignmentKind.PYTHON:
         return list(harness_spec(assignment).files)
-    return notebook_names(assignment)
+    return selectors.notebook_names(assignment)
 
 
 def _names(assignment: Assignment, role: FileRole) -> list[str]:
