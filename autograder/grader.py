@@ -177,6 +177,7 @@ def grade_notebook(
         hidden=notebooks.hidden_test_ids(source_nb),
         unreached=execution.unreached,
         errors=set(execution.status.get("errors", [])) | tampered,
+        source=source_nb,
     )
     tests = [TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores]
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached

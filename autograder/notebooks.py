@@ -372,20 +372,36 @@ def score(
     hidden: set[str] = frozenset(),
     unreached: set[int] = frozenset(),
     errors: set[int] = frozenset(),
+    source: NotebookNode | None = None,
 ) -> list[CellScore]:
     """Score every grade cell of the executed notebook as nbgrader does. ``hidden``: test cells
     whose tracebacks are not shown (``hidden_test_ids``); ``unreached``: indexes of cells the run
     never got to (the kernel died or the time ran out): their tests score 0; ``errors``: cells
-    whose execute reply was an error, which fail even if their traceback was suppressed."""
+    whose execute reply was an error, which fail even if their traceback was suppressed;
+    ``source``: the source notebook, for the cells the executed one lacks (``_missing``)."""
     results = {}
     for index, cell in enumerate(executed.cells):
         meta, gid = _meta(cell), grade_id(cell)
         if gid not in expected or gid in results:
             continue
         results[gid] = _score_cell(cell, index, meta, hidden, unreached, errors)
-    missing = "This cell was not in the graded notebook."
-    return [results.get(gid) or CellScore(gid, Decimal(0), Decimal(0), "not_run", missing)
-            for gid in expected]  # fmt: skip
+    cells = {grade_id(c): c for c in source.cells} if source is not None else {}
+    return [results.get(gid) or _missing(gid, cells.get(gid)) for gid in expected]
+
+
+MISSING_ANSWER = "This answer cell was not in your notebook; a TA will look at it."
+
+
+def _missing(gid: str, cell: NotebookNode | None) -> CellScore:
+    """A grade cell the executed notebook lacks: a deleted answer (``restore`` puts back only
+    tests and locked cells) goes to a TA with its points, as nbgrader leaves it
+    (``needs_manual_grade``)."""
+    if cell is not None and (_meta(cell).get("solution") or _meta(cell).get("task")):
+        return CellScore(gid, None, _points(cell), "manual", MISSING_ANSWER)
+    points = _points(cell) if cell is not None else Decimal(0)
+    return CellScore(
+        gid, Decimal(0), points, "not_run", "This cell was not in the graded notebook."
+    )
 
 
 def _score_cell(cell, index, meta, hidden, unreached, errors) -> CellScore:

@@ -2,7 +2,11 @@
 scores them, run for real beside ours: the same points per cell and the same cells left for a TA.
 
 - The user guide's ``ps1``, two notebooks and an image: bitdiddle's and hacker's submissions, the
-  release handed back untouched, and a student who submitted only ``problem2.ipynb``.
+  release handed back untouched, a student who submitted only ``problem2.ipynb``, and hacker's
+  notebooks with two answer cells deleted.
+
+(Where we differ on purpose: a deleted test or locked cell is put back and run here, as nbgrader
+does with ``add_missing_cells``; by default nbgrader leaves its grade for a TA.)
 - nbgrader's test notebook of answer cells (``submitted-unchanged.ipynb`` as the source, as
   nbgrader's own tests use it): unchanged, changed, and with a test or a locked cell edited.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import nbformat
 import pytest
 
 from autograder.services import assignment_import, grade_files
@@ -33,6 +38,16 @@ def ours(assignment, files: dict[str, bytes], *, several: bool) -> dict:
     return found
 
 
+def without(path, *grade_ids: str) -> bytes:
+    """The notebook at ``path`` with the cells of ``grade_ids`` deleted."""
+    notebook = nbformat.read(path, as_version=4)
+    kept = [
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in grade_ids
+    ]
+    notebook.cells = kept
+    return nbformat.writes(notebook).encode()
+
+
 def normalized(cells: dict) -> dict:
     return {k: (None if s is None else Decimal(s).normalize(), m) for k, (s, m) in cells.items()}
 
@@ -44,12 +59,17 @@ def ps1(course):
 
 
 def test_it_grades_the_user_guides_ps1_as_nbgrader_does(ps1, tmp_path):
+    hacker = USER_GUIDE / "submitted" / "hacker" / "ps1"
     submitted = {
         "bitdiddle": folder(USER_GUIDE / "submitted" / "bitdiddle" / "ps1", suffix=".ipynb"),
         "hacker": folder(USER_GUIDE / "submitted" / "hacker" / "ps1", suffix=".ipynb"),
         "untouched": folder(USER_GUIDE / "release" / "ps1", suffix=".ipynb"),
         "only_problem2": {
             "problem2.ipynb": (USER_GUIDE / "submitted/hacker/ps1/problem2.ipynb").read_bytes()
+        },
+        "deleted_answers": {
+            "problem1.ipynb": without(hacker / "problem1.ipynb", "sum_of_squares_application"),
+            "problem2.ipynb": without(hacker / "problem2.ipynb", "part-a"),
         },
     }
     theirs = nbgrader_course.autograde(tmp_path, folder(USER_GUIDE / "source" / "ps1"), submitted)
@@ -62,6 +82,7 @@ def test_it_grades_the_user_guides_ps1_as_nbgrader_does(ps1, tmp_path):
     assert theirs["hacker"][("problem1", "sum_of_squares_application")] == (None, True)
     assert theirs["untouched"][("problem2", "part-a")] == (0, False)
     assert theirs["only_problem2"][("problem1", "cell-938593c4a215c6cc")] == (0, False)
+    assert theirs["deleted_answers"][("problem2", "part-a")] == (None, True)
 
 
 def test_it_grades_nbgraders_answer_cells_as_nbgrader_does(course, tmp_path):

@@ -239,3 +239,17 @@ def test_it_refuses_to_turn_one_notebook_into_several_once_students_submitted(as
         services.assignment_import(course=assignment.course, slug="a1", files=two)
 
     assert services.expected_files(assignment) == ["a1.ipynb"]
+
+
+def test_the_api_takes_the_notebooks_as_several_files(api_as, student, ps1):
+    handed_in = folder(USER_GUIDE / "submitted" / "bitdiddle" / "ps1", suffix=".ipynb")
+    uploads = [SimpleUploadedFile(name, content) for name, content in handed_in.items()]
+
+    response = api_as(student).post(
+        "/api/courses/pmldl/assignments/ps1/submissions/", {"file": uploads}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    assert sorted(Submission.objects.get().files.values_list("name", flat=True)) == [
+        "problem1.ipynb", "problem2.ipynb"
+    ]  # fmt: skip

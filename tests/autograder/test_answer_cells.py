@@ -1,6 +1,7 @@
-"""An answer the student never touched scores 0, as nbgrader's ``determine_grade`` scores it (its
-checksum is the released one), instead of waiting for a TA: written answers and code answers
-alike. A task stays with the TA, answered or not, as in nbgrader."""
+"""Answer cells scored as nbgrader scores them. One the student never touched scores 0 (its
+checksum is the released one: ``determine_grade``) instead of waiting for a TA, written answers
+and code answers alike; one the student deleted waits for a TA with its points (nbgrader's
+``needs_manual_grade``), rather than dropping out of the total. A task stays with the TA."""
 
 from __future__ import annotations
 
@@ -40,15 +41,16 @@ def scored(edit=None) -> dict:
         if cell.cell_type == "code":
             cell.execution_count = 1
     expected = notebooks.graded_ids(source())
-    return {s.grade_id: (s.points, s.status) for s in notebooks.score(executed, expected=expected)}
+    scores = notebooks.score(executed, expected=expected, source=source())
+    return {s.grade_id: (s.points, s.max_points, s.status) for s in scores}
 
 
 def test_it_scores_untouched_answers_zero_and_leaves_the_task_to_a_ta():
     scores = scored()
 
-    assert scores["why_relu"] == (0, "unanswered")
-    assert scores["usecase"] == (0, "unanswered")
-    assert scores["task"] == (None, "manual")
+    assert scores["why_relu"] == (0, 1, "unanswered")
+    assert scores["usecase"] == (0, 2, "unanswered")
+    assert scores["task"] == (None, 3, "manual")
 
 
 def test_it_leaves_answered_cells_to_a_ta():
@@ -58,14 +60,14 @@ def test_it_leaves_answered_cells_to_a_ta():
 
     scores = scored(answer)
 
-    assert scores["why_relu"] == (None, "manual") and scores["usecase"] == (None, "manual")
+    assert scores["why_relu"] == (None, 1, "manual") and scores["usecase"] == (None, 2, "manual")
 
 
 def test_it_takes_an_emptied_answer_as_an_answer_as_nbgrader_does():
     def empty(notebook):
         notebook.cells[3].source = ""
 
-    assert scored(empty)["why_relu"] == (None, "manual")
+    assert scored(empty)["why_relu"] == (None, 1, "manual")
 
 
 def test_it_does_not_believe_a_checksum_the_student_wrote():
@@ -75,7 +77,17 @@ def test_it_does_not_believe_a_checksum_the_student_wrote():
         notebook.cells[3].source = "It does not saturate."
         notebook.cells[3].metadata.nbgrader["checksum"] = compute_checksum(notebook.cells[3])
 
-    assert scored(forge)["why_relu"] == (None, "manual")  # the release's checksum is compared
+    assert scored(forge)["why_relu"] == (None, 1, "manual")  # the release's checksum is compared
+
+
+def test_it_sends_a_deleted_answer_to_a_ta_with_its_points():
+    def delete(notebook):
+        del notebook.cells[3:5]  # why_relu and usecase
+
+    scores = scored(delete)
+
+    assert scores["why_relu"] == (None, 1, "manual") and scores["usecase"] == (None, 2, "manual")
+    assert scores["test_relu"][1] == 2  # the test is still there, worth its points
 
 
 @pytest.mark.slow
