@@ -47,7 +47,7 @@ class GradingRunInline(admin.StackedInline):
     extra = 0
     readonly_fields = [
         "worker", "isolation", "device", "started_at", "finished_at", "duration_seconds",
-        "score", "max_score", "tests", "log", "error",
+        "score", "max_score", "tests", "log", "error", "executed_notebooks",
     ]  # fmt: skip
 
 

@@ -32,7 +32,7 @@ class TestResult:
     name: str
     score: Decimal | None  # None: waits for a hand grade
     max_score: Decimal
-    status: str  # passed, failed, partial, not_run, manual
+    status: str  # passed, failed, partial, not_run, unanswered, manual
     output: str
 
 
@@ -45,6 +45,9 @@ class Grade:
     isolation: str = ""
     duration_seconds: float = 0.0
     device: str = "cpu"  # where reference checks ran
+    # An assignment of several notebooks (``autograder.notebook_set``): each executed notebook by
+    # file name; ``executed`` is then empty.
+    executed_notebooks: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def score(self) -> Decimal:
@@ -181,6 +184,7 @@ def grade_notebook(
         hidden=notebooks.hidden_test_ids(source_nb),
         unreached=execution.unreached,
         errors=set(execution.status.get("errors", [])) | tampered,
+        source=source_nb,
     )
     tests = [TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores]
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached

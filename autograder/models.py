@@ -164,6 +164,10 @@ class GradingRun(models.Model):
     executed_sha256 = models.CharField(
         max_length=64, blank=True, help_text="The executed notebook."
     )
+    executed_notebooks = models.JSONField(
+        default=dict, blank=True,
+        help_text="Of several notebooks: each executed notebook's sha256, by file name.",
+    )  # fmt: skip
     error = models.TextField(blank=True, help_text="Why grading itself failed, if it did.")
 
     class Meta:

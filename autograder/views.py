@@ -101,6 +101,11 @@ def assignment_detail(request, course, slug: str):
                 messages.error(request, message)
         else:
             messages.success(request, dispatch.receipt(submission))
+            left_out = selectors.notebooks_left_out(submission=submission)
+            if left_out:
+                messages.warning(
+                    request, f"It does not hold {', '.join(left_out)}: every cell of that scores 0."
+                )
         return redirect("assignment-detail", course_code=course.code, slug=slug)
     mine = selectors.submission_list(assignment=assignment, student=request.user)
     is_staff = may(request.user, course, "gradebook")
@@ -135,6 +140,18 @@ def download(request, course, slug: str, name: str):
         raise Http404("No such file.")
     response = HttpResponse(blobs.get(file.sha256), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{file.name}"'
+    return response
+
+
+@login_required
+@course_view("assignments")
+def download_zip(request, course, slug: str):
+    """Every file a student gets, in one zip (an assignment of several notebooks and data)."""
+    assignment = _assignment(course, slug)
+    response = HttpResponse(
+        selectors.downloadable_zip(assignment=assignment), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{assignment.slug}.zip"'
     return response
 
 

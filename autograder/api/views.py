@@ -36,7 +36,10 @@ class SubmittedOutput(SubmissionOutput):
 class SubmitInput(serializers.Serializer):
     file = serializers.ListField(
         child=serializers.FileField(), min_length=1,
-        help_text="The notebook, the .py files, or a zip of them (repeat the field for several).",
+        help_text=(
+            "The notebook (or the notebooks of an assignment of several), the .py files, or a "
+            "zip of them (repeat the field for several)."
+        ),
     )  # fmt: skip
 
 
