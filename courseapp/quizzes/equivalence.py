@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
@@ -261,13 +262,16 @@ def _specials(domain: Domain) -> list[Fraction]:
 
 
 def _random(domain: Domain, rng: random.Random) -> Fraction:
-    """A value in ``domain``: uniform in a range; elsewhere of magnitude 1e-2 .. 1e2 from the
-    finite end (or from 0), with either sign where the domain allows."""
+    """A value in ``domain``: uniform in a range (exactly, however narrow); elsewhere of magnitude
+    1e-2 .. 1e2 from the finite end (or from 0), with either sign where the domain allows."""
+    low, high = domain.low, domain.high
+    if low is not None and high is not None:
+        if domain.integer:
+            return Fraction(rng.randint(math.ceil(low), math.floor(high)))
+        return low + (high - low) * Fraction(rng.randrange(10**6 + 1), 10**6)
     for _ in range(1000):
         magnitude = Fraction(round(10 ** rng.uniform(-2, 2), 6)).limit_denominator(10**6)
-        if domain.low is not None and domain.high is not None:
-            value = domain.low + (domain.high - domain.low) * Fraction(rng.random())
-        elif domain.low is not None:
+        if domain.low is not None:
             value = domain.low + magnitude
         elif domain.high is not None:
             value = domain.high - magnitude

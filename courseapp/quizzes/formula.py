@@ -22,7 +22,10 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
+
+from .numeric import read_decimal
 
 MAX_LENGTH = 300
 MAX_NODES = 150
@@ -118,7 +121,13 @@ def _domain(name: str, spec) -> Domain:
 def _bound(name: str, key: str, value) -> Fraction | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, str):  # YAML reads 1e-7 (no dot) as text
+        value = read_decimal(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | Decimal)
+        or not math.isfinite(value)
+    ):
         raise FormulaError(f"Symbol {name}: {key} must be a number.")
     if abs(value) > MAX_NUMBER:
         raise FormulaError(f"Symbol {name}: {key} must be within ±{MAX_NUMBER:,}.")
