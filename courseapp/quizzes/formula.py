@@ -22,12 +22,15 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
+
+from .numeric import read_decimal
 
 MAX_LENGTH = 300
 MAX_NODES = 150
-MAX_DEPTH = 12
-MAX_NUMBER = 10**6
+MAX_DEPTH = 12  # nesting, a chain of + - or of * / counting once (SymPy flattens it)
+MAX_NUMBER = 10**6  # the bounds of a symbol's declared range
 MAX_CONSTANT_EXPONENT = 64
 MAX_SYMBOLS = 12
 MAX_CONSTANT_DIGITS = 400  # a folded constant stays within 1e-400 .. 1e400
@@ -52,6 +55,16 @@ class Domain:
     nonzero: bool = False
     low_open: bool = False  # positive: (0, oo); negative: (-oo, 0)
     high_open: bool = False
+
+    def contains(self, value: Fraction) -> bool:
+        low, high = self.low, self.high
+        if low is not None and (value < low or (self.low_open and value == low)):
+            return False
+        if high is not None and (value > high or (self.high_open and value == high)):
+            return False
+        if self.integer and value.denominator != 1:
+            return False
+        return not (self.nonzero and value == 0)
 
 
 SYMBOL_DOMAINS = {
@@ -108,7 +121,13 @@ def _domain(name: str, spec) -> Domain:
 def _bound(name: str, key: str, value) -> Fraction | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, str):  # YAML reads 1e-7 (no dot) as text
+        value = read_decimal(value)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | Decimal)
+        or not math.isfinite(value)
+    ):
         raise FormulaError(f"Symbol {name}: {key} must be a number.")
     if abs(value) > MAX_NUMBER:
         raise FormulaError(f"Symbol {name}: {key} must be within ±{MAX_NUMBER:,}.")
@@ -139,8 +158,20 @@ def read(text, names) -> ast.Expression:
     return tree
 
 
+_CHAINS = ((ast.Add, ast.Sub), (ast.Mult, ast.Div))
+
+
 def _depth(node) -> int:
-    return 1 + max((_depth(c) for c in ast.iter_child_nodes(node)), default=0)
+    """How deeply ``node`` nests, where a long sum or product (``a + b + c``, parsed as
+    ``(a + b) + c``) is one level, as SymPy's flat ``Add`` and ``Mul`` are."""
+    deepest = 0
+    for child in ast.iter_child_nodes(node):
+        same_chain = any(
+            isinstance(node, ast.BinOp) and isinstance(child, ast.BinOp)
+            and isinstance(node.op, ops) and isinstance(child.op, ops) for ops in _CHAINS
+        )  # fmt: skip
+        deepest = max(deepest, _depth(child) - same_chain)
+    return 1 + deepest
 
 
 def _check(node, names: frozenset) -> None:
@@ -221,8 +252,8 @@ def _magnitude(value: Fraction) -> int:
 def _number(value) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FormulaError(f"{value!r} is not a number.")
-    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
-        raise FormulaError(f"Numbers larger than {MAX_NUMBER:,} are not allowed.")
+    if not math.isfinite(value) or abs(value) >= 10**MAX_CONSTANT_DIGITS:
+        raise FormulaError("A number in this formula is too large.")
     return value
 
 

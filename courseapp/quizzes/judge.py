@@ -67,7 +67,12 @@ def formula_judge(*, answer: str, key: str, symbols) -> Judgement:
         what = "time" if verdict == "over_budget" else "memory"
         result = Judgement(False, f"The formula could not be checked within the {what} allowed "
                                   "for one answer; write it more simply.")  # fmt: skip
+    elif verdict == "key_over_budget":  # the author's key, not the student's answer
+        log.error("The formula key %r takes longer than its time to evaluate.", key)
+        raise JudgeUnavailable("This question's key is too slow to judge; staff have been told.")
     elif verdict in ("right", "wrong", "refused"):
+        if reply.get("detail"):  # SymPy failed on the answer: refused, and staff may look
+            log.warning("The formula judge refused %r (key %r): %s", answer, key, reply["detail"])
         result = Judgement(verdict == "right", reply["reason"])
     else:
         log.error("The formula judge failed on %r against %r: %s", answer, key, reply)
@@ -138,7 +143,8 @@ class _Child:
             self.proc.stdin.flush()
         except OSError as exc:
             raise JudgeUnavailable("The formula judge's process is gone.") from exc
-        return self._read(deadline=time.monotonic() + wall, cpu_limit=self._cpu() + cpu + 1.0)
+        # the key's preparation and the answer may each use ``cpu``
+        return self._read(deadline=time.monotonic() + wall, cpu_limit=self._cpu() + 2 * cpu + 1.0)
 
     def _read(self, *, deadline: float, cpu_limit: float | None) -> dict:
         fd = self.proc.stdout.fileno()

@@ -4,7 +4,9 @@ It imports SymPy and this folder's ``formula`` and ``equivalence`` modules (not 
 project), caps its own address space, says ``{"ready": true}``, then answers one JSON line per
 JSON line it reads: ``{"op": "judge", "answer", "key", "symbols", "cpu_seconds"}`` or
 ``{"op": "key_check", "key", "symbols", "cpu_seconds"}``. Each job may use ``cpu_seconds`` of CPU
-time (a profiling timer interrupts it); the parent kills the process if that does not stop it.
+time (a profiling timer interrupts it); the parent kills the process if that does not stop it. A
+judgement first prepares the key (its points, once per process) with ``cpu_seconds`` of its own,
+so that the first student to be judged against a key is not charged for it.
 It exits when its input closes (the parent went away).
 """
 
@@ -37,8 +39,13 @@ def _load():
 def _handle(equivalence, job: dict) -> dict:
     if job.get("op") == "key_check":
         return {"verdict": "ok", "reason": equivalence.key_check(job["key"], job["symbols"])}
+    try:  # the key's points, once per process, on a budget of their own: not the answer's
+        equivalence.key_prepare(job["key"], job["symbols"])
+    except OverBudget:
+        return {"verdict": "key_over_budget"}
+    signal.setitimer(signal.ITIMER_PROF, float(job["cpu_seconds"]))
     verdict = equivalence.judge(job["answer"], job["key"], job["symbols"])
-    return {"verdict": verdict.verdict, "reason": verdict.reason}
+    return {"verdict": verdict.verdict, "reason": verdict.reason, "detail": verdict.detail}
 
 
 def main() -> None:

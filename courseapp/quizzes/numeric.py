@@ -17,8 +17,6 @@ from decimal import Decimal
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
 MAX_DIGITS = 100
 MAX_EXPONENT = 10**6
-# Enough digits that the comparison of numbers read as above is exact in every case that is close.
-CONTEXT = decimal.Context(prec=250, Emax=10**8, Emin=-(10**8), traps=[decimal.InvalidOperation])
 
 
 def number_text(value) -> str | None:
@@ -49,6 +47,19 @@ def read_decimal(text) -> Decimal | None:
 
 
 def within(value: Decimal, answer: Decimal, *, abs_tol: Decimal, rel_tol: Decimal) -> bool:
-    """``|value - answer| <= max(abs_tol, rel_tol × |answer|)``, bounds included."""
-    with decimal.localcontext(CONTEXT):
+    """``|value - answer| <= max(abs_tol, rel_tol × |answer|)``, bounds included, exactly: with
+    as many digits as the numbers span (1e200 - 1e-200 is not rounded to 1e200)."""
+    with decimal.localcontext(_exact(value, answer, abs_tol, rel_tol)):
         return abs(value - answer) <= max(abs_tol, rel_tol * abs(answer))
+
+
+def _exact(*numbers: Decimal) -> decimal.Context:
+    """A context in which sums and products of ``numbers`` are exact (``Inexact`` traps)."""
+    finite = [n for n in numbers if n]
+    high = max((n.adjusted() for n in finite), default=0)
+    low = min((n.as_tuple().exponent for n in finite), default=0)
+    digits = sum(len(n.as_tuple().digits) for n in finite)
+    return decimal.Context(
+        prec=high - low + digits + 10, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+        traps=[decimal.InvalidOperation, decimal.Inexact],
+    )  # fmt: skip

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -34,6 +35,7 @@ MAX_QUESTIONS = 200
 MAX_POOLS = 50
 MAX_PROMPT = 10_000
 MAX_POINTS = Decimal(1000)
+YEARS = (1970, 9000)
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,60}")
 
 
@@ -75,6 +77,7 @@ def quiz_read(text: str | bytes) -> QuizSpec:
     item = data.get("item")
     if item is not None and (not isinstance(item, str) or not 0 < len(item) <= 120):
         raise ValidationError("item must be the name of a graded item (at most 120 characters).")
+    item = _text(item, "item", 120)
     spec = QuizSpec(
         slug=slug, title=_text(data.get("title"), "title", 200, required=True), lecture=lecture,
         item=item or None, points=points_value(data.get("points", 10), "points", positive=True),
@@ -103,7 +106,7 @@ def yaml_load(text: str | bytes) -> dict:
             raise ValidationError("The quiz file is not UTF-8 text.") from exc
     if not isinstance(text, str) or len(text.encode("utf-8", "surrogatepass")) > MAX_YAML_BYTES:
         raise ValidationError("The quiz file is larger than 1 MB.")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _loader()
     try:
         _check_events(yaml.parse(text, Loader=loader))
         data = yaml.load(text, Loader=loader)  # a safe loader, checked above
@@ -114,6 +117,34 @@ def yaml_load(text: str | bytes) -> dict:
     if not isinstance(data, dict):
         raise ValidationError("The quiz file must be a mapping (slug:, title:, questions: ...).")
     return data
+
+
+def _loader():
+    """YAML's safe loader, refusing a mapping that gives a key twice (PyYAML would keep the last
+    silently: ``key:`` written twice, the second one counts) or that merges another (``<<``)."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "a merge key (<<) is not allowed: write each value out",
+                        key_node.start_mark,
+                    )  # fmt: skip
+                key = self.construct_object(key_node, deep=True)
+                marker = (type(key), key) if isinstance(key, Hashable) else None
+                if marker in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice", key_node.start_mark
+                    )
+                seen.add(marker)
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
 
 
 def _check_events(events) -> None:
@@ -217,6 +248,8 @@ def _moment(value, name: str) -> datetime.datetime:
             value = None
     if not isinstance(value, datetime.datetime) or value.tzinfo is None:
         raise ValidationError(f"{name} must be a date and time with its zone (2026-09-07T10:00Z).")
+    if not YEARS[0] <= value.year <= YEARS[1]:  # beyond, UTC and date arithmetic overflow
+        raise ValidationError(f"{name} must be in the years {YEARS[0]} to {YEARS[1]}.")
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from courseapp.quizzes.models import AnswerSave, Attempt, AttemptState, Quiz, Review
@@ -28,13 +29,19 @@ def answers_of(*, attempts, question=None) -> dict[int, dict[int, object]]:
     return answers
 
 
+# An answer that arrives this long after its attempt's deadline still counts (a slow network).
+GRACE = datetime.timedelta(seconds=settings.QUIZ_GRACE_SECONDS)
+
+
 def points_visible(quiz: Quiz, *, now: datetime.datetime | None = None) -> bool:
     """The one rule of what a student may see of their points on ``quiz`` (a submitted attempt's
-    score, its points per question, the quiz's score in their grades): as the quiz's review
-    policy says, after submitting, after the quiz closes, or never. Staff always see them."""
+    score, its points per question, the key, the quiz's score in their grades): as the quiz's
+    review policy says, after submitting, after the quiz closes, or never. "After it closes" is
+    once no answer can still be saved: the close plus ``GRACE`` (a classmate whose deadline was
+    the close may save until then). Staff always see them."""
     if quiz.review == Review.NEVER:
         return False
-    return quiz.review == Review.AFTER_SUBMIT or (now or timezone.now()) >= quiz.closes_at
+    return quiz.review == Review.AFTER_SUBMIT or (now or timezone.now()) >= quiz.closes_at + GRACE
 
 
 def review_open(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:

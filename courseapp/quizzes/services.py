@@ -16,7 +16,6 @@ import random
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -35,11 +34,10 @@ from courseapp.quizzes.models import (
     Question,
     Quiz,
 )
-from courseapp.quizzes.selectors import current_answers
+from courseapp.quizzes.selectors import GRACE, current_answers
 from grading.models import Source
 from grading.services.scores import score_set
 
-GRACE = datetime.timedelta(seconds=settings.QUIZ_GRACE_SECONDS)
 # Saves one attempt may append: far more than autosave makes in a quiz (every change, and every
 # 15 s), few enough that a script hammering the API cannot grow the log without end.
 MAX_SAVES = 3000

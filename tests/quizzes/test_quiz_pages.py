@@ -60,9 +60,9 @@ def test_the_review_shows_the_key_only_after_the_quiz_closes(client, week1, stud
     services.attempt_submit(attempt=attempt)
 
     before = html(client, student, "/courses/pmldl/quizzes/week1/attempts/1/")
-    Quiz.objects.update(
+    Quiz.objects.update(  # closed, and the grace for a classmate's last save over
         opens_at=timezone.now() - datetime.timedelta(hours=2),
-        closes_at=timezone.now() - datetime.timedelta(seconds=1),
+        closes_at=timezone.now() - services.GRACE - datetime.timedelta(seconds=1),
     )
     after = html(client, student, "/courses/pmldl/quizzes/week1/attempts/1/")
 

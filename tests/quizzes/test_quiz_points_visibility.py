@@ -32,7 +32,8 @@ def _submitted(course, student, review: str) -> Quiz:
 def _close(quiz: Quiz) -> None:
     now = timezone.now()
     Quiz.objects.filter(pk=quiz.pk).update(
-        opens_at=now - datetime.timedelta(hours=2), closes_at=now - datetime.timedelta(seconds=1)
+        opens_at=now - datetime.timedelta(hours=2),
+        closes_at=now - services.GRACE - datetime.timedelta(seconds=1),
     )
 
 

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -139,6 +139,8 @@ class AnswerApi(QuizApi):
             body = request.data
         except ParseError as exc:
             body = scoring.Unreadable(None, f"The body is not JSON we can read: {exc.detail}")
+        except UnsupportedMediaType as exc:  # a form, text: refused and recorded like bad JSON
+            body = scoring.Unreadable(None, f"Send JSON (application/json): {exc.detail}")
         if isinstance(body, dict) and set(body) == {"value"}:
             value = body["value"]
         else:
