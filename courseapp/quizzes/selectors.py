@@ -34,20 +34,25 @@ GRACE = datetime.timedelta(seconds=settings.QUIZ_GRACE_SECONDS)
 
 
 def points_visible(quiz: Quiz, *, now: datetime.datetime | None = None) -> bool:
-    """The one rule of what a student may see of their points on ``quiz`` (a submitted attempt's
-    score, its points per question, the key, the quiz's score in their grades): as the quiz's
-    review policy says, after submitting, after the quiz closes, or never. "After it closes" is
-    once no answer can still be saved: the close plus ``GRACE`` (a classmate whose deadline was
-    the close may save until then). Staff always see them."""
-    if quiz.review == Review.NEVER:
-        return False
+    """The one rule of when a student may see their score on ``quiz`` (a submitted attempt's
+    score, the quiz's score in their grades, their total with it): after submitting when the
+    review policy says so, else once the quiz has closed and no answer can still be saved: the
+    close plus ``GRACE`` (a classmate whose deadline was the close may save until then). A quiz
+    whose review is "never" never shows the key or the points per question (``review_open``),
+    but its score is a grade like any other and appears after the close, so that a student's
+    total and letter are never computed without it. Staff always see everything."""
     return quiz.review == Review.AFTER_SUBMIT or (now or timezone.now()) >= quiz.closes_at + GRACE
 
 
-def review_open(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:
-    """May the student see the attempt's score, the key, the points per question and the
-    explanations? Once it is submitted, when ``points_visible``."""
+def attempt_score_visible(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:
+    """May the student see the submitted attempt's score (``points_visible``)?"""
     return attempt.state == AttemptState.SUBMITTED and points_visible(attempt.quiz, now=now)
+
+
+def review_open(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:
+    """May the student see the key, the points per question and the explanations? Once the
+    attempt is submitted and its points are visible, unless the review policy is "never"."""
+    return attempt.quiz.review != Review.NEVER and attempt_score_visible(attempt, now=now)
 
 
 def quiz_items_hidden(*, course, now: datetime.datetime) -> set[int]:

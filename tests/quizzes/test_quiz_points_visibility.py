@@ -65,7 +65,7 @@ SHOWN = {"api_item": ("counted", "10"), "api_total": 10, "page_total": 10, "scor
 
 @pytest.mark.parametrize(
     ("review", "before_close", "after_close"),
-    [("after_close", HIDDEN, SHOWN), ("never", HIDDEN, HIDDEN), ("after_submit", SHOWN, SHOWN)],
+    [("after_close", HIDDEN, SHOWN), ("never", HIDDEN, SHOWN), ("after_submit", SHOWN, SHOWN)],
 )
 def test_a_student_sees_the_points_only_when_the_review_policy_allows(
     client, api_as, scheme, lecture, course, student, instructor, review, before_close, after_close
@@ -102,3 +102,20 @@ def test_staff_always_see_the_points(api_as, scheme, lecture, course, student, i
     items = [i for c in row["breakdown"]["components"] for i in c["items"]]
 
     assert next(i for i in items if i["item_id"] == quiz.item_id)["earned"] == "10"
+
+
+def test_a_never_reviewed_quiz_shows_its_score_after_the_close_but_never_the_key(
+    client, api_as, scheme, lecture, course, student
+):
+    quiz = _submitted(course, student, "never")
+    _close(quiz)
+
+    attempt = api_as(student).get(f"/api/courses/pmldl/quizzes/{quiz.slug}/attempts/1/").json()
+    client.force_login(student)
+    page = client.get(f"/courses/pmldl/quizzes/{quiz.slug}/attempts/1/").content.decode()
+
+    assert attempt["score"] == "8.000"
+    assert all("review" not in question for question in attempt["questions"])
+    assert "Score: 8 / 8" in page
+    assert "Key:" not in page
+    assert "does not show answers or points per question" in page

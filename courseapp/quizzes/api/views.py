@@ -48,7 +48,7 @@ class AttemptOutput(serializers.Serializer):
 
 def attempt_data(attempt: Attempt) -> dict:
     now = timezone.now()
-    review = selectors.review_open(attempt, now=now)
+    score_visible = selectors.attempt_score_visible(attempt, now=now)
     questions = selectors.attempt_questions(attempt=attempt, now=now)
     for question in questions:
         question["prompt_html"] = str(question["prompt_html"])
@@ -59,7 +59,7 @@ def attempt_data(attempt: Attempt) -> dict:
         "deadline": attempt.deadline, "server_now": now,
         "seconds_left": max(0.0, (attempt.deadline - now).total_seconds()),
         "submitted_at": attempt.submitted_at,
-        "score": attempt.score if review else None, "max_score": attempt.max_score,
+        "score": attempt.score if score_visible else None, "max_score": attempt.max_score,
         "questions": questions,
     }  # fmt: skip
 
