@@ -38,6 +38,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from courseapp.courses.models import Course, Lecture
+from courseapp.courses.timezones import course_zone
 from courseapp.quizzes import scoring
 from courseapp.quizzes.models import Combine, Kind, Pool, Question, Quiz, Review
 from grading.models import GradedItem, ItemKind
@@ -231,14 +232,19 @@ def _question_from(quiz: Quiz, entry, position: int, pools: dict) -> Question:
     )  # fmt: skip
 
 
+def _in_course_zone(moment: datetime.datetime, quiz: Quiz) -> str:
+    """``2026-09-07T10:00:00+03:00``: the course's wall clock, with the offset that fixes it."""
+    return moment.astimezone(course_zone(quiz.course)).isoformat()
+
+
 def quiz_export(*, quiz: Quiz) -> str:
     """The quiz as YAML that ``quiz_import`` reads back to the same quiz."""
     import yaml
 
     data = {
         "slug": quiz.slug, "title": quiz.title, "lecture": quiz.lecture.number,
-        "item": quiz.item.name, "opens_at": quiz.opens_at.isoformat(),
-        "closes_at": quiz.closes_at.isoformat(),
+        "item": quiz.item.name, "opens_at": _in_course_zone(quiz.opens_at, quiz),
+        "closes_at": _in_course_zone(quiz.closes_at, quiz),
         "time_limit_minutes": quiz.time_limit.total_seconds() / 60,
         "attempts": quiz.attempts_allowed, "combine": quiz.combine,
         "shuffle_questions": quiz.shuffle_questions, "shuffle_choices": quiz.shuffle_choices,
