@@ -2,7 +2,7 @@
 
 The database and the broker stay whatever the environment says (PostgreSQL and Redis in CI, SQLite
 and the filesystem transport on a laptop); only what slows tests down without testing anything is
-replaced.
+replaced. The cache is the real shared one too (the login throttle is tested across processes).
 """
 
 import os
@@ -16,13 +16,18 @@ from courseapp.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 LOGGING["root"]["level"] = "WARNING"
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: a real worker process started by a test reads the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+
+# The cache stays the real shared one (Redis or the database table): the login throttle's tests
+# count requests across processes. On Redis, each run keeps its own keys.
+if CACHE_REDIS_URL:
+    os.environ.setdefault("TEST_RUN_ID", uuid.uuid4().hex[:12])
+    CACHES["default"]["KEY_PREFIX"] = f"test-{os.environ['TEST_RUN_ID']}"
 
 if REDIS_URL:
     # Keep each test run's messages apart from a development worker and from other runs on the same

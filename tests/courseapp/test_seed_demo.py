@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -87,7 +88,12 @@ def test_it_completes_a_partly_seeded_course(db):
 def test_the_demo_logins_work(client, db):
     seed()
 
-    assert client.login(username="instructor", password="pmldl-demo")
+    for username in ("admin", "ta", "student01", "student20", "instructor"):
+        client.logout()
+        answer = client.post(
+            "/accounts/login/", {"username": username, "password": "pmldl-demo"}, follow=True
+        )
+        assert answer.status_code == 200 and answer.context["user"].username == username
     assert client.get("/courses/pmldl/").status_code == 200
 
 
@@ -126,7 +132,7 @@ def test_it_imports_a1_with_its_reference_checks(client, db):
         ("source", "a1.ipynb"), ("release", "a1.ipynb"),
         ("source", "autograder.toml"), ("source", "a1_reference.py"),
     }  # fmt: skip
-    client.login(username="student01", password="pmldl-demo")
+    client.force_login(get_user_model().objects.get(username="student01"))
     student_version = client.get("/courses/pmldl/assignments/a1/files/a1.ipynb").content
     assert b"def relu(x)" in student_version and b"torch.where(x > 0" not in student_version
 
@@ -141,7 +147,7 @@ def test_it_imports_a3_with_the_pretrained_weights_for_students(client, db):
         "notebook", "A3: reusing pretrained layers", 10
     )  # fmt: skip
     assert ("data", "digits_0_4.safetensors") in set(a3.files.values_list("role", "name"))
-    client.login(username="student01", password="pmldl-demo")
+    client.force_login(get_user_model().objects.get(username="student01"))
     weights = client.get("/courses/pmldl/assignments/a3/files/digits_0_4.safetensors")
     assert weights.status_code == 200 and b"hidden.0.weight" in weights.getvalue()
     reference = client.get("/courses/pmldl/assignments/a3/files/a3_reference.py")
