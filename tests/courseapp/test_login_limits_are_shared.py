@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
-from rest_framework.throttling import ScopedRateThrottle
 
 from tests.factories import PASSWORD, UserFactory
 
@@ -51,20 +49,6 @@ def _in_another_process(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return [int(code) for code in done.stdout.split()]
-
-
-@pytest.fixture
-def throttle_key():
-    """The token throttle's cache key for one address, removed afterwards (the cache is shared
-    and outlives the test's database)."""
-    keys = []
-
-    def key(address: str) -> str:
-        keys.append(ScopedRateThrottle.cache_format % {"scope": "login", "ident": address})
-        return keys[-1]
-
-    yield key
-    cache.delete_many(keys)
 
 
 @pytest.mark.django_db(transaction=True)

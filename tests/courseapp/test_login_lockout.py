@@ -82,15 +82,17 @@ def test_a_few_typos_do_not_lock_anyone_out_and_others_are_not_affected(client, 
     assert answer.status_code == 302 and _logged_in(client)
 
 
-def test_the_api_token_endpoint_is_locked_too(client, db):
+def test_the_api_token_endpoint_is_locked_too(client, db, throttle_key):
     UserFactory(username="victim")
 
     for attempt in range(30):
         client.post(
             "/api/auth/token/",
             {"username": "victim", "password": f"guess-{attempt}"},
-            REMOTE_ADDR=f"198.51.100.{attempt + 20}",  # one address each: the throttle is apart
+            REMOTE_ADDR=f"192.0.2.{attempt + 1}",  # one address each: apart from the throttle
         )
+        throttle_key(f"192.0.2.{attempt + 1}")
+    throttle_key("203.0.113.5")
     answer = client.post(
         "/api/auth/token/", {"username": "victim", "password": PASSWORD}, REMOTE_ADDR="203.0.113.5"
     )
