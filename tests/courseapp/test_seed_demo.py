@@ -167,3 +167,42 @@ def test_it_creates_the_week1_quiz_open_now_on_the_quiz_1_item(db):
     kinds = set(quiz.questions.values_list("kind", flat=True))
     assert {"single", "multiple", "true_false", "numeric", "short_text", "formula"} <= kinds
     assert quiz.questions.get(slug="gd-update").key["answer"] == "theta - eta*dR/dtheta"
+
+
+def test_every_seeded_score_is_for_work_the_student_did(client, db):
+    """No score for an item a student has not done: each Quiz 1 score comes from the student's
+    own submitted week-1 attempt; nothing else (assignments, exams, the project) is scored."""
+    from courseapp.quizzes.models import Attempt
+    from grading.models import Score
+
+    seed()
+
+    scores = list(
+        Score.objects.filter(item__course__code="pmldl").select_related("item", "student")
+    )
+    assert {s.item.name for s in scores} == {"Quiz 1"}
+    for score in scores:
+        attempt = Attempt.objects.get(
+            quiz__slug="week1", student=score.student, state="submitted", score__isnull=False
+        )
+        assert (score.source, score.raw_points) == ("quiz", attempt.score)
+    graded = {s.student.username for s in scores}
+    taken = set(Attempt.objects.values_list("student__username", flat=True))
+    assert graded == {f"student{n}" for n in range(11, 18)}  # the TA graded their written answer
+    assert taken == {f"student{n}" for n in range(11, 21)}  # 18-20 wait for the TA
+
+
+def test_the_home_page_sends_only_students_without_an_attempt_to_the_quiz(client, db):
+    seed()
+    users = get_user_model().objects
+
+    client.force_login(users.get(username="student01"))
+    fresh = client.get("/courses/pmldl/").content.decode()
+    client.force_login(users.get(username="student11"))
+    graded = client.get("/courses/pmldl/").content.decode()
+    client.force_login(users.get(username="student20"))
+    waiting = client.get("/courses/pmldl/").content.decode()
+
+    assert "Take the quiz" in fresh and "Submitted" not in fresh
+    assert "Submitted: <strong>" in graded and "Take the quiz" not in graded
+    assert "Submitted, waiting for a TA" in waiting and "Take the quiz" not in waiting
