@@ -75,11 +75,10 @@ ITEMS = [
     ("Final exam", "Final exam practice", ItemKind.EXAM_PART, 10, None, {}),
 ]
 # Students who have already taken the week-1 quiz when the demo starts (the rest are asked to on
-# their home page), and those of them whose written answer the TA has graded (the others wait for
-# the TA, so their quiz score is not in the gradebook yet). Nothing else is scored: every other
-# item is work still to come (A1-A3 are due after the seeding, the exams and project later).
+# their home page); the TA has graded their written answers, so nothing waits for staff. Nothing
+# else is scored: every other item is work still to come (A1-A3 are due after the seeding, the
+# exams and the project later).
 QUIZ_TAKERS = range(11, 21)
-QUIZ_HAND_GRADED = range(11, 18)
 # The week-1 quiz's answers, right and wrong, by question slug.
 WEEK1_ANSWERS = {
     "relu-property": (0, 1),
@@ -270,7 +269,7 @@ def _quizzes(course: Course, report: DemoReport) -> None:
 def _quiz_attempts(course: Course, students: list[Enrollment], ta, report: DemoReport) -> None:
     """Half the class took the week-1 quiz in its first hour, through the quiz's own services, so
     every Quiz 1 score in the gradebook comes from an attempt the student made; the TA has graded
-    the written answer of most of them."""
+    their written answers."""
     from django.utils import timezone
 
     from courseapp.quizzes import services as quizzes
@@ -296,14 +295,13 @@ def _quiz_attempts(course: Course, students: list[Enrollment], ta, report: DemoR
         at = started + datetime.timedelta(minutes=len(questions) + 1)
         attempt = quizzes.attempt_submit(attempt=attempt, now=at)
         report.created.append(f"quiz attempt {user.username}")
-        if number in QUIZ_HAND_GRADED:
-            for question in questions.values():
-                if question.kind == "free_text":
-                    points = question.points if _knows(user.username, question.slug) else 1
-                    quizzes.answer_grade_set(
-                        attempt=attempt, question=question, points=points, by=ta,
-                        feedback="A real limitation; say why it matters too.",
-                    )  # fmt: skip
+        for question in questions.values():
+            if question.kind == "free_text":
+                points = question.points if _knows(user.username, question.slug) else 1
+                quizzes.answer_grade_set(
+                    attempt=attempt, question=question, points=points, by=ta,
+                    feedback="A real limitation; say why it matters too.",
+                )  # fmt: skip
 
 
 ASSIGNMENTS = Path(__file__).with_name("assignments")

@@ -428,6 +428,9 @@ def _crawl_as(page, live_server, log_in, username: str, **options):
 
 def test_no_page_a_student_can_open_shows_another_students_data(page, live_server, demo, log_in):
     submission, quiz2 = _student02_everywhere(demo)
+    # student01's own score (a paper Quiz 2), so that the crawl has an own score page to open.
+    student01 = get_user_model().objects.get(username="student01")
+    score_set(item=quiz2, student=student01, points=8, by=None, source="manual")
     username, first, last = STUDENT02
     forbidden = [username, f"{username}@", f"{first} {last}", last, SECRET_ANSWER, SECRET_REGRADE,
                  SECRET_EXTENSION, SECRET_OVERRIDE, *SECRET_WORDS]  # fmt: skip
