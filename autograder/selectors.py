@@ -67,6 +67,15 @@ def latest_run(*, submission: Submission) -> GradingRun | None:
     return submission.runs.filter(error="").order_by("-started_at", "-pk").first()
 
 
+def grading_failure(*, submission: Submission) -> GradingRun | None:
+    """The failed grading a submission not (yet) graded again is left with: its newest run, when
+    that is a failure of grading itself (a retry pending, or failed for staff to look at)."""
+    if submission.state == SubmissionState.GRADED:
+        return None
+    newest = submission.runs.order_by("-started_at", "-pk").first()
+    return newest if newest is not None and newest.error else None
+
+
 def feedback(*, submission: Submission, run: GradingRun | None) -> list[dict]:
     """The run's tests as the student sees them, with hand grades and comments filled in."""
     if run is None:

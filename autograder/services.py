@@ -1,7 +1,9 @@
 """Writes of the autograder: importing assignments, accepting submissions, recording gradings.
 
-The queue side (claiming a submission, re-enqueueing stuck ones) is here too, as plain functions
-the Celery tasks call. Scores reach the gradebook through ``grading.services.scores.score_set``.
+The queue side (claiming a submission, queueing it again, failing it) is here too, as plain
+functions the Celery tasks call; sending messages is ``autograder.dispatch``'s and finding stuck
+submissions ``autograder.sweeper``'s. Scores reach the gradebook through
+``grading.services.scores.score_set``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.db.models.functions import Now
 from django.utils import timezone
 
-from autograder import blobs, checks, harness, notebooks, selectors, uploads
+from autograder import blobs, checks, dispatch, failures, harness, notebooks, selectors, uploads
 from autograder.execution import RESERVED_NAMES
 from autograder.grader import (
     Grade,
@@ -37,7 +40,6 @@ from autograder.models import (
     Submission,
     SubmissionFile,
     SubmissionState,
-    grading_queue,
 )
 from autograder.sandbox import Limits
 from courseapp.courses.models import Course, Enrollment, Role
@@ -47,7 +49,10 @@ from grading.services.scores import points_value, score_set
 
 logger = logging.getLogger(__name__)
 NOTEBOOK_SUFFIX = ".ipynb"
+# Claims of one submission (since it was submitted or staff queued it again) before it is given
+# up: each one ended with its worker dying.
 MAX_ATTEMPTS = 3
+PENDING = (SubmissionState.QUEUED, SubmissionState.RUNNING)
 
 
 def _source_points(source: bytes) -> Decimal:
@@ -203,6 +208,13 @@ def submission_files(submission: Submission) -> dict[str, bytes]:
     return {f.name: blobs.get(f.sha256) for f in submission.files.all()}
 
 
+def submission_grade(*, submission: Submission) -> Grade:
+    """Grade a claimed submission. A file of it or of its assignment missing from storage, or
+    the worker out of disk or processes, is an infrastructure fault (``failures``)."""
+    with failures.worker_resources():
+        return grade_files(submission.assignment, submission_files(submission))
+
+
 def _files(assignment: Assignment, role: FileRole) -> dict[str, bytes]:
     return {f.name: blobs.get(f.sha256) for f in assignment.files.filter(role=role)}
 
@@ -339,34 +351,30 @@ def submission_create(*, assignment: Assignment, student, files: dict[str, bytes
         SubmissionFile.objects.create(
             submission=submission, name=name, sha256=blobs.put(content), size=len(content)
         )
-    _enqueue_on_commit(submission)
+    dispatch.enqueue_on_commit(submission)
     return submission
 
 
-def _enqueue_on_commit(submission: Submission) -> None:
-    from autograder.tasks import grade_submission_task
-
-    queue = grading_queue(submission.assignment.wants_gpu)
-    transaction.on_commit(
-        lambda: grade_submission_task.apply_async(
-            kwargs={"submission_pk": submission.pk}, queue=queue
-        )
-    )
-
-
-def submission_claim(*, submission_pk: int, token: str) -> Submission | None:
-    """Move a queued submission to running under ``token`` (the task's id); None when it is not
-    this delivery's to grade. The same message delivered again after its worker died carries the
-    same token and takes the submission back; any other delivery finds it taken and does nothing.
-    """
-    changes = {"state_changed_at": timezone.now(), "attempts": F("attempts") + 1}
+def submission_claim(*, submission_pk: int, token: str, worker: str = "") -> Submission | None:
+    """Move a queued submission to running under ``token`` (the task's id) and ``worker`` (the
+    Celery node whose heartbeat the sweeper watches); None when it is not this delivery's to
+    grade. The same message delivered again after its worker process died carries the same token
+    and takes the submission back, up to ``MAX_ATTEMPTS`` claims, then gives it up; any other
+    delivery finds it taken and does nothing. The claim time is the database's clock, as the
+    heartbeats' are."""
+    changes = {"state_changed_at": Now(), "attempts": F("attempts") + 1, "claimed_worker": worker}
     mine = Submission.objects.filter(pk=submission_pk)
+    again = mine.filter(state=SubmissionState.RUNNING, claimed_by=token)
     claimed = mine.filter(state=SubmissionState.QUEUED).update(
         state=SubmissionState.RUNNING, claimed_by=token, **changes
-    ) or mine.filter(state=SubmissionState.RUNNING, claimed_by=token).update(**changes)
-    if not claimed:
-        return None
-    return Submission.objects.select_related("assignment__item", "student").get(pk=submission_pk)
+    ) or again.filter(attempts__lt=MAX_ATTEMPTS).update(**changes)
+    if claimed:
+        return Submission.objects.select_related("assignment__item", "student").get(
+            pk=submission_pk
+        )
+    for submission in again:  # it killed the worker process every time
+        submission_give_up(submission=submission)
+    return None
 
 
 @transaction.atomic
@@ -485,53 +493,62 @@ def assignment_regrade(*, assignment: Assignment) -> int:
     """Grade every student's newest submission again, and remember the batch for its progress
     (``selectors.regrade_progress``). Returns how many were queued."""
     batch = latest_submissions(assignment)
-    for submission in batch:
-        submission_requeue(submission=submission)
+    _queue_again(batch)
     Assignment.objects.filter(pk=assignment.pk).update(
         regrade_started_at=timezone.now(), regrade_batch=[s.pk for s in batch]
     )
     return len(batch)
 
 
-def submission_fail(*, submission: Submission, error: str) -> None:
-    """Grading itself failed (not the student's code): say so, keep the score as it was."""
-    Submission.objects.filter(pk=submission.pk, state=SubmissionState.RUNNING).update(
-        state=SubmissionState.FAILED, state_changed_at=timezone.now()
-    )
+def submission_fail(
+    *, submission: Submission, error: str, retry: bool = False, token: str | None = None
+) -> bool:
+    """Grading itself failed (not the student's code): say so on a run of its own, keep the
+    score as it was (nothing reaches the gradebook). ``retry``: the task tries again after a
+    backoff, so the submission waits queued (its message counted as sent now, for the
+    sweeper); else it is failed, for staff to look at.
+
+    Only a queued or running submission fails, and once: True when this call changed it. With
+    ``token``, only while that claim holds it: a grading superseded by a requeue leaves the newer
+    one alone."""
+    pending = Submission.objects.filter(pk=submission.pk, state__in=PENDING)
+    if token is not None:
+        pending = pending.filter(claimed_by=token)
+    if retry:
+        changes = {"state": SubmissionState.QUEUED, "sent_at": Now()}
+    else:
+        changes = {"state": SubmissionState.FAILED}
+    if not pending.update(state_changed_at=timezone.now(), **changes):
+        return False
+    prefix = "Will be tried again: " if retry else ""
     GradingRun.objects.create(
         submission=submission, worker=socket.gethostname(), isolation="", started_at=timezone.now(),
-        finished_at=timezone.now(), error=error[-4000:],
+        finished_at=timezone.now(), error=(prefix + error)[-4000:],
+    )  # fmt: skip
+    return True
+
+
+def submission_give_up(*, submission: Submission) -> bool:
+    """It was claimed ``MAX_ATTEMPTS`` times and each time its worker died: stop, for staff to
+    look at (unless it moved on since it was read)."""
+    return submission_fail(
+        submission=submission, error=f"Gave up after {MAX_ATTEMPTS} attempts.",
+        token=submission.claimed_by,
     )  # fmt: skip
 
 
 @transaction.atomic
 def submission_requeue(*, submission: Submission) -> Submission:
-    """Grade again (staff after fixing a test, or the sweeper for a stuck one)."""
-    Submission.objects.filter(pk=submission.pk).update(
-        state=SubmissionState.QUEUED, state_changed_at=timezone.now(), claimed_by=""
-    )
+    """Grade again from the start (staff, after fixing a test): a fresh message, a new claim,
+    attempts counted from zero. A grading in progress is superseded (it records nothing)."""
+    _queue_again([submission])
     submission.refresh_from_db()
-    _enqueue_on_commit(submission)
     return submission
 
 
-def submissions_requeue_stuck(*, now=None) -> int:
-    """Re-enqueue submissions queued or running far past their time limit (a lost message, a
-    worker killed hard). Run by beat."""
-    now = now or timezone.now()
-    count = 0
-    stuck = Submission.objects.filter(
-        state__in=[SubmissionState.QUEUED, SubmissionState.RUNNING]
-    ).select_related("assignment")
-    for submission in stuck:
-        limit = datetime.timedelta(seconds=2 * submission.assignment.run_timeout_seconds + 120)
-        if submission.state_changed_at >= now - limit:
-            continue
-        if submission.attempts >= MAX_ATTEMPTS:
-            # It killed its worker every time: stop, and let staff look at it.
-            submission_fail(submission=submission, error=f"Gave up after {MAX_ATTEMPTS} attempts.")
-            continue
-        logger.warning("Re-enqueueing stuck submission %s (%s)", submission.pk, submission.state)
-        submission_requeue(submission=submission)
-        count += 1
-    return count
+def _queue_again(submissions: list[Submission]) -> None:
+    Submission.objects.filter(pk__in=[s.pk for s in submissions]).update(
+        state=SubmissionState.QUEUED, state_changed_at=timezone.now(), claimed_by="",
+        claimed_worker="", attempts=0, sent_at=None,
+    )  # fmt: skip
+    dispatch.enqueue_on_commit(*submissions)

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from autograder import blobs, feedback, selectors, services, uploads
+from autograder import blobs, dispatch, feedback, selectors, services, uploads
 from autograder.models import Assignment, Submission
 from courseapp.courses.permissions import course_view, may
 from grading import charts
@@ -100,7 +100,7 @@ def assignment_detail(request, course, slug: str):
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, f"Submission #{submission.number} is queued for grading.")
+            messages.success(request, dispatch.receipt(submission))
         return redirect("assignment-detail", course_code=course.code, slug=slug)
     mine = selectors.submission_list(assignment=assignment, student=request.user)
     is_staff = may(request.user, course, "gradebook")
@@ -122,7 +122,8 @@ def assignment_detail(request, course, slug: str):
 
 def _with_feedback(submission: Submission):
     run = selectors.latest_run(submission=submission)
-    return submission, run, selectors.feedback(submission=submission, run=run)
+    failure = selectors.grading_failure(submission=submission)
+    return submission, run, selectors.feedback(submission=submission, run=run), failure
 
 
 @login_required
@@ -222,6 +223,7 @@ def submission_feedback(request, course, slug: str, number: int):
         "assignment": assignment,
         "submission": submission,
         "feedback": feedback.feedback_for_submission(submission=submission),
+        "failure": selectors.grading_failure(submission=submission),
         "is_staff": may(request.user, course, "gradebook"),
     }
     return render(request, "autograder/feedback.html", context)

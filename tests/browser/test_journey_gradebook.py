@@ -99,7 +99,7 @@ def shows(problems: list, locator, expected, where: str) -> None:
     """A display check that does not stop the journey: a mismatch is noted in ``problems``,
     asserted empty at the end of the test."""
     try:
-        expect(locator).to_have_text(expected, timeout=3000)
+        expect(locator).to_have_text(expected, timeout=30_000)  # a loaded machine
     except AssertionError:
         problems.append(f"{where} shows {locator.inner_text()!r}, not {expected!r}")
 

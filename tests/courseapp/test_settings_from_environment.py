@@ -67,15 +67,14 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_it_defaults_to_sqlite_and_a_file_broker_under_var(tmp_path):
+def test_it_defaults_to_sqlite_and_the_embedded_redis_broker_under_var(tmp_path):
     found = settings_in(clean_env(VAR_DIR=str(tmp_path)))
 
     assert found["engine"] == "django.db.backends.sqlite3"
     assert found["name"] == str(tmp_path / "db.sqlite3")
-    assert found["broker"].startswith("filesystem://")
-    assert found["broker_options"]["data_folder_in"] == str(tmp_path / "broker" / "queue")
-    assert found["broker_options"]["polling_interval"] < 0.2
-    assert found["backend"].startswith(f"file://{tmp_path}")
+    # Redis, as in production, on a Unix socket of this VAR_DIR: no port two checkouts share.
+    assert found["broker"] == found["backend"] == f"redis+socket://{tmp_path}/redis/redis.sock"
+    assert (tmp_path / "redis").is_dir()
     assert found["media"] == str(tmp_path / "media")
     assert found["debug"] is True
 
@@ -185,7 +184,7 @@ def test_an_empty_variable_counts_as_unset(tmp_path):
 
     assert found["debug"] is True
     assert found["engine"] == "django.db.backends.sqlite3"
-    assert found["broker"].startswith("filesystem://")
+    assert found["broker"].startswith("redis+socket://")
 
 
 def test_an_empty_secret_key_file_is_reported(tmp_path):

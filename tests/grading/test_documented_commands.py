@@ -26,7 +26,8 @@ def _documented_lines() -> list[str]:
         if line.lstrip().startswith(".venv/bin/python manage.py "):
             found.append(line.split("manage.py ", 1)[1].split("#", 1)[0].strip())
     for code in re.findall(r"`([^`\n]+)`", text):
-        if code.startswith("manage.py ") and len(code.split()) > 1:
+        # A command line, not a mention of a command's name ("`manage.py autograde` exits 0").
+        if code.startswith("manage.py ") and len(code.split()) > 2:
             found.append(code.split("manage.py ", 1)[1].strip())
     return found
 

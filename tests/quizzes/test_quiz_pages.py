@@ -87,6 +87,6 @@ def test_staff_import_a_quiz_from_the_page_and_a_bad_file_is_named(
     bad = client.post("/courses/pmldl/quizzes/import/", {"text": "slug: x\nquestions: 3\n"})
     good = client.post("/courses/pmldl/quizzes/import/", {"text": quiz_yaml()})
 
-    assert bad.status_code == 200 and "no lecture number" in bad.content.decode()
+    assert bad.status_code == 200 and "lecture must be the lecture" in bad.content.decode()
     assert good.status_code == 302 and Quiz.objects.filter(slug="week1").exists()
     assert "Export YAML" in html(client, instructor, "/courses/pmldl/quizzes/")

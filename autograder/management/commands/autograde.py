@@ -1,6 +1,7 @@
 """``manage.py autograde --assignment SLUG FILE... [--json]``: grade one submission now (a notebook,
 Python files, or a zip of them), through the same sandbox and code as the worker, without any
-submission row. Exit code 0 whenever grading itself worked, whatever the score."""
+submission row. Exit code 0 whenever grading itself worked, whatever the score; an error saying
+why when it did not (``autograder.failures``), never a score."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from autograder import uploads
+from autograder import failures, uploads
 from autograder.grader import results_json
 from autograder.management.commands._files import read_files
 from autograder.models import Assignment
@@ -32,7 +33,11 @@ class Command(BaseCommand):
             submitted = uploads.unpack(read_files(files), max_bytes=MAX_BYTES)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        grade = grade_files(found, submitted)
+        try:
+            with failures.worker_resources():
+                grade = grade_files(found, submitted)
+        except failures.GradingFailure as exc:
+            raise CommandError(f"Grading itself failed: {failures.describe(exc)}") from exc
         results = results_json(grade)
         if json:
             self.stdout.write(_dumps(results))
