@@ -8,6 +8,7 @@ embedded Redis server on ``var/redis/redis.sock``, a secret key generated into
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from kombu import Exchange, Queue
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "courseapp.accounts",
     "courseapp.courses",
     "grading",
@@ -66,6 +68,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "courseapp.courses.middleware.CourseTimeZoneMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "courseapp.urls"
@@ -98,6 +103,21 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Login lockout (django-axes): every login (the login page, the admin's, the API's token) is
+# checked first by Axes, which counts failures in the database, shared by every process.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 15))
+# Failures count per username from any address (guessing one password from many machines), and
+# per address for any username (trying one password on many accounts): either locks.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "courseapp.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "courseapp.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # one's own login must not wipe the failures others made from there
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -135,7 +155,8 @@ STORAGES = {
 # Production hardening: everything below only bites with DEBUG off.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-if env.env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env.env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     # Only trust X-Forwarded-Proto when a proxy we run sets it; a client could forge it otherwise.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 0 if DEBUG else 60 * 60 * 24 * 30
@@ -143,6 +164,19 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# The cache holds what every process must share (the API's login throttle): Redis when REDIS_URL
+# is set, else a table in the database (made by the accounts app's migration), never per process.
+CACHE_REDIS_URL = env.env_str("REDIS_URL", "")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_REDIS_URL,
+        "KEY_PREFIX": "pmldl-cache",
+    }
+    if CACHE_REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -153,6 +187,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
+    # Throttles count per client address: the socket's, or the one our proxy appended last; never
+    # an X-Forwarded-For a client wrote (a new one each request would never be throttled).
+    "NUM_PROXIES": 1 if BEHIND_TLS_PROXY else 0,
     "EXCEPTION_HANDLER": "courseapp.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

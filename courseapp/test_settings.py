@@ -2,7 +2,8 @@
 
 The database and the broker stay whatever the environment says (PostgreSQL and Redis in CI, SQLite
 and the embedded Redis server on a laptop, which the test session starts on ``var/test``'s socket);
-only what slows tests down without testing anything is replaced.
+only what slows tests down without testing anything is replaced. The cache is the real shared one
+too (the login throttle is tested across processes).
 """
 
 import os
@@ -16,7 +17,6 @@ from courseapp.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 LOGGING["root"]["level"] = "WARNING"
 
@@ -31,3 +31,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
     "global_keyprefix": f"test-{os.environ['TEST_RUN_ID']}:",
 }
+
+# The cache stays the real shared one (Redis or the database table): the login throttle's tests
+# count requests across processes. On Redis, each run keeps its own keys.
+if CACHE_REDIS_URL:
+    CACHES["default"]["KEY_PREFIX"] = f"test-{os.environ['TEST_RUN_ID']}"

@@ -78,6 +78,23 @@ def api_as():
     return make
 
 
+@pytest.fixture
+def throttle_key():
+    """``throttle_key(address)``: the API login throttle's cache key for ``address``, deleted after
+    the test. The cache is the real shared one (Redis in CI) and outlives a test's database."""
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    keys = []
+
+    def key(address: str) -> str:
+        keys.append(ScopedRateThrottle.cache_format % {"scope": "login", "ident": address})
+        return keys[-1]
+
+    yield key
+    cache.delete_many(keys)
+
+
 def pytest_sessionfinish(session, exitstatus):
     # In CI a run where every test was skipped must not pass as green.
     if os.environ.get("REQUIRE_TESTS_RAN") and exitstatus == 0:

@@ -34,12 +34,14 @@ change its keys through the regrade preview instead.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from courseapp.courses.models import Course, Lecture
+from courseapp.courses.timezones import course_zone
 from courseapp.quizzes import scoring
 from courseapp.quizzes.models import Kind, Pool, Question, Quiz
 from courseapp.quizzes.quiz_file import MAX_YAML_BYTES, QuizSpec, points_value, quiz_read
@@ -140,14 +142,19 @@ def _item(course: Course, spec: QuizSpec) -> GradedItem:
     )  # fmt: skip
 
 
+def _in_course_zone(moment: datetime.datetime, quiz: Quiz) -> str:
+    """``2026-09-07T10:00:00+03:00``: the course's wall clock, with the offset that fixes it."""
+    return moment.astimezone(course_zone(quiz.course)).isoformat()
+
+
 def quiz_export(*, quiz: Quiz) -> str:
     """The quiz as YAML that ``quiz_import`` reads back to the same quiz."""
     import yaml
 
     data = {
         "slug": quiz.slug, "title": quiz.title, "lecture": quiz.lecture.number,
-        "item": quiz.item.name, "opens_at": quiz.opens_at.isoformat(),
-        "closes_at": quiz.closes_at.isoformat(),
+        "item": quiz.item.name, "opens_at": _in_course_zone(quiz.opens_at, quiz),
+        "closes_at": _in_course_zone(quiz.closes_at, quiz),
         "time_limit_minutes": quiz.time_limit.total_seconds() / 60,
         "attempts": quiz.attempts_allowed, "combine": quiz.combine,
         "shuffle_questions": quiz.shuffle_questions, "shuffle_choices": quiz.shuffle_choices,

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from courseapp.courses.models import Enrollment, Role
+from courseapp.courses.timezones import course_time
 from courseapp.quizzes import scoring
 from courseapp.quizzes.judge import JudgeUnavailable
 from courseapp.quizzes.models import (
@@ -48,9 +49,7 @@ log = logging.getLogger(__name__)
 
 
 def _local(moment: datetime.datetime, quiz: Quiz) -> str:
-    import zoneinfo
-
-    return moment.astimezone(zoneinfo.ZoneInfo(quiz.course.timezone)).strftime("%H:%M:%S %Z")
+    return course_time(moment, quiz.course, "%H:%M:%S %Z")
 
 
 def _accommodation(quiz: Quiz, student) -> Accommodation | None:
@@ -120,9 +119,9 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if current is not None:
         return current
     if now < quiz.opens_at:
-        raise ValidationError(f"{quiz.title} opens at {quiz.opens_at:%Y-%m-%d %H:%M} UTC.")
+        raise ValidationError(f"{quiz.title} opens at {course_time(quiz.opens_at, quiz.course)}.")
     if now >= quiz.closes_at:
-        raise ValidationError(f"{quiz.title} closed at {quiz.closes_at:%Y-%m-%d %H:%M} UTC.")
+        raise ValidationError(f"{quiz.title} closed at {course_time(quiz.closes_at, quiz.course)}.")
     used = Attempt.objects.filter(quiz=quiz, student=student).count()
     accommodation = _accommodation(quiz, student)
     allowed = attempts_allowed(quiz, student, accommodation)
