@@ -106,14 +106,16 @@ LOGOUT_REDIRECT_URL = "login"
 # Login lockout (django-axes): every login (the login page, the admin's, the API's token) is
 # checked first by Axes, which counts failures in the database, shared by every process.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "courseapp.accounts.lockout.LoginLockoutBackend",  # django-axes, and a limit per address
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 15))
-# Failures count per username from any address (guessing one password from many machines), and
-# per address for any username (trying one password on many accounts): either locks.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failures count per username from any address (guessing one account's password from many
+# machines); per address for any username (one password tried on many accounts) only past a
+# limit a whole class behind one NAT address will not reach with typos (accounts/lockout.py).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+LOGIN_ADDRESS_FAILURE_LIMIT = env.env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 100)
 AXES_CLIENT_IP_CALLABLE = "courseapp.accounts.lockout.client_ip"
 AXES_LOCKOUT_CALLABLE = "courseapp.accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = False  # one's own login must not wipe the failures others made from there

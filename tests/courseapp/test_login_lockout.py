@@ -55,7 +55,7 @@ def test_guessing_from_a_new_address_each_time_is_still_refused(client, path, db
 
 
 def test_one_address_trying_many_accounts_is_refused(client, db):
-    for number in range(LIMIT):
+    for number in range(settings.LOGIN_ADDRESS_FAILURE_LIMIT):
         UserFactory(username=f"user{number}")
         _log_in(client, "/accounts/login/", f"user{number}", "password1", "198.51.100.8")
     UserFactory(username="next")
@@ -63,6 +63,17 @@ def test_one_address_trying_many_accounts_is_refused(client, db):
     answer = _log_in(client, "/accounts/login/", "next", PASSWORD, "198.51.100.8")
 
     assert answer.status_code == 429 and not _logged_in(client)
+
+
+def test_a_class_behind_one_address_mistyping_once_each_is_not_locked_out(client, db):
+    for number in range(3 * LIMIT):
+        UserFactory(username=f"student{number}")
+        _log_in(client, "/accounts/login/", f"student{number}", "typo", "198.51.100.9")
+    UserFactory(username="next")
+
+    answer = _log_in(client, "/accounts/login/", "next", PASSWORD, "198.51.100.9")
+
+    assert _logged_in(client), answer.status_code
 
 
 def test_a_few_typos_do_not_lock_anyone_out_and_others_are_not_affected(client, db):
