@@ -14,7 +14,9 @@ so a file the student's code writes in its place fails the check.
 
 A reference check's inputs file is read and removed before the tester starts, and written back
 only when that check's turn comes (the tester asks, and waits for the runner's go), so the
-student's code cannot work on a check's inputs (a training set) ahead of the check's clock.
+student's code cannot work on a check's inputs (a training set) ahead of the check's clock. Before
+it imports any of the student's code, a tester seals the checks' guard (guard.py) under a key of
+its own, sent on the go pipe and listed in the signed status (``probe_keys``).
 
 It imports nothing from the project.
 """
@@ -26,6 +28,7 @@ import hmac
 import io
 import json
 import os
+import secrets
 import selectors
 import signal
 import subprocess
@@ -69,15 +72,16 @@ def tester(spec_path: str, fd: int, go_fd: int) -> None:
         spec = json.load(handle)
     pipe = os.fdopen(fd, "w", encoding="utf-8")
     go = os.fdopen(go_fd, "rb")
+    probe_key = go.readline().strip().decode()
     start = int(os.environ.pop("PYRUNNER_START", "0"))
     limit = max(1024, spec["output_bytes"] // max(len(spec["tests"]), 1))
     sys.path.insert(0, os.getcwd())
     sys.argv = [spec["harness"]]
     try:
         if any("probe" in test for test in spec["tests"]):
-            # Before the student's code: what the probes take from torch is torch as it was.
+            # Before the student's code: what the guard takes from torch is torch as it was.
             # And torch is slow to import: better not on the first check's clock.
-            __import__("probes")
+            __import__("guard").seal(probe_key)
         harness = __import__(spec["harness"][:-3]) if spec.get("harness") else None
     except BaseException:  # whatever the import raised is the student's feedback
         _send(pipe, {"event": "import_error", "output": _trace(limit)})
@@ -109,10 +113,9 @@ def tester(spec_path: str, fd: int, go_fd: int) -> None:
 
 
 def _probe(check: dict) -> None:
-    """A reference check (autograder.checks): run the student's object, save its outputs."""
-    import probes  # copied beside this file
-
-    probes.checked(check)
+    """A reference check (autograder.checks): the sealed guard runs the student's object and
+    saves its outputs."""
+    sys.audit("autograder.check", json.dumps(check))
 
 
 def _assertion(exc: AssertionError) -> str:
@@ -125,7 +128,7 @@ def _assertion(exc: AssertionError) -> str:
 def _trace(limit: int) -> str:
     """The exception, without the frames of this file."""
     kind, value, tb = sys.exc_info()
-    ours = ("pyrunner.py", "probes.py")
+    ours = ("pyrunner.py", "probes.py", "guard.py")
     frames = [f for f in traceback.extract_tb(tb) if not f.filename.endswith(ours)]
     lines = traceback.format_list(frames) + traceback.format_exception_only(kind, value)
     text = "Traceback (most recent call last):\n" + "".join(lines)
@@ -135,9 +138,10 @@ def _trace(limit: int) -> str:
 # The runner: holds the key, enforces the time per test, signs the results.
 
 
-def _start_tester(spec_path: str, start: int):
+def _start_tester(spec_path: str, start: int, probe_key: str):
     read, write = os.pipe()
     go_read, go_write = os.pipe()
+    os.write(go_write, probe_key.encode() + b"\n")  # the guard's key, read before anything else
     env = {**os.environ, "PYRUNNER_START": str(start)}
     proc = subprocess.Popen(
         [sys.executable, __file__, "--tester", spec_path, str(write), str(go_read)],
@@ -234,9 +238,11 @@ def run_tests(spec_path: str, spec: dict) -> dict:
     kept: dict[str, bytes] = {}  # the checks' outputs, taken when each check is done
     began_test = time.monotonic()  # when the current test started: timed here, not in the tester
     start = 0
+    probe_keys: list[str] = []
     while start < len(tests):
         began = start
-        proc, stream, go = _start_tester(spec_path, start)
+        probe_keys.append(secrets.token_hex(32))
+        proc, stream, go = _start_tester(spec_path, start, probe_keys[-1])
         current = {"index": None, "deadline": time.monotonic() + IMPORT_TIMEOUT}
         reason = ""
         for message, reason in _lines(stream, lambda: current["deadline"]):  # noqa: B023
@@ -297,6 +303,7 @@ def run_tests(spec_path: str, spec: dict) -> dict:
         "state": state["state"],
         "tests": [r or {"status": "not_run", "output": ""} for r in results],
         "outputs": {name: hashlib.sha256(content).hexdigest() for name, content in kept.items()},
+        "probe_keys": probe_keys,
     }
 
 
