@@ -227,9 +227,11 @@ def parse_toml(data: bytes, *, default_module: str = "__main__") -> tuple[Check,
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CheckError(f"not valid TOML: {exc}") from exc
-    unknown = set(raw) - {"checks"}
+    unknown = set(raw) - {"checks", "accepted"}  # [[accepted]]: mutants (autograder.strength)
     if unknown:
-        raise CheckError(f"beside a notebook only [[checks]] are read, not {sorted(unknown)}.")
+        raise CheckError(
+            f"beside a notebook only [[checks]] and [[accepted]] are read, not {sorted(unknown)}."
+        )
     found = parse(raw.get("checks"), default_module=default_module)
     names = [c.name for c in found]
     if len(set(names)) != len(names):
@@ -837,6 +839,22 @@ def describe(key: str) -> str:
 
 
 FLAGS = ("trainable.", "tracks_grad", "inference")
+
+
+def problem(
+    check: Check, inputs: dict, actual: dict, *, device: str, private: dict, expected=None
+) -> str:
+    """What is wrong with the student's outputs ``actual`` for ``inputs``, "" if nothing: the
+    reference's (computed here, unless ``expected`` has them) compared, or, for a statistical
+    check, dropout's contract."""
+    if check.kind == "statistical":
+        return statistical_problem(check, inputs, actual)
+    if expected is None:
+        expected = reference_outputs(check, inputs, device=device, private=private)
+    found = compare(check, expected, actual)
+    if not found and check.kind == "optimizer" and never_changes(inputs, actual, check):
+        return "Its step() never changes the parameters."
+    return found
 
 
 def compare(check: Check, expected: dict, actual: dict) -> str:

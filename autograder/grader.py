@@ -418,7 +418,7 @@ def _check_result(check, result, inputs, files, device, private, staff: list) ->
             status = "passed" if points == check.points else "partial" if points else "failed"
             return TestResult(check.name, points, check.points, status, output)
         else:
-            problem = _problem(check, inputs, actual, device, private)
+            problem = checks.problem(check, inputs, actual, device=device, private=private)
             status, output = ("failed" if problem else "passed"), problem
     if output and check.hidden:
         output = HIDDEN_OUTPUT
@@ -455,17 +455,6 @@ def _over_budget(check, result: dict) -> str:
         f"Training and predicting took {took:.1f} s in all; the budget is "
         f"{check.time_budget:g} s (and {TRAINING_SLACK:g} s to load the data and predict)."
     )
-
-
-def _problem(check, inputs, actual, device, private) -> str:
-    """What is wrong with the student's outputs, "" if nothing."""
-    if check.kind == "statistical":  # no reference: dropout's contract
-        return checks.statistical_problem(check, inputs, actual)
-    expected = checks.reference_outputs(check, inputs, device=device, private=private)
-    problem = checks.compare(check, expected, actual)
-    if not problem and check.kind == "optimizer" and checks.never_changes(inputs, actual, check):
-        return "Its step() never changes the parameters."
-    return problem
 
 
 def _forbidden_result(check, uses: list[str]) -> TestResult:
