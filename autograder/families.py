@@ -43,22 +43,26 @@ class Family:
     aten: tuple[str, ...] = ()
 
 
-def _forms(name: str, *, module: str = "", tensor: bool = True, functional: bool = True):
-    """torch.name(_), F.name(_), Tensor.name(_) and the nn.Module, as asked."""
-    forms = [f"torch.{name}", f"torch.{name}_"]
+def _forms(name: str, *, module: str = "", tensor: bool = True, functional: str = "f_",
+           inplace: bool = True):  # fmt: skip
+    """torch.name(_), Tensor.name(_), F.name (``functional``: "f_" with F.name_ too, "f"
+    without, "" neither) and the nn.Module, as torch has them."""
+    suffixes = ("", "_") if inplace else ("",)
+    forms = [f"torch.{name}{s}" for s in suffixes]
     if functional:
-        forms += [f"{F}.{name}", f"{F}.{name}_"]
+        forms += [f"{F}.{name}{s}" for s in (suffixes if functional == "f_" else ("",))]
     if tensor:
-        forms += [f"torch.Tensor.{name}", f"torch.Tensor.{name}_"]
+        forms += [f"torch.Tensor.{name}{s}" for s in suffixes]
     if module:
         forms.append(f"{NN}.{module}")
     return tuple(forms)
 
 
-SIGMOID_FORMS = (*_forms("sigmoid", module="Sigmoid"), "torch.special.expit")
-TANH_FORMS = _forms("tanh", module="Tanh")
+SIGMOID_FORMS = (*_forms("sigmoid", module="Sigmoid", functional="f"), "torch.special.expit")
+TANH_FORMS = _forms("tanh", module="Tanh", functional="f")
 SOFTMAX_FORMS = (
-    *_forms("softmax", module="Softmax"), "torch.special.softmax", f"{NN}.Softmax2d",
+    *_forms("softmax", module="Softmax", functional="f", inplace=False),
+    "torch.special.softmax", f"{NN}.Softmax2d",
 )  # fmt: skip
 
 FAMILIES = (
@@ -67,13 +71,15 @@ FAMILIES = (
         forms=_forms("relu", module="ReLU"),
         relatives=(
             *_forms("threshold", module="Threshold", tensor=False),
-            *_forms("clamp"), *_forms("clip"), *_forms("clamp_min", functional=False),
-            *_forms("clamp_max", functional=False), "torch.maximum", "torch.Tensor.maximum",
+            *_forms("clamp", functional=""), *_forms("clip", functional=""),
+            *_forms("clamp_min", functional=""), *_forms("clamp_max", functional=""),
+            "torch.maximum", "torch.Tensor.maximum",
             "torch.max", "torch.Tensor.max", "torch.fmax", "torch.Tensor.fmax",
             f"{F}.hardtanh", f"{F}.hardtanh_", f"{NN}.Hardtanh", f"{F}.relu6", f"{NN}.ReLU6",
             f"{F}.leaky_relu", f"{F}.leaky_relu_", f"{NN}.LeakyReLU",
-            *_forms("rrelu", module="RReLU", tensor=False), *_forms("prelu", tensor=False),
-            f"{NN}.PReLU", *_forms("elu", tensor=False), f"{NN}.ELU",
+            *_forms("rrelu", module="RReLU", tensor=False),
+            *_forms("prelu", tensor=False, functional="f", inplace=False), f"{NN}.PReLU",
+            f"{F}.elu", f"{F}.elu_", f"{NN}.ELU",
         ),
         aten=("relu", "threshold", "clamp", "clip", "clamp_min", "clamp_max", "maximum", "max",
               "fmax", "hardtanh", "relu6", "leaky_relu", "rrelu", "rrelu_with_noise", "prelu",
@@ -83,7 +89,7 @@ FAMILIES = (
         "leaky ReLU",
         forms=(f"{F}.leaky_relu", f"{F}.leaky_relu_", f"{NN}.LeakyReLU"),
         relatives=(*_forms("rrelu", module="RReLU", tensor=False),
-                   *_forms("prelu", tensor=False), f"{NN}.PReLU"),
+                   *_forms("prelu", tensor=False, functional="f", inplace=False), f"{NN}.PReLU"),
         aten=("leaky_relu", "rrelu", "rrelu_with_noise", "prelu", "_prelu_kernel"),
     ),
     Family(
@@ -112,7 +118,8 @@ FAMILIES = (
     Family(
         "softmax",
         forms=SOFTMAX_FORMS,
-        relatives=(*_forms("log_softmax", module="LogSoftmax"), "torch.special.log_softmax",
+        relatives=(*_forms("log_softmax", module="LogSoftmax", functional="f", inplace=False),
+                   "torch.special.log_softmax",
                    f"{F}.softmin", f"{NN}.Softmin", f"{F}.gumbel_softmax"),
         aten=("softmax", "_softmax", "log_softmax", "_log_softmax", "special_softmax",
               "special_log_softmax"),

@@ -197,6 +197,5 @@ def test_a_network_whose_class_is_swapped_to_lie_is_read_as_it_is():
     result = A3.grade(notebook)
 
     outputs = {t.name: t.output for t in result.tests}
-    # getattr(__import__("torch"), ...) is a reach for the machinery: every check scores 0
-    assert set(A3.check_scores(result).values()) == {0}
-    assert "reaches for __import__ (cell freeze" in outputs["freeze_lower_layers"]
+    assert A3.check_scores(result)["freeze_lower_layers"] == 0
+    assert "hidden.0.weight should be frozen" in outputs["freeze_lower_layers"]
