@@ -1,5 +1,6 @@
 # The two commands a newcomer needs (see README.md):
-#   make run    install everything, migrate, seed the demo course, start web + worker + beat
+#   make run    install everything, migrate, seed the demo course, start the embedded broker (when
+#               REDIS_URL is unset), web, worker and beat
 #   make test   install everything, then lint, check migrations and run the test suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -12,7 +13,7 @@ export WEB_HOST WEB_PORT
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make run    install, migrate, seed the demo course, start web (http://$(WEB_HOST):$(WEB_PORT)/), worker and beat"
+	@echo "make run    install, migrate, seed the demo course, start broker, web (http://$(WEB_HOST):$(WEB_PORT)/), worker and beat"
 	@echo "make test   install, then ruff, makemigrations --check and pytest"
 	@echo "make format apply ruff's formatting and safe fixes"
 
@@ -37,7 +38,7 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 run: seed
-	@echo "Starting web on http://$(WEB_HOST):$(WEB_PORT)/, a Celery worker (queues default, gpu) and beat. Ctrl-C stops all three."
+	@echo "Starting the broker (embedded Redis unless REDIS_URL is set), web on http://$(WEB_HOST):$(WEB_PORT)/, a Celery worker (queues default, gpu) and beat. Ctrl-C stops them all."
 	$(BIN)/honcho start -f Procfile
 
 lint: $(VENV)/.dev-deps

@@ -47,7 +47,7 @@ class GradingRunInline(admin.StackedInline):
     extra = 0
     readonly_fields = [
         "worker", "isolation", "device", "started_at", "finished_at", "duration_seconds",
-        "score", "max_score", "tests", "log", "error",
+        "score", "max_score", "tests", "log", "error", "executed_notebooks",
     ]  # fmt: skip
 
 
@@ -57,7 +57,9 @@ class SubmissionAdmin(admin.ModelAdmin):
     list_filter = ["state", "assignment__course", "assignment"]
     search_fields = ["student__username", "student__last_name", "assignment__slug"]
     list_select_related = ["assignment", "student"]
-    readonly_fields = ["created_at", "state_changed_at", "attempts", "claimed_by"]
+    readonly_fields = [
+        "created_at", "state_changed_at", "attempts", "claimed_by", "claimed_worker", "sent_at",
+    ]  # fmt: skip
     inlines = [SubmissionFileInline, GradingRunInline]
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from autograder import notebooks
-from autograder.sandbox import Limits, SandboxResult, run_sandboxed
+from autograder.failures import SandboxDidNotStart, StoppedBeforeStudentCode
+from autograder.sandbox import Limits, SandboxResult, host, run_sandboxed
 
 RUNNER = Path(__file__).with_name("nbrunner.py")
 PYRUNNER = Path(__file__).with_name("pyrunner.py")
@@ -26,11 +27,16 @@ MAX_COLLECTED_BYTES = 64 * 2**20
 # Names the runners use in the scratch directory; an assignment's own files may not take them.
 RESERVED_NAMES = frozenset(
     {"nbrunner.py", "submission.ipynb", "executed.ipynb", "pyrunner.py", "pyrunner-spec.json",
-     "status.json", "probes.py", "guard.py"}
+     "status.json", "probes.py", "guard.py", "pyrunner-hidden.json"}
 )  # fmt: skip
 MAX_STATUS_BYTES = 64 * 1024
-# One thread each for the math libraries: the sandbox caps processes and threads count as such.
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+RUN_ENV = {
+    # One thread each for the math libraries: the sandbox caps processes, and threads count.
+    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+    # What nbgrader sets while it autogrades (its FAQ): notebooks test it to skip slow work or
+    # to guard their tests, and must grade here as they do under nbgrader.
+    "NBGRADER_EXECUTION": "autograde",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,17 +105,23 @@ def run_notebook(
     cell_timeout: int,
     collect: list[str] = (),
     replaced: dict[Path, bytes] | None = None,
+    student_cells: set[int] = frozenset(),
 ) -> Execution:
     """Execute ``notebook`` with its data files in a fresh scratch directory in the sandbox;
     ``collect``: files the run writes (reference checks' outputs) to read back; ``replaced``:
-    files of the system the run sees with this content instead (``run_sandboxed``)."""
+    files of the system the run sees with this content instead (``run_sandboxed``);
+    ``student_cells``: the indexes of the cells that hold the student's code. Raises an
+    ``InfrastructureFault`` when the run ended before any of them (``require_student_code``)."""
     files = {**data_files, "submission.ipynb": notebooks.dumps(notebook)}
     argv = ["nbrunner.py", "submission.ipynb", "executed.ipynb", "status.json",
-            str(cell_timeout), str(limits.output_bytes)]  # fmt: skip
+            str(cell_timeout), str(limits.output_bytes),
+            ",".join(str(i) for i in sorted(student_cells))]  # fmt: skip
     with _scratch(files, RUNNER) as work:
         result, key = _run(work, argv, limits, replaced)
         notebook_bytes, status, tampered = _verified(work, key)
         collected = _collect(work, collect)
+    finished = status.get("state") == "finished"
+    require_student_code(result, key, finished=finished, detail=str(status.get("message", "")))
     executed = None
     if notebook_bytes is not None:
         try:
@@ -136,8 +148,9 @@ def _run(
     work: Path, argv: list[str], limits: Limits, replaced: dict[Path, bytes] | None = None
 ) -> tuple[SandboxResult, bytes]:
     """Run the runner ``argv`` with this interpreter in the sandbox; the one-time key it signs
-    its results with goes in on standard input. ``replaced`` files are written beside ``work``
-    (outside what the run sees) and shown at their paths in their place."""
+    its results with goes in on standard input, and it reports how far it got on the sandbox's
+    report channel. ``replaced`` files are written beside ``work`` (outside what the run sees)
+    and shown at their paths in their place."""
     key = secrets.token_hex(32).encode()
     shown = {}
     for number, (path, content) in enumerate((replaced or {}).items()):
@@ -146,10 +159,52 @@ def _run(
         source.chmod(0o644)
         shown[path] = source
     result = run_sandboxed(
-        [sys.executable, *argv], workdir=work, limits=limits, env=THREAD_ENV,
-        stdin=key + b"\n", replaced_files=shown,
+        [host.resolved_program(sys.executable), *argv], workdir=work, limits=limits,
+        env=RUN_ENV, stdin=key + b"\n", replaced_files=shown, report=True,
     )  # fmt: skip
     return result, key
+
+
+def signed_stages(report: str, key: bytes) -> list[str]:
+    """The stages the runner signed on the report channel, in order; lines that do not check
+    out are ignored."""
+    stages = []
+    for line in report.splitlines():
+        stage, _, mac = line.partition(" ")
+        expected = hmac.new(key, b"stage\0" + stage.encode(), hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, mac) and stage not in stages:
+            stages.append(stage)
+    return stages
+
+
+def require_student_code(
+    result: SandboxResult, key: bytes, *, finished: bool, detail: str = ""
+) -> None:
+    """Raise an infrastructure fault unless the run got as far as the student's code (or
+    finished without any): the evidence is the runner's signed stages, which the student's code
+    can neither write nor take back (it starts only after them). ``detail``: what the runner
+    said of its end, for staff."""
+    stages = signed_stages(result.report, key)
+    if "started" not in stages:
+        raise SandboxDidNotStart(f"The sandbox did not start the runner: {_how(result)}")
+    if "student" not in stages and not finished:
+        said = f"; the runner said: {detail[-1500:]}" if detail else ""
+        raise StoppedBeforeStudentCode(
+            f"The run ended before any of the student's code ran (last stage: {stages[-1]}): "
+            f"{_how(result)}{said}"
+        )
+
+
+def _how(result: SandboxResult) -> str:
+    """How a run ended, for staff."""
+    if result.signal is not None:
+        ended = f"killed by signal {result.signal}"
+    else:
+        ended = f"exit code {result.exit_code}"
+    stderr = result.stderr.strip()[-1500:]
+    return f"{ended}, stopped because {result.stopped_because}, {result.isolation}; " + (
+        f"stderr: {stderr}" if stderr else "no stderr"
+    )
 
 
 def _collect(work: Path, names) -> dict[str, bytes]:
@@ -173,16 +228,27 @@ class TestRun:
 
 def run_python_tests(
     files: dict[str, bytes], runner_spec: dict, *, limits: Limits, collect: list[str] = (),
-    replaced: dict[Path, bytes] | None = None,
+    replaced: dict[Path, bytes] | None = None, hidden: dict[str, bytes] | None = None,
+    shown: dict[str, str] | None = None,
 ) -> TestRun:  # fmt: skip
-    """Run the harness's tests (``harness.HarnessSpec.runner_spec``) on ``files`` (the student's,
-    the harness and the data) in a fresh scratch directory in the sandbox; ``collect``: files
-    the run writes (the checks' outputs) to read back as bytes, each at most 64 MB."""
-    files = {**files, "pyrunner-spec.json": json.dumps(runner_spec).encode()}
+    """Run the harness's tests (``harness.HarnessSpec.runner_spec``) on ``files`` (the student's
+    and the data) in a fresh scratch directory in the sandbox; ``hidden``: modules (the harness,
+    private helpers) that are never files there: the tests import them from memory, and
+    tracebacks show their ``shown`` view; ``collect``: files the run writes (the checks'
+    outputs) to read back as bytes, each at most 64 MB. Raises an ``InfrastructureFault`` when
+    the run ended before the student's code was imported."""
+    bundle = {
+        "modules": {n: c.decode("utf-8", "replace") for n, c in (hidden or {}).items()},
+        "shown": shown or {},
+    }
+    files = {**files, "pyrunner-spec.json": json.dumps(runner_spec).encode(),
+             "pyrunner-hidden.json": json.dumps(bundle).encode()}  # fmt: skip
     with _scratch(files, PYRUNNER) as work:
-        argv = ["pyrunner.py", "pyrunner-spec.json", "status.json"]
+        argv = ["pyrunner.py", "pyrunner-spec.json", "status.json", "pyrunner-hidden.json"]
         result, key = _run(work, argv, limits, replaced)
         limit = MAX_STATUS_BYTES + 2 * limits.output_bytes
         status, tampered = _signed_status(work, key, limit=limit)
         collected = _collect(work, collect)
+    # With no test to run (every check refused before the run), no student code is imported.
+    require_student_code(result, key, finished=status is not None and not runner_spec["tests"])
     return TestRun(status, result, tampered, collected)

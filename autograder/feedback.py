@@ -40,6 +40,7 @@ STATUS_LABELS = {
     "error": ("error", "state-failed"),
     "timeout": ("timed out", "state-failed"),
     "not_run": ("not run", "state-failed"),
+    "unanswered": ("not answered", "state-failed"),
     "manual": ("waiting for a TA", "state-queued"),
 }
 
@@ -79,11 +80,21 @@ class CellView:
 
 
 @dataclass(frozen=True)
+class NotebookFeedback:
+    """One notebook of an assignment of several: its cells, named by their ids in it."""
+
+    name: str
+    cells: tuple[CellView, ...] = ()
+    problem: str = ""
+
+
+@dataclass(frozen=True)
 class Feedback:
     run: GradingRun | None
     cells: tuple[CellView, ...] = ()
     notes: tuple[str, ...] = ()
     problem: str = ""  # why the notebook is not shown, for the student; empty when it is
+    notebooks: tuple[NotebookFeedback, ...] = ()  # of several notebooks: each (``cells`` empty)
 
 
 def feedback_for_submission(*, submission: Submission) -> Feedback:
@@ -97,6 +108,10 @@ def feedback_for_submission(*, submission: Submission) -> Feedback:
         notes = ("This submission is being graded again; this is its previous grading.", *notes)
     if submission.assignment.kind != AssignmentKind.NOTEBOOK:  # files and a harness: tests only
         return Feedback(run, tuple(_row_cell(row, _unchanged) for row in rows), notes)
+    sources = _source_files(submission)
+    if len(sources) > 1:
+        parts = tuple(_notebook_part(f, run, rows) for f in sources)
+        return Feedback(run, notes=notes, notebooks=parts)
     source, executed = _source_notebook(submission), _executed_notebook(run)
     if source is None or executed is None:
         redact = _redactor(source) if source is not None else _unchanged
@@ -133,12 +148,32 @@ def _not_graded(submission: Submission) -> str:
     )
 
 
+def _source_files(submission: Submission) -> list:
+    files = submission.assignment.files.filter(role=FileRole.SOURCE, name__endswith=".ipynb")
+    return list(files.order_by("name"))
+
+
 def _source_notebook(submission: Submission) -> NotebookNode | None:
-    sources = list(submission.assignment.files.filter(role=FileRole.SOURCE))
+    sources = _source_files(submission)
     names = set(submission.files.values_list("name", flat=True))
-    sources = [f for f in sources if f.name.endswith(".ipynb")]
     file = next((f for f in sources if f.name in names), sources[0] if sources else None)
     return None if file is None else _read_blob(file.sha256, "the assignment's source notebook")
+
+
+def _notebook_part(file, run: GradingRun, rows: list[dict]) -> NotebookFeedback:
+    """One notebook of several: the run's tests of it (``problem1/correct_squares``) under their
+    ids in the notebook, shown on its executed cells."""
+    prefix = notebooks.test_name(file.name, "")
+    mine = [{**row, "name": row["name"][len(prefix) :]} for row in rows
+            if row["name"].startswith(prefix)]  # fmt: skip
+    source = _read_blob(file.sha256, "the assignment's source notebook")
+    sha256 = (run.executed_notebooks or {}).get(file.name)
+    executed = _read_blob(sha256, "the executed notebook") if sha256 else None
+    if source is None or executed is None:
+        redact = _redactor(source) if source is not None else _unchanged
+        problem = "" if sha256 else f"{file.name} did not run (the notes say why): its points only."
+        return NotebookFeedback(file.name, tuple(_row_cell(r, redact) for r in mine), problem)
+    return NotebookFeedback(file.name, tuple(notebook_cells(executed, source=source, rows=mine)))
 
 
 def _executed_notebook(run: GradingRun) -> NotebookNode | None:
@@ -208,7 +243,8 @@ def _graded(view: CellView, row: dict, cell: NotebookNode) -> CellView:
     # test did not run, the TA's comment on a written answer, or a reference check's finding (a
     # check cell keeps no output: it is compared outside the notebook).
     is_check = bool(cell.get("metadata", {}).get("autograder", {}).get("check"))
-    message = (row.get("output") or "") if status in ("manual", "not_run") or is_check else ""
+    shows_why = status in ("manual", "not_run", "unanswered")
+    message = (row.get("output") or "") if shows_why or is_check else ""
     return _with_points(view, row, status=status, message=message)
 
 

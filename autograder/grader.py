@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from autograder import checks, findings, notebooks, reach
+from autograder import checks, findings, harness, notebooks, reach
 from autograder.execution import Execution, run_notebook, run_python_tests
+from autograder.failures import InfrastructureFault
 from autograder.harness import HarnessSpec
 from autograder.sandbox import Limits, SandboxResult, isolation_level
 
@@ -32,7 +33,7 @@ class TestResult:
     name: str
     score: Decimal | None  # None: waits for a hand grade
     max_score: Decimal
-    status: str  # passed, failed, partial, not_run, manual
+    status: str  # passed, failed, partial, not_run, unanswered, manual
     output: str
 
 
@@ -45,6 +46,9 @@ class Grade:
     isolation: str = ""
     duration_seconds: float = 0.0
     device: str = "cpu"  # where reference checks ran
+    # An assignment of several notebooks (``autograder.notebook_set``): each executed notebook by
+    # file name; ``executed`` is then empty.
+    executed_notebooks: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def score(self) -> Decimal:
@@ -76,14 +80,19 @@ def _all_zero(source, message: str) -> list[TestResult]:
 
 
 def _stopped_note(execution: Execution, limits: Limits) -> str | None:
-    if execution.status.get("state") == "kernel_died" and (
-        execution.sandbox.stopped_because not in STOP_REASONS
-    ):
+    """Why the run stopped early, for the student (it got as far as the student's code, or
+    ``run_notebook`` would have raised an infrastructure fault instead)."""
+    state = execution.status.get("state")
+    if execution.sandbox.stopped_because in STOP_REASONS:
+        return _sandbox_note(execution.sandbox, limits, what="The notebook")
+    if state == "kernel_died":
         return (
             "The notebook's kernel died (os._exit, a crash, or too much memory); "
             "the cells after that did not run."
         )
-    return _sandbox_note(execution.sandbox, limits, what="The notebook")
+    if state == "runner_error":
+        return "The notebook's kernel stopped answering; the cells after that did not run."
+    return None
 
 
 def _nothing_scored(notes: list[str], tampered: bool, stopped: str | None, otherwise: str) -> str:
@@ -143,11 +152,13 @@ def grade_notebook(
     notebook = copy.deepcopy(restored.notebook)
     placed = _place_checks(notebook, prepared, {c.name for c in in_cells})
     first_check = len(notebook.cells)
+    student_cells = _student_cells(notebook, source_nb, set(placed))
     notebook.cells.extend(checks.check_cell(c) for c in prepared.to_run if c not in in_cells)
     replaced = checks.public_datasets(prepared.to_run)
     execution = run_notebook(
         notebook, data_files={**data_files, **prepared.input_files()}, limits=limits,
         cell_timeout=cell_timeout, collect=prepared.output_files(), replaced=replaced,
+        student_cells=student_cells,
     )  # fmt: skip
     notes = list(restored.notes)
     stopped = _stopped_note(execution, limits)
@@ -174,6 +185,7 @@ def grade_notebook(
         hidden=notebooks.hidden_test_ids(source_nb),
         unreached=execution.unreached,
         errors=set(execution.status.get("errors", [])) | tampered,
+        source=source_nb,
     )
     tests = [TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores]
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
@@ -208,6 +220,24 @@ def grade_notebook(
         time.monotonic() - started,
         prepared.device,
     )
+
+
+def _student_cells(notebook, source, placed: set[int]) -> set[int]:
+    """The code cells that hold the student's code: any but a locked or test cell restored from
+    the source (``notebooks.restore`` put those back as the instructor wrote them) and the
+    checks put in place of grade cells. Until one of them runs, a failure is not the student's
+    (``execution.require_student_code``)."""
+    instructor = set()
+    for cell in source.cells:
+        meta = cell.get("metadata", {}).get("nbgrader") or {}
+        if notebooks.grade_id(cell) and (notebooks.is_test(cell) or meta.get("locked")):
+            instructor.add(notebooks.grade_id(cell))
+    return {
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and cell.source.strip() and index not in placed
+        and notebooks.grade_id(cell) not in instructor
+    }  # fmt: skip
 
 
 def _unhidden(replaced: dict, sandbox: SandboxResult) -> str:
@@ -259,15 +289,22 @@ def grade_python(
         return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
     students = {n: submitted[n] for n in spec.files}
     prepared = _Checks.prepare(spec.checks, students, instructor_files, data_files)
-    # The harness and its private helpers run beside the student's code; the spec and the
-    # checks' reference solutions never do (the student's code could import or print them).
+    # The harness and its private helpers run beside the student's code, its modules from
+    # memory (never files the student's code could read); the spec and the checks' reference
+    # solutions never enter the sandbox (the student's code could import or print them).
     in_sandbox = {n: c for n, c in instructor_files.items() if n in spec.sandbox_files}
-    files = {**data_files, **students, **in_sandbox, **prepared.input_files()}
+    hidden = {n: c for n, c in in_sandbox.items() if n.endswith(".py")}
+    plain = {n: c for n, c in in_sandbox.items() if n not in hidden}
+    files = {**data_files, **students, **plain, **prepared.input_files()}
     runner_spec = spec.runner_spec(test_timeout, limits.output_bytes, skip=set(prepared.forbidden))
     replaced = checks.public_datasets(prepared.to_run)
+    visible = {t.function for t in spec.tests if not t.hidden}
+    shown = {n: harness.shown_view(c, visible) for n, c in hidden.items() if n == spec.harness}
     run = run_python_tests(
-        files, runner_spec, limits=limits, collect=prepared.output_files(), replaced=replaced
-    )
+        files, runner_spec, limits=limits, collect=prepared.output_files(), replaced=replaced,
+        hidden=hidden, shown=shown,
+    )  # fmt: skip
+    secrets = harness.secret_fragments(spec, hidden, students)
     notes = []
     stopped = _sandbox_note(run.sandbox, limits, what="Your code")
     if stopped:
@@ -287,10 +324,22 @@ def grade_python(
             results[check.name] = {"status": "failed", "output": CHANGED_OUTPUTS}
     tests = [_harness_result(test, results[test.name]) for test in spec.tests]
     tests += prepared.score(results, run.files, notes, status=run.status, stderr=run.sandbox.stderr)
+    tests = [_without_secrets(test, secrets) for test in tests]
     log = "".join(f"{line}\n" for line in prepared.staff_log) + log
     return Grade(
         tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started, prepared.device
     )
+
+
+SECRET_OUTPUT = "This output held text of the hidden tests or the grader's files; it is not shown."
+
+
+def _without_secrets(test: TestResult, secrets: set[str]) -> TestResult:
+    """The test with its output withheld if it holds text the student may not see (it got
+    there only by the student's code reading the hidden tests)."""
+    if not any(fragment in test.output for fragment in secrets):
+        return test
+    return TestResult(test.name, test.score, test.max_score, test.status, SECRET_OUTPUT)
 
 
 @dataclass
@@ -356,11 +405,15 @@ class _Checks:
         """``results``: how each check's probe ended in the sandbox, by check name; ``status``:
         the runner's signed status (the guard's keys); ``stderr``: the sandbox's (the guard's
         findings at run time)."""
+        keys = (status or {}).get("probe_keys") or []
+        if self.to_run and status is not None and not keys:  # ours, before any student code
+            raise InfrastructureFault(
+                f"The checks' guard was not sealed: {status.get('guard_error', 'no key')}"
+            )
         run_time = findings.at_run_time(stderr) if self.to_run else []
         told = {"changes": self.tampering, "reaches": self.reaches, "run_time": run_time}
         self.staff_log += findings.for_staff(**told)
         untrusted = findings.message(**told)
-        keys = (status or {}).get("probe_keys") or []
         scored = []
         for check in self.checks:
             if untrusted:

@@ -26,10 +26,15 @@ instead of them (then no harness is needed).
 A test passes when its function returns; an ``AssertionError`` fails it with its message, any
 other exception with its traceback; ``sys.exit`` or a crash fails that test only, and a test that
 runs past ``test_timeout`` is stopped and fails. The tests run in the sandbox (``pyrunner``).
+
+The harness and the private ``.py`` helpers are never files the student's code could open: the
+tests import them from memory (``pyrunner``), tracebacks show only the visible tests' lines
+(``shown_view``), and an output holding text of the rest is not shown (``secret_fragments``).
 """
 
 from __future__ import annotations
 
+import ast
 import keyword
 import tomllib
 from dataclasses import dataclass
@@ -163,3 +168,62 @@ def _test(entry, index: int) -> HarnessTest:
 
 def _module_name(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
+
+
+MIN_SECRET_CHARS = 8  # shorter lines and strings are too common to tell anything
+
+
+def shown_view(source: bytes, visible: set[str]) -> str:
+    """The harness as tracebacks may show it: the lines of the ``visible`` test functions, and
+    blank lines for the rest (so that line numbers still hold)."""
+    text = source.decode("utf-8", "replace")
+    keep = _function_lines(text, visible)
+    lines = text.splitlines(keepends=True)
+    return "".join(line if number in keep else "\n" for number, line in enumerate(lines, 1))
+
+
+def secret_fragments(
+    spec: HarnessSpec, hidden: dict[str, bytes], students: dict[str, bytes]
+) -> set[str]:
+    """Text of the ``hidden`` files (the harness, private helpers) that no test's output may
+    hold: their lines and string constants outside the visible tests' functions, less what the
+    student's own files hold and what is too short to mean anything."""
+    visible = {t.function for t in spec.tests if not t.hidden}
+    fragments, shown = set(), set()
+    for name, content in hidden.items():
+        text = content.decode("utf-8", "replace")
+        keep = _function_lines(text, visible) if name == spec.harness else set()
+        for number, line in enumerate(text.splitlines(), 1):
+            (shown if number in keep else fragments).add(line.strip())
+        for number, string in _strings(text):
+            (shown if number in keep else fragments).add(string.strip())
+    public = shown | {line.strip() for c in students.values()
+                      for line in c.decode("utf-8", "replace").splitlines()}  # fmt: skip
+    return {f for f in fragments - public if len(f) >= MIN_SECRET_CHARS}
+
+
+def _function_lines(text: str, names: set[str]) -> set[int]:
+    """The line numbers of the module-level functions ``names``, decorators included."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    lines = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            lines.update(range(start, node.end_lineno + 1))
+    return lines
+
+
+def _strings(text: str) -> list[tuple[int, str]]:
+    """(line, value) of each string constant: an assertion's message, for one."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]

@@ -107,6 +107,14 @@ class Submission(models.Model):
     state_changed_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")
     claimed_by = models.CharField(max_length=64, blank=True, help_text="The grading task's id.")
+    claimed_worker = models.CharField(
+        max_length=200, blank=True, help_text="The worker (Celery node name) grading it now."
+    )
+    sent_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When its grading message went to the broker; empty while none did "
+        "(the broker was down), for the sweeper to send.",
+    )  # fmt: skip
     score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     max_score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
 
@@ -156,6 +164,10 @@ class GradingRun(models.Model):
     executed_sha256 = models.CharField(
         max_length=64, blank=True, help_text="The executed notebook."
     )
+    executed_notebooks = models.JSONField(
+        default=dict, blank=True,
+        help_text="Of several notebooks: each executed notebook's sha256, by file name.",
+    )  # fmt: skip
     error = models.TextField(blank=True, help_text="Why grading itself failed, if it did.")
 
     class Meta:

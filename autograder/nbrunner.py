@@ -2,7 +2,9 @@
 sandbox and run there, next to the student's code: the worker reads what it writes only as JSON
 data (the executed notebook and ``status.json``), never as code or pickles.
 
-    python nbrunner.py IN.ipynb OUT.ipynb STATUS.json CELL_TIMEOUT_SECONDS OUTPUT_BYTES  < KEY
+    python nbrunner.py IN.ipynb OUT.ipynb STATUS.json CELL_TIMEOUT OUTPUT_BYTES STUDENT_CELLS < KEY
+
+STUDENT_CELLS: the indexes (comma-separated) of the cells that hold the student's code.
 
 It imports nothing from the project. A cell that errors does not stop the run (nbgrader scores it
 0); a cell that runs past its timeout is interrupted and marked; a kernel that dies (``os._exit``,
@@ -13,6 +15,13 @@ it. The worker therefore sends a one-time key on standard input, read before the
 and the status carries an HMAC of both files under it: a file changed afterwards fails the check.
 Errors are also taken from the kernel's execute replies, not only from the outputs, so hiding a
 traceback does not turn a failing test into a passing one.
+
+How far it got goes, signed with the same key, on the report channel (``AUTOGRADER_REPORT_FD``),
+a pipe only this process holds (the kernel does not inherit it, and this process is not dumpable,
+so the student's code cannot open it through /proc): ``started`` once it has the key, ``kernel``
+once the kernel answers, ``student`` just before the first student cell runs. The worker takes a
+run that never got to ``student`` (and did not finish) for an infrastructure fault, not a score:
+nothing the student wrote had run yet.
 
 A reference check's cell (metadata ``autograder``) names its inputs file: the runner reads those
 files and deletes them before the kernel starts, and writes each back just before its check runs,
@@ -64,6 +73,24 @@ GUARD = """(lambda ip, sys: (
     NONCE)[-1])(get_ipython(), __import__("sys"))"""
 
 
+def _reporter(key: bytes):
+    """``report(stage)``: a signed line on the report channel, each stage once."""
+    fd = int(os.environ.pop("AUTOGRADER_REPORT_FD", "-1"))
+    if fd >= 0:
+        os.set_inheritable(fd, False)  # nothing this process starts gets it
+    done = set()
+
+    def report(stage: str) -> None:
+        if fd < 0 or stage in done:
+            return
+        done.add(stage)
+        mac = hmac.new(key, b"stage\0" + stage.encode(), hashlib.sha256).hexdigest()
+        with contextlib.suppress(OSError):
+            os.write(fd, f"{stage} {mac}\n".encode())
+
+    return report
+
+
 def _not_dumpable() -> None:
     """Keep the key out of reach of the student's processes (same uid): no ptrace, no
     /proc/PID/mem for this process."""
@@ -106,10 +133,15 @@ def _stash_inputs(notebook) -> dict[str, bytes]:
     return stash
 
 
-def main(source: str, target: str, status_path: str, cell_timeout: int, output_bytes: int) -> None:
+def main(
+    source: str, target: str, status_path: str, cell_timeout: int, output_bytes: int,
+    student_cells: set[int],
+) -> None:  # fmt: skip
     _not_dumpable()
     key = sys.stdin.buffer.readline().strip()
     sys.stdin.close()
+    report = _reporter(key)
+    report("started")
     notebook = nbformat.read(source, as_version=4)
     # It holds the hidden tests: the student's cells must not read them before they run.
     os.remove(source)
@@ -117,7 +149,9 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
     if stash:  # first of all, before any student cell: see the module's docstring
         notebook.cells.insert(0, nbformat.v4.new_code_cell("None"))
         notebook.cells[0].metadata["autograder"] = {"setup": True}
-    status = {"state": "finished", "message": "", "timeouts": [], "errors": [], "tampered": [],
+    # "finished" only once the whole notebook ran: a status written on the way out of an error
+    # must not read as a complete run.
+    status = {"state": "incomplete", "message": "", "timeouts": [], "errors": [], "tampered": [],
               "durations": {}, "outputs": {}, "probe_keys": []}  # fmt: skip
     probe_key = secrets.token_hex(32)
     kept: dict[str, bytes] = {}
@@ -131,7 +165,7 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
         return max(cell_timeout, asked) if isinstance(asked, int) else cell_timeout
 
     async def before_cell(cell, cell_index):
-        if _check_meta(cell).get("setup"):  # the guard, silently: the key stays out of history
+        if setup and cell_index == 0:  # the guard, silently: the key stays out of history
             seal = f"__import__('guard').seal({probe_key!r})"
             msg_id = client.kc.execute(seal, silent=True, store_history=False)
             reply = (await client.async_wait_for_reply(msg_id)) or {}
@@ -140,6 +174,8 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
             else:
                 status["guard_error"] = str(reply.get("content", {}).get("evalue", "no reply"))
             return
+        if cell_index - len(setup) in student_cells:
+            report("student")
         meta = cell.get("metadata", {}).get("nbgrader", {})
         is_check = bool(_check_meta(cell).get("check"))
         if not (meta.get("grade") and not meta.get("solution")) and not is_check:
@@ -194,16 +230,22 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
         shutdown_kernel="immediate",
         on_cell_error=on_error,
         on_cell_execute=before_cell,
+        on_notebook_start=lambda notebook: report("kernel"),
         on_cell_executed=after_cell,
         timeout_func=timeout_for,
     )
-    setup = [c for c in notebook.cells if _check_meta(c).get("setup")]
+    # The cell inserted above, and only it: a student's cell can carry any metadata, and one
+    # claiming to be setup would shift every index reported (and which cell is the student's).
+    setup = notebook.cells[:1] if stash else []
     try:
         client.execute()
+        status["state"] = "finished"
     except DeadKernelError as exc:
         status.update(state="kernel_died", message=str(exc))
     except CellTimeoutError as exc:
         status.update(state="timeout", message=str(exc).splitlines()[0])
+    except Exception as exc:  # the kernel could not start, or nbclient failed: for staff
+        status.update(state="runner_error", message=repr(exc)[-2000:])
     finally:
         for name, content in kept.items():  # the kernel is gone: the checks' outputs come back
             with open(name, "wb") as handle:
@@ -222,4 +264,5 @@ def main(source: str, target: str, status_path: str, cell_timeout: int, output_b
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    cells = {int(index) for index in sys.argv[6].split(",") if index}
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), cells)

@@ -23,6 +23,7 @@ from nbformat import NotebookNode
 from nbformat.warnings import MissingIDFieldWarning
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+SUFFIX = ".ipynb"
 
 
 class NotebookError(ValueError):
@@ -100,6 +101,87 @@ def release_version(source: NotebookNode) -> NotebookNode:
     return notebook
 
 
+class SourceError(Exception):
+    """An assignment's stored source that cannot be graded (our side, never the student's): the
+    grading fails for staff to see instead of giving a score."""
+
+
+def free_points(source: NotebookNode, *, besides: set[str] = frozenset()) -> str:
+    """Why ``source`` would give points for tests that never run, or "" when it would not:
+    nbgrader ``### AUTOTEST`` directives left unexpanded, or a test cell with no code.
+    ``besides``: grade cells that are not run as written (reference checks, ``checks``)."""
+    autotests = autotest_lines(source)
+    if autotests:
+        return (
+            f"it uses nbgrader's AUTOTEST directives ({'; '.join(autotests[:3])}), which this "
+            "grader does not expand: its tests would be only comments and pass whatever the "
+            "student wrote. Write the asserts into the cells (for example the ones `nbgrader "
+            "generate_assignment` makes from them) and import it again."
+        )
+    empty = empty_tests(source, besides=besides)
+    if empty:
+        return (
+            f"the test cell {', '.join(empty)} has points but no code, so it would pass whatever "
+            "the student wrote; write its tests, or set its points to 0."
+        )
+    return ""
+
+
+AUTOTEST = "AUTOTEST"
+
+
+def autotest_lines(notebook: NotebookNode) -> list[str]:
+    """Where a source uses nbgrader's ``### AUTOTEST`` (or ``### HASHED AUTOTEST``) directives,
+    as "cell ID: line". nbgrader's rule (``InstantiateTests``): a comment line of a code cell that
+    holds the word. ``nbgrader generate_assignment`` expands them into asserts by running the
+    solution; this grader does not, and unexpanded they are comments: a test that always passes."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        for line in str(cell.source).split("\n"):
+            if AUTOTEST in line and line.strip().startswith("#"):
+                found.append(f"cell {grade_id(cell) or index + 1}: {line.strip()}")
+    return found
+
+
+def empty_tests(notebook: NotebookNode, *, besides: set[str] = frozenset()) -> list[str]:
+    """Test cells worth points that hold no code (only comments, blank lines or a docstring), so
+    that they pass whatever the student wrote; ``besides``: cells that are not run as written
+    (reference checks declared in a grade cell)."""
+    import ast
+
+    found = []
+    for cell in notebook.cells:
+        gid = grade_id(cell)
+        if not is_test(cell) or gid in besides or not _points(cell):
+            continue
+        try:
+            body = ast.parse(str(cell.source)).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # IPython syntax (magics) or a broken test: it runs and says so
+        if all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body):
+            found.append(gid)
+    return found
+
+
+def _points(cell: NotebookNode) -> Decimal:
+    try:
+        return Decimal(str(_meta(cell).get("points") or 0))
+    except ArithmeticError:
+        return Decimal(0)
+
+
+def test_name(notebook_name: str, gid: str) -> str:
+    """A grade cell's name in an assignment of several notebooks, where nbgrader's ids are unique
+    per notebook only: ``problem1/correct_squares``. (With one notebook it is the id itself.)"""
+    return f"{notebook_stem(notebook_name)}/{gid}"
+
+
+def notebook_stem(notebook_name: str) -> str:
+    return notebook_name.removesuffix(SUFFIX)
+
+
 @dataclass
 class Restored:
     notebook: NotebookNode
@@ -171,7 +253,7 @@ class CellScore:
     grade_id: str
     points: Decimal | None  # None: waits for a hand grade
     max_points: Decimal
-    status: str  # passed, failed, partial, not_run, manual
+    status: str  # passed, failed, partial, not_run, unanswered, manual
     output: str  # what the student may see (hidden tests' source is never included)
 
     @property
@@ -274,6 +356,15 @@ def graded_ids(source: NotebookNode) -> list[str]:
     ]
 
 
+def graded_points(source: NotebookNode) -> Decimal:
+    """What a source notebook is worth: the points of its grade and task cells."""
+    total = Decimal(0)
+    for cell in source.cells:
+        if _meta(cell).get("grade") or _meta(cell).get("task"):
+            total += Decimal(str(_meta(cell).get("points", 0)))
+    return total
+
+
 def score(
     executed: NotebookNode,
     *,
@@ -281,37 +372,72 @@ def score(
     hidden: set[str] = frozenset(),
     unreached: set[int] = frozenset(),
     errors: set[int] = frozenset(),
+    source: NotebookNode | None = None,
 ) -> list[CellScore]:
     """Score every grade cell of the executed notebook as nbgrader does. ``hidden``: test cells
     whose tracebacks are not shown (``hidden_test_ids``); ``unreached``: indexes of cells the run
     never got to (the kernel died or the time ran out): their tests score 0; ``errors``: cells
-    whose execute reply was an error, which fail even if their traceback was suppressed."""
+    whose execute reply was an error, which fail even if their traceback was suppressed;
+    ``source``: the source notebook, for the cells the executed one lacks (``_missing``)."""
     results = {}
     for index, cell in enumerate(executed.cells):
         meta, gid = _meta(cell), grade_id(cell)
         if gid not in expected or gid in results:
             continue
         results[gid] = _score_cell(cell, index, meta, hidden, unreached, errors)
-    missing = "This cell was not in the graded notebook."
-    return [results.get(gid) or CellScore(gid, Decimal(0), Decimal(0), "not_run", missing)
-            for gid in expected]  # fmt: skip
+    cells = {grade_id(c): c for c in source.cells} if source is not None else {}
+    return [results.get(gid) or _missing(gid, cells.get(gid)) for gid in expected]
+
+
+MISSING_ANSWER = "This answer cell was not in your notebook; a TA will look at it."
+
+
+def _missing(gid: str, cell: NotebookNode | None) -> CellScore:
+    """A grade cell the executed notebook lacks: a deleted answer (``restore`` puts back only
+    tests and locked cells) goes to a TA with its points, as nbgrader leaves it
+    (``needs_manual_grade``)."""
+    if cell is not None and (_meta(cell).get("solution") or _meta(cell).get("task")):
+        return CellScore(gid, None, _points(cell), "manual", MISSING_ANSWER)
+    points = _points(cell) if cell is not None else Decimal(0)
+    return CellScore(
+        gid, Decimal(0), points, "not_run", "This cell was not in the graded notebook."
+    )
 
 
 def _score_cell(cell, index, meta, hidden, unreached, errors) -> CellScore:
-    from nbgrader.utils import determine_grade
-
     gid = grade_id(cell)
     maximum = Decimal(str(meta.get("points", 0)))
-    if is_manual(cell):
+    if not meta.get("grade"):  # a task: nbgrader never scores one itself
         return CellScore(gid, None, maximum, "manual", "")
+    if meta.get("solution") or cell.cell_type != "code":
+        return _answer_score(cell, gid, maximum)
     if index in unreached or cell.get("execution_count") is None:
         reason = "This test did not run: the notebook stopped before reaching it."
         return CellScore(gid, Decimal(0), maximum, "not_run", reason)
     try:
-        points, _ = (0, None) if index in errors else determine_grade(cell)
+        points, _ = (0, None) if index in errors else _determine_grade(cell)
     except ValueError:  # a test cell whose result is more than its points: no partial credit
         points = 0
     points = min(Decimal(str(points)), maximum).quantize(Decimal("0.001"))
     status = "passed" if points == maximum else "failed" if points == 0 else "partial"
     shown = text_of(cell.outputs, hidden=gid in hidden, visible=visible_part(cell.source))
     return CellScore(gid, points, maximum, status, shown)
+
+
+NO_RESPONSE = "No answer: this cell is as it was handed out, so it scores 0, as in nbgrader."
+
+
+def _answer_score(cell, gid: str, maximum: Decimal) -> CellScore:
+    """An answer cell (a written answer, or code a TA reads): nbgrader's ``determine_grade`` scores
+    it 0 when its checksum is the released one (the student never answered) and otherwise leaves
+    it for a TA. The checksum compared is the release's, put back by ``restore``."""
+    points, _ = _determine_grade(cell)
+    if points is None:
+        return CellScore(gid, None, maximum, "manual", "")
+    return CellScore(gid, Decimal(0), maximum, "unanswered", NO_RESPONSE)
+
+
+def _determine_grade(cell):
+    from nbgrader.utils import determine_grade
+
+    return determine_grade(cell)

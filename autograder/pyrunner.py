@@ -1,7 +1,7 @@
 """Runs the tests of a Python-file assignment. This file is copied into the sandbox and run there,
 next to the student's files: the worker reads what it writes only as JSON data, never as code.
 
-    python pyrunner.py SPEC.json STATUS.json  < KEY
+    python pyrunner.py SPEC.json STATUS.json HIDDEN.json  < KEY
 
 Two processes, as nbrunner has the kernel: this one (the runner) holds the key and never runs the
 student's code; it starts a fresh interpreter (the tester: ``pyrunner.py --tester SPEC.json FD``)
@@ -11,6 +11,17 @@ runs longer, or that ends the tester (``sys.exit`` is caught; ``os._exit``, a cr
 not), fails, and a new tester goes on with the next test. What the tests print is kept per test,
 up to a cap. STATUS.json carries an HMAC under the one-time key the worker sent on standard input,
 so a file the student's code writes in its place fails the check.
+
+The harness and the instructor's private modules are never files here: the worker sends them in
+HIDDEN.json, which the runner reads and deletes before any tester starts, and hands each tester on
+its standard input, read before the student's code is imported; the tester imports them from
+memory. Tracebacks show the lines of the visible tests only (the view HIDDEN.json gives).
+
+How far it got goes on the report channel (``AUTOGRADER_REPORT_FD``), signed with the key: a pipe
+only the runner holds (no tester inherits it, and the runner is not dumpable): ``started`` once it
+has the key, ``student`` when the first tester is about to import the student's code (it waits
+for the runner to have signed that). A run that never got to ``student`` is taken for an
+infrastructure fault by the worker, not for a score.
 
 A reference check's inputs file is read and removed before the tester starts, and written back
 only when that check's turn comes (the tester asks, and waits for the runner's go), so the
@@ -25,8 +36,11 @@ import contextlib
 import ctypes
 import hashlib
 import hmac
+import importlib.abc
+import importlib.util
 import io
 import json
+import linecache
 import os
 import secrets
 import selectors
@@ -67,12 +81,46 @@ def _send(pipe, message: dict) -> None:
     pipe.flush()
 
 
+class _FromMemory(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports the hidden modules (top-level ``NAME.py``) from their sources in memory."""
+
+    def __init__(self, modules: dict[str, str]) -> None:
+        self.modules = modules
+
+    def find_spec(self, fullname, path=None, target=None):
+        if path is None and f"{fullname}.py" in self.modules:
+            return importlib.util.spec_from_loader(fullname, self, origin=f"{fullname}.py")
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module) -> None:
+        name = f"{module.__name__}.py"
+        module.__file__ = name
+        source = self.modules.pop(name)  # not left lying here for the student's code to read
+        exec(compile(source, name, "exec", dont_inherit=True), module.__dict__)
+
+
+def _hidden_modules(stream) -> None:
+    """The harness and private modules, read from ``stream`` (the runner's pipe) before any of
+    the student's code runs; tracebacks get the visible view of their lines."""
+    bundle = json.loads(stream.read() or b"{}")
+    for name, text in bundle.get("shown", {}).items():
+        lines = text.splitlines(keepends=True)
+        linecache.cache[name] = (len(text), None, lines, name)  # no mtime: never re-read
+    sys.meta_path.insert(0, _FromMemory(bundle.get("modules", {})))
+
+
 def tester(spec_path: str, fd: int, go_fd: int) -> None:
     with open(spec_path) as handle:
         spec = json.load(handle)
     pipe = os.fdopen(fd, "w", encoding="utf-8")
     go = os.fdopen(go_fd, "rb")
-    probe_key = go.readline().strip().decode()
+    probe_key = go.readline().strip().decode()  # the guard's key, first on the go pipe
+    _hidden_modules(sys.stdin.buffer)
+    sys.stdin.close()
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - the student's code may read it
     start = int(os.environ.pop("PYRUNNER_START", "0"))
     limit = max(1024, spec["output_bytes"] // max(len(spec["tests"]), 1))
     sys.path.insert(0, os.getcwd())
@@ -82,6 +130,10 @@ def tester(spec_path: str, fd: int, go_fd: int) -> None:
             # Before the student's code: what the guard takes from torch is torch as it was.
             # And torch is slow to import: better not on the first check's clock.
             __import__("guard").seal(probe_key)
+        # None of the student's code has run before this. Wait until the runner has noted it:
+        # the student's code could kill the runner before it read the message.
+        _send(pipe, {"event": "importing"})
+        go.readline()
         harness = __import__(spec["harness"][:-3]) if spec.get("harness") else None
     except BaseException:  # whatever the import raised is the student's feedback
         _send(pipe, {"event": "import_error", "output": _trace(limit)})
@@ -138,17 +190,21 @@ def _trace(limit: int) -> str:
 # The runner: holds the key, enforces the time per test, signs the results.
 
 
-def _start_tester(spec_path: str, start: int, probe_key: str):
+def _start_tester(spec_path: str, start: int, hidden: bytes, probe_key: str):
     read, write = os.pipe()
     go_read, go_write = os.pipe()
     os.write(go_write, probe_key.encode() + b"\n")  # the guard's key, read before anything else
     env = {**os.environ, "PYRUNNER_START": str(start)}
     proc = subprocess.Popen(
         [sys.executable, __file__, "--tester", spec_path, str(write), str(go_read)],
-        pass_fds=(write, go_read), stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+        pass_fds=(write, go_read), stdin=subprocess.PIPE, env=env, start_new_session=True,
     )  # fmt: skip
     os.close(write)
     os.close(go_read)
+    with contextlib.suppress(OSError):  # a tester that died at once: its end tells the rest
+        proc.stdin.write(hidden)
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
     return proc, os.fdopen(read, "rb"), os.fdopen(go_write, "wb", buffering=0)
 
 
@@ -229,7 +285,7 @@ def _lines(stream, deadline_for):
             return
 
 
-def run_tests(spec_path: str, spec: dict) -> dict:
+def run_tests(spec_path: str, spec: dict, hidden: bytes = b"", report=lambda stage: None) -> dict:
     tests = spec["tests"]
     results: list[dict | None] = [None] * len(tests)
     timeout = spec["test_timeout"]
@@ -242,13 +298,18 @@ def run_tests(spec_path: str, spec: dict) -> dict:
     while start < len(tests):
         began = start
         probe_keys.append(secrets.token_hex(32))
-        proc, stream, go = _start_tester(spec_path, start, probe_keys[-1])
+        proc, stream, go = _start_tester(spec_path, start, hidden, probe_keys[-1])
         current = {"index": None, "deadline": time.monotonic() + IMPORT_TIMEOUT}
         reason = ""
         for message, reason in _lines(stream, lambda: current["deadline"]):  # noqa: B023
             if message is None:
                 break
             event = message.get("event")
+            if event == "importing":
+                report("student")  # said first by the first tester, before any student code
+                with contextlib.suppress(OSError):
+                    go.write(b"go\n")
+                continue
             if event == "import_error":
                 state.update(state="import_error", import_error=str(message.get("output", "")))
                 reason = "import_error"
@@ -307,13 +368,38 @@ def run_tests(spec_path: str, spec: dict) -> dict:
     }
 
 
-def main(spec_path: str, status_path: str) -> None:
+def _reporter(key: bytes):
+    """``report(stage)``: a signed line on the report channel, each stage once."""
+    fd = int(os.environ.pop("AUTOGRADER_REPORT_FD", "-1"))
+    if fd >= 0:
+        os.set_inheritable(fd, False)  # no tester gets it
+    done = set()
+
+    def report(stage: str) -> None:
+        if fd < 0 or stage in done:
+            return
+        done.add(stage)
+        mac = hmac.new(key, b"stage\0" + stage.encode(), hashlib.sha256).hexdigest()
+        with contextlib.suppress(OSError):
+            os.write(fd, f"{stage} {mac}\n".encode())
+
+    return report
+
+
+def main(spec_path: str, status_path: str, hidden_path: str) -> None:
     _not_dumpable()
     key = sys.stdin.buffer.readline().strip()
     sys.stdin.close()
+    report = _reporter(key)
+    report("started")
     with open(spec_path) as handle:
         spec = json.load(handle)
-    status = run_tests(spec_path, spec)
+    hidden = b""
+    if os.path.isfile(hidden_path):  # out of the folder before any of the student's code runs
+        with open(hidden_path, "rb") as handle:
+            hidden = handle.read()
+        os.remove(hidden_path)
+    status = run_tests(spec_path, spec, hidden, report)
     status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")
     mac = hmac.new(key, b"\0" + status_bytes, hashlib.sha256).hexdigest()
     with open(status_path, "w") as handle:
@@ -324,4 +410,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "--tester":
         tester(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
-        main(sys.argv[1], sys.argv[2])
+        main(sys.argv[1], sys.argv[2], sys.argv[3])

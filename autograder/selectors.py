@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from autograder import blobs, notebooks
 from autograder.models import (
     Assignment,
+    AssignmentKind,
     FileRole,
     GradingRun,
     ManualGrade,
@@ -17,6 +18,8 @@ from autograder.models import (
     SubmissionState,
 )
 from courseapp.courses.models import Course
+
+NOTEBOOK_SUFFIX = notebooks.SUFFIX
 
 
 def assignment_list(*, course: Course) -> QuerySet[Assignment]:
@@ -67,6 +70,15 @@ def latest_run(*, submission: Submission) -> GradingRun | None:
     return submission.runs.filter(error="").order_by("-started_at", "-pk").first()
 
 
+def grading_failure(*, submission: Submission) -> GradingRun | None:
+    """The failed grading a submission not (yet) graded again is left with: its newest run, when
+    that is a failure of grading itself (a retry pending, or failed for staff to look at)."""
+    if submission.state == SubmissionState.GRADED:
+        return None
+    newest = submission.runs.order_by("-started_at", "-pk").first()
+    return newest if newest is not None and newest.error else None
+
+
 def feedback(*, submission: Submission, run: GradingRun | None) -> list[dict]:
     """The run's tests as the student sees them, with hand grades and comments filled in."""
     if run is None:
@@ -90,6 +102,19 @@ def downloadable_files(*, assignment: Assignment):
     )
 
 
+def downloadable_zip(*, assignment: Assignment) -> bytes:
+    """Every downloadable file in one zip, in a folder named after the assignment (as nbgrader's
+    ``release/ps1``): what a student unpacks, works in, and may zip again to submit."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in downloadable_files(assignment=assignment):
+            archive.writestr(f"{assignment.slug}/{file.name}", blobs.get(file.sha256))
+    return buffer.getvalue()
+
+
 @dataclass(frozen=True)
 class ManualCell:
     submission: Submission
@@ -111,7 +136,7 @@ def manual_grading_queue(*, assignment: Assignment) -> list[ManualCell]:
         run = runs.get(submission.pk)
         if run is None:
             continue
-        answers = _answers(run.executed_sha256)
+        answers = _answers(run)
         for test in run.tests:
             if test["status"] == "manual":
                 cells.append(
@@ -149,11 +174,42 @@ def _manual_grades(runs: dict[int, GradingRun]) -> dict[tuple[int, str], ManualG
     return {(g.submission_id, g.grade_id): g for g in found}
 
 
-def _answers(executed_sha256: str) -> dict[str, str]:
-    if not executed_sha256:
-        return {}
-    notebook = notebooks.read(blobs.get(executed_sha256), name="the executed notebook")
-    return {notebooks.grade_id(c): c.source for c in notebook.cells if notebooks.grade_id(c)}
+def _answers(run: GradingRun) -> dict[str, str]:
+    """Each graded cell's source as it ran, by the name of its test in the run."""
+    answers = {}
+    for name, sha256 in executed_notebooks(run).items():
+        notebook = notebooks.read(blobs.get(sha256), name="the executed notebook")
+        answers |= {_test_name(run, name, gid): c.source
+                    for c in notebook.cells if (gid := notebooks.grade_id(c))}  # fmt: skip
+    return answers
+
+
+def executed_notebooks(run: GradingRun) -> dict[str, str]:
+    """The notebooks a run kept, by file name (the one notebook of a single-notebook assignment
+    has the name ""): their sha256."""
+    if run.executed_notebooks:
+        return dict(run.executed_notebooks)
+    return {"": run.executed_sha256} if run.executed_sha256 else {}
+
+
+def _test_name(run: GradingRun, notebook: str, gid: str) -> str:
+    return notebooks.test_name(notebook, gid) if run.executed_notebooks else gid
+
+
+def notebook_names(assignment: Assignment) -> list[str]:
+    """The notebooks of a notebook assignment, in order: one, or several (nbgrader's ``ps1``)."""
+    released = assignment.files.filter(role=FileRole.RELEASE, name__endswith=NOTEBOOK_SUFFIX)
+    return sorted(released.values_list("name", flat=True))
+
+
+def notebooks_left_out(*, submission: Submission) -> list[str]:
+    """The notebooks of an assignment of several that ``submission`` does not hold: each scores
+    0 in every cell, as in nbgrader."""
+    names = notebook_names(submission.assignment)
+    if submission.assignment.kind != AssignmentKind.NOTEBOOK or len(names) < 2:
+        return []
+    held = set(submission.files.values_list("name", flat=True))
+    return [name for name in names if name not in held]
 
 
 def hand_grading_waiting(*, course: Course) -> list[tuple[Assignment, int]]:
@@ -184,11 +240,18 @@ MARK_SCHEME = ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")
 
 
 def written_prompts(*, assignment: Assignment) -> dict[str, WrittenPrompt]:
-    """For each written-answer cell of the source notebook: its question and mark scheme."""
-    source = assignment.files.filter(role=FileRole.SOURCE, name__endswith=".ipynb").first()
-    if source is None:
-        return {}
-    cells = notebooks.read(blobs.get(source.sha256), name=source.name).cells
+    """For each written-answer cell of the source notebooks: its question and mark scheme, by
+    the name of its test (``problem1/part-a`` in an assignment of several notebooks)."""
+    sources = list(assignment.files.filter(role=FileRole.SOURCE, name__endswith=NOTEBOOK_SUFFIX))
+    prompts = {}
+    for source in sources:
+        cells = notebooks.read(blobs.get(source.sha256), name=source.name).cells
+        for gid, prompt in _prompts(cells).items():
+            prompts[notebooks.test_name(source.name, gid) if len(sources) > 1 else gid] = prompt
+    return prompts
+
+
+def _prompts(cells: list) -> dict[str, WrittenPrompt]:
     prompts = {}
     for index, cell in enumerate(cells):
         meta = cell.metadata.get("nbgrader", {})

@@ -1,7 +1,9 @@
 """Writes of the autograder: importing assignments, accepting submissions, recording gradings.
 
-The queue side (claiming a submission, re-enqueueing stuck ones) is here too, as plain functions
-the Celery tasks call. Scores reach the gradebook through ``grading.services.scores.score_set``.
+The queue side (claiming a submission, queueing it again, failing it) is here too, as plain
+functions the Celery tasks call; sending messages is ``autograder.dispatch``'s and finding stuck
+submissions ``autograder.sweeper``'s. Scores reach the gradebook through
+``grading.services.scores.score_set``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
+from django.db.models.functions import Now
 from django.utils import timezone
 
-from autograder import blobs, checks, harness, notebooks, selectors, uploads
+from autograder import blobs, checks, dispatch, failures, harness, notebooks, selectors, uploads
 from autograder.execution import RESERVED_NAMES
 from autograder.grader import (
     Grade,
@@ -37,8 +40,8 @@ from autograder.models import (
     Submission,
     SubmissionFile,
     SubmissionState,
-    grading_queue,
 )
+from autograder.notebook_set import grade_notebook_set
 from autograder.sandbox import Limits
 from courseapp.courses.models import Course, Enrollment, Role
 from grading.models import GradedItem, ItemKind, Source
@@ -46,18 +49,11 @@ from grading.services.items import graded_item_create
 from grading.services.scores import points_value, score_set
 
 logger = logging.getLogger(__name__)
-NOTEBOOK_SUFFIX = ".ipynb"
+NOTEBOOK_SUFFIX = notebooks.SUFFIX
+# Claims of one submission (since it was submitted or staff queued it again) before it is given
+# up: each one ended with its worker dying.
 MAX_ATTEMPTS = 3
-
-
-def _source_points(source: bytes) -> Decimal:
-    notebook = notebooks.read(source)
-    total = Decimal(0)
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        if meta.get("grade") or meta.get("task"):
-            total += Decimal(str(meta.get("points", 0)))
-    return total
+PENDING = (SubmissionState.QUEUED, SubmissionState.RUNNING)
 
 
 @transaction.atomic
@@ -94,6 +90,7 @@ def assignment_import(
             f"{assignment} has submissions as a {assignment.get_kind_display()}; "
             "import the new kind under another slug."
         )
+    _refuse_renaming_tests(assignment, stored)
     assignment.kind = kind
     assignment.title = title or assignment.title or slug
     assignment.save()
@@ -109,38 +106,72 @@ def assignment_import(
     return assignment
 
 
-def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
-    sources = {n: c for n, c in files.items() if n.endswith(NOTEBOOK_SUFFIX)}
-    if len(sources) != 1:
+def _refuse_renaming_tests(assignment: Assignment, stored: list) -> None:
+    """Going from one notebook to several (or back) renames every test (``problem1/…``), which
+    the hand grades of existing submissions are keyed by."""
+    after = [n for role, n, _ in stored if role == FileRole.RELEASE and n.endswith(NOTEBOOK_SUFFIX)]
+    before = selectors.notebook_names(assignment) if assignment.pk else after
+    if (len(before) > 1) != (len(after) > 1) and assignment.submissions.exists():
         raise ValidationError(
-            "Give exactly one nbgrader source notebook (.ipynb) per assignment, or a Python "
-            f"harness with its {harness.SPEC_NAME}."
+            f"{assignment} has submissions graded as {len(before)} notebook(s) "
+            f"({_listing(before)}); import {_listing(after)} under another slug."
         )
-    [(notebook_name, source)] = sources.items()
-    try:
-        release = notebooks.dumps(notebooks.release_version(notebooks.read(source)))
-        points = _source_points(source)
-    except notebooks.NotebookError as exc:
-        raise ValidationError(str(exc)) from exc
-    found = _notebook_checks(files)
-    points += sum((c.points for c in found), Decimal(0))  # a check cell's are counted already
-    try:
-        found += checks.cell_checks(notebooks.read(source), first_index=len(found))
-    except checks.CheckError as exc:
-        raise ValidationError(f"{notebook_name}: {exc}") from exc
-    names = [c.name for c in found]
-    if len(set(names)) != len(names):
-        raise ValidationError("A check in a cell has the name of one in autograder.toml.")
+
+
+def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
+    """One or more nbgrader source notebooks (an nbgrader assignment folder: ``ps1`` holds
+    ``problem1.ipynb``, ``problem2.ipynb`` and ``jupyter.png``); everything else is data, or
+    private when checks name it. Each notebook gets its student version."""
+    sources = {n: c for n, c in sorted(files.items()) if n.endswith(NOTEBOOK_SUFFIX)}
+    if not sources:
+        raise ValidationError(
+            "Give one or more nbgrader source notebooks (.ipynb), or a Python harness with its "
+            f"{harness.SPEC_NAME}."
+        )
+    found = list(_notebook_checks(files))
+    if found and len(sources) > 1:
+        raise ValidationError(
+            f"The checks of {harness.SPEC_NAME} apply to one notebook; with several notebooks, "
+            "write each check in a grade cell of its notebook."
+        )
+    points = sum((c.points for c in found), Decimal(0))  # a check cell's are counted already
+    in_toml, stored = len(found), []
+    for name, source in sources.items():
+        notebook_points, release, in_cells = _source_notebook(name, source, first=in_toml)
+        names = [c.name for c in (*found[:in_toml], *in_cells)]
+        if len(set(names)) != len(names):
+            raise ValidationError("A check in a cell has the name of one in autograder.toml.")
+        points += notebook_points
+        found += in_cells
+        stored += [(FileRole.SOURCE, name, source), (FileRole.RELEASE, name, release)]
     if points <= 0:
-        raise ValidationError(f"{notebook_name} has no graded cells (nbgrader 'points').")
+        what = f"{next(iter(sources))} has" if len(sources) == 1 else "None of the notebooks have"
+        raise ValidationError(f"{what} no graded cells (nbgrader 'points').")
     private = checks.reference_files(found) | ({harness.SPEC_NAME} & set(files))
     missing = sorted((private | checks.weights_files(found)) - set(files))
     if missing:
         raise ValidationError(f"The checks name {', '.join(missing)}, which is not here.")
-    stored = [(FileRole.SOURCE, notebook_name, source), (FileRole.RELEASE, notebook_name, release)]
     stored += [(FileRole.SOURCE if n in private else FileRole.DATA, n, c)
-               for n, c in files.items() if n != notebook_name]  # fmt: skip
+               for n, c in files.items() if n not in sources]  # fmt: skip
     return points, stored
+
+
+def _source_notebook(name: str, source: bytes, *, first: int) -> tuple[Decimal, bytes, tuple]:
+    """A source notebook's points, its student version, and the checks in its grade cells;
+    refused with the reason when it cannot be graded as nbgrader would grade it."""
+    try:
+        notebook = notebooks.read(source, name=name)
+        release = notebooks.dumps(notebooks.release_version(notebook))
+    except notebooks.NotebookError as exc:
+        raise ValidationError(str(exc)) from exc
+    try:
+        in_cells = checks.cell_checks(notebook, first_index=first)
+    except checks.CheckError as exc:
+        raise ValidationError(f"{name}: {exc}") from exc
+    problem = notebooks.free_points(notebook, besides={c.name for c in in_cells})
+    if problem:
+        raise ValidationError(f"{name}: {problem}")
+    return notebooks.graded_points(notebook), release, in_cells
 
 
 def _notebook_checks(files: dict[str, bytes]) -> tuple[checks.Check, ...]:
@@ -185,8 +216,12 @@ def _item_for(course: Course, item_name: str | None, title: str, points: Decimal
     )  # fmt: skip
 
 
-def assignment_file(assignment: Assignment, role: FileRole) -> tuple[str, bytes]:
-    found = assignment.files.get(role=role) if role != FileRole.DATA else None
+def assignment_file(
+    assignment: Assignment, role: FileRole, name: str | None = None
+) -> tuple[str, bytes]:
+    """The assignment's file of ``role`` (named ``name``, when it has several of that role)."""
+    found = assignment.files.filter(role=role)
+    found = found.get(name=name) if name is not None else found.get()
     return found.name, blobs.get(found.sha256)
 
 
@@ -201,6 +236,13 @@ def assignment_limits(assignment: Assignment) -> Limits:
 
 def submission_files(submission: Submission) -> dict[str, bytes]:
     return {f.name: blobs.get(f.sha256) for f in submission.files.all()}
+
+
+def submission_grade(*, submission: Submission) -> Grade:
+    """Grade a claimed submission. A file of it or of its assignment missing from storage, or
+    the worker out of disk or processes, is an infrastructure fault (``failures``)."""
+    with failures.worker_resources():
+        return grade_files(submission.assignment, submission_files(submission))
 
 
 def _files(assignment: Assignment, role: FileRole) -> dict[str, bytes]:
@@ -227,8 +269,16 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
             limits=limits,
             test_timeout=assignment.cell_timeout_seconds,
         )
-    [source] = [c for n, c in sources.items() if n.endswith(NOTEBOOK_SUFFIX)]
-    [(filename, notebook)] = submitted.items() if len(submitted) == 1 else [("", b"")]
+    notebook_sources = {n: c for n, c in sources.items() if n.endswith(NOTEBOOK_SUFFIX)}
+    _refuse_free_points(notebook_sources)
+    if len(notebook_sources) > 1:
+        return grade_notebook_set(
+            sources=notebook_sources, submitted=submitted, data_files=data, limits=limits,
+            cell_timeout=assignment.cell_timeout_seconds, private=sources,
+        )  # fmt: skip
+    [source] = notebook_sources.values()
+    handed_in = {n: c for n, c in submitted.items() if n.endswith(NOTEBOOK_SUFFIX)} or submitted
+    [(filename, notebook)] = handed_in.items() if len(handed_in) == 1 else [("", b"")]
     return grade_notebook(
         source=source,
         submitted=notebook,
@@ -239,6 +289,17 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
         reference_checks=_notebook_checks(sources),
         private=sources,
     )
+
+
+def _refuse_free_points(sources: dict[str, bytes]) -> None:
+    """A source stored before import refused it (``notebooks.free_points``) fails the grading for
+    staff to see, rather than giving points for tests that never run."""
+    for name, source in sources.items():
+        notebook = notebooks.read(source, name=name)
+        in_cells = {c.name for c in checks.cell_checks(notebook)}
+        problem = notebooks.free_points(notebook, besides=in_cells)
+        if problem:
+            raise notebooks.SourceError(f"{name}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -270,27 +331,63 @@ def check_submission(assignment: Assignment, files: dict[str, bytes]) -> dict[st
     if not files and assignment.kind == AssignmentKind.PYTHON:
         raise ValidationError(f"Upload {_listing(expected)} (or a zip of them).")
     if not files:
-        raise ValidationError(f"Upload your notebook, {expected[0]}.")
+        raise ValidationError(f"Upload your notebook, {_listing(expected)}.")
     files = uploads.unpack(files, max_bytes=assignment.max_upload_kb * 1024)
     if assignment.kind == AssignmentKind.PYTHON:
         return _check_python(expected, files)
+    if len(expected) > 1:
+        handed_out = set(_names(assignment, FileRole.DATA))
+        return _check_notebook_set(expected, handed_out, files)
     if len(files) != 1:
         raise ValidationError(f"Upload one file: your {expected[0]}.")
     [(name, content)] = files.items()
     if not name.endswith(NOTEBOOK_SUFFIX):
         raise ValidationError(f"{name} is not a notebook; upload your {expected[0]}.")
+    _check_notebook(name, content)
+    return {expected[0]: content}
+
+
+def _check_notebook_set(
+    expected: list[str], handed_out: set[str], files: dict[str, bytes]
+) -> dict[str, bytes]:
+    """Several notebooks: any of them, by the names they were handed out with (nbgrader grades
+    what was submitted and scores a missing notebook 0). The assignment's data files may come
+    along (a zip of the whole folder) and are left out: the grader uses its own copies."""
+    unknown = sorted(set(files) - set(expected) - handed_out)
+    renamed = [n for n in unknown if n.endswith(NOTEBOOK_SUFFIX)]
+    if renamed:
+        raise ValidationError(
+            f"{_listing(renamed)}: not a notebook of this assignment. Upload {_listing(expected)} "
+            "under the names they were handed out with."
+        )
+    if unknown:
+        raise ValidationError(
+            f"Only {_listing(expected)} are graded; leave out {_listing(unknown)}."
+        )
+    chosen = {name: files[name] for name in expected if name in files}
+    if not chosen:
+        raise ValidationError(f"Upload your notebooks, {_listing(expected)} (or a zip of them).")
+    for name, content in chosen.items():
+        _check_notebook(name, content)
+    return chosen
+
+
+def _check_notebook(name: str, content: bytes) -> None:
     try:
         notebooks.read(content, name=name)
     except notebooks.NotebookError as exc:
         raise ValidationError(str(exc)) from exc
-    return {expected[0]: content}
 
 
 def expected_files(assignment: Assignment) -> list[str]:
-    """The file names a submission must hold."""
+    """The file names a submission must hold (of several notebooks: may)."""
     if assignment.kind == AssignmentKind.PYTHON:
         return list(harness_spec(assignment).files)
-    return [assignment_file(assignment, FileRole.RELEASE)[0]]
+    return selectors.notebook_names(assignment)
+
+
+def _names(assignment: Assignment, role: FileRole) -> list[str]:
+    return list(assignment.files.filter(role=role).values_list("name", flat=True))
 
 
 def _check_python(expected: list[str], files: dict[str, bytes]) -> dict[str, bytes]:
@@ -339,34 +436,30 @@ def submission_create(*, assignment: Assignment, student, files: dict[str, bytes
         SubmissionFile.objects.create(
             submission=submission, name=name, sha256=blobs.put(content), size=len(content)
         )
-    _enqueue_on_commit(submission)
+    dispatch.enqueue_on_commit(submission)
     return submission
 
 
-def _enqueue_on_commit(submission: Submission) -> None:
-    from autograder.tasks import grade_submission_task
-
-    queue = grading_queue(submission.assignment.wants_gpu)
-    transaction.on_commit(
-        lambda: grade_submission_task.apply_async(
-            kwargs={"submission_pk": submission.pk}, queue=queue
-        )
-    )
-
-
-def submission_claim(*, submission_pk: int, token: str) -> Submission | None:
-    """Move a queued submission to running under ``token`` (the task's id); None when it is not
-    this delivery's to grade. The same message delivered again after its worker died carries the
-    same token and takes the submission back; any other delivery finds it taken and does nothing.
-    """
-    changes = {"state_changed_at": timezone.now(), "attempts": F("attempts") + 1}
+def submission_claim(*, submission_pk: int, token: str, worker: str = "") -> Submission | None:
+    """Move a queued submission to running under ``token`` (the task's id) and ``worker`` (the
+    Celery node whose heartbeat the sweeper watches); None when it is not this delivery's to
+    grade. The same message delivered again after its worker process died carries the same token
+    and takes the submission back, up to ``MAX_ATTEMPTS`` claims, then gives it up; any other
+    delivery finds it taken and does nothing. The claim time is the database's clock, as the
+    heartbeats' are."""
+    changes = {"state_changed_at": Now(), "attempts": F("attempts") + 1, "claimed_worker": worker}
     mine = Submission.objects.filter(pk=submission_pk)
+    again = mine.filter(state=SubmissionState.RUNNING, claimed_by=token)
     claimed = mine.filter(state=SubmissionState.QUEUED).update(
         state=SubmissionState.RUNNING, claimed_by=token, **changes
-    ) or mine.filter(state=SubmissionState.RUNNING, claimed_by=token).update(**changes)
-    if not claimed:
-        return None
-    return Submission.objects.select_related("assignment__item", "student").get(pk=submission_pk)
+    ) or again.filter(attempts__lt=MAX_ATTEMPTS).update(**changes)
+    if claimed:
+        return Submission.objects.select_related("assignment__item", "student").get(
+            pk=submission_pk
+        )
+    for submission in again:  # it killed the worker process every time
+        submission_give_up(submission=submission)
+    return None
 
 
 @transaction.atomic
@@ -397,6 +490,7 @@ def submission_record(
         notes=grade.notes,
         log=grade.log[-8000:],
         executed_sha256=blobs.put(grade.executed) if grade.executed else "",
+        executed_notebooks={n: blobs.put(c) for n, c in grade.executed_notebooks.items()},
     )
     Submission.objects.filter(pk=submission.pk).update(
         state=SubmissionState.GRADED, state_changed_at=timezone.now(),
@@ -485,53 +579,62 @@ def assignment_regrade(*, assignment: Assignment) -> int:
     """Grade every student's newest submission again, and remember the batch for its progress
     (``selectors.regrade_progress``). Returns how many were queued."""
     batch = latest_submissions(assignment)
-    for submission in batch:
-        submission_requeue(submission=submission)
+    _queue_again(batch)
     Assignment.objects.filter(pk=assignment.pk).update(
         regrade_started_at=timezone.now(), regrade_batch=[s.pk for s in batch]
     )
     return len(batch)
 
 
-def submission_fail(*, submission: Submission, error: str) -> None:
-    """Grading itself failed (not the student's code): say so, keep the score as it was."""
-    Submission.objects.filter(pk=submission.pk, state=SubmissionState.RUNNING).update(
-        state=SubmissionState.FAILED, state_changed_at=timezone.now()
-    )
+def submission_fail(
+    *, submission: Submission, error: str, retry: bool = False, token: str | None = None
+) -> bool:
+    """Grading itself failed (not the student's code): say so on a run of its own, keep the
+    score as it was (nothing reaches the gradebook). ``retry``: the task tries again after a
+    backoff, so the submission waits queued (its message counted as sent now, for the
+    sweeper); else it is failed, for staff to look at.
+
+    Only a queued or running submission fails, and once: True when this call changed it. With
+    ``token``, only while that claim holds it: a grading superseded by a requeue leaves the newer
+    one alone."""
+    pending = Submission.objects.filter(pk=submission.pk, state__in=PENDING)
+    if token is not None:
+        pending = pending.filter(claimed_by=token)
+    if retry:
+        changes = {"state": SubmissionState.QUEUED, "sent_at": Now()}
+    else:
+        changes = {"state": SubmissionState.FAILED}
+    if not pending.update(state_changed_at=timezone.now(), **changes):
+        return False
+    prefix = "Will be tried again: " if retry else ""
     GradingRun.objects.create(
         submission=submission, worker=socket.gethostname(), isolation="", started_at=timezone.now(),
-        finished_at=timezone.now(), error=error[-4000:],
+        finished_at=timezone.now(), error=(prefix + error)[-4000:],
+    )  # fmt: skip
+    return True
+
+
+def submission_give_up(*, submission: Submission) -> bool:
+    """It was claimed ``MAX_ATTEMPTS`` times and each time its worker died: stop, for staff to
+    look at (unless it moved on since it was read)."""
+    return submission_fail(
+        submission=submission, error=f"Gave up after {MAX_ATTEMPTS} attempts.",
+        token=submission.claimed_by,
     )  # fmt: skip
 
 
 @transaction.atomic
 def submission_requeue(*, submission: Submission) -> Submission:
-    """Grade again (staff after fixing a test, or the sweeper for a stuck one)."""
-    Submission.objects.filter(pk=submission.pk).update(
-        state=SubmissionState.QUEUED, state_changed_at=timezone.now(), claimed_by=""
-    )
+    """Grade again from the start (staff, after fixing a test): a fresh message, a new claim,
+    attempts counted from zero. A grading in progress is superseded (it records nothing)."""
+    _queue_again([submission])
     submission.refresh_from_db()
-    _enqueue_on_commit(submission)
     return submission
 
 
-def submissions_requeue_stuck(*, now=None) -> int:
-    """Re-enqueue submissions queued or running far past their time limit (a lost message, a
-    worker killed hard). Run by beat."""
-    now = now or timezone.now()
-    count = 0
-    stuck = Submission.objects.filter(
-        state__in=[SubmissionState.QUEUED, SubmissionState.RUNNING]
-    ).select_related("assignment")
-    for submission in stuck:
-        limit = datetime.timedelta(seconds=2 * submission.assignment.run_timeout_seconds + 120)
-        if submission.state_changed_at >= now - limit:
-            continue
-        if submission.attempts >= MAX_ATTEMPTS:
-            # It killed its worker every time: stop, and let staff look at it.
-            submission_fail(submission=submission, error=f"Gave up after {MAX_ATTEMPTS} attempts.")
-            continue
-        logger.warning("Re-enqueueing stuck submission %s (%s)", submission.pk, submission.state)
-        submission_requeue(submission=submission)
-        count += 1
-    return count
+def _queue_again(submissions: list[Submission]) -> None:
+    Submission.objects.filter(pk__in=[s.pk for s in submissions]).update(
+        state=SubmissionState.QUEUED, state_changed_at=timezone.now(), claimed_by="",
+        claimed_worker="", attempts=0, sent_at=None,
+    )  # fmt: skip
+    dispatch.enqueue_on_commit(*submissions)

@@ -1,8 +1,10 @@
 """Celery tasks of the autograder: thin adapters over ``autograder.services``.
 
 ``grade_submission_task`` takes only an id, claims the submission idempotently, and treats a
-student's crash, timeout or wrong answer as a result, never as a reason to retry. An unexpected
-error in the grading machinery marks the submission failed for staff to look at.
+student's crash, timeout or wrong answer as a result, never as a reason to retry. An
+infrastructure fault (``autograder.failures.TRANSIENT``) is retried with backoff, the same task
+id reclaiming the submission, and after ``MAX_RETRIES`` fails it; any other error in the grading
+machinery fails it at once. Either way staff see why, and nothing reaches the gradebook.
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ import time
 from celery import shared_task
 from django.utils import timezone
 
-from autograder import services
+from autograder import failures, services, sweeper
 from courseapp.celery import grading_task
 
 # Twice the longest run an assignment may ask for, plus room to start and record.
 GRADING_TIME_LIMIT = 2 * 3600
+# Infrastructure faults: tried again after a random wait of up to 30 s, 60 s, 120 s (full jitter),
+# well inside the sweeper's patience, then failed for staff.
+MAX_RETRIES = 3
+RETRY_BACKOFF_SECONDS = 30
+RETRY_BACKOFF_MAX_SECONDS = 120
 
 
 @shared_task(name="autograder.worker_ping")
@@ -31,24 +38,36 @@ def worker_ping(*, sent_at: float) -> dict:
     }
 
 
-@grading_task(time_limit=GRADING_TIME_LIMIT, bind=True, name="autograder.grade_submission")
+@grading_task(
+    time_limit=GRADING_TIME_LIMIT, bind=True, name="autograder.grade_submission",
+    autoretry_for=failures.TRANSIENT, max_retries=MAX_RETRIES,
+    retry_backoff=RETRY_BACKOFF_SECONDS, retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+)  # fmt: skip
 def grade_submission_task(self, *, submission_pk: int) -> str:
-    submission = services.submission_claim(submission_pk=submission_pk, token=self.request.id)
+    token = self.request.id  # a retry keeps it, and so takes the submission back
+    submission = services.submission_claim(
+        submission_pk=submission_pk, token=token, worker=self.request.hostname or ""
+    )
     if submission is None:
         return "already taken"
     started = timezone.now()
     try:
-        files = services.submission_files(submission)
-        grade = services.grade_files(submission.assignment, files)
+        grade = services.submission_grade(submission=submission)
         run = services.submission_record(
-            submission=submission, grade=grade, started_at=started, token=self.request.id
+            submission=submission, grade=grade, started_at=started, token=token
         )
-    except Exception as exc:  # the machinery failed, not the student's code: record and stop
-        services.submission_fail(submission=submission, error=repr(exc))
+    except failures.TRANSIENT as exc:  # infrastructure: tried again (autoretry_for), never a score
+        retry = self.request.retries < self.max_retries
+        services.submission_fail(
+            submission=submission, error=failures.describe(exc), retry=retry, token=token
+        )
+        raise
+    except Exception as exc:  # our bug, not the student's code: failed for staff, never a score
+        services.submission_fail(submission=submission, error=failures.describe(exc), token=token)
         raise
     return "graded" if run else "superseded"
 
 
 @shared_task(name="autograder.requeue_stuck_submissions")
 def requeue_stuck_submissions() -> int:
-    return services.submissions_requeue_stuck()
+    return sweeper.submissions_requeue_stuck()

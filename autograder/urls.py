@@ -7,6 +7,7 @@ urlpatterns = [
     path("assignments/import/", views.assignment_import, name="assignment-import"),
     path("assignments/<slug:slug>/", views.assignment_detail, name="assignment-detail"),
     path("assignments/<slug:slug>/files/<str:name>", views.download, name="assignment-download"),
+    path("assignments/<slug:slug>/files.zip", views.download_zip, name="assignment-download-zip"),
     path("assignments/<slug:slug>/regrade/", views.regrade, name="assignment-regrade"),
     path(
         "assignments/<slug:slug>/regrade/progress.json",

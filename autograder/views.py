@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from autograder import blobs, feedback, selectors, services, uploads
+from autograder import blobs, dispatch, feedback, selectors, services, uploads
 from autograder.models import Assignment, Submission
 from courseapp.courses.permissions import course_view, may
 from grading import charts
@@ -100,7 +100,12 @@ def assignment_detail(request, course, slug: str):
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, f"Submission #{submission.number} is queued for grading.")
+            messages.success(request, dispatch.receipt(submission))
+            left_out = selectors.notebooks_left_out(submission=submission)
+            if left_out:
+                messages.warning(
+                    request, f"It does not hold {', '.join(left_out)}: every cell of that scores 0."
+                )
         return redirect("assignment-detail", course_code=course.code, slug=slug)
     mine = selectors.submission_list(assignment=assignment, student=request.user)
     is_staff = may(request.user, course, "gradebook")
@@ -122,7 +127,8 @@ def assignment_detail(request, course, slug: str):
 
 def _with_feedback(submission: Submission):
     run = selectors.latest_run(submission=submission)
-    return submission, run, selectors.feedback(submission=submission, run=run)
+    failure = selectors.grading_failure(submission=submission)
+    return submission, run, selectors.feedback(submission=submission, run=run), failure
 
 
 @login_required
@@ -134,6 +140,18 @@ def download(request, course, slug: str, name: str):
         raise Http404("No such file.")
     response = HttpResponse(blobs.get(file.sha256), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{file.name}"'
+    return response
+
+
+@login_required
+@course_view("assignments")
+def download_zip(request, course, slug: str):
+    """Every file a student gets, in one zip (an assignment of several notebooks and data)."""
+    assignment = _assignment(course, slug)
+    response = HttpResponse(
+        selectors.downloadable_zip(assignment=assignment), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{assignment.slug}.zip"'
     return response
 
 
@@ -222,6 +240,7 @@ def submission_feedback(request, course, slug: str, number: int):
         "assignment": assignment,
         "submission": submission,
         "feedback": feedback.feedback_for_submission(submission=submission),
+        "failure": selectors.grading_failure(submission=submission),
         "is_staff": may(request.user, course, "gradebook"),
     }
     return render(request, "autograder/feedback.html", context)

@@ -1,8 +1,10 @@
 """Worker health: each worker's heartbeat, and how many messages wait in each grading queue.
 
-A worker writes a ``WorkerHeartbeat`` row when it is ready, every ``HEARTBEAT_SECONDS`` from a
-thread of its own (so a long grading does not make it look dead), and when it shuts down. The
-staff dashboard reads the rows and asks the broker for its queue lengths.
+A worker writes a ``WorkerHeartbeat`` row when it is ready (before it takes any task), every
+``HEARTBEAT_SECONDS`` from a thread of its own (so a long grading does not make it look dead), and
+when it shuts down. The staff dashboard reads the rows and asks the broker for its queue lengths;
+the sweeper reads them to give a dead worker's submissions back (``claim_orphaned``). Heartbeat
+times are the database's clock, as are claim times, so machines whose clocks differ agree.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 from django.db import close_old_connections, connection
 from django.db.models import Count
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from autograder.models import SubmissionState, WorkerHeartbeat, grading_queue
@@ -28,17 +31,43 @@ ALIVE_SECONDS = 3 * HEARTBEAT_SECONDS
 GRADING_QUEUES = ("default", "gpu")
 
 
-def heartbeat_write(*, hostname: str, queues: list[str], concurrency: int, started_at,
-                    isolation: str, device: str, stopped: bool = False) -> None:  # fmt: skip
-    now = timezone.now()
+def heartbeat_write(
+    *,
+    hostname: str,
+    queues: list[str],
+    concurrency: int,
+    isolation: str,
+    device: str,
+    starting: bool = False,
+    stopped: bool = False,
+) -> None:
+    """``starting``: this is the first word of a new life of the worker; its ``started_at``."""
+    fields = {
+        "queues": sorted(queues), "isolation": isolation, "device": device,
+        "pid": os.getpid(), "concurrency": concurrency,
+        "last_seen_at": Now(), "stopped_at": Now() if stopped else None,
+    }  # fmt: skip
     WorkerHeartbeat.objects.update_or_create(
         hostname=hostname,
-        defaults={
-            "queues": sorted(queues), "isolation": isolation, "device": device,
-            "pid": os.getpid(), "concurrency": concurrency, "started_at": started_at,
-            "last_seen_at": now, "stopped_at": now if stopped else None,
-        },
-    )  # fmt: skip
+        defaults={**fields, "started_at": Now()} if starting else fields,
+        create_defaults={**fields, "started_at": Now()},
+    )
+
+
+def claim_orphaned(*, claimed_at, beat: WorkerHeartbeat | None, now) -> bool:
+    """Whether the worker that claimed a submission at ``claimed_at`` is gone, so that nobody
+    will finish it. All three times are the database's clock.
+
+    Gone: it said it stopped, or it started a new life, after the claim; or nothing was heard
+    from it for ``ALIVE_SECONDS`` (no heartbeat since the claim, or no row at all: a worker that
+    never wrote one). A worker that is only slow keeps beating from its own thread."""
+    if beat is not None:
+        if beat.started_at > claimed_at:
+            return True
+        if beat.stopped_at is not None and beat.stopped_at >= claimed_at:
+            return True
+    heard = claimed_at if beat is None else max(beat.last_seen_at, claimed_at)
+    return (now - heard).total_seconds() > ALIVE_SECONDS
 
 
 class Heartbeat:
@@ -51,17 +80,21 @@ class Heartbeat:
 
         self.row = {
             "hostname": hostname, "queues": queues, "concurrency": concurrency,
-            "started_at": timezone.now(), "isolation": isolation_level(), "device": best_device(),
+            "isolation": isolation_level(), "device": best_device(),
         }  # fmt: skip
+        self._started_written = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
     def start(self) -> None:
+        """The first heartbeat is written here, before the worker takes a task, so that its
+        ``started_at`` precedes every claim of this life of the worker."""
         logger.info(
             "worker %s: isolation %s, device %s, queues %s",
             self.row["hostname"], self.row["isolation"], self.row["device"],
             ",".join(self.row["queues"]),
         )  # fmt: skip
+        self._write()
         self._thread.start()
 
     def stop(self) -> None:
@@ -70,19 +103,18 @@ class Heartbeat:
         self._write(stopped=True)
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
             self._write()
-            if self._stop.wait(HEARTBEAT_SECONDS):
-                return
 
     def _write(self, *, stopped: bool = False) -> None:
         try:
             close_old_connections()
-            heartbeat_write(**self.row, stopped=stopped)
+            heartbeat_write(**self.row, starting=not self._started_written, stopped=stopped)
+            self._started_written = True
         except Exception:
             logger.exception("could not write the heartbeat of %s", self.row["hostname"])
         finally:
-            connection.close()  # this thread's own connection; nothing else uses it
+            connection.close()  # the worker's tasks open their own when they need one
 
 
 _current: Heartbeat | None = None

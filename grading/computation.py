@@ -15,6 +15,10 @@ The rules (DESIGN.md):
 - an override by staff is final: no penalty applies to it;
 - the total is the sum of shares; by default it is rounded half-up to a whole point, and the letter
   is the first cutoff (lower bound) the rounded total reaches.
+
+Shown numbers (``shown``): a share or a total is cut to the places shown, never rounded up, so that
+a shown total rounds, and bands, the way the exact total does: 75.4999995 shows as 75.49 (rounded
+75, C), never as 75.5 beside "75, C".
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import datetime
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property
@@ -31,6 +35,11 @@ from typing import NamedTuple
 
 ONE_DAY = datetime.timedelta(days=1)
 ZERO, ONE, HUNDRED = Decimal(0), Decimal(1), Decimal(100)
+# Decimals a page shows of a share or a total; letter cutoffs have at most this many, so that a
+# shown total reaches a cutoff exactly when the exact total does.
+SHOWN_PLACES = 2
+# Decimals the breakdown keeps of a share or a total (the CSV and the API show these).
+KEPT_PLACES = 6
 
 
 class Rounding(StrEnum):
@@ -154,7 +163,7 @@ class ComponentResult:
 class Breakdown:
     scheme: SchemeSpec
     components: tuple[ComponentResult, ...]
-    total: Decimal  # exact to 6 places for display; banding uses the exact value
+    total: Decimal  # cut (not rounded) to KEPT_PLACES for display; banding uses the exact value
     rounded_total: Decimal
     letter: str
     only_published: bool
@@ -368,11 +377,34 @@ def _total_at(scheme, items, scores, due_dates, remaining, per_mille: int) -> Fr
     return Fraction(compute_breakdown(scheme, items, hypothetical, due_dates).rounded_total)
 
 
-def _dec(value: Fraction, places: int = 6) -> Decimal:
-    """A Decimal to ``places`` decimals (half-up), without trailing zeros."""
-    exact = Decimal(value.numerator) / Decimal(value.denominator)
-    rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP).normalize()
-    return rounded if rounded.as_tuple().exponent <= 0 else rounded.quantize(Decimal(1))
+def _cut(value: Decimal | Fraction, places: int) -> Decimal:
+    """``value`` cut down to ``places`` decimals (toward −∞: never above ``value``), exactly, and
+    without trailing zeros.
+
+    Why cut and not round: every band edge is a multiple of ``10**-places`` (a whole point, a
+    half-up edge at x.5, a cutoff with at most ``SHOWN_PLACES`` decimals), and cutting down keeps
+    a number on the same side of every such edge, where rounding 75.4999995 to 75.5 would cross
+    one. So a shown total rounds half-up to the rounded total beside it, and reaches a cutoff
+    exactly when the exact total does.
+    """
+    value = Fraction(value)
+    scale = 10**places
+    cut = Decimal(math.floor(value * scale)).scaleb(-places).normalize()
+    return cut if cut.as_tuple().exponent <= 0 else cut.quantize(Decimal(1))
+
+
+def _dec(value: Fraction) -> Decimal:
+    """A share or a total as the breakdown keeps it: cut to ``KEPT_PLACES`` decimals."""
+    return _cut(value, KEPT_PLACES)
+
+
+def shown(value: Decimal | Fraction | int | float | str, places: int = SHOWN_PLACES) -> str:
+    """Points as every page, the CSV and the API show them: cut to ``places`` decimals (never
+    rounded up, see ``_cut``) and written plainly, ``8``, ``7.5``, ``75.49``."""
+    if isinstance(value, float):  # as written (0.3), not as stored in binary (0.2999…)
+        value = repr(value)
+    exact = value if isinstance(value, Fraction) else Fraction(Decimal(value))
+    return plain(_cut(exact, places))
 
 
 def plain(value: Decimal) -> str:

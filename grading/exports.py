@@ -3,7 +3,8 @@
 ``username, email, full name``, one column per item (the final points that count, ``EX`` for an
 excused item, empty when there is no score yet), one per component (``<name> total``: its
 share), ``total``, ``rounded total``, ``letter``. Every number comes from the breakdown, as on
-the pages.
+the pages; shares and totals are cut to six decimals by ``computation.shown`` (never rounded up),
+so the ``total`` column rounds half-up to the ``rounded total`` beside it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
-from grading.computation import Breakdown, ItemResult, ItemState, plain
+from grading.computation import KEPT_PLACES, Breakdown, ItemResult, ItemState, plain, shown
 from grading.selectors import Gradebook
 
 IDENTITY_COLUMNS = ["username", "email", "full name"]
@@ -39,8 +40,8 @@ def header(gradebook: Gradebook) -> list[str]:
 def row(gradebook: Gradebook, student, breakdown: Breakdown) -> list[str]:
     cells = [student.username, student.email, student.get_full_name()]
     cells += [item_cell(breakdown.item(item.pk)) for item in gradebook.items]
-    cells += [plain(component.share) for component in breakdown.components]
-    cells += [plain(breakdown.total), plain(breakdown.rounded_total), breakdown.letter]
+    cells += [shown(component.share, KEPT_PLACES) for component in breakdown.components]
+    cells += [shown(breakdown.total, KEPT_PLACES), plain(breakdown.rounded_total), breakdown.letter]
     return cells
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from courseapp.courses.timezones import course_time, zone_label
 from grading.computation import Status
 
 
@@ -27,12 +28,19 @@ class ReasonForm(forms.Form):
 
 
 class ExtensionForm(forms.Form):
+    """Built inside a course's view: the due date is read, and every time shown, in the course's
+    zone (the active one there), and the labels name it."""
+
     due_at = forms.DateTimeField(
         label="New due date",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="In the course's time zone.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     reason = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["due_at"].label = f"New due date ({zone_label()})"
+        self.fields["due_at"].help_text = f"In the course's time zone, {zone_label()}."
 
 
 class ExtensionGrantForm(ExtensionForm):
@@ -48,7 +56,8 @@ class ExtensionGrantForm(ExtensionForm):
             (u.username, f"{u.get_full_name() or u.username} ({u.username})") for u in students
         ]
         self.fields["item"].choices = [("", "—")] + [
-            (str(i.pk), f"{i.name} (due {i.due_at:%d %b %H:%M})") for i in items
+            (str(i.pk), f"{i.name} (due {course_time(i.due_at, fmt='%a %d %b %H:%M %Z')})")
+            for i in items
         ]
 
 

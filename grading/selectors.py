@@ -23,6 +23,7 @@ from grading.models import (
     Score,
     ScoreHistory,
 )
+from grading.visibility import items_hidden_from_students
 
 
 def grading_scheme_current(*, course: Course) -> GradingScheme | None:
@@ -68,7 +69,8 @@ def scheme_spec(scheme: GradingScheme) -> calc.SchemeSpec:
     )
 
 
-def item_spec(item: GradedItem) -> calc.ItemSpec:
+def item_spec(item: GradedItem, hidden: frozenset[int] | set[int] = frozenset()) -> calc.ItemSpec:
+    """``item`` for the computation; one in ``hidden`` counts as unpublished (a student's view)."""
     return calc.ItemSpec(
         id=item.pk,
         name=item.name,
@@ -76,7 +78,7 @@ def item_spec(item: GradedItem) -> calc.ItemSpec:
         max_points=item.max_points,
         due_at=item.due_at,
         never_drop=item.never_drop,
-        published=item.published,
+        published=item.published and item.pk not in hidden,
     )
 
 
@@ -141,11 +143,13 @@ def gradebook_for_course(
     scheme: GradingScheme | None = None,
     students: list | None = None,
     only_published: bool = False,
+    hidden_items: set[int] | frozenset[int] = frozenset(),
 ) -> Gradebook | None:
     """Every student's breakdown, in five queries whatever the size of the class.
 
     ``students`` narrows it (a student's own view passes just them); ``scheme`` replaces the
-    current version (a preview, or the version of the last release).
+    current version (a preview, or the version of the last release); ``hidden_items`` count as
+    unpublished (``grading.visibility``, in a student's own view).
     """
     scheme = scheme or grading_scheme_current(course=course)
     if scheme is None:
@@ -169,7 +173,7 @@ def gradebook_for_course(
     due_by_student: dict[int, dict[int, datetime.datetime]] = defaultdict(dict)
     for student_id, item_id, due_at in extensions.values_list("student_id", "item_id", "due_at"):
         due_by_student[student_id][item_id] = due_at
-    item_specs = [item_spec(i) for i in items]
+    item_specs = [item_spec(i, hidden_items) for i in items]
     breakdowns = {
         s.pk: calc.compute_breakdown(
             spec,
@@ -194,24 +198,44 @@ class StudentGrades:
 
 
 def student_grades(*, course: Course, student) -> StudentGrades | None:
-    """A student's own view: published items only, with the scheme of the last release if any."""
+    """A student's own view: published items only, and of those none that another rule hides
+    from students for now (a quiz before its review opens), with the scheme of the last release
+    if any."""
     release = grade_release_latest(course=course)
+    hidden = items_hidden_from_students(course=course)
     gradebook = gradebook_for_course(
         course=course,
         scheme=release.scheme if release else None,
         students=[student],
         only_published=True,
+        hidden_items=hidden,
     )
     if gradebook is None:
         return None
     needs = calc.what_do_i_need(
         gradebook.spec,
-        [item_spec(i) for i in gradebook.items],
+        [item_spec(i, hidden) for i in gradebook.items],
         gradebook.scores[student.pk],
         gradebook.due_dates[student.pk],
         only_published=True,
     )
     return StudentGrades(gradebook, gradebook.breakdowns[student.pk], needs, release)
+
+
+def student_own_score(*, course: Course, student, item_id: int) -> Score:
+    """One of the student's own scores that they may see now (its item published, and not hidden
+    by another rule), or 404."""
+    hidden = items_hidden_from_students(course=course)
+    if item_id in hidden:
+        raise Http404("That score is not shown yet.")
+    score = (
+        Score.objects.select_related("item")
+        .filter(item_id=item_id, item__course=course, item__published=True, student=student)
+        .first()
+    )
+    if score is None:
+        raise Http404("No such score.")
+    return score
 
 
 def score_history(*, score: Score) -> QuerySet[ScoreHistory]:

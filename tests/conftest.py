@@ -2,6 +2,7 @@
 
 ``instructor``, ``ta``, ``student`` and ``other_student`` are enrolled in ``course``; ``outsider``
 has an account but no enrollment. ``api_as(user)`` gives an API client logged in as any of them.
+With ``REDIS_URL`` unset, the session runs the embedded Redis broker on ``var/test``'s socket.
 """
 
 from __future__ import annotations
@@ -11,8 +12,22 @@ import os
 import pytest
 from rest_framework.test import APIClient
 
+from courseapp import embedded_redis
 from courseapp.courses.models import Role
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker():
+    """The broker the settings name: Redis at ``REDIS_URL`` (CI), or else the embedded server
+    that `make run` uses, started for this session (and the worker processes tests start)."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        yield settings.CELERY_BROKER_URL
+        return
+    with embedded_redis.serving(settings.VAR_DIR):
+        yield settings.CELERY_BROKER_URL
 
 
 @pytest.fixture
@@ -61,6 +76,23 @@ def api_as():
         return client
 
     return make
+
+
+@pytest.fixture
+def throttle_key():
+    """``throttle_key(address)``: the API login throttle's cache key for ``address``, deleted after
+    the test. The cache is the real shared one (Redis in CI) and outlives a test's database."""
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    keys = []
+
+    def key(address: str) -> str:
+        keys.append(ScopedRateThrottle.cache_format % {"scope": "login", "ident": address})
+        return keys[-1]
+
+    yield key
+    cache.delete_many(keys)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -10,7 +10,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from autograder import selectors, services, uploads
+from autograder import dispatch, selectors, services, uploads
 from autograder.models import Assignment, Submission
 from courseapp.courses.permissions import CoursePermission, may
 
@@ -23,10 +23,23 @@ class SubmissionOutput(serializers.ModelSerializer):
         fields = ["id", "number", "username", "state", "score", "max_score", "created_at"]
 
 
+class SubmittedOutput(SubmissionOutput):
+    detail = serializers.SerializerMethodField(help_text="What happens next, in words.")
+
+    class Meta(SubmissionOutput.Meta):
+        fields = [*SubmissionOutput.Meta.fields, "detail"]
+
+    def get_detail(self, submission) -> str:
+        return dispatch.receipt(submission)
+
+
 class SubmitInput(serializers.Serializer):
     file = serializers.ListField(
         child=serializers.FileField(), min_length=1,
-        help_text="The notebook, the .py files, or a zip of them (repeat the field for several).",
+        help_text=(
+            "The notebook (or the notebooks of an assignment of several), the .py files, or a "
+            "zip of them (repeat the field for several)."
+        ),
     )  # fmt: skip
 
 
@@ -53,7 +66,11 @@ class SubmissionListApi(AssignmentApi):
     def get(self, request, course_code: str, slug: str):
         return Response(SubmissionOutput(self.submissions(self.assignment(slug)), many=True).data)
 
-    @extend_schema(request=SubmitInput, responses={201: SubmissionOutput}, summary="Submit")
+    @extend_schema(
+        request=SubmitInput, responses={201: SubmittedOutput}, summary="Submit",
+        description="201 once the submission is stored: it counts even while the grading queue "
+        "is down (``detail`` then says so, and grading starts when the queue is back).",
+    )  # fmt: skip
     def post(self, request, course_code: str, slug: str):
         assignment = self.assignment(slug)
         data = SubmitInput(data=request.data)
@@ -64,7 +81,7 @@ class SubmissionListApi(AssignmentApi):
         submission = services.submission_create(
             assignment=assignment, student=request.user, files=files
         )
-        return Response(SubmissionOutput(submission).data, status=status.HTTP_201_CREATED)
+        return Response(SubmittedOutput(submission).data, status=status.HTTP_201_CREATED)
 
 
 class ResultsOutput(serializers.Serializer):

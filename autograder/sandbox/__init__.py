@@ -49,11 +49,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from autograder.failures import InfrastructureFault
 from autograder.sandbox import bubblewrap, host
 from autograder.sandbox.limits import STOP_REASONS, Limits, SandboxResult
 from autograder.sandbox.supervisor import Spawn, supervise
 
 __all__ = [
+    "REPORT_FD_ENV",
     "STOP_REASONS",
     "Limits",
     "SandboxResult",
@@ -64,10 +66,12 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 DEFAULT_LIMITS = Limits()
+REPORT_FD_ENV = "AUTOGRADER_REPORT_FD"
 
 
-class SandboxUnavailable(RuntimeError):
-    """``AUTOGRADER_SANDBOX=bubblewrap`` was asked for and bubblewrap does not work here."""
+class SandboxUnavailable(InfrastructureFault):
+    """``AUTOGRADER_SANDBOX=bubblewrap`` was asked for and bubblewrap does not work here (another
+    worker may have it: an infrastructure fault, retried)."""
 
 
 def isolation_level() -> str:
@@ -95,28 +99,48 @@ def run_sandboxed(
     stdin: bytes | None = None,
     readonly_paths: Sequence[Path] = (),
     replaced_files: dict[Path, Path] | None = None,
+    report: bool = False,
 ) -> SandboxResult:
     """Run ``argv`` in ``workdir`` under ``limits``; see the module docstring. ``env`` is added to
     a minimal environment (PATH, HOME=workdir, LANG, PYTHONDONTWRITEBYTECODE), never to the
     worker's. With a root worker, ``workdir`` and its contents are handed to the run's uid.
     ``replaced_files``: files of the read-only system that the run sees with the content of
     another file (a data set with its held-out part removed); only bubblewrap can do that, so
-    the result's ``isolation`` says whether they were."""
+    the result's ``isolation`` says whether they were. ``report``: the program gets the write end
+    of a pipe (its number in ``REPORT_FD_ENV``) and what it writes there comes back as the
+    result's ``report``; a program that keeps that fd to itself has a channel that nothing it
+    starts can write to or read back from.
+
+    A program given by a path is run by the path with its folders resolved (not its own name:
+    a virtualenv's ``bin/python`` must stay the link it is), since the sandbox binds only
+    resolved paths: a virtualenv reached through a symlink would not be found inside."""
     argv = [str(arg) for arg in argv]
     if not argv:
         raise ValueError("argv is empty")
+    argv[0] = host.resolved_program(argv[0])
     workdir = _checked_workdir(workdir)
     readonly = [_existing(path) for path in readonly_paths]
-    child_env = host.minimal_env(workdir, env)
     level = isolation_level()
     with host.sandbox_uid() as uid:
-        if level == "bubblewrap":
-            spawn = _bubblewrap_spawn(
-                argv, workdir, child_env, limits, readonly, uid, replaced_files or {}
-            )
-        else:
-            spawn = _rlimits_spawn(argv, workdir, child_env, readonly, uid)
+        report_read, report_write = os.pipe() if report else (None, None)
+        try:
+            extra = {REPORT_FD_ENV: str(report_write)} if report else {}
+            child_env = host.minimal_env(workdir, {**(env or {}), **extra})
+            if level == "bubblewrap":
+                spawn = _bubblewrap_spawn(
+                    argv, workdir, child_env, limits, readonly, uid, replaced_files or {}
+                )
+            else:
+                spawn = _rlimits_spawn(argv, workdir, child_env, readonly, uid)
+        except BaseException:
+            for fd in (report_read, report_write):
+                if fd is not None:
+                    os.close(fd)
+            raise
         spawn.watch_dir = workdir
+        if report:  # from here on ``supervise`` closes both ends
+            spawn.pass_fds += (report_write,)
+            spawn.report_fd = report_read
         return supervise(spawn, limits, stdin)
 
 

@@ -70,9 +70,22 @@ def python_roots() -> list[Path]:
 
 
 def interpreter_bin() -> Path:
+    """The folder of the interpreter running this code, as the sandbox sees it (resolved)."""
     if sys.prefix != sys.base_prefix:  # a virtualenv
-        return Path(sys.prefix) / "bin"
-    return Path(sys.executable).parent
+        return Path(os.path.realpath(sys.prefix)) / "bin"
+    return Path(resolved_program(sys.executable)).parent
+
+
+def resolved_program(program: str) -> str:
+    """``program`` with the folders of its path resolved, its own name kept: what the sandbox,
+    which binds only resolved paths, can find. Not ``realpath`` of the whole: a virtualenv's
+    ``bin/python`` is a link to the base interpreter, and run by that path Python would not find
+    the virtualenv (its ``pyvenv.cfg`` is looked for beside the path it is started by). A bare
+    name is left to the sandbox's PATH, a relative path to the scratch directory."""
+    if not os.path.isabs(program):
+        return program
+    folder, name = os.path.split(program)
+    return os.path.join(os.path.realpath(folder), name)
 
 
 def minimal_env(workdir: Path, extra: dict[str, str] | None) -> dict[str, str]:

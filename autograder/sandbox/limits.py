@@ -44,6 +44,9 @@ class SandboxResult:
     max_rss_bytes: int
     stopped_because: str  # one of STOP_REASONS
     isolation: str  # "bubblewrap" or "rlimits"
+    # What the program wrote on its report channel (``run_sandboxed(report=True)``), a pipe that
+    # only it holds: see ``autograder.execution``.
+    report: str = ""
 
     @property
     def ok(self) -> bool:

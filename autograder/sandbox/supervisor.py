@@ -21,6 +21,7 @@ KILL_GRACE_SECONDS = 5.0  # after SIGKILL, how long to wait for the exit to be s
 ESCALATE_SECONDS = 1.0  # how long the sandbox's pid 1 may take to exit once its child is killed
 DRAIN_SECONDS = 1.0  # after the exit, how long to read pipes a stray process may hold open
 DISK_POLL_SECONDS = 0.25  # how often the scratch directory is measured while the program runs
+REPORT_BYTES = 64 * 1024  # kept of the report channel; more is dropped, the run goes on
 MEMORY_MARKERS = (
     "MemoryError",
     "Cannot allocate memory",
@@ -43,6 +44,7 @@ class Spawn:
     pass_fds: tuple[int, ...] = ()  # handed to the child, closed here once it has started
     hold_fds: tuple[int, ...] = ()  # kept open here until the run is over, then closed
     watch_dir: Path | None = None  # the scratch directory, held to Limits.disk_*
+    report_fd: int | None = None  # the read end of the report channel, closed when the run ends
 
 
 class _Head:
@@ -72,6 +74,7 @@ def supervise(spawn: Spawn, limits: Limits, stdin: bytes | None) -> SandboxResul
         proc = _start(spawn, limits, has_stdin=stdin is not None)
     except OSError as exc:  # the program itself could not be started (rlimits fallback only)
         _close(spawn.hold_fds)
+        _close(() if spawn.report_fd is None else (spawn.report_fd,))
         return _not_started(spawn, exc)
     run = _Run(spawn, limits, proc, stdin, started)
     try:
@@ -117,6 +120,7 @@ class _Run:
     ) -> None:
         self.spawn, self.limits, self.proc = spawn, limits, proc
         self.out, self.err = _Head(limits.output_bytes), _Head(limits.output_bytes)
+        self.report = _Head(REPORT_BYTES)
         self.killed_for: str | None = None
         self.killed_at = self.exited_at = self.ended_at = 0.0
         self.escalate_at: float | None = None
@@ -138,6 +142,8 @@ class _Run:
         selector.register(self.proc.stdout, selectors.EVENT_READ, self._on_stdout)
         selector.register(self.proc.stderr, selectors.EVENT_READ, self._on_stderr)
         selector.register(self.pidfd, selectors.EVENT_READ, self._on_exit)
+        if self.spawn.report_fd is not None:
+            selector.register(self.spawn.report_fd, selectors.EVENT_READ, self._on_report)
         if self.proc.stdin is not None:
             os.set_blocking(self.proc.stdin.fileno(), False)
             selector.register(self.proc.stdin, selectors.EVENT_WRITE, self._on_stdin)
@@ -195,6 +201,9 @@ class _Run:
         if self.err.add(self._read(fileobj)) and self.killed_for is None:
             self._kill("output_limit")
 
+    def _on_report(self, fileobj) -> None:
+        self.report.add(self._read(fileobj))
+
     def _on_exit(self, fileobj) -> None:
         self.exited_at, self.escalate_at = time.monotonic(), None
         self.selector.unregister(fileobj)
@@ -249,6 +258,7 @@ class _Run:
         if self.sandbox_init is not None:
             os.close(self.sandbox_init[1])
         _close(self.spawn.hold_fds)
+        _close(() if self.spawn.report_fd is None else (self.spawn.report_fd,))
         self.selector.close()
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
@@ -272,6 +282,7 @@ class _Run:
                 self.killed_for, exit_code, sig, cpu, self.limits, stderr[-4096:]
             ),
             isolation=self.spawn.isolation,
+            report=self.report.text(),
         )
 
 

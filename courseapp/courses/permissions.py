@@ -8,7 +8,6 @@ person outside a course gets "not found", so course codes do not leak. Rules abo
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import wraps
@@ -20,6 +19,7 @@ from rest_framework import permissions as drf_permissions
 
 from courseapp.courses.models import STAFF_ROLES, Course, Role
 from courseapp.courses.selectors import course_role
+from courseapp.courses.timezones import course_zone
 
 MEMBERS = frozenset(Role)
 STAFF = STAFF_ROLES
@@ -106,7 +106,7 @@ def course_view(resource: str, action: Action | str | None = None):
             )
             course = course_for(request.user, course_code, resource, needed)
             # Dates on a course's pages are read and shown in the course's time zone.
-            with timezone.override(zoneinfo.ZoneInfo(course.timezone)):
+            with timezone.override(course_zone(course)):
                 return view(request, course, *args, **kwargs)
 
         return wrapper
@@ -128,4 +128,7 @@ class CoursePermission(drf_permissions.BasePermission):
         view.course = course_for(
             request.user, view.kwargs["course_code"], view.course_resource, action
         )
+        # Times in and out of a course's API are in its zone, as on its pages (naive input too);
+        # CourseTimeZoneMiddleware ends this with the request.
+        timezone.activate(course_zone(view.course))
         return True

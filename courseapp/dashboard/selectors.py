@@ -32,6 +32,7 @@ class QuizRow:
     attempts: list
     submitted: bool  # at least one attempt was submitted
     counted: object | None  # the attempt whose score counts (quizzes.services.counted_attempt)
+    points_shown: bool = False  # the quiz's review policy lets the student see it now
 
 
 @dataclass
@@ -66,7 +67,8 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
         submitted = [a for a in row["attempts"] if a.state == AttemptState.SUBMITTED]
         quizzes.append(QuizRow(quiz, row["state"], limit.total_seconds() / 60,
                                row["open_attempt"], row["attempts"], bool(submitted),
-                               quiz_services.counted_attempt(quiz, submitted)))  # fmt: skip
+                               quiz_services.counted_attempt(quiz, submitted),
+                               quiz_selectors.points_visible(quiz, now=now)))  # fmt: skip
     order = {"open": 0, "upcoming": 1, "closed": 2}
     quizzes.sort(key=lambda r: (order[r.state], r.quiz.closes_at))
 

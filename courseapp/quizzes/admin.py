@@ -59,7 +59,7 @@ class AttemptAdmin(admin.ModelAdmin):
 
 @admin.register(AnswerSave)
 class AnswerSaveAdmin(admin.ModelAdmin):
-    list_display = ["attempt", "question", "saved_at", "accepted"]
+    list_display = ["attempt", "question", "saved_at", "accepted", "refusal"]
     list_filter = ["accepted", "attempt__quiz"]
     search_fields = ["attempt__student__username", "question__slug"]
 

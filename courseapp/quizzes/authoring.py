@@ -23,38 +23,40 @@ quiz in git as a YAML file (``quiz_import`` / ``quiz_export``)::
         pool: concepts             # optional
         prompt: "Write the gradient-descent update of $\\theta$."
         key: {answer: "theta - eta*dR/dtheta", symbols: [theta, eta, dR, dtheta]}
+        # symbols may say where each lives: {theta: real, eta: positive, n: natural,
+        # p: {min: 0, max: 1}} (see courseapp.quizzes.formula)
         explanation: "..."
 
-Keys by kind are in ``courseapp.quizzes.scoring``. Importing a quiz that students have already
-started is refused: change its keys through the regrade preview instead.
+Keys by kind are in ``courseapp.quizzes.scoring``; what a file may hold, and its bounds, in
+``courseapp.quizzes.quiz_file``. Importing a quiz that students have already started is refused:
+change its keys through the regrade preview instead.
 """
 
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from courseapp.courses.models import Course, Lecture
+from courseapp.courses.timezones import course_zone
 from courseapp.quizzes import scoring
-from courseapp.quizzes.models import Combine, Kind, Pool, Question, Quiz, Review
+from courseapp.quizzes.models import Kind, Pool, Question, Quiz
+from courseapp.quizzes.quiz_file import MAX_YAML_BYTES, QuizSpec, points_value, quiz_read
 from grading.models import GradedItem, ItemKind
 from grading.services.items import graded_item_create
 
-QUIZ_KEYS = {
-    "slug", "title", "lecture", "item", "points", "opens_at", "closes_at", "time_limit_minutes",
-    "attempts", "combine", "shuffle_questions", "shuffle_choices", "review", "pools", "questions",
-}  # fmt: skip
-QUESTION_KEYS = {"slug", "kind", "points", "pool", "prompt", "choices", "key", "explanation"}
-MAX_YAML_BYTES = 1 << 20
+__all__ = ["MAX_YAML_BYTES", "question_create", "question_points", "quiz_export", "quiz_import"]
 
 
 def question_create(
     *, quiz: Quiz, slug: str, kind: str, prompt: str, points, choices=None, key=None,
     pool: Pool | None = None, position: int = 0, explanation: str = "",
 ) -> Question:  # fmt: skip
+    """A question with its key checked (outside any transaction: a formula key goes to the
+    judge)."""
     if kind not in Kind.values:
         raise ValidationError(f"Question {slug}: kind must be one of {', '.join(Kind.values)}.")
     choices = list(choices or [])
@@ -72,23 +74,26 @@ def question_create(
 
 
 def question_points(value, slug: str) -> Decimal:
-    """``value`` as a question's points (a number >= 0); ValidationError naming the question."""
-    try:
-        points = Decimal(str(value))
-    except InvalidOperation:
-        points = Decimal(-1)
-    if not points.is_finite() or points < 0:
-        raise ValidationError(f"Question {slug}: points must be a number >= 0.")
-    return points
+    """``value`` as a question's points (0 to 1,000, at most 3 decimals); ValidationError naming
+    the question."""
+    return points_value(value, f"Question {slug}: points")
 
 
-@transaction.atomic
 def quiz_import(*, course: Course, text: str | bytes) -> Quiz:
     """Create the quiz a YAML text describes, or replace one of the same slug that no student has
-    started; ValidationError naming the first problem."""
-    data = _yaml(text)
-    slug = str(data.get("slug", "")).strip()
-    existing = Quiz.objects.filter(course=course, slug=slug).first()
+    started; ValidationError naming the first problem. The whole file is checked first, outside
+    any transaction; then it is written in one."""
+    spec = quiz_read(text)
+    with transaction.atomic():
+        return _quiz_write(course, spec)
+
+
+def _quiz_write(course: Course, spec: QuizSpec) -> Quiz:
+    lecture = Lecture.objects.filter(course=course, number=spec.lecture).first()
+    if lecture is None:
+        raise ValidationError(f"{course.code} has no lecture number {spec.lecture}.")
+    existing = Quiz.objects.select_for_update().filter(course=course, slug=spec.slug).first()
+    item = None
     if existing is not None:
         if existing.attempts.exists():
             raise ValidationError(
@@ -97,138 +102,49 @@ def quiz_import(*, course: Course, text: str | bytes) -> Quiz:
             )
         item = existing.item
         existing.delete()
-    else:
-        item = None
-    quiz = Quiz(course=course, slug=slug, **_quiz_fields(course, data))
-    quiz.item = item or _item(course, data, quiz.title)
+    quiz = Quiz(course=course, slug=spec.slug, lecture=lecture, title=spec.title, **spec.fields)
+    quiz.item = item or _item(course, spec)
     quiz.full_clean()
     quiz.save()
-    pools = {}
-    for position, entry in enumerate(data.get("pools") or []):
-        if not isinstance(entry, dict) or set(entry) - {"name", "draw"}:
-            raise ValidationError(f"Pool {position + 1}: give name and draw only.")
-        if entry.get("name") in pools:
-            raise ValidationError(f"Two pools are called {entry.get('name')!r}.")
-        pools[entry.get("name")] = Pool.objects.create(
-            quiz=quiz, name=str(entry.get("name")), draw=_count(entry.get("draw"), "draw"),
-            position=position,
-        )  # fmt: skip
-    for position, entry in enumerate(data.get("questions") or []):
-        _question_from(quiz, entry, position, pools)
-    if not quiz.questions.exists():
-        raise ValidationError("A quiz needs at least one question.")
-    for name, pool in pools.items():
-        if pool.questions.count() < pool.draw:
-            raise ValidationError(f"Pool {name} draws {pool.draw} but holds fewer questions.")
+    pools = {
+        name: Pool.objects.create(quiz=quiz, name=name, draw=draw, position=position)
+        for position, (name, draw) in enumerate(spec.pools)
+    }
+    Question.objects.bulk_create(
+        Question(
+            quiz=quiz,
+            slug=q.slug,
+            kind=q.kind,
+            prompt=q.prompt,
+            points=q.points,
+            choices=q.choices,
+            key=q.key,
+            pool=pools.get(q.pool),
+            position=q.position,
+            explanation=q.explanation,
+        )
+        for q in spec.questions
+    )
     return quiz
 
 
-def _yaml(text: str | bytes) -> dict:
-    import yaml
-
-    if isinstance(text, bytes):
-        if len(text) > MAX_YAML_BYTES:
-            raise ValidationError("The quiz file is larger than 1 MB.")
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValidationError("The quiz file is not UTF-8 text.") from exc
-    try:
-        data = yaml.safe_load(text)  # safe_load: tags that build Python objects are refused
-    except yaml.YAMLError as exc:
-        raise ValidationError(f"The quiz file is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValidationError("The quiz file must be a mapping (slug:, title:, questions: ...).")
-    unknown = set(data) - QUIZ_KEYS
-    if unknown:
-        raise ValidationError(f"Unknown keys in the quiz file: {', '.join(sorted(unknown))}.")
-    return data
-
-
-def _quiz_fields(course: Course, data: dict) -> dict:
-    lecture = Lecture.objects.filter(course=course, number=data.get("lecture")).first()
-    if lecture is None:
-        raise ValidationError(f"{course.code} has no lecture number {data.get('lecture')!r}.")
-    fields = {
-        "lecture": lecture, "title": str(data.get("title", "")).strip(),
-        "opens_at": _moment(data.get("opens_at"), "opens_at"),
-        "closes_at": _moment(data.get("closes_at"), "closes_at"),
-        "time_limit": datetime.timedelta(minutes=_minutes(data.get("time_limit_minutes", 10))),
-        "attempts_allowed": _count(data.get("attempts", 1), "attempts"),
-        "combine": data.get("combine", Combine.HIGHEST),
-        "shuffle_questions": _flag(data, "shuffle_questions"),
-        "shuffle_choices": _flag(data, "shuffle_choices"),
-        "review": data.get("review", Review.AFTER_CLOSE),
-    }  # fmt: skip
-    if fields["closes_at"] <= fields["opens_at"]:
-        raise ValidationError("closes_at must be after opens_at.")
-    if not datetime.timedelta(minutes=1) <= fields["time_limit"] <= datetime.timedelta(hours=6):
-        raise ValidationError("time_limit_minutes must be from 1 to 360.")
-    return fields
-
-
-def _minutes(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError("time_limit_minutes must be a number of minutes.")
-    return float(value)
-
-
-def _flag(data: dict, name: str) -> bool:
-    value = data.get(name, False)
-    if not isinstance(value, bool):
-        raise ValidationError(f"{name} must be true or false.")
-    return value
-
-
-def _moment(value, name: str) -> datetime.datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.datetime.fromisoformat(value)
-        except ValueError:
-            value = None
-    if not isinstance(value, datetime.datetime) or value.tzinfo is None:
-        raise ValidationError(f"{name} must be a date and time with its zone (2026-09-07T10:00Z).")
-    return value
-
-
-def _count(value, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
-        raise ValidationError(f"{name} must be a whole number from 1 to 100.")
-    return value
-
-
-def _item(course: Course, data: dict, title: str) -> GradedItem:
-    name = data.get("item")
-    if name:
-        item = GradedItem.objects.filter(course=course, name=name).first()
+def _item(course: Course, spec: QuizSpec) -> GradedItem:
+    if spec.item:
+        item = GradedItem.objects.filter(course=course, name=spec.item).first()
         if item is None:
-            raise ValidationError(f"{course.code} has no graded item {name!r}.")
+            raise ValidationError(f"{course.code} has no graded item {spec.item!r}.")
         if hasattr(item, "quiz"):
-            raise ValidationError(f"{name} already belongs to the quiz {item.quiz.title}.")
+            raise ValidationError(f"{spec.item} already belongs to the quiz {item.quiz.title}.")
         return item
     return graded_item_create(
-        course=course, component="Quizzes", name=title, kind=ItemKind.QUIZ,
-        max_points=data.get("points", 10),
+        course=course, component="Quizzes", name=spec.title, kind=ItemKind.QUIZ,
+        max_points=spec.points,
     )  # fmt: skip
 
 
-def _question_from(quiz: Quiz, entry, position: int, pools: dict) -> Question:
-    if not isinstance(entry, dict):
-        raise ValidationError(f"Question {position + 1} is not a mapping.")
-    slug = str(entry.get("slug", f"q{position + 1}"))
-    unknown = set(entry) - QUESTION_KEYS
-    if unknown:
-        raise ValidationError(f"Question {slug}: unknown keys {', '.join(sorted(unknown))}.")
-    pool = None
-    if entry.get("pool") is not None:
-        pool = pools.get(entry["pool"])
-        if pool is None:
-            raise ValidationError(f"Question {slug}: there is no pool {entry['pool']!r}.")
-    return question_create(
-        quiz=quiz, slug=slug, kind=entry.get("kind", ""), prompt=str(entry.get("prompt", "")),
-        points=entry.get("points", 1), choices=entry.get("choices"), key=entry.get("key"),
-        pool=pool, position=position, explanation=str(entry.get("explanation", "")),
-    )  # fmt: skip
+def _in_course_zone(moment: datetime.datetime, quiz: Quiz) -> str:
+    """``2026-09-07T10:00:00+03:00``: the course's wall clock, with the offset that fixes it."""
+    return moment.astimezone(course_zone(quiz.course)).isoformat()
 
 
 def quiz_export(*, quiz: Quiz) -> str:
@@ -237,8 +153,8 @@ def quiz_export(*, quiz: Quiz) -> str:
 
     data = {
         "slug": quiz.slug, "title": quiz.title, "lecture": quiz.lecture.number,
-        "item": quiz.item.name, "opens_at": quiz.opens_at.isoformat(),
-        "closes_at": quiz.closes_at.isoformat(),
+        "item": quiz.item.name, "opens_at": _in_course_zone(quiz.opens_at, quiz),
+        "closes_at": _in_course_zone(quiz.closes_at, quiz),
         "time_limit_minutes": quiz.time_limit.total_seconds() / 60,
         "attempts": quiz.attempts_allowed, "combine": quiz.combine,
         "shuffle_questions": quiz.shuffle_questions, "shuffle_choices": quiz.shuffle_choices,
@@ -248,7 +164,12 @@ def quiz_export(*, quiz: Quiz) -> str:
     }  # fmt: skip
     if not data["pools"]:
         del data["pools"]
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data) -> bool:
+            return True  # the import refuses anchors and aliases: write every value out
+
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _question_data(question: Question) -> dict:

@@ -191,13 +191,17 @@ class Attempt(models.Model):
 
 class AnswerSave(models.Model):
     """One save of one answer, appended, never changed: the last accepted one counts. A save
-    that came too late is kept too (``accepted`` false), as a record of what was refused."""
+    that was refused (too late, after submitting, or not an answer of the question's kind) is
+    kept too (``accepted`` false, with why), as a record of what was refused."""
 
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="saves")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="saves")
-    value = models.JSONField()
+    value = models.JSONField(
+        help_text="The answer; for one refused as malformed, the JSON text received (cut short)."
+    )
     saved_at = models.DateTimeField()
     accepted = models.BooleanField(default=True)
+    refusal = models.CharField(max_length=300, blank=True, help_text="Why it was refused.")
 
     class Meta:
         indexes = [models.Index(fields=["attempt", "question", "-saved_at"])]

@@ -13,7 +13,9 @@ from django.db import transaction
 
 from courseapp.quizzes import scoring, services
 from courseapp.quizzes.authoring import question_points
+from courseapp.quizzes.judge import JudgeUnavailable
 from courseapp.quizzes.models import Attempt, AttemptState, Question, QuestionChange
+from courseapp.quizzes.selectors import answers_of
 
 
 @dataclass(frozen=True)
@@ -34,44 +36,55 @@ def question_change(
     keep_higher: bool = False, apply: bool = False,
 ) -> list[ScoreChange]:  # fmt: skip
     """The attempt scores that the new ``key`` and/or ``points`` change; applied (and logged)
-    only with ``apply``. ``keep_higher``: a student's points on this question never go down."""
+    only with ``apply``. ``keep_higher``: a student's points on this question never go down.
+    The new key is checked and every answer judged before any transaction opens."""
     if apply and not reason.strip():
         raise ValidationError("Say why the question changes: students see their scores move.")
-    try:
-        with transaction.atomic():
-            changes = _regrade(question, by, reason, key, points, keep_higher)
-            if not apply:
-                raise _Rollback(changes)
-    except _Rollback as preview:
-        question.refresh_from_db()
-        return preview.changes
-    return changes
-
-
-def _regrade(question: Question, by, reason, key, points, keep_higher) -> list[ScoreChange]:
     old = {"key": question.key, "points": str(question.points)}
+    changed = Question.objects.get(pk=question.pk)
     if key is not None:
         try:
-            question.key = scoring.key_validate(question.kind, key, question.choices)
+            changed.key = scoring.key_validate(changed.kind, key, changed.choices)
         except ValidationError as exc:
             raise ValidationError(f"The new key: {' '.join(exc.messages)}") from exc
     if points is not None:
-        question.points = question_points(points, question.slug)
-    question.save(update_fields=["key", "points"])
+        changed.points = question_points(points, changed.slug)
     attempts = [
         a for a in Attempt.objects.filter(quiz=question.quiz_id, state=AttemptState.SUBMITTED)
         .select_related("student", "quiz__item").order_by("student__username", "number")
         if question.pk in a.question_pks
     ]  # fmt: skip
+    answers = answers_of(attempts=attempts, question=question)
+    try:
+        judged = {
+            a.pk: scoring.score(changed, answers.get(a.pk, {}).get(question.pk)) for a in attempts
+        }
+    except JudgeUnavailable as exc:
+        raise ValidationError(f"Nothing changed: {exc} Try again in a minute.") from exc
+    try:
+        with transaction.atomic():
+            changes = _regrade(changed, old, attempts, judged, by=by, reason=reason,
+                               keep_higher=keep_higher)  # fmt: skip
+            if not apply:
+                raise _Rollback(changes)
+    except _Rollback as preview:
+        return preview.changes
+    question.refresh_from_db()
+    return changes
+
+
+def _regrade(question: Question, old: dict, attempts, judged, *, by, reason, keep_higher):
+    question.save(update_fields=["key", "points"])
     changes = []
     for attempt in attempts:
         before = attempt.score
-        after = services.attempt_grade(
-            attempt=attempt,
-            keep_higher=keep_higher,
-            by=by,
+        points, feedback = judged[attempt.pk]
+        # Free text (points None): its grade stays, and the total follows the new points.
+        mine = {} if points is None else {question.pk: (points, feedback)}
+        after = services.grades_write(
+            attempt=attempt, judged=mine, keep_higher=keep_higher, by=by,
             reason=f"{question.slug} changed: {reason}",
-        ).score
+        ).score  # fmt: skip
         if before != after:
             changes.append(ScoreChange(attempt.student.username, attempt.number, before, after))
     QuestionChange.objects.create(

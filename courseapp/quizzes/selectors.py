@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from courseapp.quizzes.models import AnswerSave, Attempt, AttemptState, Quiz, Review
@@ -28,13 +29,37 @@ def answers_of(*, attempts, question=None) -> dict[int, dict[int, object]]:
     return answers
 
 
+# An answer that arrives this long after its attempt's deadline still counts (a slow network).
+GRACE = datetime.timedelta(seconds=settings.QUIZ_GRACE_SECONDS)
+
+
+def points_visible(quiz: Quiz, *, now: datetime.datetime | None = None) -> bool:
+    """The one rule of when a student may see their score on ``quiz`` (a submitted attempt's
+    score, the quiz's score in their grades, their total with it): after submitting when the
+    review policy says so, else once the quiz has closed and no answer can still be saved: the
+    close plus ``GRACE`` (a classmate whose deadline was the close may save until then). A quiz
+    whose review is "never" never shows the key or the points per question (``review_open``),
+    but its score is a grade like any other and appears after the close, so that a student's
+    total and letter are never computed without it. Staff always see everything."""
+    return quiz.review == Review.AFTER_SUBMIT or (now or timezone.now()) >= quiz.closes_at + GRACE
+
+
+def attempt_score_visible(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:
+    """May the student see the submitted attempt's score (``points_visible``)?"""
+    return attempt.state == AttemptState.SUBMITTED and points_visible(attempt.quiz, now=now)
+
+
 def review_open(attempt: Attempt, *, now: datetime.datetime | None = None) -> bool:
-    """May the student see the key, the points per question and the explanations?"""
-    now = now or timezone.now()
-    quiz = attempt.quiz
-    if attempt.state != AttemptState.SUBMITTED or quiz.review == Review.NEVER:
-        return False
-    return quiz.review == Review.AFTER_SUBMIT or now >= quiz.closes_at
+    """May the student see the key, the points per question and the explanations? Once the
+    attempt is submitted and its points are visible, unless the review policy is "never"."""
+    return attempt.quiz.review != Review.NEVER and attempt_score_visible(attempt, now=now)
+
+
+def quiz_items_hidden(*, course, now: datetime.datetime) -> set[int]:
+    """The graded items of the course's quizzes whose points students may not see at ``now``
+    (registered with ``grading.visibility``: My grades and the grades API hide them)."""
+    quizzes = Quiz.objects.filter(course=course).only("item_id", "review", "closes_at")
+    return {q.item_id for q in quizzes if not points_visible(q, now=now)}
 
 
 def quiz_list(*, course) -> list[Quiz]:

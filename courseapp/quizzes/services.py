@@ -10,17 +10,20 @@ it stand.
 from __future__ import annotations
 
 import datetime
+import json
+import logging
 import random
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from courseapp.courses.models import Enrollment, Role
+from courseapp.courses.timezones import course_time
 from courseapp.quizzes import scoring
+from courseapp.quizzes.judge import JudgeUnavailable
 from courseapp.quizzes.models import (
     Accommodation,
     AnswerGrade,
@@ -32,20 +35,21 @@ from courseapp.quizzes.models import (
     Question,
     Quiz,
 )
-from courseapp.quizzes.selectors import current_answers
+from courseapp.quizzes.selectors import GRACE, current_answers
 from grading.models import Source
 from grading.services.scores import score_set
 
-GRACE = datetime.timedelta(seconds=settings.QUIZ_GRACE_SECONDS)
 # Saves one attempt may append: far more than autosave makes in a quiz (every change, and every
 # 15 s), few enough that a script hammering the API cannot grow the log without end.
 MAX_SAVES = 3000
+# A submitted attempt still without grades this long after submitting was not scored (the judge
+# was unavailable): beat scores it.
+UNSCORED_AFTER = datetime.timedelta(minutes=1)
+log = logging.getLogger(__name__)
 
 
 def _local(moment: datetime.datetime, quiz: Quiz) -> str:
-    import zoneinfo
-
-    return moment.astimezone(zoneinfo.ZoneInfo(quiz.course.timezone)).strftime("%H:%M:%S %Z")
+    return course_time(moment, quiz.course, "%H:%M:%S %Z")
 
 
 def _accommodation(quiz: Quiz, student) -> Accommodation | None:
@@ -115,9 +119,9 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if current is not None:
         return current
     if now < quiz.opens_at:
-        raise ValidationError(f"{quiz.title} opens at {quiz.opens_at:%Y-%m-%d %H:%M} UTC.")
+        raise ValidationError(f"{quiz.title} opens at {course_time(quiz.opens_at, quiz.course)}.")
     if now >= quiz.closes_at:
-        raise ValidationError(f"{quiz.title} closed at {quiz.closes_at:%Y-%m-%d %H:%M} UTC.")
+        raise ValidationError(f"{quiz.title} closed at {course_time(quiz.closes_at, quiz.course)}.")
     used = Attempt.objects.filter(quiz=quiz, student=student).count()
     accommodation = _accommodation(quiz, student)
     allowed = attempts_allowed(quiz, student, accommodation)
@@ -148,24 +152,34 @@ def answer_save(
     *, attempt: Attempt, question: Question, value, now: datetime.datetime | None = None
 ) -> Saved:
     """Append ``value`` as the attempt's answer to ``question``. Refused (and recorded as refused)
-    once the attempt is submitted or its deadline plus the grace has passed; ``AnswerError`` for
-    an answer of the wrong shape (nothing is recorded)."""
+    once the attempt is submitted or its deadline plus the grace has passed. An answer of the
+    wrong shape is recorded as refused too, then raises ``AnswerError`` with the reason."""
     now = now or timezone.now()
-    if question.pk not in attempt.question_pks:
-        raise scoring.AnswerError("That question is not part of this attempt.")
-    cleaned = scoring.answer_clean(question, value)
+    problem = ""
+    try:
+        if question.pk not in attempt.question_pks:
+            raise scoring.AnswerError("That question is not part of this attempt.")
+        cleaned = scoring.answer_clean(question, value)
+    except scoring.AnswerError as exc:
+        problem, cleaned = str(exc), _received(value)
     with transaction.atomic():
         locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
-        if AnswerSave.objects.filter(attempt=locked).count() >= MAX_SAVES:
-            return Saved(False, now, message=(
-                f"Not saved: this attempt has already saved {MAX_SAVES} answers, the most one "
-                "attempt may. The answers you saved stand."
-            ))  # fmt: skip
+        full = AnswerSave.objects.filter(attempt=locked).count() >= MAX_SAVES
         late = now > locked.deadline + GRACE
-        accepted = locked.state == AttemptState.OPEN and not late
-        AnswerSave.objects.create(
-            attempt=locked, question=question, value=cleaned, saved_at=now, accepted=accepted
-        )
+        accepted = not problem and locked.state == AttemptState.OPEN and not late
+        refusal = problem or ("" if accepted else "late" if late else "already submitted")
+        if not full:
+            AnswerSave.objects.create(
+                attempt=locked, question=question, value=cleaned, saved_at=now,
+                accepted=accepted, refusal=refusal[:300],
+            )  # fmt: skip
+    if problem:
+        raise scoring.AnswerError(problem)
+    if full:
+        return Saved(False, now, message=(
+            f"Not saved: this attempt has already saved {MAX_SAVES} answers, the most one "
+            "attempt may. The answers you saved stand."
+        ))  # fmt: skip
     if accepted:
         return Saved(True, now, warning=scoring.answer_warning(question, cleaned))
     quiz = attempt.quiz
@@ -180,48 +194,105 @@ def answer_save(
     return Saved(False, now, message=message)
 
 
-@transaction.atomic
+def _received(value) -> str:
+    """What a malformed save received, as ASCII JSON text cut to 1,000 characters: it can be
+    stored whatever it held (NUL characters, lone surrogates, a huge list)."""
+    if isinstance(value, scoring.Unreadable):
+        value = value.body
+    try:
+        text = json.dumps(value, ensure_ascii=True, default=repr)
+    except (ValueError, TypeError, RecursionError):
+        text = repr(type(value))
+    return text[:1000]
+
+
+def _attempt_close(
+    attempt: Attempt, now: datetime.datetime, by_server: bool
+) -> tuple[Attempt, bool]:
+    """Mark the attempt submitted (its saved answers can no longer change); whether this call
+    did it."""
+    with transaction.atomic():
+        attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.state != AttemptState.OPEN:
+            return attempt, False
+        attempt.state = AttemptState.SUBMITTED
+        attempt.submitted_at = min(now, attempt.deadline + GRACE) if by_server else now
+        attempt.submitted_by_server = by_server
+        attempt.save(update_fields=["state", "submitted_at", "submitted_by_server"])
+    return attempt, True
+
+
 def attempt_submit(
     *, attempt: Attempt, now: datetime.datetime | None = None, by_server: bool = False
 ) -> Attempt:
     """Submit the attempt with its last accepted answers and score what can be scored; the quiz's
-    score goes to the gradebook once nothing waits for a TA. Submitting twice changes nothing."""
+    score goes to the gradebook once nothing waits for a TA. Submitting twice changes nothing.
+
+    The attempt is closed in one short transaction, its answers judged outside any (a formula
+    may take the judge's whole time budget), and the grades written in another. If the judge is
+    unavailable the attempt stays submitted without grades, and beat scores it later."""
     now = now or timezone.now()
-    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
-    if attempt.state != AttemptState.OPEN:
-        return attempt
-    attempt.state = AttemptState.SUBMITTED
-    attempt.submitted_at = min(now, attempt.deadline + GRACE) if by_server else now
-    attempt.submitted_by_server = by_server
-    attempt.save(update_fields=["state", "submitted_at", "submitted_by_server"])
-    attempt_grade(attempt=attempt)
+    attempt, _ = _attempt_close(attempt, now, by_server)
+    if attempt.state == AttemptState.SUBMITTED and not attempt.grades.exists():
+        attempt = _grade_or_wait(attempt)
     return attempt
 
 
-def attempt_grade(
-    *, attempt: Attempt, keep_higher: bool = False, by=None, reason: str = ""
-) -> Attempt:
-    """Score each automatically graded answer of a submitted attempt (again, after a key changed;
-    ``keep_higher`` keeps a grade from going down); hand grades stay. Then the attempt's total,
-    and the quiz's score for the student."""
-    answers = current_answers(attempt=attempt)
-    questions = Question.objects.in_bulk(attempt.question_pks)
-    existing = {g.question_id: g for g in attempt.grades.all()}
+def _grade_or_wait(attempt: Attempt) -> Attempt:
+    try:
+        return attempt_grade(attempt=attempt)
+    except JudgeUnavailable as exc:
+        log.error("Attempt %s is submitted but not scored yet (%s); beat retries.", attempt.pk, exc)
+        return attempt
+
+
+def answers_judge(*, attempt: Attempt, questions: dict, answers: dict) -> dict:
+    """Question pk → (points, feedback) for each automatically graded question of the attempt.
+    Outside any transaction: a formula goes to the judge. ``JudgeUnavailable`` passes on."""
+    judged = {}
     for pk in attempt.question_pks:
         question = questions[pk]
-        grade = existing.get(pk) or AnswerGrade(attempt=attempt, question=question)
-        if question.kind == Kind.FREE_TEXT:
-            if grade.pk is None:
+        if question.kind != Kind.FREE_TEXT:
+            judged[pk] = scoring.score(question, answers.get(pk))
+    return judged
+
+
+def attempt_grade(*, attempt: Attempt, by=None, reason: str = "") -> Attempt:
+    """Score each automatically graded answer of a submitted attempt (again, after a key
+    changed); hand grades stay. Then the attempt's total, and the quiz's score for the student."""
+    questions = Question.objects.in_bulk(attempt.question_pks)
+    judged = answers_judge(
+        attempt=attempt, questions=questions, answers=current_answers(attempt=attempt)
+    )
+    return grades_write(attempt=attempt, judged=judged, by=by, reason=reason)
+
+
+def grades_write(
+    *, attempt: Attempt, judged: dict, keep_higher: bool = False, by=None, reason: str = ""
+) -> Attempt:
+    """Write judged points (question pk → (points, feedback)) as the attempt's grades, an empty
+    grade for each free-text answer still without one, then the totals: one short transaction.
+    ``keep_higher`` keeps a grade from going down."""
+    with transaction.atomic():
+        attempt = (
+            Attempt.objects.select_for_update().select_related("quiz__item").get(pk=attempt.pk)
+        )
+        existing = {g.question_id: g for g in attempt.grades.all()}
+        questions = Question.objects.in_bulk(attempt.question_pks)
+        for pk in attempt.question_pks:
+            grade = existing.get(pk) or AnswerGrade(attempt=attempt, question=questions[pk])
+            if pk not in judged:
+                if grade.pk is None and questions[pk].kind == Kind.FREE_TEXT:
+                    grade.save()
+                continue
+            points, feedback = judged[pk]
+            if keep_higher and grade.points is not None and grade.points > points:
+                continue
+            if grade.pk is None or (grade.points, grade.feedback) != (points, feedback):
+                grade.points, grade.feedback, grade.graded_at = points, feedback, timezone.now()
+                grade.graded_by = None
                 grade.save()
-            continue
-        points, feedback = scoring.score(question, answers.get(pk))
-        if keep_higher and grade.points is not None and grade.points > points:
-            continue
-        if grade.pk is None or (grade.points, grade.feedback) != (points, feedback):
-            grade.points, grade.feedback, grade.graded_at = points, feedback, timezone.now()
-            grade.graded_by = None
-            grade.save()
-    return _total(attempt, by=by, reason=reason, questions=questions)
+        return _total(attempt, by=by, reason=reason, questions=questions)
 
 
 def _total(attempt: Attempt, *, by=None, reason: str = "", questions=None) -> Attempt:
@@ -270,14 +341,22 @@ def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
 
 
 def attempts_close_overdue(*, now: datetime.datetime | None = None) -> int:
-    """Submit every open attempt whose deadline and grace have passed, with its saved answers
-    (the beat task runs this); how many it submitted."""
+    """Submit every open attempt whose deadline and grace have passed, with its saved answers,
+    and score any attempt left submitted without grades for a minute (the judge was unavailable):
+    the beat task runs this. How many it submitted."""
     now = now or timezone.now()
     overdue = Attempt.objects.filter(state=AttemptState.OPEN, deadline__lt=now - GRACE)
     count = 0
-    for attempt in overdue.select_related("quiz").iterator():
-        if attempt_submit(attempt=attempt, now=now, by_server=True).submitted_by_server:
-            count += 1
+    for attempt in list(overdue.select_related("quiz")):
+        attempt, closed = _attempt_close(attempt, now, by_server=True)
+        count += closed
+        if closed:
+            _grade_or_wait(attempt)
+    unscored = Attempt.objects.filter(
+        state=AttemptState.SUBMITTED, grades__isnull=True, submitted_at__lt=now - UNSCORED_AFTER
+    )
+    for attempt in list(unscored.select_related("quiz")):
+        _grade_or_wait(attempt)
     return count
 
 

@@ -73,6 +73,7 @@ def attempt_page(request, course, slug: str, number: int):
         "course": course, "quiz": quiz, "attempt": attempt, "now": now,
         "questions": selectors.attempt_questions(attempt=attempt, now=now),
         "review": selectors.review_open(attempt, now=now),
+        "score_shown": selectors.attempt_score_visible(attempt, now=now),
         "seconds_left": max(0.0, (attempt.deadline - now).total_seconds()),
         "grace_seconds": services.GRACE.seconds, "crumb": f"Attempt {attempt.number}",
     }  # fmt: skip

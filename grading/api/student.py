@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -11,7 +10,6 @@ from rest_framework.response import Response
 from grading import selectors
 from grading.api.common import CourseApi
 from grading.api.serializers import BreakdownOutput, HistoryOutput, NeedOutput, RegradeOutput
-from grading.models import Score
 from grading.services import regrades
 
 
@@ -44,10 +42,9 @@ class MyScoreHistoryApi(CourseApi):
 
     @extend_schema(responses=HistoryOutput(many=True), summary="The history of your own score")
     def get(self, request, course_code: str, item_id: int):
-        score = get_object_or_404(
-            Score, item_id=item_id, item__course=self.course, item__published=True,
-            student=request.user,
-        )  # fmt: skip
+        score = selectors.student_own_score(
+            course=self.course, student=request.user, item_id=item_id
+        )
         return Response(HistoryOutput(selectors.score_history(score=score), many=True).data)
 
 
@@ -70,10 +67,9 @@ class MyRegradesApi(CourseApi):
     def post(self, request, course_code: str):
         data = RegradeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        score = get_object_or_404(
-            Score, item_id=data.validated_data["item_id"], item__course=self.course,
-            student=request.user,
-        )  # fmt: skip
+        score = selectors.student_own_score(
+            course=self.course, student=request.user, item_id=data.validated_data["item_id"]
+        )
         made = regrades.regrade_request_create(
             score=score, student=request.user, message=data.validated_data["message"]
         )

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from courseapp.courses.models import Course
 from grading import selectors
-from grading.computation import Rounding
+from grading.computation import SHOWN_PLACES, Rounding
 from grading.models import Component, GradeRelease, GradingScheme
 
 DEFAULT_LATE_POLICY = {"percent_per_day": "10", "floor_percent": "0", "max_days_late": 7}
@@ -82,6 +82,13 @@ def _validated_cutoffs(cutoffs: list[dict], *, total: Decimal) -> list[dict]:
     if len(set(letters)) != len(letters):
         raise ValidationError("Each letter appears once among the cutoffs.")
     bounds = [_decimal(c["min_points"], what=f"The cutoff of {c['letter']}") for c in cutoffs]
+    for letter, bound in zip(letters, bounds, strict=True):
+        if -bound.normalize().as_tuple().exponent > SHOWN_PLACES:
+            raise ValidationError(
+                f"The cutoff of {letter} ({bound}) has more than {SHOWN_PLACES} decimals: totals "
+                f"are shown with {SHOWN_PLACES}, so a shown total could not tell which side of it "
+                "the student is."
+            )
     for (higher, high), (lower, low) in pairwise(zip(letters, bounds, strict=True)):
         if low >= high:
             raise ValidationError(

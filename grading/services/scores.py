@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from courseapp.courses.models import Enrollment, Role, Team
+from courseapp.courses.timezones import course_time
 from grading import computation as calc
 from grading import selectors
 from grading.models import Extension, GradedItem, Score, ScoreHistory, Source
@@ -266,7 +267,7 @@ def extension_grant(
                 score=score,
                 changed_by=by,
                 source=Source.MANUAL,
-                reason=f"Extension to {due_at:%Y-%m-%d %H:%M %Z}: {reason}".rstrip(": "),
+                reason=f"Extension to {course_time(due_at, item.course)}: {reason}".rstrip(": "),
                 old=before,
                 new=after,
             )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,6 +13,7 @@ from django.views.decorators.http import require_POST
 from courseapp.courses.models import Team
 from courseapp.courses.permissions import course_view
 from courseapp.courses.selectors import team_list
+from courseapp.courses.timezones import course_time
 from grading import charts, exports, forms, selectors
 from grading.models import Extension, RegradeRequest, Score
 from grading.services import regrades, scores
@@ -225,7 +224,7 @@ def extensions(request, course):
                     by=request.user,
                 ),
                 f"{student.get_full_name() or student.username} may hand in {item.name} until "
-                f"{timezone.localtime(data['due_at']):%a %d %b %H:%M %Z}.",
+                f"{course_time(data['due_at'], course)}.",
             )  # fmt: skip
             if granted:
                 return redirect(request.path)
@@ -248,7 +247,7 @@ def export_csv(request, course):
     if book is None:
         return render(request, "grading/no_scheme.html", {"course": course})
     response = HttpResponse(exports.gradebook_csv(book), content_type="text/csv; charset=utf-8")
-    stamp = datetime.date.today().isoformat()
+    stamp = timezone.localdate().isoformat()  # the course's today
     response["Content-Disposition"] = f'attachment; filename="{course.code}-gradebook-{stamp}.csv"'
     return response
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from courseapp.courses.permissions import course_view
 from grading import forms, selectors
-from grading.models import Score
 from grading.services.regrades import regrade_request_create
 
 
@@ -33,13 +32,7 @@ def my_grades(request, course):
 @course_view("own_grades")
 def my_score(request, course, item_id: int):
     """One of the student's own published scores: its history, and a regrade request form."""
-    score = get_object_or_404(
-        Score.objects.select_related("item"),
-        item_id=item_id,
-        item__course=course,
-        item__published=True,
-        student=request.user,
-    )
+    score = selectors.student_own_score(course=course, student=request.user, item_id=item_id)
     form = forms.RegradeRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

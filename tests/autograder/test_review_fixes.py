@@ -9,7 +9,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from autograder import services
+from autograder import services, sweeper
 from autograder.grader import grade_notebook
 from autograder.models import Submission, SubmissionState
 from autograder.sandbox import Limits
@@ -69,7 +69,7 @@ def test_a_submission_that_keeps_killing_workers_is_given_up(assignment, student
         state_changed_at=timezone.now() - datetime.timedelta(hours=3),
     )  # fmt: skip
 
-    assert services.submissions_requeue_stuck() == 0
+    assert sweeper.submissions_requeue_stuck() == 0
     submission.refresh_from_db()
     assert submission.state == SubmissionState.FAILED
     assert "Gave up after 3 attempts" in submission.runs.get().error

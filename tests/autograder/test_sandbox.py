@@ -88,8 +88,8 @@ def run_code(workdir: Path, code: str, *, limits: Limits = SMALL, **kwargs):
 
 
 def sleep_token() -> str:
-    """A `sleep` duration no other process on this machine will have: about 100 s."""
-    return f"100.{uuid.uuid4().int % 10**9:09d}"
+    """A `sleep` duration no other process on this machine will have: about SLEEP_SECONDS."""
+    return f"{SLEEP_SECONDS}.{uuid.uuid4().int % 10**9:09d}"
 
 
 def running(needle: bytes) -> list[int]:
@@ -106,6 +106,13 @@ def running(needle: bytes) -> list[int]:
 
 def sleeping(token: str) -> list[int]:
     return running(b"sleep\0" + token.encode() + b"\0")
+
+
+# What a test waits for happens in well under a second on an idle machine; these deadlines are
+# for a loaded 2-core one, and only bound how long a failure takes to be reported. Each stays
+# below what would make it pass wrongly (a sandbox left running sleeps SLEEP_SECONDS).
+SETTLE = 60  # seconds for processes to start or go
+SLEEP_SECONDS = 100
 
 
 def wait_until(condition, seconds: float, *, poll: float = 0.05) -> bool:
@@ -334,14 +341,14 @@ def test_it_bounds_a_fork_bomb_by_the_process_limit(workdir):
 
     assert "fork refused: [Errno 11] Resource temporarily unavailable" in result.stdout
     assert result.stdout.count("fork refused") <= limits.processes
-    assert result.stopped_because == "timeout" and took < 10
+    assert result.stopped_because == "timeout" and took < 30  # not at its CPU limit (60 s)
     assert running(f"{workdir}/fork_bomb.py".encode()) == []
 
 
 @pytest.mark.slow
 @needs_bubblewrap
 def test_a_fork_bomb_does_not_starve_a_sandbox_running_beside_it(workdir, tmp_path):
-    limits = Limits(wall_seconds=4, processes=16, memory_bytes=512 * MiB)
+    limits = Limits(wall_seconds=15, processes=16, memory_bytes=512 * MiB)
     bomb = threading.Thread(
         target=run_hostile, args=(workdir, "fork_bomb.py"), kwargs={"limits": limits}
     )
@@ -351,7 +358,8 @@ def test_a_fork_bomb_does_not_starve_a_sandbox_running_beside_it(workdir, tmp_pa
 
     bomb.start()
     try:
-        assert wait_until(lambda: len(running(f"{workdir}/fork_bomb.py".encode())) >= 12, 5)
+        # (the bomb goes on for its 15 s of wall clock, so the neighbour runs beside it)
+        assert wait_until(lambda: len(running(f"{workdir}/fork_bomb.py".encode())) >= 12, 15)
         result = run_code(neighbour, code, limits=limits)
     finally:
         bomb.join()
@@ -361,11 +369,11 @@ def test_a_fork_bomb_does_not_starve_a_sandbox_running_beside_it(workdir, tmp_pa
 
 @needs_bubblewrap
 def test_it_stops_a_50gb_allocation(workdir):
-    result, took = run_hostile(workdir, "allocate_50gb.py")
+    result, _ = run_hostile(workdir, "allocate_50gb.py")
 
     assert result.stopped_because == "memory_limit"
     assert result.exit_code == 1 and "MemoryError" in result.stderr
-    assert result.max_rss_bytes < SMALL.memory_bytes and took < 10
+    assert result.max_rss_bytes < SMALL.memory_bytes
 
 
 @needs_bubblewrap
@@ -376,7 +384,7 @@ def test_it_kills_an_infinite_loop_at_the_wall_clock(workdir):
 
     assert result.stopped_because == "timeout"
     assert result.signal == 9 and result.exit_code is None
-    assert 2 <= result.wall_seconds < 5 and took < 5
+    assert 2 <= result.wall_seconds < 30 and took < 30  # at the wall clock, not its CPU limit
 
 
 @needs_bubblewrap
@@ -384,7 +392,7 @@ def test_it_kills_a_program_that_ignores_sigterm(workdir):
     result, took = run_hostile(workdir, "ignore_sigterm.py", limits=Limits(wall_seconds=2))
 
     assert result.stdout == "ignoring SIGTERM\n"
-    assert result.stopped_because == "timeout" and took < 5
+    assert result.stopped_because == "timeout" and took < 30
 
 
 @needs_bubblewrap
@@ -394,26 +402,25 @@ def test_it_stops_a_cpu_burner_at_its_cpu_limit(workdir):
     result, took = run_hostile(workdir, "infinite_loop.py", limits=limits)
 
     assert result.stopped_because == "cpu_limit"
-    assert result.cpu_seconds >= 0.9 and took < 10
+    assert result.cpu_seconds >= 0.9 and took < 30  # before the wall clock
 
 
 @needs_bubblewrap
 @pytest.mark.parametrize("stream", ["stdout", "stderr"])
 def test_it_caps_a_1gb_print(workdir, stream):
-    result, took = run_hostile(workdir, "flood_output.py", stream)
+    result, _ = run_hostile(workdir, "flood_output.py", stream)
 
-    assert result.stopped_because == "output_limit" and took < 10
+    assert result.stopped_because == "output_limit"
     assert len(getattr(result, stream)) == SMALL.output_bytes
     assert getattr(result, f"{stream}_truncated")
 
 
 @needs_bubblewrap
 def test_it_caps_a_10gb_file(workdir):
-    result, took = run_hostile(workdir, "write_10gb.py")
+    result, _ = run_hostile(workdir, "write_10gb.py")
 
     assert result.exit_code == 1 and "File too large" in result.stderr
     assert (workdir / "big.bin").stat().st_size <= SMALL.file_size_bytes
-    assert took < 10
 
 
 @needs_bubblewrap
@@ -427,10 +434,9 @@ def test_it_caps_a_10gb_file(workdir):
 def test_it_stops_a_program_that_fills_the_disk(workdir, how, limits):
     """Many files, each under the file size limit, in folders: the scratch directory is
     measured as the program runs, and the run stops soon after it passes the limit."""
-    result, took = run_hostile(workdir, "fill_disk.py", how, limits=limits)
+    result, _ = run_hostile(workdir, "fill_disk.py", how, limits=limits)
 
     assert result.stopped_because == "disk_limit" and "filled the disk" not in result.stdout
-    assert took < 10
     used = sum(f.stat().st_size for f in workdir.rglob("*") if f.is_file())
     entries = sum(1 for _ in workdir.rglob("*"))
     assert used < 64 * MiB + 512 * MiB and entries < 50_000  # stopped long before the end
@@ -451,11 +457,10 @@ def test_it_caps_open_files(workdir):
 def test_it_leaves_no_process_behind(workdir):
     token = sleep_token()
 
-    result, took = run_hostile(workdir, "orphan_sleep.py", token, "--also-new-session")
+    result, _ = run_hostile(workdir, "orphan_sleep.py", token, "--also-new-session")
 
     assert result.stdout == "left sleep running\n" and result.ok
-    assert took < 10
-    assert sleeping(token) == []
+    assert sleeping(token) == []  # gone by the time the call returns
 
 
 WORKER = (
@@ -518,11 +523,11 @@ def test_it_kills_the_sandbox_when_the_worker_dies(workdir):
     token = sleep_token()
     worker = start_worker(WORKER, workdir, token)
     try:
-        assert wait_until(lambda: program_running(token), 10)
+        assert wait_until(lambda: program_running(token), SETTLE)
         worker.kill()
         worker.wait()
         # bubblewrap, the sandbox's pid 1, the lifeline's watcher and the program: all gone.
-        assert wait_until(lambda: not running(token.encode()), 5), running(token.encode())
+        assert wait_until(lambda: not running(token.encode()), SETTLE), running(token.encode())
     finally:
         worker.kill()
         worker.wait()
@@ -533,9 +538,9 @@ def test_it_kills_the_sandbox_when_the_worker_died_before_bubblewrap_started(wor
     token = sleep_token()
     worker = start_worker(WORKER_DYING_AS_BUBBLEWRAP_STARTS, workdir, token)
     try:
-        assert worker.wait(10) == -signal.SIGKILL
+        assert worker.wait(SETTLE) == -signal.SIGKILL
         # Nothing watches it from outside: the program must not start, or not for long.
-        assert wait_until(lambda: not running(token.encode()), 5), described(token)
+        assert wait_until(lambda: not running(token.encode()), SETTLE), described(token)
     finally:
         worker.kill()
         worker.wait()
@@ -673,8 +678,8 @@ def test_the_fallback_kills_at_the_wall_clock_with_the_process_group(fallback, w
 
     result = run_code(workdir, code, limits=Limits(wall_seconds=2))
 
-    assert result.stopped_because == "timeout" and result.wall_seconds < 5
-    assert wait_until(lambda: not sleeping(token), 5)
+    assert result.stopped_because == "timeout" and result.wall_seconds < 30
+    assert wait_until(lambda: not sleeping(token), SETTLE)
 
 
 def test_the_fallback_caps_output_and_memory(fallback, workdir):

@@ -23,7 +23,7 @@ from tests.autograder.test_celery_worker import start_worker, stop_worker
 from tests.autograder.test_worker_grades_a_submission import database_url
 
 
-def wait_until(condition, worker, timeout: float = 60):
+def wait_until(condition, worker, timeout: float = 120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = condition()

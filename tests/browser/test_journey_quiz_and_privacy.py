@@ -40,7 +40,7 @@ from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import AnswerGrade, AnswerSave, Attempt, Question, Quiz
 from grading.models import GradedItem, Score
 from grading.services.regrades import regrade_request_create
-from grading.services.scores import extension_grant, score_override
+from grading.services.scores import extension_grant, score_override, score_set
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -392,13 +392,13 @@ def _student02_everywhere(course):
         assignment=assignment, student=other, files={"a1.ipynb": json.dumps(notebook).encode()}
     )
 
-    quiz1 = Score.objects.get(item__course=course, item__name="Quiz 1", student=other)
-    regrade_request_create(score=quiz1, student=other, message=SECRET_REGRADE)
+    quiz2_item = GradedItem.objects.get(course=course, name="Quiz 2")  # a paper quiz
+    quiz2 = score_set(item=quiz2_item, student=other, points=7, by=instructor, source="manual")
+    regrade_request_create(score=quiz2, student=other, message=SECRET_REGRADE)
     extension_grant(
         item=assignment.item, student=other, reason=SECRET_EXTENSION, by=instructor,
         due_at=assignment.item.due_at + datetime.timedelta(days=3),
     )  # fmt: skip
-    quiz2 = Score.objects.get(item__course=course, item__name="Quiz 2", student=other)
     score_override(score=quiz2, points="9.25", reason=SECRET_OVERRIDE, by=instructor)
     return submission, quiz2.item
 
@@ -428,6 +428,9 @@ def _crawl_as(page, live_server, log_in, username: str, **options):
 
 def test_no_page_a_student_can_open_shows_another_students_data(page, live_server, demo, log_in):
     submission, quiz2 = _student02_everywhere(demo)
+    # student01's own score (a paper Quiz 2), so that the crawl has an own score page to open.
+    student01 = get_user_model().objects.get(username="student01")
+    score_set(item=quiz2, student=student01, points=8, by=None, source="manual")
     username, first, last = STUDENT02
     forbidden = [username, f"{username}@", f"{first} {last}", last, SECRET_ANSWER, SECRET_REGRADE,
                  SECRET_EXTENSION, SECRET_OVERRIDE, *SECRET_WORDS]  # fmt: skip

@@ -87,7 +87,7 @@ def test_the_countdown_submits_the_saved_answers_when_the_time_is_up(
     Attempt.objects.update(deadline=timezone.now() + datetime.timedelta(seconds=3))
 
     page.reload()
-    page.get_by_text("Your answers are in.").wait_for(timeout=15_000)
+    page.get_by_text("Your answers are in.").wait_for(timeout=60_000)
     page.shot("submitted")
 
     attempt = Attempt.objects.get()

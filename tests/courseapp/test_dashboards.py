@@ -16,9 +16,9 @@ from autograder.models import Assignment, GradingRun, Submission, WorkerHeartbea
 from courseapp.demo.services import demo_seed
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import Attempt, AttemptState, Combine, Question, Quiz
-from grading.models import GradedItem, Score
+from grading.models import GradedItem
 from grading.services.regrades import regrade_request_create
-from grading.services.scores import extension_grant
+from grading.services.scores import extension_grant, score_set
 
 User = get_user_model()
 
@@ -58,8 +58,9 @@ def test_a_student_sees_their_quizzes_assignments_grade_and_requests(client, dem
     a1.save()
     Submission.objects.create(assignment=a1, student=me, number=1, state="graded", score=7,
                               max_score=10)  # fmt: skip
-    quiz1 = Score.objects.get(student=me, item__name="Quiz 1")
-    regrade_request_create(score=quiz1, student=me, message="Question 3 was right.")
+    quiz2 = GradedItem.objects.get(name="Quiz 2")  # a paper quiz, scored by hand
+    score = score_set(item=quiz2, student=me, points=6, by=instructor, source="manual")
+    regrade_request_create(score=score, student=me, message="Question 3 was right.")
 
     html = page(client, "student01")
 
@@ -78,7 +79,7 @@ def test_a_student_sees_their_quizzes_assignments_grade_and_requests(client, dem
     assert "4 of 5" in html  # submissions left
     grades = html[html.index("My grade") :]
     assert 'href="/courses/pmldl/grades/"' in grades and "badge letter-" in grades
-    assert 'Quiz 1</strong></a> <span class="badge status-open">Open</span>' in html
+    assert 'Quiz 2</strong></a> <span class="badge status-open">Open</span>' in html
     # Another student's data is nowhere: a classmate's name, and staff-only sections.
     assert "student02" not in html and "Bogdan" not in html
     assert "Grading workers" not in html and "Gradebook" not in html
@@ -108,7 +109,10 @@ def test_a_student_with_nothing_to_do_is_told_what_comes_next(client, demo):
 def test_a_students_quiz_shows_the_score_that_counts(client, demo, combine, scores, shown):
     """The score the gradebook takes (``counted_attempt``), not simply the highest one."""
     quiz = Quiz.objects.get(slug="week1")
-    Quiz.objects.filter(pk=quiz.pk).update(combine=combine, attempts_allowed=2)
+    # The points show at once: what is shown is the score that counts.
+    Quiz.objects.filter(pk=quiz.pk).update(
+        combine=combine, attempts_allowed=2, review="after_submit"
+    )
     now = timezone.now()
     for number, score in enumerate(scores, start=1):
         Attempt.objects.create(quiz=quiz, student=user("student01"), number=number,
@@ -136,7 +140,8 @@ def test_the_staff_dashboard_lists_what_waits_for_grading(client, demo):
     )  # fmt: skip
     submit_quiz("student06", "They need a lot of data.")
     submit_quiz("student07", "Hard to interpret.")
-    score = Score.objects.get(student=user("student08"), item__name="Quiz 2")
+    quiz2 = GradedItem.objects.get(name="Quiz 2")  # a paper quiz, scored by hand
+    score = score_set(item=quiz2, student=user("student08"), points=6, by=None, source="manual")
     regrade_request_create(score=score, student=user("student08"), message="Please look again.")
 
     html = page(client, "ta")
@@ -154,7 +159,7 @@ def test_the_staff_dashboard_lists_what_waits_for_grading(client, demo):
     )
     assert '<strong>1</strong> open <a href="/courses/pmldl/regrades/">regrade request</a>' in html
     assert "6 to look at" in html  # 1 queued, 1 failed, 1 + 2 by hand, 1 request
-    assert "0 attempts in progress · 2 of 20 students submitted" in html
+    assert "0 attempts in progress · 12 of 20 students submitted" in html  # the demo's 10 + 2
     shortcuts = html.split('aria-label="Shortcuts">')[1].split("</nav>")[0]
     for shortcut in ("Gradebook", "Import scores (CSV)", "Extensions", "Import a quiz",
                      "Import an assignment", "Publish items"):  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -87,7 +88,12 @@ def test_it_completes_a_partly_seeded_course(db):
 def test_the_demo_logins_work(client, db):
     seed()
 
-    assert client.login(username="instructor", password="pmldl-demo")
+    for username in ("admin", "ta", "student01", "student20", "instructor"):
+        client.logout()
+        answer = client.post(
+            "/accounts/login/", {"username": username, "password": "pmldl-demo"}, follow=True
+        )
+        assert answer.status_code == 200 and answer.context["user"].username == username
     assert client.get("/courses/pmldl/").status_code == 200
 
 
@@ -126,7 +132,7 @@ def test_it_imports_a1_with_its_reference_checks(client, db):
         ("source", "a1.ipynb"), ("release", "a1.ipynb"),
         ("source", "autograder.toml"), ("source", "a1_reference.py"),
     }  # fmt: skip
-    client.login(username="student01", password="pmldl-demo")
+    client.force_login(get_user_model().objects.get(username="student01"))
     student_version = client.get("/courses/pmldl/assignments/a1/files/a1.ipynb").content
     assert b"def relu(x)" in student_version and b"torch.where(x > 0" not in student_version
 
@@ -141,7 +147,7 @@ def test_it_imports_a3_with_the_pretrained_weights_for_students(client, db):
         "notebook", "A3: reusing pretrained layers", 10
     )  # fmt: skip
     assert ("data", "digits_0_4.safetensors") in set(a3.files.values_list("role", "name"))
-    client.login(username="student01", password="pmldl-demo")
+    client.force_login(get_user_model().objects.get(username="student01"))
     weights = client.get("/courses/pmldl/assignments/a3/files/digits_0_4.safetensors")
     assert weights.status_code == 200 and b"hidden.0.weight" in weights.getvalue()
     reference = client.get("/courses/pmldl/assignments/a3/files/a3_reference.py")
@@ -161,3 +167,38 @@ def test_it_creates_the_week1_quiz_open_now_on_the_quiz_1_item(db):
     kinds = set(quiz.questions.values_list("kind", flat=True))
     assert {"single", "multiple", "true_false", "numeric", "short_text", "formula"} <= kinds
     assert quiz.questions.get(slug="gd-update").key["answer"] == "theta - eta*dR/dtheta"
+
+
+def test_every_seeded_score_is_for_work_the_student_did(client, db):
+    """No score for an item a student has not done: each Quiz 1 score comes from the student's
+    own submitted week-1 attempt; nothing else (assignments, exams, the project) is scored."""
+    from courseapp.quizzes.models import Attempt
+    from grading.models import Score
+
+    seed()
+
+    scores = list(
+        Score.objects.filter(item__course__code="pmldl").select_related("item", "student")
+    )
+    assert {s.item.name for s in scores} == {"Quiz 1"}
+    for score in scores:
+        attempt = Attempt.objects.get(
+            quiz__slug="week1", student=score.student, state="submitted", score__isnull=False
+        )
+        assert (score.source, score.raw_points) == ("quiz", attempt.score)
+    graded = {s.student.username for s in scores}
+    taken = set(Attempt.objects.values_list("student__username", flat=True))
+    assert graded == taken == {f"student{n}" for n in range(11, 21)}
+
+
+def test_the_home_page_sends_only_students_without_an_attempt_to_the_quiz(client, db):
+    seed()
+    users = get_user_model().objects
+
+    client.force_login(users.get(username="student01"))
+    fresh = client.get("/courses/pmldl/").content.decode()
+    client.force_login(users.get(username="student11"))
+    graded = client.get("/courses/pmldl/").content.decode()
+
+    assert "Take the quiz" in fresh and "Submitted" not in fresh
+    assert "Submitted" in graded and "Take the quiz" not in graded

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+STRONG_KEY = "k3y-" + "".join(chr(ord("a") + i % 26) for i in range(60))
 PRINT_SETTINGS = """
 import json
 from django.conf import settings
@@ -66,15 +67,14 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_it_defaults_to_sqlite_and_a_file_broker_under_var(tmp_path):
+def test_it_defaults_to_sqlite_and_the_embedded_redis_broker_under_var(tmp_path):
     found = settings_in(clean_env(VAR_DIR=str(tmp_path)))
 
     assert found["engine"] == "django.db.backends.sqlite3"
     assert found["name"] == str(tmp_path / "db.sqlite3")
-    assert found["broker"].startswith("filesystem://")
-    assert found["broker_options"]["data_folder_in"] == str(tmp_path / "broker" / "queue")
-    assert found["broker_options"]["polling_interval"] < 0.2
-    assert found["backend"].startswith(f"file://{tmp_path}")
+    # Redis, as in production, on a Unix socket of this VAR_DIR: no port two checkouts share.
+    assert found["broker"] == found["backend"] == f"redis+socket://{tmp_path}/redis/redis.sock"
+    assert (tmp_path / "redis").is_dir()
     assert found["media"] == str(tmp_path / "media")
     assert found["debug"] is True
 
@@ -120,7 +120,7 @@ def test_it_is_production_safe_with_debug_off(tmp_path):
         clean_env(
             VAR_DIR=str(tmp_path),
             DEBUG="0",
-            SECRET_KEY="x" * 60,
+            SECRET_KEY=STRONG_KEY,
             ALLOWED_HOSTS="grades.example.org",
         )
     )
@@ -135,7 +135,7 @@ def test_it_is_production_safe_with_debug_off(tmp_path):
     ("env", "message"),
     [
         ({"DEBUG": "0", "ALLOWED_HOSTS": "x.org"}, "SECRET_KEY must be set when DEBUG is off"),
-        ({"DEBUG": "0", "SECRET_KEY": "x" * 60}, "ALLOWED_HOSTS must be set when DEBUG is off"),
+        ({"DEBUG": "0", "SECRET_KEY": STRONG_KEY}, "ALLOWED_HOSTS must be set when DEBUG is off"),
         ({"DEBUG": "maybe"}, "DEBUG='maybe' is not a boolean"),
         ({"DATABASE_URL": "mongodb://db/x"}, "unknown scheme 'mongodb'"),
         ({"DATABASE_URL": "mysql://root@localhost/x"}, "is not PostgreSQL or SQLite"),
@@ -151,12 +151,40 @@ def test_it_refuses_a_bad_setting_with_a_clear_message(tmp_path, env, message):
     assert "hunter2" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "x",
+        "x" * 60,  # long, but one character
+        "abcd" * 20,  # four different characters
+        STRONG_KEY[:49],  # one short of Django's minimum
+        "django-insecure-" + STRONG_KEY,  # startproject's marker of a development key
+    ],
+)
+def test_it_refuses_a_weak_secret_key_with_debug_off(tmp_path, key):
+    env = clean_env(VAR_DIR=str(tmp_path), DEBUG="0", SECRET_KEY=key, ALLOWED_HOSTS="x.org")
+
+    done = manage(env, "check")
+
+    assert done.returncode != 0
+    assert "SECRET_KEY is too weak for DEBUG=0" in done.stderr
+    assert "at least 50" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert len(key) < 10 or key not in done.stderr  # the secret itself is never echoed
+
+
+def test_a_short_secret_key_is_accepted_in_development(tmp_path):
+    found = settings_in(clean_env(VAR_DIR=str(tmp_path), SECRET_KEY="dev"))
+
+    assert found["secret"] == "dev"
+
+
 def test_an_empty_variable_counts_as_unset(tmp_path):
     found = settings_in(clean_env(VAR_DIR=str(tmp_path), DEBUG="", DATABASE_URL="", REDIS_URL=""))
 
     assert found["debug"] is True
     assert found["engine"] == "django.db.backends.sqlite3"
-    assert found["broker"].startswith("filesystem://")
+    assert found["broker"].startswith("redis+socket://")
 
 
 def test_an_empty_secret_key_file_is_reported(tmp_path):

@@ -135,7 +135,7 @@ def test_staff_and_outsiders_cannot_start_an_attempt(week1, ta, outsider):
             services.attempt_start(quiz=week1, student=person)
 
 
-def test_an_answer_of_the_wrong_shape_is_refused_and_nothing_is_recorded(week1, student):
+def test_an_answer_of_the_wrong_shape_is_refused_and_recorded_as_refused(week1, student):
     attempt = services.attempt_start(quiz=week1, student=student)
 
     with pytest.raises(AnswerError, match="Choose one of the choices 0-2"):
@@ -143,7 +143,9 @@ def test_an_answer_of_the_wrong_shape_is_refused_and_nothing_is_recorded(week1, 
     with pytest.raises(AnswerError, match="longer than 300"):
         services.answer_save(attempt=attempt, question=by_slug(attempt)["gd"], value="x" * 301)
 
-    assert not AnswerSave.objects.exists()
+    log = AnswerSave.objects.order_by("pk")
+    assert [(s.accepted, s.value) for s in log] == [(False, "7"), (False, json.dumps("x" * 301))]
+    assert "Choose one of the choices" in log[0].refusal
 
 
 def test_right_answers_score_full_marks_and_reach_the_gradebook_after_the_hand_grade(

@@ -1,6 +1,8 @@
 """``manage.py autograde --assignment SLUG FILE... [--json]``: grade one submission now (a notebook,
-Python files, or a zip of them), through the same sandbox and code as the worker, without any
-submission row. Exit code 0 whenever grading itself worked, whatever the score."""
+the notebooks of an assignment of several, Python files, a zip of them, or a folder holding them),
+through the same sandbox and code as the worker, without any submission row. Exit code 0 whenever
+grading itself worked, whatever the score; an error saying why when it did not
+(``autograder.failures``, or a stored source that cannot be graded), never a score."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from autograder import uploads
+from autograder import failures, uploads
 from autograder.grader import results_json
 from autograder.management.commands._files import read_files
 from autograder.models import Assignment
+from autograder.notebooks import SourceError
 from autograder.services import grade_files
 
 MAX_BYTES = 100 * 2**20
@@ -23,7 +26,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--assignment", required=True, help="slug, or course/slug")
-        parser.add_argument("files", nargs="+", metavar="FILE", help="a notebook, .py or .zip")
+        parser.add_argument(
+            "files", nargs="+", metavar="FILE", help="notebooks, .py files, a .zip or a folder"
+        )
         parser.add_argument("--json", action="store_true", help="print results.json only")
 
     def handle(self, *args, assignment, files, json: bool = False, **options):
@@ -32,7 +37,13 @@ class Command(BaseCommand):
             submitted = uploads.unpack(read_files(files), max_bytes=MAX_BYTES)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        grade = grade_files(found, submitted)
+        try:
+            with failures.worker_resources():
+                grade = grade_files(found, submitted)
+        except failures.GradingFailure as exc:
+            raise CommandError(f"Grading itself failed: {failures.describe(exc)}") from exc
+        except SourceError as exc:
+            raise CommandError(str(exc)) from exc
         results = results_json(grade)
         if json:
             self.stdout.write(_dumps(results))

@@ -1,5 +1,6 @@
-"""``manage.py import_assignment --course pmldl --slug a1 SOURCE.ipynb [DATA...]``, or for Python
-files ``... autograder.toml test_x.py [STARTER.py DATA...]`` (see ``autograder.harness``)."""
+"""``manage.py import_assignment --course pmldl --slug a1 SOURCE.ipynb [MORE.ipynb DATA...]`` (or
+an nbgrader assignment folder: ``--slug ps1 source/ps1``), or for Python files ``...
+autograder.toml test_x.py [STARTER.py DATA...]`` (see ``autograder.harness``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from courseapp.courses.models import Course
 
 class Command(BaseCommand):
     help = (
-        "Create or update an autograded assignment from an nbgrader source notebook and data, "
-        "or from a Python test harness with its autograder.toml."
+        "Create or update an autograded assignment from nbgrader source notebooks and data (or "
+        "their folder), or from a Python test harness with its autograder.toml."
     )
 
     def add_arguments(self, parser):
@@ -23,7 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--title", default="")
         parser.add_argument("--item", help="the graded item it scores (default: a new one)")
         parser.add_argument(
-            "paths", nargs="+", help="the source notebook or autograder.toml, then other files"
+            "paths",
+            nargs="+",
+            help="the source notebooks or autograder.toml, then other files; or their folder",
         )
 
     def handle(self, *args, course, slug, title, item, paths, **options):

@@ -6,6 +6,7 @@ from django import template
 from django.urls import reverse
 
 from courseapp.courses.permissions import may
+from courseapp.courses.timezones import zone_label
 
 register = template.Library()
 
@@ -47,4 +48,5 @@ def course_nav(context):
         }
         for label, name, members in sections
     ]  # fmt: skip
-    return {"course": course, "links": links}
+    # Every time on a course's pages is in the course's zone: say which, once, on every page.
+    return {"course": course, "links": links, "zone": zone_label(course)}

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,7 +48,7 @@ class AttemptOutput(serializers.Serializer):
 
 def attempt_data(attempt: Attempt) -> dict:
     now = timezone.now()
-    review = selectors.review_open(attempt, now=now)
+    score_visible = selectors.attempt_score_visible(attempt, now=now)
     questions = selectors.attempt_questions(attempt=attempt, now=now)
     for question in questions:
         question["prompt_html"] = str(question["prompt_html"])
@@ -58,7 +59,7 @@ def attempt_data(attempt: Attempt) -> dict:
         "deadline": attempt.deadline, "server_now": now,
         "seconds_left": max(0.0, (attempt.deadline - now).total_seconds()),
         "submitted_at": attempt.submitted_at,
-        "score": attempt.score if review else None, "max_score": attempt.max_score,
+        "score": attempt.score if score_visible else None, "max_score": attempt.max_score,
         "questions": questions,
     }  # fmt: skip
 
@@ -110,23 +111,42 @@ class SavedOutput(serializers.Serializer):
     warning = serializers.CharField()
 
 
+class BoundedJSONParser(JSONParser):
+    """JSON, where a body nested too deeply for Python's parser is a 400, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+
+
 class AnswerApi(QuizApi):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
 
     @extend_schema(
-        request=AnswerInput, responses={200: SavedOutput, 409: None}, summary="Save an answer"
-    )
+        request=AnswerInput, responses={200: SavedOutput, 400: None, 409: None},
+        summary="Save an answer",
+    )  # fmt: skip
     def put(self, request, course_code: str, slug: str, number: int, question: str):
-        """Appends the answer to the attempt's log. 409 with the reason when it arrives after the
-        deadline plus the grace, or after the attempt was submitted."""
+        """Appends the answer to the attempt's log. 400 with the reason for a body that is not
+        ``{"value": ...}`` with an answer of the question's kind; 409 with the reason when it
+        arrives after the deadline plus the grace, or after the attempt was submitted. Refused
+        saves are recorded as refused."""
         attempt = self.attempt(slug, number)
         found = get_object_or_404(Question, quiz=attempt.quiz, slug=question)
-        data = AnswerInput(data=request.data)
-        data.is_valid(raise_exception=True)
         try:
-            saved = services.answer_save(
-                attempt=attempt, question=found, value=data.validated_data["value"]
-            )
+            body = request.data
+        except ParseError as exc:
+            body = scoring.Unreadable(None, f"The body is not JSON we can read: {exc.detail}")
+        except UnsupportedMediaType as exc:  # a form, text: refused and recorded like bad JSON
+            body = scoring.Unreadable(None, f"Send JSON (application/json): {exc.detail}")
+        if isinstance(body, dict) and set(body) == {"value"}:
+            value = body["value"]
+        else:
+            value = body if isinstance(body, scoring.Unreadable) else scoring.Unreadable(body)
+        try:
+            saved = services.answer_save(attempt=attempt, question=found, value=value)
         except scoring.AnswerError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         if not saved.accepted:

@@ -28,8 +28,9 @@ class Command(BaseCommand):
         imp.add_argument("file", help="CSV file ('-' for standard input)")
         imp.add_argument("--dry-run", action="store_true", help="validate and report only")
         imp.add_argument(
-            "--as", dest="as_user", required=True, metavar="USERNAME",
-            help="the staff member the history records as making the changes",
+            "--as", dest="as_user", metavar="USERNAME",
+            help="a staff member the history names as making the changes (default: nobody; "
+            "the history shows the change as an import without a person)",
         )  # fmt: skip
 
     def handle(self, *args, action: str, course: str, **options):
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(f"No course with code {course!r}.")
         if action == "export":
             return self.export(found, options.get("output"))
-        by = self._staff(found, options["as_user"])
+        by = self._staff(found, options["as_user"]) if options["as_user"] else None
         return self.import_(found, options["file"], options["dry_run"], by)
 
     def _staff(self, course: Course, username: str):
