@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from autograder import checks, probes
 from autograder.findings import at_run_time
@@ -159,6 +160,21 @@ def test_each_cheat_is_a_finding_and_the_check_fails(tmp_path, cheat):
     assert any(finding in f for f in found), (found, said)
     if cheat not in BEFORE_THE_CHECK:
         assert vouched is None and said.startswith("FAILED:")
+
+
+def test_a_reach_that_cannot_be_reported_is_refused(tmp_path):
+    # the findings' channel closed first: gc.get_objects would go unreported, so it is refused
+    student = (
+        "import gc, os, torch\nos.closerange(3, 1024)\n"
+        "try:\n    LOOT = gc.get_objects()\nexcept PermissionError:\n    LOOT = None\n"
+        + HONEST.partition("\n")[2].replace("return", "return x * 0 if LOOT else", 1)
+    )
+
+    said, _, vouched = run_check(tmp_path, student)
+
+    x = checks.make_inputs(ELU)["arg0"]
+    assert said == "" and vouched is not None
+    assert torch.allclose(vouched["out"], torch.nn.functional.elu(x, 1.5))  # LOOT was None
 
 
 def test_a_relative_of_the_forbidden_function_is_refused(tmp_path):
