@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from autograder import families
+
 KINDS = ("function", "module", "optimizer", "scheduler", "statistical", "training", "network")
 DATASETS = ("digits",)
 DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -83,6 +85,7 @@ class Check:
     gradients: bool = False
     edge_values: bool = True  # function inputs start with EDGE_VALUES (0 has no derivative in ReLU)
     forbid: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()  # relatives of a forbidden API that this check allows after all
     parameters: tuple[str, ...] = ()
     buffers: tuple[str, ...] = ()
     modes: tuple[str, ...] = ("train", "eval")
@@ -117,6 +120,11 @@ class Check:
         return (self.rtol if self.rtol is not None else rtol), (
             self.atol if self.atol is not None else atol
         )
+
+    @property
+    def forbidden(self) -> families.Forbidden:
+        """``forbid`` with each API's relatives (``autograder.families``), less ``allow``."""
+        return families.expand(self.forbid, self.allow)
 
     @property
     def target_name(self) -> str:
@@ -164,8 +172,9 @@ def _parse_one(entry, index: int, default_module: str) -> Check:
         index=index, name=name, kind=kind, target=target, points=points, dtype=dtype,
         reference=str(entry.get("reference", "")), seed=int(entry.get("seed", index)),
         inputs=tuple(tuple(int(n) for n in shape) for shape in entry.get("inputs", [])),
-        forbid=tuple(entry.get("forbid", [])), parameters=tuple(entry.get("parameters", [])),
-        buffers=tuple(entry.get("buffers", [])), modes=tuple(entry.get("modes", ["train", "eval"])),
+        forbid=tuple(entry.get("forbid", [])), allow=tuple(entry.get("allow", [])),
+        parameters=tuple(entry.get("parameters", [])), buffers=tuple(entry.get("buffers", [])),
+        modes=tuple(entry.get("modes", ["train", "eval"])),
         metrics=tuple(float(m) for m in entry.get("metrics", [])),
     )  # fmt: skip
     if "shapes" in entry:
@@ -218,9 +227,11 @@ def parse_toml(data: bytes, *, default_module: str = "__main__") -> tuple[Check,
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CheckError(f"not valid TOML: {exc}") from exc
-    unknown = set(raw) - {"checks"}
+    unknown = set(raw) - {"checks", "accepted"}  # [[accepted]]: mutants (autograder.strength)
     if unknown:
-        raise CheckError(f"beside a notebook only [[checks]] are read, not {sorted(unknown)}.")
+        raise CheckError(
+            f"beside a notebook only [[checks]] and [[accepted]] are read, not {sorted(unknown)}."
+        )
     found = parse(raw.get("checks"), default_module=default_module)
     names = [c.name for c in found]
     if len(set(names)) != len(names):
@@ -285,13 +296,12 @@ def check_cell(check: Check):
     import nbformat
 
     spec = json.dumps(probe_spec(check))
-    cell = nbformat.v4.new_code_cell(
-        f"__import__('probes').checked(__import__('json').loads({spec!r}))"
-    )
+    cell = nbformat.v4.new_code_cell(f"__import__('sys').audit({EVENT!r}, {spec!r})")
     cell.metadata["autograder"] = check_cell_meta(check)
     return cell
 
 
+EVENT = "autograder.check"  # what the sealed guard (guard.py) runs a check on
 CHECK_MARGIN = 30  # seconds a training check's cell gets beyond its budget: loading, predicting
 
 
@@ -386,10 +396,10 @@ def positive_points(value) -> Decimal | None:
 # Forbidden APIs in the source
 
 
-def forbidden_uses(
-    sources: dict[str, bytes], forbidden: tuple[str, ...], *, target: str | None = None
-) -> list[str]:
-    """Where the student's files name a forbidden API, as "name (file, line N)".
+def forbidden_uses(sources: dict[str, bytes], forbidden, *, target: str | None = None) -> list[str]:
+    """Where the student's files name a forbidden API or one of its relatives
+    (``autograder.families``), as "name (file, line N)"; ``forbidden``: a check's
+    ``Check.forbidden``, or names (widened to their families here).
 
     Anywhere in a file: an import of it (``from torch.nn.functional import elu``) or a name bound
     to it (``_elu = F.elu``, ``class Adam(torch.optim.Adam)``), under any module path that is the
@@ -398,7 +408,9 @@ def forbidden_uses(
     torch.nn.functional as F``): only in the body of ``target``, the function or class under
     check, where a file defines it at the top level (``torch.relu`` in another function is no
     concern of this check; one reached through a helper is still trapped at run time)."""
-    if not forbidden:
+    if not isinstance(forbidden, families.Forbidden):
+        forbidden = families.expand(tuple(forbidden))
+    if not forbidden.python:
         return []
     found = []
     for filename, content in sources.items():
@@ -412,7 +424,7 @@ def forbidden_uses(
     return sorted(set(found))
 
 
-def _uses_in(tree, filename: str, forbidden: tuple[str, ...], target: str | None) -> list[str]:
+def _uses_in(tree, filename: str, forbidden: families.Forbidden, target: str | None) -> list[str]:
     aliases = _aliases(tree)
     found = []
 
@@ -420,7 +432,7 @@ def _uses_in(tree, filename: str, forbidden: tuple[str, ...], target: str | None
         head, _, rest = dotted.partition(".")
         name = _matches(aliases.get(head, head) + (f".{rest}" if rest else ""), forbidden)
         if name:
-            found.append(f"{name} ({filename}, line {node.lineno})")
+            found.append(f"{forbidden.label(name)} ({filename}, line {node.lineno})")
 
     for node in ast.walk(tree):  # bindings, anywhere
         if isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -608,22 +620,23 @@ def _dotted(node) -> str | None:
     return ".".join(reversed(parts))
 
 
-def _matches(full: str, forbidden: tuple[str, ...]) -> str | None:
+def _matches(full: str, forbidden: families.Forbidden) -> str | None:
     """The forbidden name that ``full`` is: the same dotted name or below it, the same object
-    under another torch module path, or its aten operator."""
-    for name in forbidden:
+    under another torch module path, or its aten operator (by its name in ``forbidden.aten``)."""
+    for name in forbidden.python:
         if full == name or full.startswith(name + "."):
             return name
     if not full.startswith("torch."):
         return None
     parts = full.split(".")
     if parts[:3] == ["torch", "ops", "aten"] and len(parts) >= 4:
-        for name in forbidden:
-            if parts[3] == name.rpartition(".")[2]:
-                return name
+        op = parts[3]
+        for candidate in (op, op.removesuffix("_")):
+            if candidate in forbidden.aten:
+                return candidate
     obj = _torch_object(full)
     if obj is not None:
-        for name in forbidden:
+        for name in forbidden.python:
             if _torch_object(name) is obj:
                 return name
     return None
@@ -826,6 +839,22 @@ def describe(key: str) -> str:
 
 
 FLAGS = ("trainable.", "tracks_grad", "inference")
+
+
+def problem(
+    check: Check, inputs: dict, actual: dict, *, device: str, private: dict, expected=None
+) -> str:
+    """What is wrong with the student's outputs ``actual`` for ``inputs``, "" if nothing: the
+    reference's (computed here, unless ``expected`` has them) compared, or, for a statistical
+    check, dropout's contract."""
+    if check.kind == "statistical":
+        return statistical_problem(check, inputs, actual)
+    if expected is None:
+        expected = reference_outputs(check, inputs, device=device, private=private)
+    found = compare(check, expected, actual)
+    if not found and check.kind == "optimizer" and never_changes(inputs, actual, check):
+        return "Its step() never changes the parameters."
+    return found
 
 
 def compare(check: Check, expected: dict, actual: dict) -> str:
@@ -1130,9 +1159,11 @@ def save_inputs(tensors: dict) -> bytes:
 def probe_spec(check: Check) -> dict:
     """What ``probes.run`` gets in the sandbox."""
     inputs, outputs = check.files()
+    forbidden = check.forbidden
     spec = {
         "kind": check.kind, "target": check.target, "seed": check.seed, "inputs": inputs,
-        "outputs": outputs, "forbid": list(check.forbid), "gradients": check.gradients,
+        "outputs": outputs, "forbid": _labels(forbidden.python, forbidden),
+        "forbid_ops": _labels(forbidden.aten, forbidden), "gradients": check.gradients,
         "kwargs": check.kwargs, "init": check.init, "arity": len(check.inputs),
         "parameters": list(check.parameters), "buffers": list(check.buffers),
         "modes": list(check.modes), "steps": check.steps, "lr": check.lr, "epochs": check.epochs,
@@ -1143,3 +1174,7 @@ def probe_spec(check: Check) -> dict:
     if check.kind == "network":
         spec["network"] = f"{check.target.partition(':')[0]}:{check.network}"
     return spec
+
+
+def _labels(names: dict, forbidden: families.Forbidden) -> dict[str, str]:
+    return {name: forbidden.label(name) for name in sorted(names)}

@@ -22,11 +22,12 @@ from autograder.sandbox import Limits, SandboxResult, host, run_sandboxed
 RUNNER = Path(__file__).with_name("nbrunner.py")
 PYRUNNER = Path(__file__).with_name("pyrunner.py")
 PROBES = Path(__file__).with_name("probes.py")
+GUARD = Path(__file__).with_name("guard.py")  # the checks' guard, sealed first (probes' sibling)
 MAX_COLLECTED_BYTES = 64 * 2**20
 # Names the runners use in the scratch directory; an assignment's own files may not take them.
 RESERVED_NAMES = frozenset(
     {"nbrunner.py", "submission.ipynb", "executed.ipynb", "pyrunner.py", "pyrunner-spec.json",
-     "status.json", "probes.py", "pyrunner-hidden.json"}
+     "status.json", "probes.py", "guard.py", "pyrunner-hidden.json"}
 )  # fmt: skip
 MAX_STATUS_BYTES = 64 * 1024
 RUN_ENV = {
@@ -138,7 +139,7 @@ def _scratch(files: dict[str, bytes], runner: Path):
         work.mkdir()
         for name, content in files.items():
             (work / name).write_bytes(content)
-        for program in (runner, PROBES):
+        for program in (runner, PROBES, GUARD):
             shutil.copyfile(program, work / program.name)
         yield work
 

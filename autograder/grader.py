@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from autograder import checks, harness, notebooks
+from autograder import checks, findings, harness, notebooks, reach
 from autograder.execution import Execution, run_notebook, run_python_tests
+from autograder.failures import InfrastructureFault
 from autograder.harness import HarnessSpec
 from autograder.sandbox import Limits, SandboxResult, isolation_level
 
@@ -202,7 +203,9 @@ def grade_notebook(
         else:
             result = {"status": "passed", "duration": durations.get(str(index))}
         results[cell.metadata.get("autograder", {}).get("check")] = result
-    tests += prepared.score(results, execution.files, notes)
+    tests += prepared.score(
+        results, execution.files, notes, status=execution.status, stderr=execution.sandbox.stderr
+    )
     log = "".join(f"{line}\n" for line in prepared.staff_log) + log
     del execution.executed.cells[first_check:]  # the student's notebook, as it ran
     for index, cell in placed.items():  # a check cell as the instructor wrote it; its result is
@@ -320,7 +323,7 @@ def grade_python(
         if check.files()[1] in changed and results[check.name].get("status") == "passed":
             results[check.name] = {"status": "failed", "output": CHANGED_OUTPUTS}
     tests = [_harness_result(test, results[test.name]) for test in spec.tests]
-    tests += prepared.score(results, run.files, notes)
+    tests += prepared.score(results, run.files, notes, status=run.status, stderr=run.sandbox.stderr)
     tests = [_without_secrets(test, secrets) for test in tests]
     log = "".join(f"{line}\n" for line in prepared.staff_log) + log
     return Grade(
@@ -350,6 +353,7 @@ class _Checks:
     private: dict[str, bytes]
     device: str = "cpu"
     tampering: tuple[str, ...] = ()  # where the student's code changes torch or the checks
+    reaches: tuple[str, ...] = ()  # where it reaches for the checking machinery (``reach``)
     staff_log: list[str] = field(default_factory=list)  # what staff should look at
 
     @classmethod
@@ -358,11 +362,14 @@ class _Checks:
         *, aliases: dict[str, str] | None = None,
     ):  # fmt: skip
         tampering = checks.tampering(students, aliases=aliases) if reference_checks else []
+        reaches = reach.reaches(students, aliases=aliases) if reference_checks else []
+        untrusted = tampering + reaches
         forbidden = {
             c.name: uses
             for c in reference_checks
             if (
-                uses := tampering or checks.forbidden_uses(students, c.forbid, target=c.target_name)
+                uses := untrusted
+                or checks.forbidden_uses(students, c.forbidden, target=c.target_name)
             )
         }
         inputs = {
@@ -371,12 +378,14 @@ class _Checks:
             if c.name not in forbidden
         }
         device = checks.best_device() if reference_checks else "cpu"
-        return cls(tuple(reference_checks), forbidden, inputs, private, device, tuple(tampering))
+        return cls(tuple(reference_checks), forbidden, inputs, private, device, tuple(tampering),
+                   tuple(reaches))  # fmt: skip
 
     def told_in_cells(self, places: list[str]) -> _Checks:
         """The same, with places in a notebook said as cells and lines."""
         self.forbidden = {n: checks.in_cells(uses, places) for n, uses in self.forbidden.items()}
         self.tampering = tuple(checks.in_cells(list(self.tampering), places))
+        self.reaches = tuple(checks.in_cells(list(self.reaches), places))
         return self
 
     @property
@@ -384,26 +393,43 @@ class _Checks:
         return [c for c in self.checks if c.name in self.inputs]
 
     def input_files(self) -> dict[str, bytes]:
-        return {c.files()[0]: checks.save_inputs(self.inputs[c.name]) for c in self.to_run}
+        return {c.files()[0]: self.input_bytes(c) for c in self.to_run}
 
     def output_files(self) -> list[str]:
         return [c.files()[1] for c in self.to_run]
 
-    def score(self, results: dict, files: dict[str, bytes], notes: list[str]) -> list[TestResult]:
-        """``results``: how each check's probe ended in the sandbox, by check name."""
+    def score(
+        self, results: dict, files: dict[str, bytes], notes: list[str], *, status: dict | None,
+        stderr: str,
+    ) -> list[TestResult]:  # fmt: skip
+        """``results``: how each check's probe ended in the sandbox, by check name; ``status``:
+        the runner's signed status (the guard's keys); ``stderr``: the sandbox's (the guard's
+        findings at run time)."""
+        keys = (status or {}).get("probe_keys") or []
+        if self.to_run and status is not None and not keys:  # ours, before any student code
+            raise InfrastructureFault(
+                f"The checks' guard was not sealed: {status.get('guard_error', 'no key')}"
+            )
+        run_time = findings.at_run_time(stderr) if self.to_run else []
+        told = {"changes": self.tampering, "reaches": self.reaches, "run_time": run_time}
+        self.staff_log += findings.for_staff(**told)
+        untrusted = findings.message(**told)
         scored = []
         for check in self.checks:
-            if self.tampering:
-                message = (
-                    f"Your code changes {'; '.join(self.tampering)}: the reference checks need "
-                    "torch and the grader's code as they are, so every check scores 0."
-                )
-                scored.append(TestResult(check.name, Decimal(0), check.points, "failed", message))
+            if untrusted:
+                scored.append(TestResult(check.name, Decimal(0), check.points, "failed",
+                                         untrusted))  # fmt: skip
                 continue
             if check.name in self.forbidden:
                 scored.append(_forbidden_result(check, self.forbidden[check.name]))
                 continue
             result = results.get(check.name, {"status": "failed", "output": "It did not run."})
+            outputs = files.get(check.files()[1])
+            if outputs is not None and result.get("status") == "passed":
+                actual = findings.attested_outputs(check, outputs, self.input_bytes(check), keys)
+                if actual is None:
+                    self.staff_log.append(f"Check {check.name!r}: {findings.UNATTESTED}")
+                    result = {"status": "failed", "output": findings.UNATTESTED}
             scored.append(
                 _check_result(check, result, self.inputs[check.name], files, self.device,
                               self.private, self.staff_log)
@@ -411,6 +437,9 @@ class _Checks:
         if self.checks:
             notes.append(f"Reference checks ran on {self.device}.")
         return scored
+
+    def input_bytes(self, check: checks.Check) -> bytes:
+        return checks.save_inputs(self.inputs[check.name])
 
 
 def _reported(result) -> tuple[str, str]:
@@ -442,7 +471,7 @@ def _check_result(check, result, inputs, files, device, private, staff: list) ->
             status = "passed" if points == check.points else "partial" if points else "failed"
             return TestResult(check.name, points, check.points, status, output)
         else:
-            problem = _problem(check, inputs, actual, device, private)
+            problem = checks.problem(check, inputs, actual, device=device, private=private)
             status, output = ("failed" if problem else "passed"), problem
     if output and check.hidden:
         output = HIDDEN_OUTPUT
@@ -479,17 +508,6 @@ def _over_budget(check, result: dict) -> str:
         f"Training and predicting took {took:.1f} s in all; the budget is "
         f"{check.time_budget:g} s (and {TRAINING_SLACK:g} s to load the data and predict)."
     )
-
-
-def _problem(check, inputs, actual, device, private) -> str:
-    """What is wrong with the student's outputs, "" if nothing."""
-    if check.kind == "statistical":  # no reference: dropout's contract
-        return checks.statistical_problem(check, inputs, actual)
-    expected = checks.reference_outputs(check, inputs, device=device, private=private)
-    problem = checks.compare(check, expected, actual)
-    if not problem and check.kind == "optimizer" and checks.never_changes(inputs, actual, check):
-        return "Its step() never changes the parameters."
-    return problem
 
 
 def _forbidden_result(check, uses: list[str]) -> TestResult:

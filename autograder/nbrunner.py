@@ -27,9 +27,11 @@ A reference check's cell (metadata ``autograder``) names its inputs file: the ru
 files and deletes them before the kernel starts, and writes each back just before its check runs,
 so the student's cells cannot work on a check's inputs (a training set) ahead of its clock, and
 times each check cell here, outside the kernel (``durations`` in the signed status), where the
-student's code cannot change the clock. The check module (probes.py) is imported first of all, so
-that what it takes from torch is torch as it was before any student cell ran. A check cell may
-ask for its own time limit (``timeout``).
+student's code cannot change the clock. The checks' guard (guard.py, with probes.py) is sealed
+first of all, in a silent execution that leaves nothing in the kernel's history, under a key of
+its own that the signed status carries (``probe_keys``): what it takes from torch is torch as it
+was before any student cell ran, and the worker knows the outputs it vouches for. A check cell
+may ask for its own time limit (``timeout``).
 """
 
 import contextlib
@@ -38,6 +40,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import sys
 import time
 
@@ -144,12 +147,13 @@ def main(
     os.remove(source)
     stash = _stash_inputs(notebook)
     if stash:  # first of all, before any student cell: see the module's docstring
-        notebook.cells.insert(0, nbformat.v4.new_code_cell("import probes as __autograder_probes"))
+        notebook.cells.insert(0, nbformat.v4.new_code_cell("None"))
         notebook.cells[0].metadata["autograder"] = {"setup": True}
     # "finished" only once the whole notebook ran: a status written on the way out of an error
     # must not read as a complete run.
     status = {"state": "incomplete", "message": "", "timeouts": [], "errors": [], "tampered": [],
-              "durations": {}, "outputs": {}}  # fmt: skip
+              "durations": {}, "outputs": {}, "probe_keys": []}  # fmt: skip
+    probe_key = secrets.token_hex(32)
     kept: dict[str, bytes] = {}
     started: dict[int, float] = {}
     nonce = hashlib.sha256(key + b"guard").hexdigest()[:16]
@@ -161,6 +165,15 @@ def main(
         return max(cell_timeout, asked) if isinstance(asked, int) else cell_timeout
 
     async def before_cell(cell, cell_index):
+        if setup and cell_index == 0:  # the guard, silently: the key stays out of history
+            seal = f"__import__('guard').seal({probe_key!r})"
+            msg_id = client.kc.execute(seal, silent=True, store_history=False)
+            reply = (await client.async_wait_for_reply(msg_id)) or {}
+            if reply.get("content", {}).get("status") == "ok":
+                status["probe_keys"].append(probe_key)
+            else:
+                status["guard_error"] = str(reply.get("content", {}).get("evalue", "no reply"))
+            return
         if cell_index - len(setup) in student_cells:
             report("student")
         meta = cell.get("metadata", {}).get("nbgrader", {})

@@ -1,39 +1,37 @@
 """Probes: run the student's function, module, optimizer or scheduler on the inputs the worker made,
-and save what came out. Copied into the sandbox and run there by pyrunner's tester, in the
-student's process; it imports nothing from the project. The worker puts the PyTorch reference
-through the same functions (``KINDS``), outside the sandbox.
+and return what came out. Copied into the sandbox and run there in the student's process, inside
+the guard (``guard.py``, which imports this and seals both away before any student code runs);
+it imports nothing from the project. The worker puts the PyTorch reference through the same
+functions (``KINDS``), outside the sandbox.
 
 Nothing is compared here: the worker computes the PyTorch reference itself and compares, so a
 student's code that changes ``torch`` here (``torch.allclose = lambda *a: True``) changes only its
-own outputs. Inputs and outputs are safetensors files (no pickle).
-
-    probes.run(check)   # check: one entry of the runner spec's "probe" (see autograder.checks)
-
-Forbidden APIs are replaced, for the duration of the check, by a trap that records the call and
-raises ``ForbiddenAPI`` (a BaseException, so ``except Exception`` in the student's code does not
-swallow it).
+own outputs. Inputs and outputs are safetensors (no pickle); the outputs carry an attestation
+(``attestation``) that the worker checks (``attested``).
 """
 
 import contextlib
+import hashlib
+import hmac
 import importlib
-import sys
+import json
 import time
 
 import torch
-from safetensors.torch import load_file, save_file
-from torch.utils._python_dispatch import TorchDispatchMode
+from safetensors.torch import load
 
 # What the probes read of torch and the clock, taken when this module is first imported: before
-# any student code runs (both runners import it first), so code that later replaces
+# any student code runs (the runners seal the guard first), so code that later replaces
 # Tensor.requires_grad or time.monotonic does not change it here.
 _GET = object.__getattribute__  # past a class's own __getattribute__ or named_parameters
 _REQUIRES_GRAD = torch._C.TensorBase.requires_grad.__get__
 _IS_INFERENCE = torch._C.TensorBase.is_inference
 _MONOTONIC = time.monotonic  # the training probe's clock (the runner keeps one of its own too)
+PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
 class ForbiddenAPI(BaseException):
-    pass
+    """Raised by a trap (``except Exception`` in the student's code does not swallow it)."""
 
 
 class ProbeError(Exception):
@@ -41,53 +39,70 @@ class ProbeError(Exception):
 
 
 class CheckFailed(AssertionError):
-    """What ``checked`` raises: the check's own finding, for the student to read."""
+    """What a check raises in the sandbox: its own finding, for the student to read."""
 
 
-def checked(check: dict) -> None:
-    """``run``, with what went wrong raised as ``CheckFailed`` (pyrunner's tester and the check
-    cells appended to a notebook call this)."""
-    try:
-        why = run(check)
-    except ProbeError as exc:
-        raise CheckFailed(str(exc)) from None
-    if why.startswith("FORBIDDEN:"):
-        raise CheckFailed(f"It calls {why[len('FORBIDDEN:') :]}, which this check forbids.")
-
-
-def run(check: dict) -> str:
-    """Run one check; returns "" or why it could not produce outputs (the student's fault)."""
+def run(check: dict, inputs: dict, *, around=None) -> dict:
+    """Run one check's probe on the student's object; its outputs. ``around``: the guard's
+    context (traps, a dispatch mode, the operator recorder) for the student's code, whose
+    ``called`` lists the forbidden APIs it reached."""
     torch.manual_seed(check["seed"])
-    inputs = load_file(check["inputs"])
-    target = _resolve(check["target"])
-    forbidden = check.get("forbid", [])
-    called: list[str] = []
-    for name in forbidden:
+    target = resolve(check["target"])
+    for name, label in check.get("forbid", {}).items():
         if _is_or_inherits(target, _lookup(name)):
-            return f"FORBIDDEN:{name}"
+            raise ProbeError(f"It calls {label}, which this check forbids.")
     if check["kind"] == "network":  # the network it takes: the student's module names it
-        check = {**check, "network_class": _resolve(check["network"])}
-    restore = [_trap(name, called) for name in forbidden]
-    ops = _ForbiddenOps(forbidden, called)
-    try:
-        with ops if ops.ops else contextlib.nullcontext():  # a mode costs every operation
+        check = {**check, "network_class": resolve(check["network"])}
+    with around if around is not None else contextlib.nullcontext():
+        try:
             outputs = KINDS[check["kind"]](target, inputs, check)
-    except BaseException:
-        if not called:  # the student's own error: theirs to read
-            raise
-    finally:
-        for undo in reversed(restore):
-            undo()
-    if called:
-        return f"FORBIDDEN:{called[0]}"
-    save_file({k: v.detach().contiguous().cpu() for k, v in outputs.items()}, check["outputs"])
-    return ""
+        except BaseException:
+            if around is None or not around.mode.called:  # the student's own error: theirs
+                raise
+            return {}
+    return {k: v.detach().contiguous().cpu() for k, v in outputs.items()}
+
+
+def attestation(key: bytes, spec: dict, inputs: bytes, outputs: dict) -> str:
+    """What vouches that the guard made ``outputs`` from ``inputs`` for ``spec``: an HMAC under
+    the key the runner gave the guard before the student's code ran."""
+    return hmac.new(key, _statement(spec, inputs, outputs), hashlib.sha256).hexdigest()
+
+
+def attested(keys, spec: dict, inputs: bytes, outputs: bytes) -> dict | None:
+    """The tensors of ``outputs`` (a safetensors file) if one of ``keys`` vouches for them."""
+    try:
+        header = json.loads(outputs[8 : 8 + int.from_bytes(outputs[:8], "little")])
+        claimed = str(header.get("__metadata__", {}).get("attestation", ""))
+        tensors = load(outputs)
+    except Exception:
+        return None
+    statement = _statement(json.loads(json.dumps(spec)), inputs, tensors)
+    for key in keys:
+        expected = hmac.new(str(key).encode(), statement, hashlib.sha256).hexdigest()
+        if hmac.compare_digest(expected, claimed):
+            return tensors
+    return None
+
+
+def _statement(spec: dict, inputs: bytes, outputs: dict) -> bytes:
+    digest = hashlib.sha256()
+    for name in sorted(outputs):
+        tensor = outputs[name]
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}:".encode())
+        digest.update(tensor.detach().contiguous().cpu().view(-1).view(torch.uint8).numpy())
+    parts = {
+        "spec": hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest(),
+        "inputs": hashlib.sha256(inputs).hexdigest(),
+        "outputs": digest.hexdigest(),
+    }
+    return json.dumps(parts, sort_keys=True).encode()
 
 
 def _lookup(dotted: str):
     owner_name, _, attr = dotted.rpartition(".")
     try:
-        return getattr(_import_owner(owner_name), attr)
+        return getattr(import_owner(owner_name), attr)
     except (ImportError, AttributeError, ValueError):
         return None
 
@@ -102,37 +117,7 @@ def _is_or_inherits(target, forbidden) -> bool:
     return both_classes and issubclass(target, forbidden)
 
 
-# What a forbidden function ends up as below Python (aten operators), beyond its own name: a
-# reference taken before the trap was set, or torch.ops.aten.relu, still arrives here.
-ATEN_ALSO = {
-    "batch_norm": ("native_batch_norm", "_native_batch_norm_legit",
-                   "_native_batch_norm_legit_no_training", "cudnn_batch_norm"),
-    "dropout": ("native_dropout",),
-    "expit": ("sigmoid",),
-}  # fmt: skip
-
-
-class _ForbiddenOps(TorchDispatchMode):
-    """Refuses the aten operators of the forbidden functions while the check runs."""
-
-    def __init__(self, forbidden, called: list[str]) -> None:
-        super().__init__()
-        self.called, self.ops = called, {}
-        for dotted in forbidden:
-            name = dotted.rpartition(".")[2]
-            for op in (name, *ATEN_ALSO.get(name, ())):
-                if hasattr(torch.ops.aten, op):
-                    self.ops[op] = dotted
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.overloadpacket.__name__
-        if name in self.ops:
-            self.called.append(self.ops[name])
-            raise ForbiddenAPI(f"{self.ops[name]} is not allowed in this exercise")
-        return func(*args, **(kwargs or {}))
-
-
-def _resolve(target: str):
+def resolve(target: str):
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     try:
@@ -141,24 +126,7 @@ def _resolve(target: str):
         raise ProbeError(f"{module_name}.py has no {attr}.") from None
 
 
-def _trap(dotted: str, called: list[str]):
-    """Replace ``dotted`` (e.g. torch.nn.functional.elu) by a trap; return how to undo it."""
-    owner_name, _, attr = dotted.rpartition(".")
-    try:
-        owner = _import_owner(owner_name)
-        original = getattr(owner, attr)
-    except (ImportError, AttributeError):
-        return lambda: None
-
-    def trap(*args, **kwargs):
-        called.append(dotted)
-        raise ForbiddenAPI(f"{dotted} is not allowed in this exercise")
-
-    setattr(owner, attr, trap)
-    return lambda: setattr(owner, attr, original)
-
-
-def _import_owner(name: str):
+def import_owner(name: str):
     try:
         return importlib.import_module(name)
     except ImportError:  # a class such as torch.Tensor
@@ -169,6 +137,8 @@ def _import_owner(name: str):
 def _tensor(value, what: str) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise ProbeError(f"{what} is a {type(value).__name__}, not a torch.Tensor.")
+    if type(value) not in PLAIN:  # its own __torch_function__ would answer for torch's methods
+        raise ProbeError(f"{what} is a {type(value).__name__}: return a plain torch.Tensor.")
     return value
 
 
@@ -403,9 +373,3 @@ KINDS = {
     "function": function, "module": module, "optimizer": optimizer, "scheduler": scheduler,
     "statistical": statistical, "training": training, "network": network,
 }  # fmt: skip
-
-
-if __name__ == "__main__":  # pragma: no cover - for trying a probe by hand
-    import json
-
-    print(run(json.loads(sys.argv[1])))

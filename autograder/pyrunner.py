@@ -25,7 +25,9 @@ infrastructure fault by the worker, not for a score.
 
 A reference check's inputs file is read and removed before the tester starts, and written back
 only when that check's turn comes (the tester asks, and waits for the runner's go), so the
-student's code cannot work on a check's inputs (a training set) ahead of the check's clock.
+student's code cannot work on a check's inputs (a training set) ahead of the check's clock. Before
+it imports any of the student's code, a tester seals the checks' guard (guard.py) under a key of
+its own, sent on the go pipe and listed in the signed status (``probe_keys``).
 
 It imports nothing from the project.
 """
@@ -40,6 +42,7 @@ import io
 import json
 import linecache
 import os
+import secrets
 import selectors
 import signal
 import subprocess
@@ -114,6 +117,7 @@ def tester(spec_path: str, fd: int, go_fd: int) -> None:
         spec = json.load(handle)
     pipe = os.fdopen(fd, "w", encoding="utf-8")
     go = os.fdopen(go_fd, "rb")
+    probe_key = go.readline().strip().decode()  # the guard's key, first on the go pipe
     _hidden_modules(sys.stdin.buffer)
     sys.stdin.close()
     sys.stdin = open(os.devnull)  # noqa: SIM115 - the student's code may read it
@@ -123,9 +127,9 @@ def tester(spec_path: str, fd: int, go_fd: int) -> None:
     sys.argv = [spec["harness"]]
     try:
         if any("probe" in test for test in spec["tests"]):
-            # Before the student's code: what the probes take from torch is torch as it was.
+            # Before the student's code: what the guard takes from torch is torch as it was.
             # And torch is slow to import: better not on the first check's clock.
-            __import__("probes")
+            __import__("guard").seal(probe_key)
         # None of the student's code has run before this. Wait until the runner has noted it:
         # the student's code could kill the runner before it read the message.
         _send(pipe, {"event": "importing"})
@@ -161,10 +165,9 @@ def tester(spec_path: str, fd: int, go_fd: int) -> None:
 
 
 def _probe(check: dict) -> None:
-    """A reference check (autograder.checks): run the student's object, save its outputs."""
-    import probes  # copied beside this file
-
-    probes.checked(check)
+    """A reference check (autograder.checks): the sealed guard runs the student's object and
+    saves its outputs."""
+    sys.audit("autograder.check", json.dumps(check))
 
 
 def _assertion(exc: AssertionError) -> str:
@@ -177,7 +180,7 @@ def _assertion(exc: AssertionError) -> str:
 def _trace(limit: int) -> str:
     """The exception, without the frames of this file."""
     kind, value, tb = sys.exc_info()
-    ours = ("pyrunner.py", "probes.py")
+    ours = ("pyrunner.py", "probes.py", "guard.py")
     frames = [f for f in traceback.extract_tb(tb) if not f.filename.endswith(ours)]
     lines = traceback.format_list(frames) + traceback.format_exception_only(kind, value)
     text = "Traceback (most recent call last):\n" + "".join(lines)
@@ -187,9 +190,10 @@ def _trace(limit: int) -> str:
 # The runner: holds the key, enforces the time per test, signs the results.
 
 
-def _start_tester(spec_path: str, start: int, hidden: bytes):
+def _start_tester(spec_path: str, start: int, hidden: bytes, probe_key: str):
     read, write = os.pipe()
     go_read, go_write = os.pipe()
+    os.write(go_write, probe_key.encode() + b"\n")  # the guard's key, read before anything else
     env = {**os.environ, "PYRUNNER_START": str(start)}
     proc = subprocess.Popen(
         [sys.executable, __file__, "--tester", spec_path, str(write), str(go_read)],
@@ -290,9 +294,11 @@ def run_tests(spec_path: str, spec: dict, hidden: bytes = b"", report=lambda sta
     kept: dict[str, bytes] = {}  # the checks' outputs, taken when each check is done
     began_test = time.monotonic()  # when the current test started: timed here, not in the tester
     start = 0
+    probe_keys: list[str] = []
     while start < len(tests):
         began = start
-        proc, stream, go = _start_tester(spec_path, start, hidden)
+        probe_keys.append(secrets.token_hex(32))
+        proc, stream, go = _start_tester(spec_path, start, hidden, probe_keys[-1])
         current = {"index": None, "deadline": time.monotonic() + IMPORT_TIMEOUT}
         reason = ""
         for message, reason in _lines(stream, lambda: current["deadline"]):  # noqa: B023
@@ -358,6 +364,7 @@ def run_tests(spec_path: str, spec: dict, hidden: bytes = b"", report=lambda sta
         "state": state["state"],
         "tests": [r or {"status": "not_run", "output": ""} for r in results],
         "outputs": {name: hashlib.sha256(content).hexdigest() for name, content in kept.items()},
+        "probe_keys": probe_keys,
     }
 
 

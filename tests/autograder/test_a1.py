@@ -4,8 +4,6 @@ feedback that names the problem. Each grading runs the real sandbox (a few secon
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from tests.autograder.shipped import Shipped
@@ -58,10 +56,38 @@ MISTAKES = {
         [("return torch.where(x > 0, x, torch.zeros_like(x))", "return torch.relu(x)")],
         {"ReLU"}, "forbids: torch.relu",
     ),
+    # tanh is 2 * sigmoid(2x) - 1 through the student's sigmoid: torch.sigmoid is tanh's relative
     "sigmoid calling a forbidden API by a name the source does not show": (
         [("    return torch.where(x >= 0, positive, z / (1 + z))",
           "    return getattr(torch, 'sig' + 'moid')(x)")],
-        {"sigmoid"}, "It calls torch.sigmoid, which this check forbids.",
+        {"sigmoid", "tanh"}, "It calls torch.sigmoid",
+    ),
+    "ReLU as clamp, a relative of torch.relu": (
+        [("    return torch.where(x > 0, x, torch.zeros_like(x))",
+          "    return torch.clamp(x, min=0)")],
+        {"ReLU"}, "torch.clamp (a relative of torch.relu)",
+    ),
+    "ReLU as threshold(x, 0, 0)": (
+        [("    return torch.where(x > 0, x, torch.zeros_like(x))",
+          "    return torch.nn.functional.threshold(x, 0.0, 0.0)")],
+        {"ReLU"}, "torch.nn.functional.threshold (a relative of torch.relu)",
+    ),
+    "leaky ReLU as rrelu with equal bounds": (
+        [("    return torch.where(x > 0, x, negative_slope * x)",
+          "    s = negative_slope\n    return torch.nn.functional.rrelu(x, s, s, training=False)")],
+        {"leaky ReLU"},
+        "torch.nn.functional.rrelu (a relative of torch.nn.functional.leaky_relu)",
+    ),
+    "ELU as celu": (
+        [("    return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0)))",
+          "    return torch.nn.functional.celu(x, alpha)")],
+        {"ELU"}, "forbids: torch.nn.functional.celu (cell activations",  # A1 names it
+    ),
+    "the squared error as a Huber loss with a large delta": (
+        [("return ((predictions - targets) ** 2).mean()",
+          "return 2 * torch.nn.functional.huber_loss(predictions, targets, delta=1e9)")],
+        {"empirical risk"},
+        "torch.nn.functional.huber_loss (a relative of torch.nn.functional.mse_loss)",
     ),
 }  # fmt: skip
 
@@ -76,7 +102,7 @@ def test_a_wrong_solution_loses_exactly_the_checks_it_breaks(mistake):
 
 
 def test_patching_torch_in_the_notebook_gains_nothing():
-    # Out of the source scan's sight (it would score every check 0): only running it shows it.
+    # Out of the tampering scan's sight; the reach scan sees __import__, and every check scores 0
     cheat = (
         "import torch\n"
         "_t = __import__('torch')\n"
@@ -90,10 +116,29 @@ def test_patching_torch_in_the_notebook_gains_nothing():
         ("def sigmoid(x):", cheat + "\n\ndef sigmoid(x):"),
     )
 
-    scores = A1.check_scores(A1.grade(submitted))
+    result = A1.grade(submitted)
 
-    # Only the real mistake costs anything; nothing the patches did earned a point.
-    assert scores == {**FULL, "empirical risk": Decimal(0)}
+    assert A1.check_scores(result) == dict.fromkeys(FULL, 0)
+    assert "reaches for __import__ (cell activations, line 2)" in result.tests[-1].output
+
+
+def test_the_issues_three_lines_that_switch_the_guard_off_score_zero_and_are_logged():
+    cheat = (
+        "_p = __import__('probes')\n"
+        "vars(_p)['_trap'] = lambda d, c: (lambda: None)\n"
+        "vars(_p)['_ForbiddenOps'] = None\n"
+    )
+    submitted = A1.solution(
+        ("def elu(x, alpha=1.0):\n", cheat + "\n\ndef elu(x, alpha=1.0):\n"),
+        ("    return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0)))",
+         "    return getattr(torch.nn.functional, 'e' + 'lu')(x, alpha)"),
+    )  # fmt: skip
+
+    result = A1.grade(submitted)
+
+    assert A1.check_scores(result) == dict.fromkeys(FULL, 0)
+    assert "reaches for __import__ (cell activations" in result.tests[-1].output
+    assert "Reaches for the checking machinery: the name 'probes'" in result.log
 
 
 def test_patching_torch_in_plain_sight_scores_zero_on_every_check():

@@ -143,8 +143,9 @@ def test_a_notebook_cannot_fake_frozen_layers_or_reach_a_checks_inputs_early():
     result = A3.grade(notebook)
 
     outputs = {t.name: t.output for t in result.tests}
-    assert A3.check_scores(result)["freeze_lower_layers"] == 0
-    assert "hidden.0.weight should be frozen" in outputs["freeze_lower_layers"]
+    # getattr(__import__("torch"), ...) is a reach for the machinery: every check scores 0
+    assert set(A3.check_scores(result).values()) == {0}
+    assert "reaches for __import__ (cell freeze" in outputs["freeze_lower_layers"]
     executed = nbformat.reads(result.executed, as_version=4)
     [cell] = [c for c in executed.cells if "inputs seen" in c.source]
     printed = "".join(o.get("text", "") for o in cell.outputs)

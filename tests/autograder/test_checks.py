@@ -124,7 +124,8 @@ def test_each_mistake_loses_exactly_its_checks_points_and_is_named(mistake):
 
 
 def test_changing_torch_in_the_sandbox_gains_nothing():
-    # Written so that the source scan does not see it: only running it shows what it does.
+    # Written so that the tampering scan does not see it: the reach scan does (__import__), and
+    # without it the guard would (torch's functions are compared with what they were).
     cheat = with_mistake(
         "import torch\n",
         "import torch\n"
@@ -136,10 +137,25 @@ def test_changing_torch_in_the_sandbox_gains_nothing():
     )
     cheat = cheat.replace("vh = v / (1 - self.b2**self.t)", "vh = v")  # and a real mistake
 
-    scores = {t.name: t.score for t in grade(cheat).tests}
+    result = grade(cheat)
 
-    # Its real mistake costs Adam's points, and its own training used the Adam it broke.
-    assert scores == {**POINTS, "Adam": 0, "digits classifier": 0}
+    assert {t.name: t.score for t in result.tests} == dict.fromkeys(POINTS, 0)
+    assert "reaches for __import__ (nn.py, line 2)" in result.tests[0].output
+    assert "Reaches for the checking machinery: __import__ (nn.py, line 2)" in result.log
+
+
+def test_changing_torch_where_no_scan_looks_is_seen_by_the_guard():
+    # type(x).clone is torch.Tensor.clone, but no scan of the source can tell
+    cheat = with_mistake(
+        "def elu(x, alpha=1.0):\n",
+        "def elu(x, alpha=1.0):\n    type(x).clone = lambda self: self * 0 + 1\n",
+    )
+
+    result = grade(cheat)
+
+    assert {t.name: t.score for t in result.tests} == dict.fromkeys(POINTS, 0)
+    assert "at run time changes Tensor.clone at run time" in result.tests[0].output
+    assert "Reported by the sandbox's guard: changes Tensor.clone at run time" in result.log
 
 
 def test_code_that_changes_torch_or_the_checks_scores_zero_on_every_check():
@@ -292,12 +308,18 @@ def grade_notebook_with_checks(body: str):
     ("body", "points", "message"),
     [
         ("    import torch\n    return torch.where(x > 0, x, torch.zeros_like(x))", 2, ""),
-        # torch.relu's gradient at 0 is 0; clamp's is 1: the edge value 0 shows it.
+        # torch.relu's gradient at 0 is 0; x * (x > 0)'s too, but abs's is not: the edge value 0
         (
-            "    return x.clamp(min=0)",
+            "    return (x + x.abs()) / 2",
             0,
             "gradient with respect to argument 1: 1 of 12 differ; "
             "the first at index [0, 0]: expected 0, got",
+        ),
+        # clamp(min=0) is ReLU under another name: a relative of the forbidden torch.relu
+        (
+            "    return x.clamp(min=0)",
+            0,
+            "It calls torch.Tensor.clamp (a relative of torch.relu), which this check forbids.",
         ),
         ("    return x.abs() if hasattr(x, 'abs') else max(0, x)", 0, "Values of the output"),
         (
@@ -395,26 +417,6 @@ def test_a_forbidden_api_under_another_name_is_still_found(old, new, message):
 
     broken = {t.name for t in result.tests if t.score == 0}
     assert len(broken) == 1 and any(message in t.output for t in result.tests), result.tests
-
-
-def test_a_forbidden_operator_reached_at_run_time_is_trapped():
-    from autograder import probes
-
-    def sneaky(x, alpha=1.0):
-        return getattr(torch.ops.aten, "e" + "lu")(x, alpha)
-
-    called = []
-    with (
-        pytest.raises(probes.ForbiddenAPI),
-        probes._ForbiddenOps(["torch.nn.functional.elu"], called),
-    ):
-        sneaky(torch.ones(3))
-    assert called == ["torch.nn.functional.elu"]
-
-    class Mine(torch.optim.Adam):
-        pass
-
-    assert probes._is_or_inherits(Mine, probes._lookup("torch.optim.Adam"))
 
 
 def test_the_checks_reference_solution_never_goes_into_the_sandbox():
@@ -709,11 +711,13 @@ def test_changing_torch_is_found_and_a_variable_of_the_same_name_is_not(code, fo
     assert checks.tampering({"f.py": code.encode()}) == found
 
 
-FORGE = """import probes, torch
+FORGE = """import torch
 from safetensors.torch import load_file, save_file
-spec = {"seed": 0, "gradients": True, "arity": 1, "kwargs": {}}
-right = probes.function(torch.relu, load_file("check-0-in.safetensors"), spec)
-save_file({k: v.contiguous() for k, v in right.items()}, "check-0-out.safetensors")
+x = load_file("check-0-in.safetensors")["arg0"].requires_grad_(True)
+out = torch.relu(x)
+g = torch.Generator().manual_seed(1)
+out.backward(torch.randn(out.shape, generator=g, dtype=torch.float64).float())
+save_file({"out": out.detach(), "grad_arg0": x.grad}, "check-0-out.safetensors")
 """
 
 
