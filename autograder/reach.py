@@ -68,6 +68,13 @@ NAMES = {  # dotted names that are reaches wherever they are used
     "types.CodeType",
     "types.ModuleType",
 }
+# What ordinary code asks of ``inspect`` (signatures, kinds of objects, docs): no frames, code or
+# modules' insides, so not a reach.
+HARMLESS = frozenset(
+    f"inspect.{name}"
+    for name in ("signature", "Signature", "Parameter", "isclass", "isfunction", "ismethod",
+                 "isgenerator", "iscoroutinefunction", "isabstract", "getdoc", "cleandoc")
+)  # fmt: skip
 TENSORS = ("torch.Tensor", "torch.nn.Parameter", "torch._C.TensorBase")
 BUILTINS = {"__import__", "exec", "eval", "compile", "globals", "vars", "breakpoint",
             "__builtins__"}  # fmt: skip
@@ -153,12 +160,14 @@ def _imported(node) -> list[str]:
         return [item.name for item in node.names]
     if node.level or not node.module:
         return []
-    return [node.module] + [f"{node.module}.{item.name}" for item in node.names]
+    items = [f"{node.module}.{item.name}" for item in node.names]
+    # ``from inspect import signature`` is judged by what it takes; ``from x import *`` by x.
+    return items if items and all(i in HARMLESS for i in items) else [node.module, *items]
 
 
 def _path(full: str) -> str:
     """Why the dotted name ``full`` is a reach, or ""."""
-    if full.startswith(SETTINGS):
+    if full.startswith(SETTINGS) or full in HARMLESS:
         return ""
     for module, why in MODULES.items():
         if full == module or full.startswith(module + "."):

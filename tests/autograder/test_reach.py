@@ -17,6 +17,7 @@ FOUND = {
     "gc": ("import gc\ngc.get_objects()\n", "gc.get_objects"),
     "a frame": ("import sys\nsys._getframe(1).f_locals\n", "sys._getframe"),
     "inspect": ("import inspect\ninspect.stack()\n", "inspect"),
+    "inspect's frames": ("from inspect import signature, currentframe\n", "inspect"),
     "a traceback": ("try:\n    1 / 0\nexcept Exception as e:\n    e.__traceback__.tb_frame\n",
                     "tb_frame"),
     "globals of a function": ("def f(g):\n    return g.__globals__\n", "__globals__"),
@@ -52,6 +53,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
+from inspect import signature
 
 torch.backends.cudnn.deterministic = True
 
@@ -75,6 +77,7 @@ def train(model, x, y):
     opt.step()
     gc.collect()
     act = getattr(F, "relu")
+    assert "x" in signature(train).parameters
     return act(torch.zeros(2)), type(x).__name__
 """
 
