@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from autograder import notebooks
-from autograder.failures import SandboxDidNotStart, StoppedBeforeStudentCode
+from autograder.failures import SandboxDidNotStart, StoppedBeforeStudentCode, WorkerExhausted
 from autograder.sandbox import Limits, SandboxResult, host, run_sandboxed
 
 RUNNER = Path(__file__).with_name("nbrunner.py")
@@ -112,14 +113,17 @@ def run_notebook(
     files of the system the run sees with this content instead (``run_sandboxed``);
     ``student_cells``: the indexes of the cells that hold the student's code. Raises an
     ``InfrastructureFault`` when the run ended before any of them (``require_student_code``)."""
-    files = {**data_files, "submission.ipynb": notebooks.dumps(notebook)}
-    argv = ["nbrunner.py", "submission.ipynb", "executed.ipynb", "status.json",
-            str(cell_timeout), str(limits.output_bytes),
-            ",".join(str(i) for i in sorted(student_cells))]  # fmt: skip
-    with _scratch(files, RUNNER) as work:
-        result, key = _run(work, argv, limits, replaced)
+    # The kernel imports the checks' modules from its folder (before any student cell runs).
+    files = {**data_files, "submission.ipynb": notebooks.dumps(notebook),
+             PROBES.name: PROBES.read_bytes(), GUARD.name: GUARD.read_bytes()}  # fmt: skip
+    args = ["submission.ipynb", "executed.ipynb", "status.json", str(cell_timeout),
+            str(limits.output_bytes), ",".join(str(i) for i in sorted(student_cells))]  # fmt: skip
+    with _scratch(files, RUNNER) as (work, programs):
+        result, key = _run(work, programs / RUNNER.name, args, limits, replaced)
         notebook_bytes, status, tampered = _verified(work, key)
         collected = _collect(work, collect)
+    if notebook_bytes is None:
+        require_room(Path(tempfile.gettempdir()), limits)
     finished = status.get("state") == "finished"
     require_student_code(result, key, finished=finished, detail=str(status.get("message", "")))
     executed = None
@@ -133,24 +137,33 @@ def run_notebook(
 
 @contextlib.contextmanager
 def _scratch(files: dict[str, bytes], runner: Path):
-    """A fresh scratch directory holding ``files``, the runner and the probes, removed after."""
+    """(work, programs): a fresh scratch directory holding ``files``, where the run works, and
+    beside it a folder holding the runner and the probes, which the run sees read-only. The
+    student's code may write anything in ``work``: a runner that ran a file from there again (a
+    test process restarted after a crash) or imported a module from there before it has its key
+    would run what the student's code wrote. Both removed after."""
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
-        work = Path(scratch) / "work"
+        root = Path(scratch)
+        work, programs = root / "work", root / "programs"
         work.mkdir()
+        programs.mkdir()
         for name, content in files.items():
             (work / name).write_bytes(content)
         for program in (runner, PROBES, GUARD):
-            shutil.copyfile(program, work / program.name)
-        yield work
+            shutil.copyfile(program, programs / program.name)
+        yield work, programs
 
 
 def _run(
-    work: Path, argv: list[str], limits: Limits, replaced: dict[Path, bytes] | None = None
-) -> tuple[SandboxResult, bytes]:
-    """Run the runner ``argv`` with this interpreter in the sandbox; the one-time key it signs
-    its results with goes in on standard input, and it reports how far it got on the sandbox's
-    report channel. ``replaced`` files are written beside ``work`` (outside what the run sees)
-    and shown at their paths in their place."""
+    work: Path, runner: Path, args: list[str], limits: Limits,
+    replaced: dict[Path, bytes] | None = None,
+) -> tuple[SandboxResult, bytes]:  # fmt: skip
+    """Run ``runner`` with ``args`` by this interpreter in the sandbox, isolated (``-I``: no
+    module of the working folder, no ``PYTHON*`` variable and no user site can shadow what the
+    runner imports before it has read its key); the one-time key it signs its results with goes
+    in on standard input, and it reports how far it got on the sandbox's report channel.
+    ``replaced`` files are written beside ``work`` (outside what the run sees) and shown at
+    their paths in their place."""
     key = secrets.token_hex(32).encode()
     shown = {}
     for number, (path, content) in enumerate((replaced or {}).items()):
@@ -159,10 +172,28 @@ def _run(
         source.chmod(0o644)
         shown[path] = source
     result = run_sandboxed(
-        [host.resolved_program(sys.executable), *argv], workdir=work, limits=limits,
-        env=RUN_ENV, stdin=key + b"\n", replaced_files=shown, report=True,
+        [host.resolved_program(sys.executable), "-I", "-B", str(runner), *args], workdir=work,
+        limits=limits, env=RUN_ENV, stdin=key + b"\n", replaced_files=shown, report=True,
+        readonly_paths=[runner.parent],
     )  # fmt: skip
     return result, key
+
+
+def require_room(folder: Path, limits: Limits) -> None:
+    """Raise ``WorkerExhausted`` if the disk of ``folder`` (where scratch directories go) has less
+    room than a run may use. Called when a run left no authentic result, once its scratch
+    directory is gone: what the student's code wrote went with it, so a disk still short of room
+    is the worker's doing (the runner could not write its results for that)."""
+    try:
+        usage = os.statvfs(folder)
+    except OSError:
+        return
+    free, inodes = usage.f_bavail * usage.f_frsize, usage.f_favail
+    if free < limits.disk_bytes or (usage.f_files and inodes < limits.disk_entries):
+        raise WorkerExhausted(
+            f"The worker's scratch disk ({folder}) has {free // 2**20} MB and {inodes} files "
+            f"free; a run may use {limits.disk_bytes // 2**20} MB and {limits.disk_entries}."
+        )
 
 
 def signed_stages(report: str, key: bytes) -> list[str]:
@@ -226,29 +257,39 @@ class TestRun:
     files: dict[str, bytes] = field(default_factory=dict)  # what was asked for and is there
 
 
+def _texts(modules: dict[str, bytes]) -> dict[str, str]:
+    return {name: content.decode("utf-8", "replace") for name, content in modules.items()}
+
+
 def run_python_tests(
     files: dict[str, bytes], runner_spec: dict, *, limits: Limits, collect: list[str] = (),
     replaced: dict[Path, bytes] | None = None, hidden: dict[str, bytes] | None = None,
-    shown: dict[str, str] | None = None,
+    visible: dict[str, bytes] | None = None, shown: dict[str, str] | None = None,
 ) -> TestRun:  # fmt: skip
     """Run the harness's tests (``harness.HarnessSpec.runner_spec``) on ``files`` (the student's
     and the data) in a fresh scratch directory in the sandbox; ``hidden``: modules (the harness,
     private helpers) that are never files there: the tests import them from memory, and
-    tracebacks show their ``shown`` view; ``collect``: files the run writes (the checks'
-    outputs) to read back as bytes, each at most 64 MB. Raises an ``InfrastructureFault`` when
-    the run ended before the student's code was imported."""
-    bundle = {
-        "modules": {n: c.decode("utf-8", "replace") for n, c in (hidden or {}).items()},
-        "shown": shown or {},
-    }
+    tracebacks show their ``shown`` view; ``visible``: the modules as the tests whose output the
+    student sees get them (``harness.visible_modules``; default: ``hidden``); ``collect``: files
+    the run writes (the checks' outputs) to read back as bytes, each at most 64 MB. Raises an
+    ``InfrastructureFault`` when the run ended before the student's code was imported."""
+    hidden = hidden or {}
+    bundle = {"modules": _texts(hidden), "shown": shown or {},
+              "visible": _texts(hidden if visible is None else visible)}  # fmt: skip
     files = {**files, "pyrunner-spec.json": json.dumps(runner_spec).encode(),
              "pyrunner-hidden.json": json.dumps(bundle).encode()}  # fmt: skip
-    with _scratch(files, PYRUNNER) as work:
-        argv = ["pyrunner.py", "pyrunner-spec.json", "status.json", "pyrunner-hidden.json"]
-        result, key = _run(work, argv, limits, replaced)
-        limit = MAX_STATUS_BYTES + 2 * limits.output_bytes
+    with _scratch(files, PYRUNNER) as (work, programs):
+        args = ["pyrunner-spec.json", "status.json", "pyrunner-hidden.json"]
+        result, key = _run(work, programs / PYRUNNER.name, args, limits, replaced)
+        # The tests' outputs and tracebacks, each character at most 6 bytes of JSON.
+        limit = MAX_STATUS_BYTES + 12 * limits.output_bytes
         status, tampered = _signed_status(work, key, limit=limit)
         collected = _collect(work, collect)
+    if status is None:
+        require_room(Path(tempfile.gettempdir()), limits)
     # With no test to run (every check refused before the run), no student code is imported.
-    require_student_code(result, key, finished=status is not None and not runner_spec["tests"])
+    require_student_code(
+        result, key, finished=status is not None and not runner_spec["tests"],
+        detail=str((status or {}).get("import_error", "")),
+    )  # fmt: skip
     return TestRun(status, result, tampered, collected)

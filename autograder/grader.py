@@ -302,7 +302,7 @@ def grade_python(
     shown = {n: harness.shown_view(c, visible) for n, c in hidden.items() if n == spec.harness}
     run = run_python_tests(
         files, runner_spec, limits=limits, collect=prepared.output_files(), replaced=replaced,
-        hidden=hidden, shown=shown,
+        hidden=hidden, visible=harness.visible_modules(spec, hidden), shown=shown,
     )  # fmt: skip
     secrets = harness.secret_fragments(spec, hidden, students)
     notes = []
@@ -324,8 +324,13 @@ def grade_python(
             results[check.name] = {"status": "failed", "output": CHANGED_OUTPUTS}
     tests = [_harness_result(test, results[test.name]) for test in spec.tests]
     tests += prepared.score(results, run.files, notes, status=run.status, stderr=run.sandbox.stderr)
-    tests = [_without_secrets(test, secrets) for test in tests]
-    log = "".join(f"{line}\n" for line in prepared.staff_log) + log
+    told = [_without_secrets(test, secrets) for test in tests]
+    staff = prepared.staff_log + [
+        f"The output of {test.name!r} held text of the hidden tests or private modules, which "
+        "the student's code had read; it was withheld from the student."
+        for kept, test in zip(told, tests, strict=True) if kept is not test
+    ]  # fmt: skip
+    tests, log = told, "".join(f"{line}\n" for line in staff) + log
     return Grade(
         tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started, prepared.device
     )

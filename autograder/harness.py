@@ -30,12 +30,17 @@ runs past ``test_timeout`` is stopped and fails. The tests run in the sandbox (`
 The harness and the private ``.py`` helpers are never files the student's code could open: the
 tests import them from memory (``pyrunner``), tracebacks show only the visible tests' lines
 (``shown_view``), and an output holding text of the rest is not shown (``secret_fragments``).
+The visible tests run in processes that get the harness without its hidden test functions, and
+without the private modules only those import (``visible_modules``): the student's code runs in
+the same process as a test, can read all of its memory and can encode what it finds in a way no
+filter recognises, so what must stay secret is kept out of the processes whose output is shown.
 """
 
 from __future__ import annotations
 
 import ast
 import keyword
+import sys
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -84,13 +89,16 @@ class HarnessSpec:
 
     def runner_spec(self, test_timeout: int, output_bytes: int, *, skip=frozenset()) -> dict:
         """What ``pyrunner`` reads: the harness module, the functions to call, then the checks'
-        probes (all but those in ``skip``), in order."""
-        entries = [{"name": t.name, "function": t.function} for t in self.tests]
+        probes (all but those in ``skip``), in order, the hidden ones last (``pyrunner`` runs
+        them apart, after every test whose output the student sees)."""
+        entries = [{"name": t.name, "function": t.function, "hidden": t.hidden}
+                   for t in self.tests]  # fmt: skip
         entries += [
-            {"name": c.name, "probe": checks.probe_spec(c)}
+            {"name": c.name, "probe": checks.probe_spec(c), "hidden": c.hidden}
             for c in self.checks
             if c.name not in skip
         ]
+        entries.sort(key=lambda entry: entry["hidden"])  # stable: in order within each
         return {
             "harness": self.harness,
             "tests": entries,
@@ -122,6 +130,13 @@ def parse(data: bytes) -> HarnessSpec:
         raise SpecError(f"{SPEC_NAME}: harness must name a .py file beside it.")
     if harness is not None and not _module_name(harness[:-3]):
         raise SpecError(f"{SPEC_NAME}: {harness} cannot be imported (not a module name).")
+    shadowing = sorted(n for n in [*files, *private, harness or ""] if _shadows_loaded(n))
+    if shadowing:
+        raise SpecError(
+            f"{SPEC_NAME}: {', '.join(shadowing)} has the name of a module of Python's standard "
+            "library or torch, which the test runner loads before the tests: importing it would "
+            "give that module, not the file. Rename it."
+        )
     clash = ({harness, SPEC_NAME} | set(private)) & set(files)
     if clash:
         raise SpecError(f"{SPEC_NAME}: students cannot hand in {sorted(clash)}: those are yours.")
@@ -166,11 +181,77 @@ def _test(entry, index: int) -> HarnessTest:
     return HarnessTest(name.strip(), function, points, hidden)
 
 
+def _shadows_loaded(name: str) -> bool:
+    """A ``.py`` file named like a module the test runner imports before the student's folder is
+    on the path (``pyrunner``: the standard library, torch)."""
+    module = name[:-3] if name.endswith(".py") else None
+    return module in sys.stdlib_module_names or module == "torch"
+
+
 def _module_name(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
 
 
 MIN_SECRET_CHARS = 8  # shorter lines and strings are too common to tell anything
+
+
+def visible_modules(spec: HarnessSpec, modules: dict[str, bytes]) -> dict[str, bytes]:
+    """``modules`` (the harness and the private ``.py`` helpers) as the processes that run the
+    visible tests get them: the harness with each hidden test function's definition replaced by
+    ``name = None`` (line numbers kept), and without the private modules that only hidden test
+    functions import. What the visible tests need (module-level code, helpers they or the module
+    import, also dynamically imported ones) stays: the student's code can read that."""
+    hidden = {t.function for t in spec.tests if t.hidden} - {
+        t.function for t in spec.tests if not t.hidden
+    }
+    if spec.harness not in modules or not hidden:
+        return dict(modules)
+    text = modules[spec.harness].decode("utf-8", "replace")
+    kept, removed = _without_functions(text, hidden)
+    private = {name[:-3]: name for name in modules if name != spec.harness}
+    needed, stack = set(), [kept]
+    while stack:
+        for module in _imported(stack.pop()) & set(private) - needed:
+            needed.add(module)
+            stack.append(modules[private[module]].decode("utf-8", "replace"))
+    only_hidden = (_imported("".join(removed)) & set(private)) - needed
+    visible = {n: c for n, c in modules.items() if n[:-3] not in only_hidden}
+    visible[spec.harness] = kept.encode("utf-8")
+    return visible
+
+
+def _without_functions(text: str, names: set[str]) -> tuple[str, list[str]]:
+    """(``text`` with the module-level functions ``names`` replaced by ``name = None`` and blank
+    lines, the text removed)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return text, []  # it fails the same way in every process
+    lines = text.splitlines(keepends=True)
+    removed = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names:
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+            removed.append("".join(lines[start : node.end_lineno]))
+            lines[start : node.end_lineno] = [f"{node.name} = None\n"] + ["\n"] * (
+                node.end_lineno - start - 1
+            )
+    return "".join(lines), removed
+
+
+def _imported(text: str) -> set[str]:
+    """The top-level names of the modules ``text`` imports (absolute imports, anywhere in it)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
 
 
 def shown_view(source: bytes, visible: set[str]) -> str:

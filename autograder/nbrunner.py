@@ -2,7 +2,9 @@
 sandbox and run there, next to the student's code: the worker reads what it writes only as JSON
 data (the executed notebook and ``status.json``), never as code or pickles.
 
-    python nbrunner.py IN.ipynb OUT.ipynb STATUS.json CELL_TIMEOUT OUTPUT_BYTES STUDENT_CELLS < KEY
+    python -I -B nbrunner.py IN.ipynb OUT.ipynb STATUS.json TIMEOUT OUTPUT_BYTES STUDENT_CELLS < KEY
+
+TIMEOUT: seconds per cell; OUTPUT_BYTES: kept of each cell's output.
 
 STUDENT_CELLS: the indexes (comma-separated) of the cells that hold the student's code.
 
@@ -19,9 +21,12 @@ traceback does not turn a failing test into a passing one.
 How far it got goes, signed with the same key, on the report channel (``AUTOGRADER_REPORT_FD``),
 a pipe only this process holds (the kernel does not inherit it, and this process is not dumpable,
 so the student's code cannot open it through /proc): ``started`` once it has the key, ``kernel``
-once the kernel answers, ``student`` just before the first student cell runs. The worker takes a
-run that never got to ``student`` (and did not finish) for an infrastructure fault, not a score:
-nothing the student wrote had run yet.
+once the kernel answers, ``student`` just before the first student cell runs, once the kernel has
+loaded torch (``_preflight``). The worker takes a run that never got to ``student`` (and did not
+finish) for an infrastructure fault, not a score: nothing the student wrote had run yet.
+
+It is run isolated (``python -I``) from a read-only folder beside the scratch directory, so that
+no file of that directory shadows a module it imports before it has its key.
 
 A reference check's cell (metadata ``autograder``) names its inputs file: the runner reads those
 files and deletes them before the kernel starts, and writes each back just before its check runs,
@@ -38,6 +43,7 @@ import contextlib
 import ctypes
 import hashlib
 import hmac
+import importlib.util
 import json
 import os
 import secrets
@@ -71,6 +77,27 @@ GUARD = """(lambda ip, sys: (
     sys.settrace(None),
     sys.setprofile(None),
     NONCE)[-1])(get_ipython(), __import__("sys"))"""
+
+
+class PreflightFailed(RuntimeError):
+    """The kernel could not load what every run counts on before any cell ran (torch)."""
+
+
+async def _preflight(client) -> None:
+    """Load torch in the kernel before any cell runs, where this interpreter has it: the
+    student's memory limit counts on top of Python with torch loaded, so a kernel that cannot
+    load it within the run's limits is the machine's fault (``PreflightFailed``), not a score.
+    (Imported by a user expression: no name of the notebook's is bound.)"""
+    if importlib.util.find_spec("torch") is None:
+        return
+    msg_id = client.kc.execute(
+        "", silent=True, store_history=False, user_expressions={"torch": "__import__('torch')"}
+    )
+    reply = await client.async_wait_for_reply(msg_id)
+    answer = (reply or {}).get("content", {}).get("user_expressions", {}).get("torch", {})
+    if answer.get("status") != "ok":
+        why = f"{answer.get('ename', 'no answer')}: {answer.get('evalue', '')}"
+        raise PreflightFailed(f"the kernel could not import torch within the run's limits ({why})")
 
 
 def _reporter(key: bytes):
@@ -159,12 +186,16 @@ def main(
     nonce = hashlib.sha256(key + b"guard").hexdigest()[:16]
     guard = GUARD.replace("NONCE", repr(nonce))
     client = None
+    preflown: list[int] = []
 
     def timeout_for(cell) -> int:
         asked = _check_meta(cell).get("timeout")
         return max(cell_timeout, asked) if isinstance(asked, int) else cell_timeout
 
     async def before_cell(cell, cell_index):
+        if not preflown:
+            preflown.append(cell_index)
+            await _preflight(client)
         if setup and cell_index == 0:  # the guard, silently: the key stays out of history
             seal = f"__import__('guard').seal({probe_key!r})"
             msg_id = client.kc.execute(seal, silent=True, store_history=False)

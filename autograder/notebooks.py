@@ -24,6 +24,7 @@ from nbformat.warnings import MissingIDFieldWarning
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 SUFFIX = ".ipynb"
+RUNNER_METADATA = "autograder"  # a cell's key that nbrunner reads (``checks.check_cell_meta``)
 
 
 class NotebookError(ValueError):
@@ -197,7 +198,8 @@ def _checksum(cell: NotebookNode) -> str:
 def restore(submitted: NotebookNode, source: NotebookNode) -> Restored:
     """The notebook to run: the student's cells, with every locked cell and test cell as the
     instructor wrote it (tests with their hidden part), nbgrader metadata as released (points
-    cannot be edited), and deleted locked or test cells put back in place."""
+    cannot be edited), no ``autograder`` metadata of the student's, and deleted locked or test
+    cells put back in place."""
     release = release_version(source)
     released = {grade_id(c): c for c in release.cells if grade_id(c)}
     canonical = {}
@@ -211,6 +213,9 @@ def restore(submitted: NotebookNode, source: NotebookNode) -> Restored:
     )
     for cell in submitted.cells:
         cell = copy.deepcopy(cell)
+        # What the runner honours (a check's name, inputs and outputs, a time limit) is only
+        # ever the instructor's: the cells restored from the source and the checks put in.
+        cell.metadata.pop(RUNNER_METADATA, None)
         gid = grade_id(cell)
         if gid is None or gid in seen or gid not in released:
             # Only the instructor's cells are graded: a copy, an unknown id, or a cell of the

@@ -1,33 +1,46 @@
-"""Runs the tests of a Python-file assignment. This file is copied into the sandbox and run there,
-next to the student's files: the worker reads what it writes only as JSON data, never as code.
+"""Runs the tests of a Python-file assignment. This file is run in the sandbox, from a read-only
+folder beside the student's (never from the folder the student's code can write to), next to the
+student's files: the worker reads what it writes only as JSON data, never as code.
 
-    python pyrunner.py SPEC.json STATUS.json HIDDEN.json  < KEY
+    python -I -B pyrunner.py SPEC.json STATUS.json HIDDEN.json  < KEY
 
 Two processes, as nbrunner has the kernel: this one (the runner) holds the key and never runs the
-student's code; it starts a fresh interpreter (the tester: ``pyrunner.py --tester SPEC.json FD``)
-that imports the harness, which imports the student's files, and calls the test functions one by
-one, reporting each over a pipe. The runner gives each test ``test_timeout`` seconds: a test that
-runs longer, or that ends the tester (``sys.exit`` is caught; ``os._exit``, a crash or a kill is
-not), fails, and a new tester goes on with the next test. What the tests print is kept per test,
-up to a cap. STATUS.json carries an HMAC under the one-time key the worker sent on standard input,
-so a file the student's code writes in its place fails the check.
+student's code; it starts a fresh, isolated interpreter (the tester: ``pyrunner.py --tester FD
+GO_FD``) that imports the harness, which imports the student's files, and calls the test
+functions one by one, reporting each over a pipe. The runner gives each test ``test_timeout``
+seconds: a test that runs longer, or that ends the tester (``sys.exit`` is caught; ``os._exit``,
+a crash or a kill is not), fails, and a new tester goes on with the next test. What the tests
+print is kept per test, up to a cap. STATUS.json carries an HMAC under the one-time key the
+worker sent on standard input, so a file the student's code writes in its place fails the check.
 
-The harness and the instructor's private modules are never files here: the worker sends them in
-HIDDEN.json, which the runner reads and deletes before any tester starts, and hands each tester on
-its standard input, read before the student's code is imported; the tester imports them from
-memory. Tracebacks show the lines of the visible tests only (the view HIDDEN.json gives).
+The runner reads SPEC.json and HIDDEN.json and deletes them before any tester starts; a tester
+gets what it needs (the spec, the modules) on its standard input, from the runner's memory, and
+reads it before the student's code is imported. Nothing a tester runs comes from the student's
+folder before that: it is started from this read-only file, isolated (``-I``: not the folder's
+modules, nor ``PYTHON*`` variables, nor a user site or ``.pth`` file the student's code wrote
+for the next tester), so a test that rewrites the spec, this file or a module the tester uses,
+and then ends its process, changes nothing for the tests after it.
+
+The harness and the instructor's private modules are never files here: the tester imports them
+from memory. Visible tests (and visible checks) run first, in testers that get the harness
+without its hidden test functions (and without private modules that only those import); the
+hidden ones run last, in testers of their own, whose output the student never sees. So the
+hidden tests' code is never in a process whose output reaches the student, however that output
+encodes it. Tracebacks show the lines of the visible tests only (the view HIDDEN.json gives).
 
 How far it got goes on the report channel (``AUTOGRADER_REPORT_FD``), signed with the key: a pipe
 only the runner holds (no tester inherits it, and the runner is not dumpable): ``started`` once it
 has the key, ``student`` when the first tester is about to import the student's code (it waits
 for the runner to have signed that). A run that never got to ``student`` is taken for an
-infrastructure fault by the worker, not for a score.
+infrastructure fault by the worker, not for a score. Before that, each tester imports torch
+(where the interpreter has it): an interpreter that cannot load it within the run's limits is
+the machine's fault, not the student's code.
 
 A reference check's inputs file is read and removed before the tester starts, and written back
 only when that check's turn comes (the tester asks, and waits for the runner's go), so the
 student's code cannot work on a check's inputs (a training set) ahead of the check's clock. Before
 it imports any of the student's code, a tester seals the checks' guard (guard.py) under a key of
-its own, sent on the go pipe and listed in the signed status (``probe_keys``).
+its own, sent with its payload on standard input and listed in the signed status (``probe_keys``).
 
 It imports nothing from the project.
 """
@@ -52,7 +65,18 @@ import traceback
 
 PR_SET_DUMPABLE = 4
 IMPORT_TIMEOUT = 120  # seconds to import the harness and the student's files (torch is slow)
-LINE_LIMIT = 256 * 1024
+MESSAGE_ROOM = 64 * 1024  # a message's own fields, beyond its test's output
+
+
+def _output_limit(spec: dict) -> int:
+    """Characters of output kept per test (and as much again of its traceback)."""
+    return max(1024, spec["output_bytes"] // max(len(spec["tests"]), 1))
+
+
+def _line_limit(spec: dict) -> int:
+    """The longest message a tester sends: a test's output and traceback at their limits, each
+    character escaped by JSON into at most 6 bytes."""
+    return 12 * _output_limit(spec) + MESSAGE_ROOM
 
 
 def _not_dumpable() -> None:
@@ -102,34 +126,45 @@ class _FromMemory(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         exec(compile(source, name, "exec", dont_inherit=True), module.__dict__)
 
 
-def _hidden_modules(stream) -> None:
-    """The harness and private modules, read from ``stream`` (the runner's pipe) before any of
-    the student's code runs; tracebacks get the visible view of their lines."""
-    bundle = json.loads(stream.read() or b"{}")
+def _load_modules(bundle: dict) -> None:
+    """The harness and private modules (from the runner's pipe, read before any of the student's
+    code runs) importable from memory; tracebacks get the visible view of their lines."""
     for name, text in bundle.get("shown", {}).items():
         lines = text.splitlines(keepends=True)
         linecache.cache[name] = (len(text), None, lines, name)  # no mtime: never re-read
     sys.meta_path.insert(0, _FromMemory(bundle.get("modules", {})))
 
 
-def tester(spec_path: str, fd: int, go_fd: int) -> None:
-    with open(spec_path) as handle:
-        spec = json.load(handle)
+def _preflight() -> None:
+    """What the student's code may take is counted on top of an interpreter with torch loaded:
+    if that cannot load here, the run's limits are the machine's fault, not the student's."""
+    if importlib.util.find_spec("torch") is not None:
+        __import__("torch")
+
+
+def tester(fd: int, go_fd: int) -> None:
     pipe = os.fdopen(fd, "w", encoding="utf-8")
     go = os.fdopen(go_fd, "rb")
-    probe_key = go.readline().strip().decode()  # the guard's key, first on the go pipe
-    _hidden_modules(sys.stdin.buffer)
+    bundle = json.loads(sys.stdin.buffer.read() or b"{}")
+    spec, probe_key = bundle["spec"], bundle.get("probe_key", "")
     sys.stdin.close()
     sys.stdin = open(os.devnull)  # noqa: SIM115 - the student's code may read it
-    start = int(os.environ.pop("PYRUNNER_START", "0"))
-    limit = max(1024, spec["output_bytes"] // max(len(spec["tests"]), 1))
-    sys.path.insert(0, os.getcwd())
-    sys.argv = [spec["harness"]]
+    start, stop = bundle["start"], bundle["stop"]
+    limit = _output_limit(spec)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # probes, beside this file
     try:
-        if any("probe" in test for test in spec["tests"]):
-            # Before the student's code: what the guard takes from torch is torch as it was.
-            # And torch is slow to import: better not on the first check's clock.
+        # Before the student's folder is on the path: torch and the guard as they are.
+        _preflight()
+        if any("probe" in test for test in spec["tests"][start:stop]):
+            # What the guard takes from torch is torch as it was before the student's code.
             __import__("guard").seal(probe_key)
+    except BaseException:  # nothing of the student's has run: the machine's fault
+        _send(pipe, {"event": "preflight_error", "output": _trace(limit)})
+        return
+    _load_modules(bundle)
+    sys.path.insert(0, os.getcwd())
+    sys.argv = [spec["harness"] or "pyrunner.py"]
+    try:
         # None of the student's code has run before this. Wait until the runner has noted it:
         # the student's code could kill the runner before it read the message.
         _send(pipe, {"event": "importing"})
@@ -138,7 +173,7 @@ def tester(spec_path: str, fd: int, go_fd: int) -> None:
     except BaseException:  # whatever the import raised is the student's feedback
         _send(pipe, {"event": "import_error", "output": _trace(limit)})
         return
-    for index in range(start, len(spec["tests"])):
+    for index in range(start, stop):
         test = spec["tests"][index]
         _send(pipe, {"event": "start", "index": index})
         if "probe" in test:
@@ -190,22 +225,42 @@ def _trace(limit: int) -> str:
 # The runner: holds the key, enforces the time per test, signs the results.
 
 
-def _start_tester(spec_path: str, start: int, hidden: bytes, probe_key: str):
+def _start_tester(payload: bytes):
+    """A tester, isolated, from this file (read-only: see the module's docstring); ``payload``
+    on its standard input."""
     read, write = os.pipe()
     go_read, go_write = os.pipe()
-    os.write(go_write, probe_key.encode() + b"\n")  # the guard's key, read before anything else
-    env = {**os.environ, "PYRUNNER_START": str(start)}
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--tester", spec_path, str(write), str(go_read)],
-        pass_fds=(write, go_read), stdin=subprocess.PIPE, env=env, start_new_session=True,
+        [sys.executable, "-I", "-B", os.path.abspath(__file__), "--tester", str(write),
+         str(go_read)],
+        pass_fds=(write, go_read), stdin=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     os.close(write)
     os.close(go_read)
     with contextlib.suppress(OSError):  # a tester that died at once: its end tells the rest
-        proc.stdin.write(hidden)
+        proc.stdin.write(payload)
     with contextlib.suppress(OSError):
         proc.stdin.close()
     return proc, os.fdopen(read, "rb"), os.fdopen(go_write, "wb", buffering=0)
+
+
+def _group_end(tests: list[dict], start: int) -> int:
+    """Where the group of tests that ``start`` begins ends: visible and hidden tests never share
+    a tester (the visible ones' output reaches the student)."""
+    hidden = bool(tests[start].get("hidden"))
+    stop = start
+    while stop < len(tests) and bool(tests[stop].get("hidden")) == hidden:
+        stop += 1
+    return stop
+
+
+def _payload(spec: dict, bundle: dict, start: int, stop: int, probe_key: str) -> bytes:
+    """What a tester for ``tests[start:stop]`` gets: the spec, the modules its group may see, and
+    the key it seals the checks' guard with."""
+    group = "modules" if spec["tests"][start].get("hidden") else "visible"
+    modules = bundle.get(group, bundle.get("modules", {}))
+    return json.dumps({"spec": spec, "start": start, "stop": stop, "modules": modules,
+                       "shown": bundle.get("shown", {}), "probe_key": probe_key}).encode()  # fmt: skip
 
 
 def _stash_inputs(tests: list[dict]) -> dict[str, bytes]:
@@ -258,7 +313,7 @@ def _stop(proc) -> str:
     return f"exit code {code}" if code >= 0 else f"signal {signal.Signals(-code).name}"
 
 
-def _lines(stream, deadline_for):
+def _lines(stream, deadline_for, line_limit: int):
     """(message or None on timeout or end, reason) from the tester, one at a time."""
     selector = selectors.DefaultSelector()
     selector.register(stream, selectors.EVENT_READ)
@@ -280,12 +335,12 @@ def _lines(stream, deadline_for):
             yield None, "ended"
             return
         buffer += chunk
-        if len(buffer) > LINE_LIMIT:
+        if len(buffer) > line_limit:
             yield None, "garbled"
             return
 
 
-def run_tests(spec_path: str, spec: dict, hidden: bytes = b"", report=lambda stage: None) -> dict:
+def run_tests(spec: dict, bundle: dict, report=lambda stage: None) -> dict:
     tests = spec["tests"]
     results: list[dict | None] = [None] * len(tests)
     timeout = spec["test_timeout"]
@@ -293,15 +348,16 @@ def run_tests(spec_path: str, spec: dict, hidden: bytes = b"", report=lambda sta
     stash = _stash_inputs(tests)
     kept: dict[str, bytes] = {}  # the checks' outputs, taken when each check is done
     began_test = time.monotonic()  # when the current test started: timed here, not in the tester
-    start = 0
-    probe_keys: list[str] = []
+    start, line_limit = 0, _line_limit(spec)
+    probe_keys: list[str] = []  # the guard's key of each tester (``guard.seal``)
     while start < len(tests):
-        began = start
+        began, stop = start, _group_end(tests, start)
         probe_keys.append(secrets.token_hex(32))
-        proc, stream, go = _start_tester(spec_path, start, hidden, probe_keys[-1])
+        proc, stream, go = _start_tester(_payload(spec, bundle, start, stop, probe_keys[-1]))
         current = {"index": None, "deadline": time.monotonic() + IMPORT_TIMEOUT}
         reason = ""
-        for message, reason in _lines(stream, lambda: current["deadline"]):  # noqa: B023
+        messages = _lines(stream, lambda: current["deadline"], line_limit)  # noqa: B023
+        for message, reason in messages:
             if message is None:
                 break
             event = message.get("event")
@@ -310,12 +366,18 @@ def run_tests(spec_path: str, spec: dict, hidden: bytes = b"", report=lambda sta
                 with contextlib.suppress(OSError):
                     go.write(b"go\n")
                 continue
-            if event == "import_error":
-                state.update(state="import_error", import_error=str(message.get("output", "")))
+            if event in ("import_error", "preflight_error"):
+                state.update(state=event, import_error=str(message.get("output", "")))
                 reason = "import_error"
                 break
-            index = message.get("index")
-            if not isinstance(index, int) or not start <= index < len(tests):
+            # The student's code shares the tester's process, pipe included: a test may only be
+            # started in turn and reported while it runs, never one of another group.
+            index, running = message.get("index"), current["index"]
+            if running is None:
+                valid = event == "start" and index == start < stop
+            else:
+                valid = event == "done" and index == running
+            if not valid or not isinstance(index, int):
                 reason = "garbled"
                 break
             if event == "start":
@@ -353,7 +415,7 @@ def run_tests(spec_path: str, spec: dict, hidden: bytes = b"", report=lambda sta
             output = f"This test ended the test process ({how or 'killed'}) before it finished."
         results[index] = {"status": "failed", "output": output}
         start = index + 1
-    if state["state"] == "import_error":
+    if state["state"] in ("import_error", "preflight_error"):
         for i in range(len(tests)):
             if results[i] is None:
                 results[i] = {"status": "failed", "output": state["import_error"]}
@@ -394,12 +456,14 @@ def main(spec_path: str, status_path: str, hidden_path: str) -> None:
     report("started")
     with open(spec_path) as handle:
         spec = json.load(handle)
-    hidden = b""
-    if os.path.isfile(hidden_path):  # out of the folder before any of the student's code runs
+    bundle = {}
+    if os.path.isfile(hidden_path):
         with open(hidden_path, "rb") as handle:
-            hidden = handle.read()
-        os.remove(hidden_path)
-    status = run_tests(spec_path, spec, hidden, report)
+            bundle = json.loads(handle.read() or b"{}")
+    for path in (spec_path, hidden_path):  # out of the folder before any of the student's code
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+    status = run_tests(spec, bundle, report)
     status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")
     mac = hmac.new(key, b"\0" + status_bytes, hashlib.sha256).hexdigest()
     with open(status_path, "w") as handle:
@@ -408,6 +472,6 @@ def main(spec_path: str, status_path: str, hidden_path: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--tester":
-        tester(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        tester(int(sys.argv[2]), int(sys.argv[3]))
     else:
         main(sys.argv[1], sys.argv[2], sys.argv[3])
