@@ -259,8 +259,9 @@ def _payload(spec: dict, bundle: dict, start: int, stop: int, probe_key: str) ->
     the key it seals the checks' guard with."""
     group = "modules" if spec["tests"][start].get("hidden") else "visible"
     modules = bundle.get(group, bundle.get("modules", {}))
-    return json.dumps({"spec": spec, "start": start, "stop": stop, "modules": modules,
-                       "shown": bundle.get("shown", {}), "probe_key": probe_key}).encode()  # fmt: skip
+    payload = {"spec": spec, "start": start, "stop": stop, "modules": modules,
+               "shown": bundle.get("shown", {}), "probe_key": probe_key}  # fmt: skip
+    return json.dumps(payload).encode()
 
 
 def _stash_inputs(tests: list[dict]) -> dict[str, bytes]:
