@@ -601,10 +601,14 @@ def submission_fail(
     if token is not None:
         pending = pending.filter(claimed_by=token)
     if retry:
-        changes = {"state": SubmissionState.QUEUED, "sent_at": Now()}
+        # sent_at as dispatch writes it (the sender's clock): the sweeper's conditional update
+        # matches it exactly, and SQLite stores the database's clock as text of another format.
+        changes = {"state": SubmissionState.QUEUED, "sent_at": timezone.now()}
     else:
         changes = {"state": SubmissionState.FAILED}
-    if not pending.update(state_changed_at=timezone.now(), **changes):
+    # The database's clock, as claims and heartbeats: the sweeper compares it with the worker's
+    # heartbeat to tell a retry whose worker died.
+    if not pending.update(state_changed_at=Now(), **changes):
         return False
     prefix = "Will be tried again: " if retry else ""
     GradingRun.objects.create(
