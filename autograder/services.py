@@ -161,7 +161,7 @@ def _source_notebook(name: str, source: bytes, *, first: int) -> tuple[Decimal, 
     refused with the reason when it cannot be graded as nbgrader would grade it."""
     try:
         notebook = notebooks.read(source, name=name)
-        release = notebooks.dumps(notebooks.release_version(notebook))
+        release = notebooks.dumps(notebooks.release_version(notebook, name=name))
     except notebooks.NotebookError as exc:
         raise ValidationError(str(exc)) from exc
     try:
