@@ -440,17 +440,24 @@ def submission_create(*, assignment: Assignment, student, files: dict[str, bytes
     return submission
 
 
-def submission_claim(*, submission_pk: int, token: str, worker: str = "") -> Submission | None:
+def submission_claim(
+    *, submission_pk: int, token: str, worker: str = "", retry: bool = False
+) -> Submission | None:
     """Move a queued submission to running under ``token`` (the task's id) and ``worker`` (the
     Celery node whose heartbeat the sweeper watches); None when it is not this delivery's to
     grade. The same message delivered again after its worker process died carries the same token
     and takes the submission back, up to ``MAX_ATTEMPTS`` claims, then gives it up; any other
-    delivery finds it taken and does nothing. The claim time is the database's clock, as the
+    delivery finds it taken and does nothing. A ``retry`` (of an infrastructure fault) takes only
+    a submission still waiting for it: once staff or the sweeper queued it again, the fresh
+    message grades it, with its own tries. The claim time is the database's clock, as the
     heartbeats' are."""
     changes = {"state_changed_at": Now(), "attempts": F("attempts") + 1, "claimed_worker": worker}
     mine = Submission.objects.filter(pk=submission_pk)
     again = mine.filter(state=SubmissionState.RUNNING, claimed_by=token)
-    claimed = mine.filter(state=SubmissionState.QUEUED).update(
+    queued = mine.filter(state=SubmissionState.QUEUED)
+    if retry:
+        queued = queued.filter(claimed_by=token)
+    claimed = queued.update(
         state=SubmissionState.RUNNING, claimed_by=token, **changes
     ) or again.filter(attempts__lt=MAX_ATTEMPTS).update(**changes)
     if claimed:
