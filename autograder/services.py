@@ -500,7 +500,7 @@ def submission_record(
         executed_notebooks={n: blobs.put(c) for n, c in grade.executed_notebooks.items()},
     )
     Submission.objects.filter(pk=submission.pk).update(
-        state=SubmissionState.GRADED, state_changed_at=timezone.now(),
+        state=SubmissionState.GRADED, state_changed_at=Now(),
         score=score, max_score=grade.max_score,
     )  # fmt: skip
     if _is_newest_graded(submission):
@@ -588,7 +588,7 @@ def assignment_regrade(*, assignment: Assignment) -> int:
     batch = latest_submissions(assignment)
     _queue_again(batch)
     Assignment.objects.filter(pk=assignment.pk).update(
-        regrade_started_at=timezone.now(), regrade_batch=[s.pk for s in batch]
+        regrade_started_at=Now(), regrade_batch=[s.pk for s in batch]
     )
     return len(batch)
 
@@ -645,7 +645,7 @@ def submission_requeue(*, submission: Submission) -> Submission:
 
 def _queue_again(submissions: list[Submission]) -> None:
     Submission.objects.filter(pk__in=[s.pk for s in submissions]).update(
-        state=SubmissionState.QUEUED, state_changed_at=timezone.now(), claimed_by="",
+        state=SubmissionState.QUEUED, state_changed_at=Now(), claimed_by="",
         claimed_worker="", attempts=0, sent_at=None,
     )  # fmt: skip
     dispatch.enqueue_on_commit(*submissions)

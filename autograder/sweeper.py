@@ -107,7 +107,7 @@ def _queue_again_as_read(submission: Submission) -> bool:
     # again if sending fails). No worker holds it now, so no claim or retry is awaited.
     changes = {"claimed_by": "", "claimed_worker": "", "sent_at": timezone.now()}
     if submission.state != SubmissionState.QUEUED:
-        changes.update(state=SubmissionState.QUEUED, state_changed_at=timezone.now(), sent_at=None)
+        changes.update(state=SubmissionState.QUEUED, state_changed_at=Now(), sent_at=None)
     if not as_read.update(**changes):
         return False
     dispatch.enqueue_on_commit(submission)
