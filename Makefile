@@ -1,6 +1,6 @@
 # The two commands a newcomer needs (see README.md):
 #   make run    install everything, migrate, seed the demo course, start the embedded broker (when
-#               REDIS_URL is unset), web, worker and beat
+#               REDIS_URL is unset), web, worker, beat and its housekeeper
 #   make test   install everything, then lint, check migrations and run the test suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -38,7 +38,7 @@ seed: migrate
 	$(BIN)/python manage.py seed_demo
 
 run: seed
-	@echo "Starting the broker (embedded Redis unless REDIS_URL is set), web on http://$(WEB_HOST):$(WEB_PORT)/, a Celery worker (queues default, gpu) and beat. Ctrl-C stops them all."
+	@echo "Starting the broker (embedded Redis unless REDIS_URL is set), web on http://$(WEB_HOST):$(WEB_PORT)/, a Celery worker (queues default, gpu), beat and its housekeeper worker (queue maintenance). Ctrl-C stops them all."
 	$(BIN)/honcho start -f Procfile
 
 lint: $(VENV)/.dev-deps

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 from courseapp.courses.models import Course
 from grading.models import GradedItem
@@ -104,7 +105,9 @@ class Submission(models.Model):
     state = models.CharField(
         max_length=10, choices=SubmissionState.choices, default=SubmissionState.QUEUED
     )
-    state_changed_at = models.DateTimeField(auto_now_add=True)
+    # The database's clock, as every later change of state and the workers' heartbeats: the web,
+    # the workers and the sweeper may run on machines whose clocks differ.
+    state_changed_at = models.DateTimeField(db_default=Now())
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")
     claimed_by = models.CharField(max_length=64, blank=True, help_text="The grading task's id.")
     claimed_worker = models.CharField(

@@ -81,9 +81,11 @@ def is_manual(cell: NotebookNode) -> bool:
     return bool(meta.get("grade") and meta.get("solution")) or bool(meta.get("task"))
 
 
-def release_version(source: NotebookNode) -> NotebookNode:
+def release_version(source: NotebookNode, *, name: str = "The notebook") -> NotebookNode:
     """The student version, the nbgrader way: solutions replaced by the stub, hidden tests and
-    mark schemes removed, outputs cleared, cells locked, checksums recorded."""
+    mark schemes removed, outputs cleared, cells locked, checksums recorded. A source nbgrader
+    itself would refuse (``check_metadata``; a solution region outside a solution cell, one with
+    no end) is a ``NotebookError`` that says why."""
     from nbgrader.preprocessors import (
         CheckCellMetadata,
         ClearHiddenTests,
@@ -94,12 +96,40 @@ def release_version(source: NotebookNode) -> NotebookNode:
     )
     from nbgrader.preprocessors.clearmarkingscheme import ClearMarkScheme
 
+    check_metadata(source, name=name)
     notebook, resources = copy.deepcopy(source), {}
     steps = (CheckCellMetadata, LockCells, ClearSolutions, ClearOutput, ClearHiddenTests,
              ClearMarkScheme, ComputeChecksums)  # fmt: skip
-    for step in steps:
-        notebook, resources = step().preprocess(notebook, resources)
+    try:
+        for step in steps:
+            notebook, resources = step().preprocess(notebook, resources)
+    except (RuntimeError, ValueError) as exc:  # ClearSolutions: the regions, the language
+        raise NotebookError(f"{name}: {exc}") from exc
     return notebook
+
+
+def check_metadata(notebook: NotebookNode, *, name: str) -> None:
+    """nbgrader's own check of its cell metadata (``nbgrader validate`` and every nbgrader
+    command run it), with the reason it gives in the message rather than only in its log."""
+    from jsonschema import ValidationError as SchemaError
+    from nbgrader.nbgraderformat import MetadataValidator
+    from nbgrader.nbgraderformat.common import SchemaTooNewError, SchemaTooOldError
+
+    try:
+        MetadataValidator().validate_nb(notebook)
+    except SchemaTooOldError as exc:
+        raise NotebookError(
+            f"{name} has nbgrader metadata of schema version {exc.actual_version}, older than "
+            f"the version {exc.expected_version} this grader reads: run `nbgrader update` on it "
+            "and import it again."
+        ) from exc
+    except SchemaTooNewError as exc:
+        raise NotebookError(
+            f"{name} was made by a newer nbgrader (metadata schema version {exc.actual_version}; "
+            f"this grader reads version {exc.expected_version})."
+        ) from exc
+    except SchemaError as exc:
+        raise NotebookError(f"{name}: its nbgrader metadata is not valid: {exc.message}") from exc
 
 
 class SourceError(Exception):

@@ -161,7 +161,7 @@ def _source_notebook(name: str, source: bytes, *, first: int) -> tuple[Decimal, 
     refused with the reason when it cannot be graded as nbgrader would grade it."""
     try:
         notebook = notebooks.read(source, name=name)
-        release = notebooks.dumps(notebooks.release_version(notebook))
+        release = notebooks.dumps(notebooks.release_version(notebook, name=name))
     except notebooks.NotebookError as exc:
         raise ValidationError(str(exc)) from exc
     try:
@@ -440,17 +440,24 @@ def submission_create(*, assignment: Assignment, student, files: dict[str, bytes
     return submission
 
 
-def submission_claim(*, submission_pk: int, token: str, worker: str = "") -> Submission | None:
+def submission_claim(
+    *, submission_pk: int, token: str, worker: str = "", retry: bool = False
+) -> Submission | None:
     """Move a queued submission to running under ``token`` (the task's id) and ``worker`` (the
     Celery node whose heartbeat the sweeper watches); None when it is not this delivery's to
     grade. The same message delivered again after its worker process died carries the same token
     and takes the submission back, up to ``MAX_ATTEMPTS`` claims, then gives it up; any other
-    delivery finds it taken and does nothing. The claim time is the database's clock, as the
+    delivery finds it taken and does nothing. A ``retry`` (of an infrastructure fault) takes only
+    a submission still waiting for it: once staff or the sweeper queued it again, the fresh
+    message grades it, with its own tries. The claim time is the database's clock, as the
     heartbeats' are."""
     changes = {"state_changed_at": Now(), "attempts": F("attempts") + 1, "claimed_worker": worker}
     mine = Submission.objects.filter(pk=submission_pk)
     again = mine.filter(state=SubmissionState.RUNNING, claimed_by=token)
-    claimed = mine.filter(state=SubmissionState.QUEUED).update(
+    queued = mine.filter(state=SubmissionState.QUEUED)
+    if retry:
+        queued = queued.filter(claimed_by=token)
+    claimed = queued.update(
         state=SubmissionState.RUNNING, claimed_by=token, **changes
     ) or again.filter(attempts__lt=MAX_ATTEMPTS).update(**changes)
     if claimed:
@@ -493,7 +500,7 @@ def submission_record(
         executed_notebooks={n: blobs.put(c) for n, c in grade.executed_notebooks.items()},
     )
     Submission.objects.filter(pk=submission.pk).update(
-        state=SubmissionState.GRADED, state_changed_at=timezone.now(),
+        state=SubmissionState.GRADED, state_changed_at=Now(),
         score=score, max_score=grade.max_score,
     )  # fmt: skip
     if _is_newest_graded(submission):
@@ -581,7 +588,7 @@ def assignment_regrade(*, assignment: Assignment) -> int:
     batch = latest_submissions(assignment)
     _queue_again(batch)
     Assignment.objects.filter(pk=assignment.pk).update(
-        regrade_started_at=timezone.now(), regrade_batch=[s.pk for s in batch]
+        regrade_started_at=Now(), regrade_batch=[s.pk for s in batch]
     )
     return len(batch)
 
@@ -601,10 +608,14 @@ def submission_fail(
     if token is not None:
         pending = pending.filter(claimed_by=token)
     if retry:
-        changes = {"state": SubmissionState.QUEUED, "sent_at": Now()}
+        # sent_at as dispatch writes it (the sender's clock): the sweeper's conditional update
+        # matches it exactly, and SQLite stores the database's clock as text of another format.
+        changes = {"state": SubmissionState.QUEUED, "sent_at": timezone.now()}
     else:
         changes = {"state": SubmissionState.FAILED}
-    if not pending.update(state_changed_at=timezone.now(), **changes):
+    # The database's clock, as claims and heartbeats: the sweeper compares it with the worker's
+    # heartbeat to tell a retry whose worker died.
+    if not pending.update(state_changed_at=Now(), **changes):
         return False
     prefix = "Will be tried again: " if retry else ""
     GradingRun.objects.create(
@@ -634,7 +645,7 @@ def submission_requeue(*, submission: Submission) -> Submission:
 
 def _queue_again(submissions: list[Submission]) -> None:
     Submission.objects.filter(pk__in=[s.pk for s in submissions]).update(
-        state=SubmissionState.QUEUED, state_changed_at=timezone.now(), claimed_by="",
+        state=SubmissionState.QUEUED, state_changed_at=Now(), claimed_by="",
         claimed_worker="", attempts=0, sent_at=None,
     )  # fmt: skip
     dispatch.enqueue_on_commit(*submissions)

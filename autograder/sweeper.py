@@ -2,7 +2,9 @@
 
 - A queued submission whose message was never sent (the broker was down when it was submitted)
   is sent; so is one whose message went out longer ago than its assignment's time limit allows
-  (the broker lost it).
+  (the broker lost it), and one waiting for the retry of an infrastructure fault whose worker
+  is gone (the retry's message is held, unacknowledged, by that worker until the broker's
+  visibility timeout, hours on).
 - A running submission whose worker is gone (``workers.claim_orphaned``: silent past the
   heartbeat limit, stopped, or started again since it claimed it) is queued again about a
   minute after the worker's last heartbeat, keeping its attempts; so is one running far past its
@@ -48,6 +50,7 @@ def submissions_requeue_stuck(*, now: datetime.datetime | None = None) -> int:
             Q(state=SubmissionState.RUNNING)
             | Q(state=SubmissionState.QUEUED, sent_at__isnull=True)
             | Q(state=SubmissionState.QUEUED, sent_at__lt=cutoff)
+            | (Q(state=SubmissionState.QUEUED) & ~Q(claimed_worker=""))  # awaiting a retry
         )
         .select_related("assignment")
         .annotate(db_now=Now())
@@ -77,14 +80,17 @@ def sweep_one(submission: Submission, *, beat: WorkerHeartbeat | None, now) -> s
 def stuck_reason(submission: Submission, beat: WorkerHeartbeat | None, now) -> str:
     """Why ``submission`` needs the sweeper, or "" when it is on its way."""
     limit = time_limit(submission)
+    gone = bool(submission.claimed_worker) and workers.claim_orphaned(
+        claimed_at=submission.state_changed_at, beat=beat, now=now
+    )
     if submission.state == SubmissionState.QUEUED:
         if submission.sent_at is None:
             waited = now - submission.state_changed_at
             return "its message was never sent (the broker was down)" if waited > SEND_GRACE else ""
+        if gone:  # its retry's message waits, unacknowledged, in the dead worker's hands
+            return f"its worker {submission.claimed_worker} is gone before trying it again"
         return "its message was lost" if now - submission.sent_at > limit else ""
-    if submission.claimed_worker and workers.claim_orphaned(
-        claimed_at=submission.state_changed_at, beat=beat, now=now
-    ):
+    if gone:
         return f"its worker {submission.claimed_worker} is gone"
     return "it ran past its time limit" if now - submission.state_changed_at > limit else ""
 
@@ -97,11 +103,11 @@ def _queue_again_as_read(submission: Submission) -> bool:
         claimed_worker=submission.claimed_worker, attempts=submission.attempts,
         sent_at=submission.sent_at,
     )  # fmt: skip
-    if submission.state == SubmissionState.QUEUED:
-        changes = {"sent_at": timezone.now()}  # taken for sending; cleared again if it fails
-    else:
-        changes = {"state": SubmissionState.QUEUED, "state_changed_at": timezone.now(),
-                   "claimed_by": "", "claimed_worker": "", "sent_at": None}  # fmt: skip
+    # A fresh message for any delivery to claim; sent_at marks it taken for sending (cleared
+    # again if sending fails). No worker holds it now, so no claim or retry is awaited.
+    changes = {"claimed_by": "", "claimed_worker": "", "sent_at": timezone.now()}
+    if submission.state != SubmissionState.QUEUED:
+        changes.update(state=SubmissionState.QUEUED, state_changed_at=Now(), sent_at=None)
     if not as_read.update(**changes):
         return False
     dispatch.enqueue_on_commit(submission)

@@ -46,8 +46,9 @@ def worker_ping(*, sent_at: float) -> dict:
 def grade_submission_task(self, *, submission_pk: int) -> str:
     token = self.request.id  # a retry keeps it, and so takes the submission back
     submission = services.submission_claim(
-        submission_pk=submission_pk, token=token, worker=self.request.hostname or ""
-    )
+        submission_pk=submission_pk, token=token, worker=self.request.hostname or "",
+        retry=bool(self.request.retries),
+    )  # fmt: skip
     if submission is None:
         return "already taken"
     started = timezone.now()

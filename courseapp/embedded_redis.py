@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,8 +45,10 @@ def socket_path(var_dir: Path) -> Path:
 
 
 def url(var_dir: Path) -> str:
-    """The broker and result-store URL of the embedded server (database 0)."""
-    return f"redis+socket://{socket_path(var_dir)}"
+    """The broker and result-store URL of the embedded server (database 0). The path is
+    percent-encoded, as kombu and Celery's result store decode it: a ``VAR_DIR`` with ``#``,
+    ``?`` or ``%`` in it would otherwise name another socket."""
+    return f"redis+socket://{urllib.parse.quote(str(socket_path(var_dir)))}"
 
 
 def server_binary() -> Path:

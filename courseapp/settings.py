@@ -230,20 +230,30 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (
     Queue("default", Exchange("default"), routing_key="default"),
     Queue("gpu", Exchange("gpu"), routing_key="gpu"),
+    Queue("maintenance", Exchange("maintenance"), routing_key="maintenance"),
 )
 CELERY_TASK_ROUTES = ("courseapp.celery.route_to_task_queue",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat's housekeeping goes to a queue of its own, which a small worker of its own takes (the
+# Procfile's `housekeeper`): on `default` it waited behind the gradings, so while every grading
+# worker was busy (a deadline's rush, or the only other worker dead) each sweep expired unrun and
+# no quiz attempt was closed. A run nobody took in time is dropped, not run late in a pile.
+HOUSEKEEPING = {"queue": "maintenance", "expire_seconds": 15}
 CELERY_BEAT_SCHEDULE = {
     # Submissions whose message was never sent (broker down) or whose worker died are queued
     # again: often, so that a dead worker's submission is back about a minute after its last
-    # heartbeat. A sweep nobody ran in time is dropped, not run late in a pile.
+    # heartbeat.
     "requeue-stuck-submissions": {
         "task": "autograder.requeue_stuck_submissions",
         "schedule": 15.0,
-        "options": {"expire_seconds": 15},
+        "options": HOUSEKEEPING,
     },
     # Quiz attempts still open after their deadline (and the grace) are submitted as saved.
-    "close-overdue-quiz-attempts": {"task": "quizzes.close_overdue_attempts", "schedule": 15.0},
+    "close-overdue-quiz-attempts": {
+        "task": "quizzes.close_overdue_attempts",
+        "schedule": 15.0,
+        "options": HOUSEKEEPING,
+    },
 }
 # A quiz answer may arrive this long after the attempt's deadline (a slow network) and still count.
 QUIZ_GRACE_SECONDS = env.env_int("QUIZ_GRACE_SECONDS", 30)

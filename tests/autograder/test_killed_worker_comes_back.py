@@ -70,7 +70,8 @@ def test_a_killed_workers_submission_is_graded_once_by_another(
             "the first worker's claim", logs, 120,
         )  # fmt: skip
         kill_hard(first)
-        second = start_worker(["default", "gpu"], logs[1], **env)
+        # It takes beat's housekeeping too (the Procfile runs a housekeeper of its own for it).
+        second = start_worker(["default", "gpu", "maintenance"], logs[1], **env)
         beat = start_beat(logs[2], **env)
 
         wait_for(lambda: Submission.objects.filter(pk=submission.pk, state="graded").exists(),

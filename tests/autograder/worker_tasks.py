@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+import time
 
-from courseapp.celery import grading_task
+from courseapp.celery import app, grading_task
 
 
 @grading_task(time_limit=30, queue="gpu", bind=True, name="tests.report_delivery")
 def report_delivery(self) -> dict:
     return {"pid": os.getpid(), "routing_key": self.request.delivery_info.get("routing_key")}
+
+
+@app.task(name="tests.hold")
+def hold(seconds: float) -> int:
+    """Keep a worker busy (as a long grading does) for ``seconds``."""
+    time.sleep(seconds)
+    return os.getpid()

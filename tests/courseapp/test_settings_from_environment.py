@@ -110,7 +110,7 @@ def test_it_configures_celery_for_json_two_queues_and_prefetch_one(tmp_path):
 
     assert found["serializer"] == "json"
     assert found["accept"] == ["json"]
-    assert found["queues"] == ["default", "gpu"]
+    assert found["queues"] == ["default", "gpu", "maintenance"]  # the last for beat's tasks
     assert found["prefetch"] == 1
     assert found["track_started"] is True
 
