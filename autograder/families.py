@@ -60,10 +60,34 @@ def _forms(name: str, *, module: str = "", tensor: bool = True, functional: str 
 
 SIGMOID_FORMS = (*_forms("sigmoid", module="Sigmoid", functional="f"), "torch.special.expit")
 TANH_FORMS = _forms("tanh", module="Tanh", functional="f")
+
+
+def _impl(name: str, *, fused: bool = True) -> tuple[str, ...]:
+    """An optimizer's functional form and the implementations it picks from (one loop per
+    tensor, foreach, fused): torch's own Adam, whoever holds a reference to it."""
+    kinds = (
+        ("_single_tensor", "_multi_tensor", "_fused")
+        if fused
+        else ("_single_tensor", "_multi_tensor")
+    )
+    return (f"{OPT}.{name}.{name}", *(f"{OPT}.{name}.{kind}_{name}" for kind in kinds))
+
+
+# exp(-softplus(-x)), exp(-logaddexp(0, -x)), exp(-logsumexp([0, -x])), softmax([x, 0])[0]: the
+# sigmoid up to fixed maps of its input and output, as exp(logsigmoid(x)) is
+SMOOTH_MAX = (
+    *_forms("logaddexp", functional="", inplace=False), "torch.logsumexp",
+    "torch.Tensor.logsumexp", "torch.special.logsumexp", f"{F}.softplus", f"{NN}.Softplus",
+)  # fmt: skip
+SMOOTH_MAX_ATEN = ("softplus", "logaddexp", "logsumexp")
 SOFTMAX_FORMS = (
     *_forms("softmax", module="Softmax", functional="f", inplace=False),
     "torch.special.softmax", f"{NN}.Softmax2d",
 )  # fmt: skip
+LOG_SOFTMAX = (*_forms("log_softmax", module="LogSoftmax", functional="f", inplace=False),
+               "torch.special.log_softmax")  # fmt: skip
+SOFTMAX_ATEN = ("softmax", "_softmax", "log_softmax", "_log_softmax", "special_softmax",
+                "special_log_softmax")  # fmt: skip
 
 FAMILIES = (
     Family(
@@ -103,48 +127,51 @@ FAMILIES = (
         "sigmoid",
         forms=SIGMOID_FORMS,
         relatives=(f"{F}.logsigmoid", f"{NN}.LogSigmoid", f"{F}.silu", f"{NN}.SiLU",
-                   f"{F}.glu", f"{NN}.GLU", *TANH_FORMS, f"{F}.tanhshrink", f"{NN}.Tanhshrink"),
+                   f"{F}.glu", f"{NN}.GLU", *TANH_FORMS, f"{F}.tanhshrink", f"{NN}.Tanhshrink",
+                   *SMOOTH_MAX, *SOFTMAX_FORMS, *LOG_SOFTMAX),
         aten=("sigmoid", "special_expit", "log_sigmoid", "log_sigmoid_forward", "silu", "glu",
-              "tanh"),
+              "tanh", *SMOOTH_MAX_ATEN, *SOFTMAX_ATEN),
     ),
     Family(
         "tanh",
         forms=TANH_FORMS,
         relatives=(f"{F}.tanhshrink", f"{NN}.Tanhshrink", *SIGMOID_FORMS, f"{F}.logsigmoid",
-                   f"{NN}.LogSigmoid", f"{F}.silu", f"{NN}.SiLU", f"{F}.glu", f"{NN}.GLU"),
+                   f"{NN}.LogSigmoid", f"{F}.silu", f"{NN}.SiLU", f"{F}.glu", f"{NN}.GLU",
+                   *SMOOTH_MAX, *SOFTMAX_FORMS, *LOG_SOFTMAX),
         aten=("tanh", "sigmoid", "special_expit", "log_sigmoid", "log_sigmoid_forward", "silu",
-              "glu"),
+              "glu", *SMOOTH_MAX_ATEN, *SOFTMAX_ATEN),
     ),
     Family(
         "softmax",
         forms=SOFTMAX_FORMS,
-        relatives=(*_forms("log_softmax", module="LogSoftmax", functional="f", inplace=False),
-                   "torch.special.log_softmax",
-                   f"{F}.softmin", f"{NN}.Softmin", f"{F}.gumbel_softmax"),
-        aten=("softmax", "_softmax", "log_softmax", "_log_softmax", "special_softmax",
-              "special_log_softmax"),
+        relatives=(*LOG_SOFTMAX, f"{F}.softmin", f"{NN}.Softmin", f"{F}.gumbel_softmax"),
+        aten=SOFTMAX_ATEN,
     ),
     Family(
         "mean squared error",
         forms=(f"{F}.mse_loss", f"{NN}.MSELoss"),
+        # dist(p, t) ** 2 / n: the distance between prediction and target, one call
         relatives=(f"{F}.huber_loss", f"{NN}.HuberLoss", f"{F}.smooth_l1_loss",
-                   f"{NN}.SmoothL1Loss", f"{F}.gaussian_nll_loss", f"{NN}.GaussianNLLLoss"),
-        aten=("mse_loss", "huber_loss", "smooth_l1_loss"),
+                   f"{NN}.SmoothL1Loss", f"{F}.gaussian_nll_loss", f"{NN}.GaussianNLLLoss",
+                   "torch.dist", "torch.Tensor.dist", "torch.cdist", f"{F}.pairwise_distance",
+                   "torch.pairwise_distance", f"{NN}.PairwiseDistance"),
+        aten=("mse_loss", "huber_loss", "smooth_l1_loss", "dist", "cdist", "_cdist_forward",
+              "_euclidean_dist", "pairwise_distance"),
     ),
     Family(
         "SGD",
-        forms=(f"{OPT}.SGD", f"{OPT}.sgd.sgd"),
-        relatives=(f"{OPT}.ASGD", f"{OPT}.asgd.asgd"),  # ASGD with lambd=0 is SGD
+        forms=(f"{OPT}.SGD", *_impl("sgd")),
+        relatives=(f"{OPT}.ASGD", *_impl("asgd", fused=False)),  # ASGD with lambd=0 is SGD
         aten=("_fused_sgd",),
     ),
     Family(
         "Adam",
-        forms=(f"{OPT}.Adam", f"{OPT}.adam.adam"),
+        forms=(f"{OPT}.Adam", *_impl("adam")),
         relatives=(f"{OPT}.AdamW", f"{OPT}.adamw.adamw"),  # AdamW with weight_decay=0 is Adam
         aten=("_fused_adam", "_fused_adamw"),
     ),
-    Family("Adagrad", forms=(f"{OPT}.Adagrad", f"{OPT}.adagrad.adagrad"), aten=("_fused_adagrad",)),
-    Family("RMSprop", forms=(f"{OPT}.RMSprop", f"{OPT}.rmsprop.rmsprop")),
+    Family("Adagrad", forms=(f"{OPT}.Adagrad", *_impl("adagrad")), aten=("_fused_adagrad",)),
+    Family("RMSprop", forms=(f"{OPT}.RMSprop", *_impl("rmsprop", fused=False))),
     Family(
         "step schedules",
         forms=(f"{LR}.MultiStepLR",),

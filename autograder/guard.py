@@ -31,10 +31,13 @@ import _thread
 import builtins
 import hashlib
 import hmac
+import itertools
 import json
 import os
+import secrets
 import sys
 import threading
+import types
 
 import safetensors.torch
 import torch
@@ -50,6 +53,12 @@ FINDING = "AUTOGRADER-FINDING: "
 OURS = ("guard.py", "probes.py")
 # Standard-library modules whose functions hand frames, or files, to their caller.
 FRAME_HELPERS = ("/inspect.py", "/traceback.py", "/logging/__init__.py", "/pdb.py", "/bdb.py")
+# The standard library's ways to start a thread that runs a function it is given: a thread started
+# through them is the student's if the student's code asked for it.
+MACHINERY = ("/threading.py", "/concurrent/futures/thread.py", "/concurrent/futures/_base.py",
+             "/multiprocessing/pool.py", "/multiprocessing/dummy/__init__.py",
+             "/asyncio/base_events.py", "/asyncio/threads.py", "/asyncio/events.py",
+             "/sched.py")  # fmt: skip
 FILE_HELPERS = ("/pathlib.py", "/codecs.py", "/shutil.py", "/linecache.py", "/tokenize.py",
                 "/inspect.py", "/io.py", "/glob.py")  # fmt: skip
 REFLECTED = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "__code__", "__globals__",
@@ -66,8 +75,34 @@ ANYWHERE = frozenset({"sys._current_frames", "gc.get_objects", "gc.get_referrers
 # ... and, while a check with forbidden APIs runs, other processes (they have no guard).
 PROCESSES = frozenset({"os.fork", "os.forkpty", "os.posix_spawn", "os.exec", "os.spawn",
                        "os.system", "subprocess.Popen"})  # fmt: skip
-VOLATILE = frozenset({"_", "__", "___", "input", "raw_input", "getpass", "__IPYTHON__",
-                      "display", "get_ipython", "_ih", "_oh", "_dh"})  # fmt: skip
+VOLATILE = frozenset(
+    {
+        "_",
+        "__",
+        "___",
+        "input",
+        "raw_input",
+        "getpass",
+        "__IPYTHON__",
+        "display",
+        "get_ipython",
+        "_ih",
+        "_oh",
+        "_dh",
+        "__slotnames__",
+    }
+)  # pickle's cache on a class (torch.save), set by copyreg
+# What torch itself changes in what is snapshotted: torch.compile tags nn.Module's constructor (its
+# replacement is made in this file of torch's, under this name), and marks the class so.
+TORCH_PATCHES = {
+    "__init__": "_dynamo/mutation_guard.py",
+    "__setstate__": "_dynamo/mutation_guard.py",
+}
+TORCH_MARKS = frozenset({"___needs_generation_tag_patch"})
+# What the guard calls while student code may already have run, taken before any did: a student's
+# ``os.write = ...`` or ``sys._getframe = ...`` must not silence or blind it.
+_write, _dumps, _loads, _getframe = os.write, json.dumps, json.loads, sys._getframe
+_token, _FunctionType, _ident = secrets.token_hex, types.FunctionType, _thread.get_ident
 
 
 def _snapshotted():
@@ -105,9 +140,9 @@ class _Guard:
 
     def __init__(self, key: bytes, channel: int) -> None:
         self.key, self.channel, self.cwd = key, channel, os.getcwd()
-        self.busy = False
+        self.busy: set[int] = set()  # the threads whose audit events are the guard's own, now
         self.running: dict | None = None  # the check that runs now: its spec and findings
-        self.threads: dict[int, str] = {}  # threads the student's code started: ident -> where
+        self.threads: dict[str, str] = {}  # the student's threads still running: token -> where
         self.load, self.save = safetensors.torch.load, safetensors.torch.save
         self.start_thread = _thread.start_new_thread
         self.snapshot: dict = {}
@@ -120,7 +155,7 @@ class _Guard:
         if self.running is not None:
             self.running["findings"].append(what)
         try:
-            os.write(self.channel, (FINDING + json.dumps(what) + "\n").encode())
+            _write(self.channel, (FINDING + _dumps(what) + "\n").encode())
         except OSError:  # the channel closed by the student's code: refuse what was reported
             raise PermissionError(f"The grader's guard refuses this: {what}") from None
 
@@ -131,7 +166,9 @@ class _Guard:
             self.forbidden(args[0])
         elif event == "autograder.thread":
             self.started(*args)
-        elif self.busy:
+        elif event == "autograder.thread_end":
+            self.threads.pop(args[0], None)
+        elif _ident() in self.busy:
             return
         elif event in FRAMES or event in DYNAMIC or event in ANYWHERE or event in PROCESSES:
             self.watch(event, args)
@@ -143,13 +180,13 @@ class _Guard:
             self.watch(event, args)
 
     def watch(self, event: str, args) -> None:
-        self.busy = True
+        self.busy.add(_ident())
         try:
-            where = self.by_student(event, args, sys._getframe(2))  # past here and hook()
+            where = self.by_student(event, args, _getframe(2))  # past here and hook()
             if where:
                 self.report(f"{_describe(event, args)} ({where})")
         finally:
-            self.busy = False
+            self.busy.discard(_ident())
 
     def by_student(self, event: str, args, frame) -> str:
         """Where in the student's code ``event`` comes from, or "" if it does not."""
@@ -177,32 +214,37 @@ class _Guard:
 
     def started(self, function, args, kwargs, box: list) -> None:
         """A thread starts (``_thread.start_new_thread``, through the stand-in ``seal`` puts in
-        its place): one started by the student's code is told apart, and may not run while a
-        check with forbidden APIs runs."""
-        self.busy = True
+        its place). One that the student's code starts (the first caller past the standard
+        library's thread machinery is the student's) is told apart, may not run while a check with
+        forbidden APIs runs, and is known to be running until it ends: it runs inside
+        ``_RUNNER``, which says so with a token of its own (thread idents are reused, and
+        ``threading``'s own list is the student's to change)."""
+        self.busy.add(_ident())
         try:
-            caller = sys._getframe(3)
+            caller = _getframe(3)
         finally:
-            self.busy = False
-        while caller is not None and not _students(caller.f_code.co_filename, self.cwd):
+            self.busy.discard(_ident())
+        while caller is not None and caller.f_code.co_filename.endswith(MACHINERY):
             caller = caller.f_back
+        if caller is None or not _students(caller.f_code.co_filename, self.cwd):
+            box.append(self.start_thread(function, args, kwargs))  # a library's own thread
+            return
+        where = _place(caller)
         if self.running is not None and self.running["spec"].get("forbid"):
-            self.report(f"starts a thread while a check runs ({_place(caller) if caller else '?'})")
-        ident = self.start_thread(function, args, kwargs)
-        if caller is not None:
-            self.threads[ident] = _place(caller)
-        box.append(ident)
+            self.report(f"starts a thread while a check runs ({where})")
+        token = _token(16)
+        self.threads[token] = where
+        box.append(self.start_thread(_RUNNER, (function, args, kwargs, token)))
 
     def threads_alive(self) -> list[str]:
-        alive = {t.ident for t in threading.enumerate()}
-        return [where for ident, where in self.threads.items() if ident in alive]
+        return list(self.threads.values())
 
     # A check
 
     def check(self, spec_json: str) -> None:
         if self.running is not None:
             raise probes.CheckFailed("A check cannot start inside another check.")
-        spec = json.loads(spec_json)
+        spec = _loads(spec_json)
         self.running = {"spec": spec, "findings": [], "called": []}
         try:
             self.run(spec)
@@ -213,7 +255,11 @@ class _Guard:
         running = self.running
         if spec.get("forbid"):
             for where in self.threads_alive():
-                self.report(f"a thread it started ({where}) runs while a check runs")
+                self.report(
+                    f"a thread it started ({where}) still runs while a check runs (a "
+                    "check cannot see what other threads do: end or join your threads, "
+                    "and do not keep a DataLoader's workers alive, before the checks)"
+                )
         self.compare_snapshot()
         with open(spec["inputs"], "rb") as handle:
             inputs_bytes = handle.read()
@@ -271,12 +317,13 @@ def _changed(snapshot: dict) -> list[str]:
     for (owner, name), value in snapshot.items():
         owner_name = getattr(owner, "__name__", owner)
         if name is None:
-            changed += [f"{owner_name}.{added}" for added in sorted(set(vars(owner)) - value)]
+            added = set(vars(owner)) - value - VOLATILE
+            changed += [f"{owner_name}.{a}" for a in sorted(added) if not _torch_mark(owner, a)]
             continue
         now = vars(owner).get(name, _changed)
         if now is value:
             continue
-        if _torch_wraps(now, value):  # torch wraps its own (manual_seed, once dynamo loads)
+        if _torch_wraps(now, value) or _torch_patch(name, now):  # torch changes its own
             snapshot[owner, name] = now
             continue
         changed.append(f"{owner_name}.{name}")
@@ -293,6 +340,24 @@ def _torch_wraps(now, value) -> bool:
         and code is not None
         and code.co_filename.startswith(TORCH_FOLDER)
     )
+
+
+def _torch_patch(name: str, now) -> bool:
+    """torch.compile's replacement of ``nn.Module.__init__``/``__setstate__``: made in torch's
+    file for it, by the function that does it (code elsewhere cannot pass for it without an
+    audited operation)."""
+    code = getattr(now, "__code__", None)
+    where = TORCH_PATCHES.get(name)
+    return (
+        where is not None and code is not None
+        and code.co_filename == TORCH_FOLDER + where
+        and now.__qualname__ == f"install_generation_tagging_init.<locals>.patched_{name[2:-2]}"
+    )  # fmt: skip
+
+
+def _torch_mark(owner, name: str) -> bool:
+    """A flag torch.compile adds to a class (a bool, nothing that runs)."""
+    return name in TORCH_MARKS and isinstance(vars(owner)[name], bool)
 
 
 def _place(frame) -> str:
@@ -367,7 +432,12 @@ class _Around:
     def __enter__(self):
         if self.mode.ops:
             self.canary()
-        for name, label in self.spec.get("forbid", {}).items():
+        forbid = self.spec.get("forbid", {})
+        for name in forbid:  # all before any is trapped: AdamW runs Adam's functions
+            found = _resolve(name)
+            if found is not None and not _torchs(found[2]):
+                self.guard.report(f"changes {name} at run time")
+        for name, label in forbid.items():
             self.undo.append(_trap(name, label))
         if self.mode.ops:
             self.mode.__enter__()
@@ -410,25 +480,132 @@ class _ForbiddenOps(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def _trap(dotted: str, label: str):
-    """Replace ``dotted`` (e.g. torch.nn.functional.elu) by a trap; return how to undo it."""
+def _resolve(dotted: str):
+    """(owner, attribute, what it holds) of a dotted name; None if there is no such thing."""
     owner_name, _, attr = dotted.rpartition(".")
     try:
         owner = probes.import_owner(owner_name)
-        original = getattr(owner, attr)
+        return owner, attr, getattr(owner, attr)
     except (ImportError, AttributeError):
+        return None
+
+
+def _trap(dotted: str, label: str):
+    """Replace ``dotted`` (e.g. torch.nn.functional.elu) by a trap, and trap the code of the
+    Python functions it runs (``_code_traps``), so that a reference to it taken before the check
+    (``E = F.elu`` under any name) is trapped too; return how to undo both."""
+    found = _resolve(dotted)
+    if found is None:
         return lambda: None
-    trap = _isolated("def trap(*args, **kwargs):\n    _audit('autograder.forbidden', _label)\n",
-                     "trap", _label=label)  # fmt: skip
+    owner, attr, original = found
+    trap = _isolated(TRAP, "trap", _label=label)
     own = attr in vars(owner)  # else inherited (Tensor.relu is TensorBase's): leave no copy
     setattr(owner, attr, trap)
-    return lambda: setattr(owner, attr, original) if own else delattr(owner, attr)
+    undo_code = _code_traps(original, trap)
+
+    def undo() -> None:
+        undo_code()
+        setattr(owner, attr, original) if own else delattr(owner, attr)
+
+    return undo
+
+
+_NUMBERS = itertools.count()
+TRAP = "def trap(*args, **kwargs):\n    _audit('autograder.forbidden', _label)\n"
+# Where a forbidden class's functions stop being its own: what every module or optimizer runs.
+GENERIC = (
+    "torch.nn.modules.module",
+    "torch.optim.optimizer",
+    "torch.optim.lr_scheduler.LRScheduler",
+)
+
+
+def _torchs(obj) -> bool:
+    """Is ``obj`` torch's own (not a stand-in the student's code put under torch's name)? A
+    Python function's code, and a class's own functions' code, are in torch's folder: code
+    elsewhere cannot be made to look so without an audited operation (compile, exec,
+    code.replace)."""
+    functions = _functions(obj)
+    return all(f.__code__.co_filename.startswith(TORCH_FOLDER) for f in functions)
+
+
+def _functions(obj) -> list:
+    """The Python functions that calling ``obj`` runs of its own: itself and what it wraps (or
+    holds in its closure), or a class's own methods and those of its torch bases short of the
+    generic ``nn.Module``, ``Optimizer`` and ``LRScheduler``."""
+    found, stack, seen = [], [obj], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, staticmethod | classmethod):
+            stack.append(item.__func__)
+        elif isinstance(item, type):
+            for base in item.__mro__:
+                name = f"{base.__module__}.{base.__qualname__}"
+                if base is object or name.startswith(GENERIC) or not name.startswith("torch."):
+                    break
+                stack += [v for k, v in vars(base).items() if not k.startswith("__") or k in
+                          ("__init__", "__call__", "__new__")]  # fmt: skip
+        elif isinstance(item, _FunctionType):
+            found.append(item)
+            stack += [c.cell_contents for c in item.__closure__ or () if _filled(c)]
+            wrapped = vars(item).get("__wrapped__")
+            if wrapped is not None:
+                stack.append(wrapped)
+    return found
+
+
+def _filled(cell) -> bool:
+    try:
+        return cell.cell_contents is not _filled  # reading it raises if the cell is empty
+    except ValueError:
+        return False
+
+
+def _code_traps(original, trap):
+    """Give each Python function that ``original`` runs a trap's code for the check (its closure
+    kept, its globals given the trap under a name of the guard's); return how to put back."""
+    undo = []
+    for function in _functions(original):
+        code = function.__code__
+        if not code.co_filename.startswith(TORCH_FOLDER):
+            continue
+        name = f"__autograder_trap_{next(_NUMBERS)}__"
+        free = code.co_freevars
+        source = (
+            "def outer():\n" + "".join(f"    {n} = None\n" for n in free)
+            + "    def inner(*args, **kwargs):\n" + "".join(f"        {n}\n" for n in free)
+            + f"        return {name}()\n    return inner\n"
+        )  # fmt: skip
+        namespace: dict = {}
+        exec(source, namespace)  # our own source
+        replacement = namespace["outer"]().__code__
+        if replacement.co_freevars != free:
+            continue
+        function.__globals__[name] = trap
+        function.__code__ = replacement
+        undo.append((function, code, name))
+
+    def put_back() -> None:
+        for function, code, name in undo:
+            function.__code__ = code
+            function.__globals__.pop(name, None)
+
+    return put_back
 
 
 STARTER = """def start_new_thread(function, args, kwargs=None):
     box = []
     _audit("autograder.thread", function, args, kwargs or {}, box)
     return box[0]
+"""
+RUNNER = """def run(function, args, kwargs, token):
+    try:
+        return function(*args, **kwargs)
+    finally:
+        _audit("autograder.thread_end", token)
 """
 
 
@@ -446,6 +623,8 @@ def seal(key: str) -> None:
     guard = _Guard(key.encode(), os.dup(stderr if isinstance(stderr, int) else 2))
     _Recorder()  # its imports, now
     starter = _isolated(STARTER, "start_new_thread")
+    global _RUNNER
+    _RUNNER = _isolated(RUNNER, "run")
     _thread.start_new_thread = _thread.start_new = threading._start_new_thread = starter
     guard.snapshot = _snapshot()
     sys.addaudithook(guard.hook)

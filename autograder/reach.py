@@ -30,11 +30,14 @@ import ast
 from autograder import checks
 
 MACHINERY = ("probes", "guard")
+# Threads are not here: one that still runs when a check starts is the guard's finding at run
+# time (``threading.Lock``, a thread pool used and shut down, a DataLoader are ordinary code).
 MODULES = {  # a module whose every use is a reach, and why
-    "importlib": "the import system", "builtins": "the builtins",
-    "inspect": "frames and code", "ctypes": "raw memory", "threading": "threads",
-    "_thread": "threads", "multiprocessing": "other processes", "concurrent": "threads",
-    "subprocess": "other processes", "signal": "signal handlers", "torch.overrides": "torch's "
+    "importlib": "the import system", "builtins": "the builtins", "ctypes": "raw memory",
+    "_thread": "threads", "multiprocessing": "other processes",
+    "concurrent.futures.process": "other processes", "subprocess": "other processes",
+    # a handler is handed the frame it interrupts, which may be the checker's
+    "signal": "signal handlers", "torch.overrides": "torch's "
     "function overrides", "torch.library": "torch's operator registry", "torch.profiler":
     "torch's profiler", "torch.autograd.profiler": "torch's profiler", "sys.modules":
     "the loaded modules", **dict.fromkeys(MACHINERY, "the grader's checking code"),
@@ -51,8 +54,6 @@ NAMES = {  # dotted names that are reaches wherever they are used
     "gc.get_referents",
     "sys.meta_path",
     "sys.path_hooks",
-    "sys.exc_info",
-    "sys.last_traceback",
     "traceback.walk_stack",
     "traceback.walk_tb",
     "logging.currentframe",
@@ -67,30 +68,43 @@ NAMES = {  # dotted names that are reaches wherever they are used
     "types.FunctionType",
     "types.CodeType",
     "types.ModuleType",
+    "concurrent.futures.ProcessPoolExecutor",
+    # inspect's ways to frames (the rest of it, signatures and sources, is ordinary code)
+    *(
+        f"inspect.{name}"
+        for name in (
+            "currentframe",
+            "stack",
+            "trace",
+            "getouterframes",
+            "getinnerframes",
+            "getframeinfo",
+            "getargvalues",
+            "getgeneratorlocals",
+            "getcoroutinelocals",
+            "getasyncgenlocals",
+            "getclosurevars",
+        )
+    ),
 }
-# What ordinary code asks of ``inspect`` (signatures, kinds of objects, docs): no frames, code or
-# modules' insides, so not a reach.
-HARMLESS = frozenset(
-    f"inspect.{name}"
-    for name in ("signature", "Signature", "Parameter", "isclass", "isfunction", "ismethod",
-                 "isgenerator", "iscoroutinefunction", "isabstract", "getdoc", "cleandoc")
-)  # fmt: skip
 TENSORS = ("torch.Tensor", "torch.nn.Parameter", "torch._C.TensorBase")
 BUILTINS = {"__import__", "exec", "eval", "compile", "globals", "vars", "breakpoint",
             "__builtins__"}  # fmt: skip
+# ``globals()`` and ``vars()`` are the code's own namespace, ``vars(x)``/``x.__dict__`` of a
+# variable (``self``, ``args``) is ordinary code; of a module or a torch name, a reach.
+OWN_NAMESPACE = {"globals", "vars"}
 ATTRIBUTES = {  # attributes that reach into functions, frames and modules, on anything
     "__globals__",
     "__closure__",
     "__code__",
     "__builtins__",
-    "__dict__",
+    "__dict__",  # of a module or torch name (of a variable: ordinary code, see _namespace_read)
     "__subclasses__",
     "__self__",
     "__torch_function__",
     "__torch_dispatch__",
     "cell_contents",
     "tb_frame",
-    "tb_next",
     "f_back",
     "f_globals",
     "f_locals",
@@ -98,7 +112,6 @@ ATTRIBUTES = {  # attributes that reach into functions, frames and modules, on a
     "gi_frame",
     "cr_frame",
     "ag_frame",
-    "__traceback__",
     "__loader__",
     "__spec__",
 }
@@ -127,6 +140,7 @@ def _in(tree, aliases: dict[str, str]):
         return names.get(head, head) + (f".{rest}" if rest else "")
 
     inner = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    own = _own_namespace_reads(tree, names)
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -134,7 +148,8 @@ def _in(tree, aliases: dict[str, str]):
                 why = _path(path)
                 if why:
                     yield why, line
-        elif isinstance(node, ast.Name) and node.id in BUILTINS and node.id not in defined:
+        elif (isinstance(node, ast.Name) and node.id in BUILTINS and node.id not in defined
+              and id(node) not in own):  # fmt: skip
             yield node.id, line
         elif isinstance(node, ast.Constant) and node.value in MACHINERY:
             yield f"the name {node.value!r}", line
@@ -146,7 +161,7 @@ def _in(tree, aliases: dict[str, str]):
                     yield f"a subclass of {resolved(base)}", line
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             yield from _computed(node, resolved, line)
-        if isinstance(node, ast.Attribute) and node.attr in ATTRIBUTES:
+        if isinstance(node, ast.Attribute) and node.attr in ATTRIBUTES and id(node) not in own:
             yield node.attr, line
         elif isinstance(node, ast.Attribute) and id(node) not in inner:
             dotted = checks._dotted(node)
@@ -155,19 +170,41 @@ def _in(tree, aliases: dict[str, str]):
                 yield why, line
 
 
+def _own_namespace_reads(tree, names: dict[str, str]) -> set[int]:
+    """The ``globals()``/``vars()`` calls and ``vars(x)``/``x.__dict__`` of a variable (a
+    name that no import binds, nor an assignment to a module path): not reaches."""
+    own = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in OWN_NAMESPACE and not node.keywords):  # fmt: skip
+            if not node.args or (node.func.id == "vars" and len(node.args) == 1
+                                 and _variable(node.args[0], names)):  # fmt: skip
+                own.add(id(node.func))
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr == "__dict__"
+            and _variable(node.value, names)
+        ):
+            own.add(id(node))
+    return own
+
+
+def _variable(node, names: dict[str, str]) -> bool:
+    return isinstance(node, ast.Name) and node.id not in names and node.id not in BUILTINS
+
+
 def _imported(node) -> list[str]:
     if isinstance(node, ast.Import):
         return [item.name for item in node.names]
     if node.level or not node.module:
         return []
     items = [f"{node.module}.{item.name}" for item in node.names]
-    # ``from inspect import signature`` is judged by what it takes; ``from x import *`` by x.
-    return items if items and all(i in HARMLESS for i in items) else [node.module, *items]
+    return [node.module, *items]
 
 
 def _path(full: str) -> str:
     """Why the dotted name ``full`` is a reach, or ""."""
-    if full.startswith(SETTINGS) or full in HARMLESS:
+    if full.startswith(SETTINGS):
         return ""
     for module, why in MODULES.items():
         if full == module or full.startswith(module + "."):
@@ -214,11 +251,17 @@ def _computed(node: ast.Call, resolved, line: int):
     full = resolved(base)
     name = _constant(node.args[1])
     if name is not None:
-        why = _path(f"{full}.{name}")
+        why = _path(f"{full}.{name}") or (name if name in ATTRIBUTES else "")
         if why:
             yield why, line
         return
-    if full.startswith(("torch", "sys", "builtins", "gc", "inspect", "importlib", *MACHINERY)):
+    # torch's public modules by a name from a configuration (getattr(nn, cfg["act"])) are
+    # ordinary code; what such a name could reach past the source scan meets the guard
+    if (
+        _path(full)
+        or full.startswith(("sys", "builtins", "gc", "inspect", "importlib"))
+        or (full == "torch" or full.startswith("torch._"))
+    ):
         yield f"{node.func.id}({full}, <a name computed at run time>)", line
 
 

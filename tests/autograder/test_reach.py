@@ -33,7 +33,12 @@ FOUND = {
     "__torch_function__": ("class T:\n    def __torch_function__(self, *a):\n        pass\n",
                            "__torch_function__"),
     "torch.overrides": ("from torch.overrides import TorchFunctionMode\n", "torch.overrides"),
-    "a thread": ("import threading\n", "threading"),
+    "a raw thread": ("import _thread\n", "_thread"),
+    "a function's globals by a constant name": (
+        "import torch\ng = getattr(torch.optim.Adam.__init__, '__glob' 'als__')\n", "__globals__"),
+    "a module's __dict__": ("import torch.nn.functional as F\nF.__dict__['elu']\n", "__dict__"),
+    "vars of a module": ("import torch\nvars(torch.nn.functional)\n", "vars"),
+    "globals as a value": ("g = globals\ng()['x'] = 1\n", "globals"),
     "ctypes": ("import ctypes\n", "ctypes"),
     "the profiler": ("import torch\ntorch.autograd.profiler.profile()\n", "profiler"),
 }  # fmt: skip
@@ -49,6 +54,11 @@ def test_each_way_to_the_machinery_is_found_with_its_line(way):
 
 
 HONEST = b"""import gc
+import inspect
+import sys
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -79,6 +89,26 @@ def train(model, x, y):
     act = getattr(F, "relu")
     assert "x" in signature(train).parameters
     return act(torch.zeros(2)), type(x).__name__
+
+
+class Config:
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
+        self.act = getattr(nn, kwargs.get("act", "ReLU"))()
+
+
+def ordinary(args, cfg):
+    if "model" not in globals():
+        print(vars(args), vars(), cfg.__dict__)
+    lock = threading.Lock()
+    with lock, ThreadPoolExecutor(2) as pool:
+        list(pool.map(abs, [-1, 2]))
+    try:
+        1 / 0
+    except ZeroDivisionError as e:
+        print(sys.exc_info()[0], e.__traceback__ is not None)
+        traceback.print_exc()
+    return inspect.getsource(ordinary), inspect.isclass(cfg)
 """
 
 
