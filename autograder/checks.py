@@ -42,11 +42,13 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import hashlib
+import hmac
 import importlib
 import importlib.util
 import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -664,6 +666,21 @@ def _torch_object(dotted: str):
 
 
 # Inputs (made here, seeded)
+
+
+def salted(check: Check, students: dict[str, bytes], key: bytes) -> Check:
+    """The check with the seed its inputs are made from for this submission: the author's seed
+    mixed, under ``key`` (the site's secret), with the submission's own files. A student who knows
+    how inputs are made (this file is public) still cannot compute them ahead of the check and
+    answer from a table made with a forbidden function; the same files get the same inputs, so
+    grading them again gives the same result. A training check keeps its seed: its held-out part
+    never enters the sandbox, and its split must not move between gradings."""
+    if check.kind == "training":
+        return check
+    mixed = hmac.new(key, f"{check.name}\0{check.seed}".encode(), hashlib.sha256)
+    for name in sorted(students):
+        mixed.update(hashlib.sha256(name.encode() + b"\0" + students[name]).digest())
+    return replace(check, seed=int.from_bytes(mixed.digest()[:4], "big") >> 1)
 
 
 def make_inputs(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+
+from django.conf import settings
 
 from autograder import checks, findings, harness, notebooks, reach
 from autograder.execution import Execution, run_notebook, run_python_tests
@@ -150,10 +152,13 @@ def grade_notebook(
         data_files, aliases=checks.notebook_aliases(restored.notebook),
     ).told_in_cells(checks.cell_lines(restored.notebook))  # fmt: skip
     notebook = copy.deepcopy(restored.notebook)
-    placed = _place_checks(notebook, prepared, {c.name for c in in_cells})
+    in_cell_names = {c.name for c in in_cells}
+    placed = _place_checks(notebook, prepared, in_cell_names)
     first_check = len(notebook.cells)
     student_cells = _student_cells(notebook, source_nb, set(placed))
-    notebook.cells.extend(checks.check_cell(c) for c in prepared.to_run if c not in in_cells)
+    notebook.cells.extend(
+        checks.check_cell(c) for c in prepared.to_run if c.name not in in_cell_names
+    )
     replaced = checks.public_datasets(prepared.to_run)
     execution = run_notebook(
         notebook, data_files={**data_files, **prepared.input_files()}, limits=limits,
@@ -178,7 +183,6 @@ def grade_notebook(
             "The notebook changed how the kernel runs code (IPython transformers, hooks or "
             "patches), so the tests after that scored 0."
         )
-    in_cell_names = {c.name for c in in_cells}
     scores = notebooks.score(
         execution.executed,
         expected=[g for g in notebooks.graded_ids(source_nb) if g not in in_cell_names],
@@ -289,6 +293,7 @@ def grade_python(
         return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
     students = {n: submitted[n] for n in spec.files}
     prepared = _Checks.prepare(spec.checks, students, instructor_files, data_files)
+    spec = replace(spec, checks=prepared.checks)  # with this submission's seeds (checks.salted)
     # The harness and its private helpers run beside the student's code, its modules from
     # memory (never files the student's code could read); the spec and the checks' reference
     # solutions never enter the sandbox (the student's code could import or print them).
@@ -366,6 +371,8 @@ class _Checks:
         cls, reference_checks, students: dict[str, bytes], private: dict[str, bytes], data: dict,
         *, aliases: dict[str, str] | None = None,
     ):  # fmt: skip
+        key = settings.SECRET_KEY.encode()
+        reference_checks = tuple(checks.salted(c, students, key) for c in reference_checks)
         tampering = checks.tampering(students, aliases=aliases) if reference_checks else []
         reaches = reach.reaches(students, aliases=aliases) if reference_checks else []
         untrusted = tampering + reaches
