@@ -60,9 +60,9 @@ def test_it_makes_the_same_inputs_for_the_same_files_and_others_for_other_files(
     def made(students):
         prepared = _Checks.prepare(SPEC.checks, students, {}, {})
         [inputs] = prepared.inputs.values()
-        return [v for v in inputs.values() if isinstance(v, torch.Tensor)][0]
+        return next(v for v in inputs.values() if isinstance(v, torch.Tensor))
 
     assert torch.equal(made(first), made(first))
     assert not torch.equal(made(first), made(other))
-    authors = [v for v in checks.make_inputs(CHECK).values() if isinstance(v, torch.Tensor)][0]
+    authors = next(v for v in checks.make_inputs(CHECK).values() if isinstance(v, torch.Tensor))
     assert not torch.equal(made(first), authors)
