@@ -29,10 +29,11 @@ fallback), ``rlimits`` (always the fallback), ``bubblewrap`` (refuse to run with
 Limits for every level: RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_NOFILE, RLIMIT_FSIZE, no core
 files; the wall clock kills the whole process group (with bubblewrap: the whole pid namespace);
 output beyond ``output_bytes`` stops the run, and so does a scratch directory grown past
-``disk_bytes`` or ``disk_entries`` (measured every quarter second: many files each under
-RLIMIT_FSIZE would otherwise fill the worker's disk). Nothing the program starts outlives the
-call, nor the worker: if the worker dies, at any moment, the sandbox goes with it (bubblewrap's
---die-with-parent once it is up, the lifeline of ``bubblewrap._init`` while it starts).
+``disk_bytes`` or ``disk_entries`` (measured every 20 to 250 ms, by the tree's size: many
+files each under RLIMIT_FSIZE would otherwise fill the worker's disk). Nothing the program
+starts outlives the call, nor the worker: if the worker dies, at any moment, the sandbox goes
+with it (bubblewrap's --die-with-parent once it is up, the lifeline of ``bubblewrap._init`` while
+it starts).
 
 Where this differs from the design notes: the program does not run as uid 65534 but as a uid of
 its own per run (``host.sandbox_uid``), because RLIMIT_NPROC is counted per uid, and with one

@@ -20,7 +20,13 @@ CHUNK = 64 * 1024
 KILL_GRACE_SECONDS = 5.0  # after SIGKILL, how long to wait for the exit to be seen
 ESCALATE_SECONDS = 1.0  # how long the sandbox's pid 1 may take to exit once its child is killed
 DRAIN_SECONDS = 1.0  # after the exit, how long to read pipes a stray process may hold open
-DISK_POLL_SECONDS = 0.25  # how often the scratch directory is measured while the program runs
+# How often the scratch directory is measured while the program runs: a program can write a few GB
+# a second into the page cache, so what it overshoots the limit by is that rate times this interval.
+# The interval is ten times what the last measurement cost (a tree of many entries costs more to
+# walk), between these bounds, so the supervisor spends at most a tenth of a core on it.
+DISK_POLL_MIN_SECONDS = 0.02
+DISK_POLL_MAX_SECONDS = 0.25
+DISK_POLL_COST_FACTOR = 10
 REPORT_BYTES = 64 * 1024  # kept of the report channel; more is dropped, the run goes on
 MEMORY_MARKERS = (
     "MemoryError",
@@ -176,8 +182,12 @@ class _Run:
         if disk_over(self.spawn.watch_dir, self.limits):
             self._kill("disk_limit")
             self.disk_check_at = None
-        else:
-            self.disk_check_at = now + DISK_POLL_SECONDS
+            return
+        measured = time.monotonic()
+        interval = DISK_POLL_COST_FACTOR * (measured - now)
+        self.disk_check_at = measured + min(
+            DISK_POLL_MAX_SECONDS, max(DISK_POLL_MIN_SECONDS, interval)
+        )
 
     def _give_up_at(self) -> float | None:
         if self.exited_at:
