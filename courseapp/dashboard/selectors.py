@@ -16,7 +16,8 @@ from autograder.models import Submission, SubmissionState
 from courseapp.courses.models import Course
 from courseapp.quizzes import selectors as quiz_selectors
 from courseapp.quizzes import services as quiz_services
-from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind, Quiz
+from courseapp.quizzes.kinds import hand_graded
+from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Quiz
 from grading import selectors as grading_selectors
 from grading.models import Extension, RegradeRequest
 
@@ -155,7 +156,7 @@ def staff_dashboard(*, course: Course) -> StaffDashboard:
     free_text = (
         AnswerGrade.objects.filter(
             attempt__quiz__course=course, attempt__state=AttemptState.SUBMITTED,
-            question__kind=Kind.FREE_TEXT, points__isnull=True,
+            question__kind__in=hand_graded(), points__isnull=True,
         )
         .values("attempt__quiz__slug", "attempt__quiz__title")
         .annotate(waiting=Count("pk"))

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from courseapp.courses import services as course_services
 from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team
+from courseapp.quizzes.kinds import kind_of
 from grading import selectors as grading_selectors
 from grading.models import GradedItem, ItemKind
 from grading.services.items import graded_item_create
@@ -304,7 +305,7 @@ def _quiz_attempts(course: Course, students: list[Enrollment], ta, report: DemoR
         attempt = quizzes.attempt_submit(attempt=attempt, now=at)
         report.created.append(f"quiz attempt {user.username}")
         for question in questions.values():
-            if question.kind == "free_text":
+            if kind_of(question.kind).hand_graded:
                 points = question.points if _knows(user.username, question.slug) else 1
                 quizzes.answer_grade_set(
                     attempt=attempt, question=question, points=points, by=ta,

@@ -8,6 +8,7 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from courseapp.quizzes.kinds import hand_graded, kind_of
 from courseapp.quizzes.models import AnswerSave, Attempt, AttemptState, Quiz, Review
 
 
@@ -84,17 +85,22 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
     shown = []
     for number, entry in enumerate(attempt.layout, start=1):
         question = questions[entry["question"]]
+        kind, answer = kind_of(question.kind), answers.get(question.pk)
+        answered = answer not in (None, "", [])
+        choices = [{"value": i, "text": question.choices[i]} for i in entry["choices"]]
         item = {
             "number": number, "slug": question.slug, "kind": question.kind,
+            "widget": kind.widget, "hint": kind.hint, "input_mode": kind.input_mode,
             "prompt_html": render_prompt(question.prompt), "points": question.points,
-            "choices": [{"value": i, "text": question.choices[i]} for i in entry["choices"]],
-            "answer": answers.get(question.pk),
-            "answered": answers.get(question.pk) not in (None, "", []),
+            "choices": choices,
+            "answer": answer, "answered": answered,
+            "answer_text": kind.answer_text(answer, choices) if answered else "",
         }  # fmt: skip
         if review:
             grade = grades.get(question.pk)
             item["review"] = {
-                "key": question.key, "explanation_html": render_prompt(question.explanation),
+                "key": question.key, "key_text": kind.key_text(question.key, choices),
+                "explanation_html": render_prompt(question.explanation),
                 "earned": None if grade is None else grade.points,
                 "feedback": "" if grade is None else grade.feedback,
             }  # fmt: skip
@@ -120,10 +126,10 @@ def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) 
 
 def hand_grading_queue(*, quiz: Quiz) -> list[dict]:
     """The quiz's free-text questions with how many submitted answers wait for a TA."""
-    from courseapp.quizzes.models import AnswerGrade, Kind
+    from courseapp.quizzes.models import AnswerGrade
 
     rows = []
-    for question in quiz.questions.filter(kind=Kind.FREE_TEXT).order_by("position", "pk"):
+    for question in quiz.questions.filter(kind__in=hand_graded()).order_by("position", "pk"):
         grades = AnswerGrade.objects.filter(
             question=question, attempt__state=AttemptState.SUBMITTED
         )

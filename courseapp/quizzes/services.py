@@ -24,6 +24,7 @@ from courseapp.courses.models import Enrollment, Role
 from courseapp.courses.timezones import course_time
 from courseapp.quizzes import scoring
 from courseapp.quizzes.judge import JudgeUnavailable
+from courseapp.quizzes.kinds import kind_of
 from courseapp.quizzes.models import (
     Accommodation,
     AnswerGrade,
@@ -31,7 +32,6 @@ from courseapp.quizzes.models import (
     Attempt,
     AttemptState,
     Combine,
-    Kind,
     Question,
     Quiz,
 )
@@ -100,7 +100,7 @@ def _layout(quiz: Quiz, student, number: int) -> list[dict]:
     layout = []
     for question in chosen:
         order = list(range(len(question.choices or [])))
-        if quiz.shuffle_choices and question.kind in (Kind.SINGLE, Kind.MULTIPLE):
+        if quiz.shuffle_choices and kind_of(question.kind).has_choices:
             rng.shuffle(order)
         layout.append({"question": question.pk, "choices": order})
     return layout
@@ -252,7 +252,7 @@ def answers_judge(*, attempt: Attempt, questions: dict, answers: dict) -> dict:
     judged = {}
     for pk in attempt.question_pks:
         question = questions[pk]
-        if question.kind != Kind.FREE_TEXT:
+        if not kind_of(question.kind).hand_graded:
             judged[pk] = scoring.score(question, answers.get(pk))
     return judged
 
@@ -282,7 +282,7 @@ def grades_write(
         for pk in attempt.question_pks:
             grade = existing.get(pk) or AnswerGrade(attempt=attempt, question=questions[pk])
             if pk not in judged:
-                if grade.pk is None and questions[pk].kind == Kind.FREE_TEXT:
+                if grade.pk is None and kind_of(questions[pk].kind).hand_graded:
                     grade.save()
                 continue
             points, feedback = judged[pk]

@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from courseapp.quizzes.models import AnswerGrade, Attempt, AttemptState, Kind, Question, Quiz
+from courseapp.quizzes.kinds import kind_of
+from courseapp.quizzes.models import AnswerGrade, Attempt, AttemptState, Question, Quiz
 from courseapp.quizzes.selectors import answers_of
 from grading.charts import Chart, bar_chart
 
@@ -61,23 +62,12 @@ def _question_stats(question, attempts, points, answers) -> QuestionStats:
     own = [float(points[a.pk].get(question.pk, 0)) for a in drew]
     rest = [float(a.score) - value for a, value in zip(drew, own, strict=True)]
     options = []
-    if question.kind in (Kind.SINGLE, Kind.MULTIPLE, Kind.TRUE_FALSE) and drew:
-        labels = question.choices if question.kind != Kind.TRUE_FALSE else ["True", "False"]
-        for index, label in enumerate(labels):
-            chosen = sum(
-                _chose(question.kind, answers.get(a.pk, {}).get(question.pk), index) for a in drew
-            )
-            options.append((label, chosen / len(drew)))
+    kind = kind_of(question.kind)
+    for index, label in enumerate(kind.option_labels(question.choices or []) if drew else []):
+        chosen = sum(kind.chose(answers.get(a.pk, {}).get(question.pk), index) for a in drew)
+        options.append((label, chosen / len(drew)))
     mean = sum(own) / len(own) if own else None
     return QuestionStats(question, len(drew), mean, options, _correlation(own, rest))
-
-
-def _chose(kind: str, answer, index: int) -> bool:
-    if kind == Kind.TRUE_FALSE:
-        return answer is (index == 0)
-    if kind == Kind.MULTIPLE:
-        return isinstance(answer, list) and index in answer
-    return answer == index
 
 
 def _correlation(xs: list[float], ys: list[float]) -> float | None:

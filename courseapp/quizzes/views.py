@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from courseapp.courses.permissions import course_view, may
 from courseapp.quizzes import authoring, selectors, services, statistics
-from courseapp.quizzes.models import Attempt, AttemptState, Kind, Question, Quiz
+from courseapp.quizzes.kinds import hand_graded
+from courseapp.quizzes.models import Attempt, AttemptState, Question, Quiz
 
 MAX_IMPORT_BYTES = 1 << 20
 
@@ -134,7 +135,7 @@ def hand_grading(request, course, slug: str):
 def hand_grading_question(request, course, slug: str, question: str):
     """Staff: one question's answers across students, each with points and a comment."""
     quiz = _quiz(course, slug)
-    found = get_object_or_404(Question, quiz=quiz, slug=question, kind=Kind.FREE_TEXT)
+    found = get_object_or_404(Question, quiz=quiz, slug=question, kind__in=hand_graded())
     rows = selectors.answers_to_grade(question=found)
     errors = []
     if request.method == "POST":

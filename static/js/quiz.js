@@ -18,16 +18,17 @@
   function fieldset(slug) { return root.querySelector(`fieldset[data-question="${CSS.escape(slug)}"]`); }
 
   function value(box) {
-    const kind = box.dataset.kind;
+    // How to read the answer is the question's widget (its kind's, in courseapp/quizzes/kinds/).
+    const widget = box.dataset.widget;
     const inputs = box.querySelectorAll("input, textarea");
-    if (kind === "single") {
+    if (widget === "choice") {
       const checked = box.querySelector("input:checked");
       return checked ? parseInt(checked.value, 10) : null;
     }
-    if (kind === "multiple") {
+    if (widget === "choices") {
       return Array.from(box.querySelectorAll("input:checked")).map((i) => parseInt(i.value, 10));
     }
-    if (kind === "true_false") {
+    if (widget === "boolean") {
       const checked = box.querySelector("input:checked");
       return checked ? checked.value === "true" : null;
     }
