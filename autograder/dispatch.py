@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
@@ -38,15 +39,13 @@ def send(submissions: Sequence[Submission]) -> bool:
     ``sent_at`` (in the database and on the objects); on a broker error the rest get none, are
     logged, and wait for the sweeper. Grading results live in the database, so no result is
     kept in the broker's result store (and nothing waits on it)."""
-    from courseapp.celery import app
-
     sent: list[Submission] = []
     try:
-        with app.connection_for_write(
+        with current_app.connection_for_write(
             connect_timeout=CONNECT_TIMEOUT, transport_options=SEND_ONCE
         ) as connection:
             for submission in submissions:
-                app.send_task(
+                current_app.send_task(
                     GRADE_TASK, kwargs={"submission_pk": submission.pk},
                     queue=grading_queue(submission.assignment.wants_gpu),
                     connection=connection, retry=False, ignore_result=True,

@@ -17,7 +17,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from autograder import failures, services, sweeper
-from courseapp.celery import grading_task
+from autograder.queues import grading_task
 
 # Twice the longest run an assignment may ask for, plus room to start and record.
 GRADING_TIME_LIMIT = 2 * 3600

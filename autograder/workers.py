@@ -16,19 +16,23 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
+from celery import current_app
 from django.db import close_old_connections, connection
 from django.db.models import Count
 from django.db.models.functions import Now
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 
-from autograder.models import SubmissionState, WorkerHeartbeat, grading_queue
+from autograder.checks import best_device
+from autograder.models import Submission, SubmissionState, WorkerHeartbeat, grading_queue
+from autograder.queues import GRADING_QUEUES
+from autograder.sandbox import isolation_level
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 20
 # A worker silent for three heartbeats is not counted as alive.
 ALIVE_SECONDS = 3 * HEARTBEAT_SECONDS
-GRADING_QUEUES = ("default", "gpu")
 
 
 def heartbeat_write(
@@ -75,9 +79,6 @@ class Heartbeat:
     a missing heartbeat must not stop grading."""
 
     def __init__(self, *, hostname: str, queues: list[str], concurrency: int) -> None:
-        from autograder.checks import best_device
-        from autograder.sandbox import isolation_level
-
         self.row = {
             "hostname": hostname, "queues": queues, "concurrency": concurrency,
             "isolation": isolation_level(), "device": best_device(),
@@ -167,8 +168,6 @@ class QueueState:
 def queue_states(*, workers: list[WorkerState] | None = None) -> tuple[list[QueueState], str]:
     """Each grading queue: messages in the broker, queued and running submissions by the
     database, and the alive workers on it; plus the broker's error, if it could not be asked."""
-    from autograder.models import Submission
-
     workers = worker_states() if workers is None else workers
     in_broker, error = broker_queue_lengths(GRADING_QUEUES)
     pending = (
@@ -199,13 +198,9 @@ def broker_queue_lengths(names, *, timeout: float = 2.0) -> tuple[dict[str, int]
     Celery's own ``inspect`` tools do: their passive declare looks up the Redis key without the
     ``global_keyprefix``, and so misses queues that hold messages. Other brokers (AMQP) answer a
     passive declare, which creates nothing."""
-    from kombu.exceptions import ChannelError
-
-    from courseapp.celery import app
-
     lengths = {}
     try:
-        with app.connection_for_read() as conn:
+        with current_app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
             channel = conn.default_channel
             size = getattr(channel, "_size", None)

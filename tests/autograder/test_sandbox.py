@@ -160,7 +160,7 @@ def test_it_hides_host_files_other_submissions_and_the_instructors_source(workdi
     for path, text in [(other, "someone else's answer"), (source, "### BEGIN SOLUTION\n")]:
         path.parent.mkdir()
         path.write_text(text)
-    secrets = [REPO / "courseapp" / "settings.py", Path("/etc/shadow"), other, source]
+    secrets = [REPO / "courseapp" / "config" / "settings.py", Path("/etc/shadow"), other, source]
     secrets += [p for p in (REPO / "var" / "db.sqlite3", REPO / "var" / "secret_key") if p.exists()]
     assert all(path.exists() for path in secrets)  # on the host, they are there
     hidden_dirs = [REPO / "courseapp", REPO / "var", other.parent, Path("/home")]

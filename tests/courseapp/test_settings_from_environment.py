@@ -45,9 +45,8 @@ def clean_env(**overrides: str) -> dict[str, str]:
 
 
 def settings_in(env: dict[str, str]) -> dict:
-    code = (
-        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'courseapp.settings')"
-    )
+    code = "import django, os; "
+    code += "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'courseapp.config.settings')"
     code += "; django.setup()\n" + PRINT_SETTINGS
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
