@@ -46,16 +46,21 @@ def send(submissions: Sequence[Submission]) -> bool:
         ) as connection:
             for submission in submissions:
                 current_app.send_task(
-                    GRADE_TASK, kwargs={"submission_pk": submission.pk},
+                    GRADE_TASK,
+                    kwargs={"submission_pk": submission.pk},
                     queue=grading_queue(submission.assignment.wants_gpu),
-                    connection=connection, retry=False, ignore_result=True,
-                )  # fmt: skip
+                    connection=connection,
+                    retry=False,
+                    ignore_result=True,
+                )
                 sent.append(submission)
     except (KombuError, OSError) as exc:
         logger.warning(
             "The broker did not take %d grading message(s); the sweeper sends them when it is "
-            "back: %s", len(submissions) - len(sent), exc,
-        )  # fmt: skip
+            "back: %s",
+            len(submissions) - len(sent),
+            exc,
+        )
     except Exception:  # our bug, not the broker's: loud, but the submissions are safe
         logger.exception("Sending grading messages failed; the sweeper will try again")
     _mark(sent, timezone.now())

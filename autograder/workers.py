@@ -47,10 +47,14 @@ def heartbeat_write(
 ) -> None:
     """``starting``: this is the first word of a new life of the worker; its ``started_at``."""
     fields = {
-        "queues": sorted(queues), "isolation": isolation, "device": device,
-        "pid": os.getpid(), "concurrency": concurrency,
-        "last_seen_at": Now(), "stopped_at": Now() if stopped else None,
-    }  # fmt: skip
+        "queues": sorted(queues),
+        "isolation": isolation,
+        "device": device,
+        "pid": os.getpid(),
+        "concurrency": concurrency,
+        "last_seen_at": Now(),
+        "stopped_at": Now() if stopped else None,
+    }
     WorkerHeartbeat.objects.update_or_create(
         hostname=hostname,
         defaults={**fields, "started_at": Now()} if starting else fields,
@@ -80,9 +84,12 @@ class Heartbeat:
 
     def __init__(self, *, hostname: str, queues: list[str], concurrency: int) -> None:
         self.row = {
-            "hostname": hostname, "queues": queues, "concurrency": concurrency,
-            "isolation": isolation_level(), "device": best_device(),
-        }  # fmt: skip
+            "hostname": hostname,
+            "queues": queues,
+            "concurrency": concurrency,
+            "isolation": isolation_level(),
+            "device": best_device(),
+        }
         self._started_written = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
@@ -92,9 +99,11 @@ class Heartbeat:
         ``started_at`` precedes every claim of this life of the worker."""
         logger.info(
             "worker %s: isolation %s, device %s, queues %s",
-            self.row["hostname"], self.row["isolation"], self.row["device"],
+            self.row["hostname"],
+            self.row["isolation"],
+            self.row["device"],
             ",".join(self.row["queues"]),
-        )  # fmt: skip
+        )
         self._write()
         self._thread.start()
 
@@ -181,12 +190,14 @@ def queue_states(*, workers: list[WorkerState] | None = None) -> tuple[list[Queu
         counts[(grading_queue(gpu), state)] += n
     states = [
         QueueState(
-            name, in_broker.get(name), counts[(name, SubmissionState.QUEUED)],
-            counts[(name, SubmissionState.RUNNING)],
-            sum(1 for w in workers if w.alive and name in w.heartbeat.queues),
+            name=name,
+            in_broker=in_broker.get(name),
+            waiting=counts[(name, SubmissionState.QUEUED)],
+            running=counts[(name, SubmissionState.RUNNING)],
+            listeners=sum(1 for w in workers if w.alive and name in w.heartbeat.queues),
         )
         for name in GRADING_QUEUES
-    ]  # fmt: skip
+    ]
     return states, error
 
 
@@ -206,10 +217,12 @@ def broker_queue_lengths(names, *, timeout: float = 2.0) -> tuple[dict[str, int]
             size = getattr(channel, "_size", None)
             for name in names:
                 try:
-                    lengths[name] = (
-                        size(name) if size
-                        else channel.queue_declare(queue=name, passive=True).message_count
-                    )  # fmt: skip
+                    if size:
+                        lengths[name] = size(name)
+                    else:
+                        lengths[name] = channel.queue_declare(
+                            queue=name, passive=True
+                        ).message_count
                 except ChannelError:
                     lengths[name] = 0
     except Exception as exc:  # the broker is down or refuses: say so on the page, don't fail it

@@ -69,19 +69,22 @@ def server_command(var_dir: Path, *, persist: bool) -> list[str]:
 
     ``persist``: keep queued messages across restarts in an append-only file (``make run``); the
     test session's server keeps nothing."""
+    options = {
+        "port": "0",  # no TCP listener at all
+        "unixsocket": str(socket_path(var_dir)),
+        "unixsocketperm": "700",
+        "dir": str(data_dir(var_dir)),
+        "save": "",
+        "appendonly": "yes" if persist else "no",
+        "appendfsync": "everysec",
+        "daemonize": "no",
+        "logfile": "",
+        "loglevel": "warning",
+    }
     return [
         str(server_binary()),
-        "--port", "0",  # no TCP listener at all
-        "--unixsocket", str(socket_path(var_dir)),
-        "--unixsocketperm", "700",
-        "--dir", str(data_dir(var_dir)),
-        "--save", "",
-        "--appendonly", "yes" if persist else "no",
-        "--appendfsync", "everysec",
-        "--daemonize", "no",
-        "--logfile", "",
-        "--loglevel", "warning",
-    ]  # fmt: skip
+        *(arg for name, value in options.items() for arg in (f"--{name}", value)),
+    ]
 
 
 def answers(path: Path, *, timeout: float = 1.0) -> bool:

@@ -33,9 +33,15 @@ print(json.dumps({
 }))
 """
 CONFIG_VARIABLES = (
-    "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "MEDIA_ROOT", "VAR_DIR",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "MEDIA_ROOT",
+    "VAR_DIR",
     "DJANGO_SETTINGS_MODULE",
-)  # fmt: skip
+)
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
