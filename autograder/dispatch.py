@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from celery import current_app
+from celery import current_app  # the project's app (see autograder.queues)
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError

@@ -1,8 +1,10 @@
 """The grading queues, and the one decorator every autograding task uses.
 
 ``grading_task`` names a task's queue; ``route_to_task_queue`` (the project's
-``CELERY_TASK_ROUTES``) sends the task there. Both use Celery's current app, never the project's
-configuration module.
+``CELERY_TASK_ROUTES``) sends the task there. Apps reach Celery only through ``shared_task`` and
+``celery.current_app``, never through the configuration module: loading the settings loads the
+project's app (``courseapp.config``), and Celery's Django fix-up makes it the default app of every
+thread, so ``current_app`` is that app in the web process, the workers and the tests alike.
 """
 
 from __future__ import annotations
