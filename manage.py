@@ -4,14 +4,14 @@
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+from django.db.utils import OperationalError
+
+from courseapp.config.env import ConfigError, redact_url
+
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.settings")
-    from django.core.management import execute_from_command_line
-    from django.db.utils import OperationalError
-
-    from courseapp.env import ConfigError, redact_url
-
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.config.settings")
     try:
         execute_from_command_line(sys.argv)
     except ConfigError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from celery import current_app  # the project's app (see autograder.queues)
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
@@ -38,25 +39,28 @@ def send(submissions: Sequence[Submission]) -> bool:
     ``sent_at`` (in the database and on the objects); on a broker error the rest get none, are
     logged, and wait for the sweeper. Grading results live in the database, so no result is
     kept in the broker's result store (and nothing waits on it)."""
-    from courseapp.celery import app
-
     sent: list[Submission] = []
     try:
-        with app.connection_for_write(
+        with current_app.connection_for_write(
             connect_timeout=CONNECT_TIMEOUT, transport_options=SEND_ONCE
         ) as connection:
             for submission in submissions:
-                app.send_task(
-                    GRADE_TASK, kwargs={"submission_pk": submission.pk},
+                current_app.send_task(
+                    GRADE_TASK,
+                    kwargs={"submission_pk": submission.pk},
                     queue=grading_queue(submission.assignment.wants_gpu),
-                    connection=connection, retry=False, ignore_result=True,
-                )  # fmt: skip
+                    connection=connection,
+                    retry=False,
+                    ignore_result=True,
+                )
                 sent.append(submission)
     except (KombuError, OSError) as exc:
         logger.warning(
             "The broker did not take %d grading message(s); the sweeper sends them when it is "
-            "back: %s", len(submissions) - len(sent), exc,
-        )  # fmt: skip
+            "back: %s",
+            len(submissions) - len(sent),
+            exc,
+        )
     except Exception:  # our bug, not the broker's: loud, but the submissions are safe
         logger.exception("Sending grading messages failed; the sweeper will try again")
     _mark(sent, timezone.now())

@@ -17,7 +17,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from autograder import failures, services, sweeper
-from courseapp.celery import grading_task
+from autograder.queues import grading_task
 
 # Twice the longest run an assignment may ask for, plus room to start and record.
 GRADING_TIME_LIMIT = 2 * 3600
@@ -39,16 +39,22 @@ def worker_ping(*, sent_at: float) -> dict:
 
 
 @grading_task(
-    time_limit=GRADING_TIME_LIMIT, bind=True, name="autograder.grade_submission",
-    autoretry_for=failures.TRANSIENT, max_retries=MAX_RETRIES,
-    retry_backoff=RETRY_BACKOFF_SECONDS, retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-)  # fmt: skip
+    time_limit=GRADING_TIME_LIMIT,
+    bind=True,
+    name="autograder.grade_submission",
+    autoretry_for=failures.TRANSIENT,
+    max_retries=MAX_RETRIES,
+    retry_backoff=RETRY_BACKOFF_SECONDS,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+)
 def grade_submission_task(self, *, submission_pk: int) -> str:
     token = self.request.id  # a retry keeps it, and so takes the submission back
     submission = services.submission_claim(
-        submission_pk=submission_pk, token=token, worker=self.request.hostname or "",
+        submission_pk=submission_pk,
+        token=token,
+        worker=self.request.hostname or "",
         retry=bool(self.request.retries),
-    )  # fmt: skip
+    )
     if submission is None:
         return "already taken"
     started = timezone.now()

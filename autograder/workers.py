@@ -16,19 +16,23 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
+from celery import current_app
 from django.db import close_old_connections, connection
 from django.db.models import Count
 from django.db.models.functions import Now
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 
-from autograder.models import SubmissionState, WorkerHeartbeat, grading_queue
+from autograder.checks import best_device
+from autograder.models import Submission, SubmissionState, WorkerHeartbeat, grading_queue
+from autograder.queues import GRADING_QUEUES
+from autograder.sandbox import isolation_level
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 20
 # A worker silent for three heartbeats is not counted as alive.
 ALIVE_SECONDS = 3 * HEARTBEAT_SECONDS
-GRADING_QUEUES = ("default", "gpu")
 
 
 def heartbeat_write(
@@ -43,10 +47,14 @@ def heartbeat_write(
 ) -> None:
     """``starting``: this is the first word of a new life of the worker; its ``started_at``."""
     fields = {
-        "queues": sorted(queues), "isolation": isolation, "device": device,
-        "pid": os.getpid(), "concurrency": concurrency,
-        "last_seen_at": Now(), "stopped_at": Now() if stopped else None,
-    }  # fmt: skip
+        "queues": sorted(queues),
+        "isolation": isolation,
+        "device": device,
+        "pid": os.getpid(),
+        "concurrency": concurrency,
+        "last_seen_at": Now(),
+        "stopped_at": Now() if stopped else None,
+    }
     WorkerHeartbeat.objects.update_or_create(
         hostname=hostname,
         defaults={**fields, "started_at": Now()} if starting else fields,
@@ -75,13 +83,13 @@ class Heartbeat:
     a missing heartbeat must not stop grading."""
 
     def __init__(self, *, hostname: str, queues: list[str], concurrency: int) -> None:
-        from autograder.checks import best_device
-        from autograder.sandbox import isolation_level
-
         self.row = {
-            "hostname": hostname, "queues": queues, "concurrency": concurrency,
-            "isolation": isolation_level(), "device": best_device(),
-        }  # fmt: skip
+            "hostname": hostname,
+            "queues": queues,
+            "concurrency": concurrency,
+            "isolation": isolation_level(),
+            "device": best_device(),
+        }
         self._started_written = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
@@ -91,9 +99,11 @@ class Heartbeat:
         ``started_at`` precedes every claim of this life of the worker."""
         logger.info(
             "worker %s: isolation %s, device %s, queues %s",
-            self.row["hostname"], self.row["isolation"], self.row["device"],
+            self.row["hostname"],
+            self.row["isolation"],
+            self.row["device"],
             ",".join(self.row["queues"]),
-        )  # fmt: skip
+        )
         self._write()
         self._thread.start()
 
@@ -167,8 +177,6 @@ class QueueState:
 def queue_states(*, workers: list[WorkerState] | None = None) -> tuple[list[QueueState], str]:
     """Each grading queue: messages in the broker, queued and running submissions by the
     database, and the alive workers on it; plus the broker's error, if it could not be asked."""
-    from autograder.models import Submission
-
     workers = worker_states() if workers is None else workers
     in_broker, error = broker_queue_lengths(GRADING_QUEUES)
     pending = (
@@ -182,12 +190,14 @@ def queue_states(*, workers: list[WorkerState] | None = None) -> tuple[list[Queu
         counts[(grading_queue(gpu), state)] += n
     states = [
         QueueState(
-            name, in_broker.get(name), counts[(name, SubmissionState.QUEUED)],
-            counts[(name, SubmissionState.RUNNING)],
-            sum(1 for w in workers if w.alive and name in w.heartbeat.queues),
+            name=name,
+            in_broker=in_broker.get(name),
+            waiting=counts[(name, SubmissionState.QUEUED)],
+            running=counts[(name, SubmissionState.RUNNING)],
+            listeners=sum(1 for w in workers if w.alive and name in w.heartbeat.queues),
         )
         for name in GRADING_QUEUES
-    ]  # fmt: skip
+    ]
     return states, error
 
 
@@ -199,22 +209,20 @@ def broker_queue_lengths(names, *, timeout: float = 2.0) -> tuple[dict[str, int]
     Celery's own ``inspect`` tools do: their passive declare looks up the Redis key without the
     ``global_keyprefix``, and so misses queues that hold messages. Other brokers (AMQP) answer a
     passive declare, which creates nothing."""
-    from kombu.exceptions import ChannelError
-
-    from courseapp.celery import app
-
     lengths = {}
     try:
-        with app.connection_for_read() as conn:
+        with current_app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
             channel = conn.default_channel
             size = getattr(channel, "_size", None)
             for name in names:
                 try:
-                    lengths[name] = (
-                        size(name) if size
-                        else channel.queue_declare(queue=name, passive=True).message_count
-                    )  # fmt: skip
+                    if size:
+                        lengths[name] = size(name)
+                    else:
+                        lengths[name] = channel.queue_declare(
+                            queue=name, passive=True
+                        ).message_count
                 except ChannelError:
                     lengths[name] = 0
     except Exception as exc:  # the broker is down or refuses: say so on the page, don't fail it

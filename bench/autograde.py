@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.config.settings")
 
 import django  # noqa: E402
 

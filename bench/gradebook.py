@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.test_settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.config.test_settings")
 
 import django
 

@@ -79,7 +79,7 @@ def _arguments():
 
 
 def _environment(scratch: Path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "courseapp.settings", "DEBUG": "0",
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "courseapp.config.settings", "DEBUG": "0",
            "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
            "SECURE_SSL_REDIRECT": "0", "VAR_DIR": str(scratch / "var"), "LOG_LEVEL": "WARNING",
            "PYTHONPATH": str(ROOT)}  # fmt: skip
@@ -125,7 +125,7 @@ def _free_port() -> int:
 def _gunicorn(env: dict, port: int, args) -> subprocess.Popen:
     gunicorn = Path(PYTHON).with_name("gunicorn")
     server = subprocess.Popen(
-        [str(gunicorn), "courseapp.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [str(gunicorn), "courseapp.config.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
          "--backlog", "2048", "--preload", "--keep-alive", "75"],
         env=env, cwd=ROOT,

@@ -1,4 +1,5 @@
-# Load the Celery app whenever Django starts, so that @shared_task binds to it.
-from courseapp.celery import app as celery_app
+"""The course site's domain apps (accounts, courses, quizzes, dashboard, demo).
 
-__all__ = ("celery_app",)
+The project's configuration (settings, root URLconf, Celery app, WSGI/ASGI) lives apart in
+``courseapp.config``; nothing here imports it, so importing a course model does not load Celery.
+"""

@@ -12,7 +12,7 @@ import os
 import pytest
 from rest_framework.test import APIClient
 
-from courseapp import embedded_redis
+from courseapp.config import embedded_redis
 from courseapp.courses.models import Role
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 

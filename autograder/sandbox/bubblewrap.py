@@ -30,8 +30,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.sandbox import host, seccomp
+from autograder.sandbox.host import (
+    NAMESPACE_UID,
+    give_workdir_to,
+    is_root,
+    minimal_env,
+    python_roots,
+    sandbox_uid,
+)
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.seccomp import no_new_user_namespaces
 
 BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
@@ -102,15 +110,15 @@ def _init(lifeline_fd: int | None) -> list[str]:
 
 
 def _namespaces() -> list[str]:
-    if host.is_root():
+    if is_root():
         shared = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
         return [*shared, "--unshare-cgroup-try", "--hostname", "sandbox"]
     return ["--unshare-all", "--unshare-user", "--disable-userns", "--hostname", "sandbox"]
 
 
 def _capabilities() -> list[str]:
-    if not host.is_root():
-        inside = str(host.NAMESPACE_UID)
+    if not is_root():
+        inside = str(NAMESPACE_UID)
         return ["--uid", inside, "--gid", inside, "--cap-drop", "ALL"]
     # Only what setpriv needs to switch uid (which then clears them all), DAC_READ_SEARCH so
     # that bubblewrap can --chdir into a 0700 workdir that belongs to the sandbox uid, and KILL
@@ -121,7 +129,7 @@ def _capabilities() -> list[str]:
 
 
 def _become(uid: int | None) -> list[str]:
-    if not host.is_root():
+    if not is_root():
         return []  # bubblewrap's user namespace already made the program NAMESPACE_UID
     if uid is None:
         raise ValueError("a root worker must give the uid to run the program as")
@@ -168,7 +176,7 @@ def _mount_ops(
             ops[path] = ("--symlink", os.readlink(path), path)
     readonly = [Path(p) for p in SYSTEM_READONLY if os.path.exists(p)]
     readonly += [Path(f"/{n}") for n in TOP_LEVEL_LINKS if f"/{n}" not in ops]
-    readonly += host.python_roots() + [Path(os.path.realpath(p)) for p in readonly_paths]
+    readonly += python_roots() + [Path(os.path.realpath(p)) for p in readonly_paths]
     for path in _outermost(p for p in readonly if p.exists()):
         ops[str(path)] = ("--ro-bind", str(path), str(path))
     size = str(limits.file_size_bytes)
@@ -195,7 +203,7 @@ def _inside(path: str, ancestor: str) -> bool:
 def seccomp_filter_fd() -> int | None:
     """A pipe to read ``seccomp.no_new_user_namespaces()`` from (None on an unknown
     architecture); the caller passes it to bubblewrap and closes it."""
-    program = seccomp.no_new_user_namespaces()
+    program = no_new_user_namespaces()
     if program is None:
         return None
     read, write = os.pipe()
@@ -209,13 +217,13 @@ def works(bwrap: str) -> tuple[bool, str]:
     """Whether a sandbox built by ``command`` starts here; probed once per bwrap path."""
     if not os.access(bwrap, os.X_OK):
         return False, f"{bwrap} is not installed"
-    if host.is_root() and not os.access(SETPRIV, os.X_OK):
+    if is_root() and not os.access(SETPRIV, os.X_OK):
         return False, f"{SETPRIV} (util-linux) is missing; a root worker needs it to drop to uid"
-    with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as scratch, host.sandbox_uid() as uid:
+    with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as scratch, sandbox_uid() as uid:
         workdir = Path(scratch)
-        if host.is_root():
-            host.give_workdir_to(workdir, uid)
-        env = host.minimal_env(workdir, None)
+        if is_root():
+            give_workdir_to(workdir, uid)
+        env = minimal_env(workdir, None)
         filter_fd = seccomp_filter_fd()
         lifeline_read, lifeline_write = os.pipe()
         argv = command(

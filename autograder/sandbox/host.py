@@ -167,9 +167,12 @@ def torch_address_space() -> int:
     (with RLIMIT_AS at the limit alone, ``import torch`` fails there: "failed to map segment")."""
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _MEASURE_TORCH], capture_output=True, text=True, timeout=300,
+            [sys.executable, "-c", _MEASURE_TORCH],
+            capture_output=True,
+            text=True,
+            timeout=300,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
-        )  # fmt: skip
+        )
         loaded = int(done.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
         logger.warning("could not measure what importing torch maps; memory limits count it")

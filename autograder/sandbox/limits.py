@@ -8,8 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 STOP_REASONS = (
-    "exited", "timeout", "cpu_limit", "memory_limit", "output_limit", "disk_limit", "signal",
-)  # fmt: skip
+    "exited",
+    "timeout",
+    "cpu_limit",
+    "memory_limit",
+    "output_limit",
+    "disk_limit",
+    "signal",
+)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox import host
+from autograder.sandbox.host import torch_address_space
 from autograder.sandbox.limits import Limits, SandboxResult, rlimit_setter
 
 CHUNK = 64 * 1024
@@ -104,7 +104,7 @@ def _start(spawn: Spawn, limits: Limits, *, has_stdin: bool) -> subprocess.Popen
             extra_groups=[] if spawn.user is not None else None,
             start_new_session=True,
             pass_fds=spawn.pass_fds,
-            preexec_fn=rlimit_setter(limits, host.torch_address_space()),
+            preexec_fn=rlimit_setter(limits, torch_address_space()),
         )
     finally:
         _close(spawn.pass_fds)

@@ -4,7 +4,7 @@ sent messages no worker will take."""
 from __future__ import annotations
 
 from autograder import workers
-from courseapp.celery import app
+from courseapp.config.celery import app
 
 
 def waiting(queue: str = "default") -> int:

@@ -18,8 +18,9 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from autograder.queues import grading_task
 from autograder.tasks import worker_ping
-from courseapp.celery import app, grading_task
+from courseapp.config.celery import app
 from tests.autograder.worker_tasks import report_delivery
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +32,12 @@ def start_worker(queues: list[str], log_path: Path, **extra_env: str) -> subproc
     pool = extra_env.pop("POOL", "solo")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "courseapp.test_settings",
+        "DJANGO_SETTINGS_MODULE": "courseapp.config.test_settings",
         "VAR_DIR": str(settings.VAR_DIR),
         **extra_env,
     }
     command = [
-        sys.executable, "-m", "celery", "-A", "courseapp", "worker",
+        sys.executable, "-m", "celery", "-A", "courseapp.config", "worker",
         "--queues", ",".join(queues), "--include", "tests.autograder.worker_tasks",
         "--pool", pool, "--concurrency", "1",
         "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
@@ -91,7 +92,7 @@ def test_it_executes_a_task_in_the_worker_process(worker):
 
 
 def test_it_uses_the_broker_the_environment_names(worker):
-    from courseapp import embedded_redis
+    from courseapp.config import embedded_redis
 
     expected = os.environ.get("REDIS_URL") or embedded_redis.url(settings.VAR_DIR)
 

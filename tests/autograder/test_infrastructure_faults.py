@@ -68,7 +68,7 @@ def test_it_grades_through_a_virtualenv_reached_by_a_symlink(tmp_path):
         "                  for t in grade.tests}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env["DJANGO_SETTINGS_MODULE"] = "courseapp.test_settings"
+    env["DJANGO_SETTINGS_MODULE"] = "courseapp.config.test_settings"
 
     done = subprocess.run(
         [str(link / "bin" / "python"), "-c", code, str(tmp_path / "a1.ipynb")],

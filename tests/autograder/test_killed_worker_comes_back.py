@@ -26,8 +26,9 @@ pytestmark = pytest.mark.slow
 
 
 def start_beat(log_path, **extra_env: str) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "courseapp.test_settings", **extra_env}
-    command = [sys.executable, "-m", "celery", "-A", "courseapp", "beat", "--loglevel", "INFO"]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "courseapp.config.test_settings", **extra_env}
+    celery = [sys.executable, "-m", "celery", "-A", "courseapp.config"]
+    command = [*celery, "beat", "--loglevel", "INFO"]
     log = log_path.open("w")
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
 from autograder.sandbox import (
     Limits,
     SandboxUnavailable,
@@ -34,6 +33,7 @@ from autograder.sandbox import (
     host,
     isolation_level,
     run_sandboxed,
+    runner,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,7 +160,7 @@ def test_it_hides_host_files_other_submissions_and_the_instructors_source(workdi
     for path, text in [(other, "someone else's answer"), (source, "### BEGIN SOLUTION\n")]:
         path.parent.mkdir()
         path.write_text(text)
-    secrets = [REPO / "courseapp" / "settings.py", Path("/etc/shadow"), other, source]
+    secrets = [REPO / "courseapp" / "config" / "settings.py", Path("/etc/shadow"), other, source]
     secrets += [p for p in (REPO / "var" / "db.sqlite3", REPO / "var" / "secret_key") if p.exists()]
     assert all(path.exists() for path in secrets)  # on the host, they are there
     hidden_dirs = [REPO / "courseapp", REPO / "var", other.parent, Path("/home")]
@@ -647,7 +647,7 @@ def test_the_memory_limit_is_what_the_program_gets_on_top_of_torch(workdir):
 @pytest.fixture
 def fallback(monkeypatch, caplog):
     monkeypatch.setenv("AUTOGRADER_SANDBOX", "rlimits")
-    sandbox._warn_weaker_isolation.cache_clear()
+    runner._warn_weaker_isolation.cache_clear()
     caplog.set_level(logging.WARNING, logger="autograder.sandbox")
 
 

@@ -17,7 +17,7 @@ from autograder.models import Assignment, Submission, WorkerHeartbeat
 from autograder.sandbox import isolation_level
 from autograder.services import assignment_import
 from autograder.tasks import worker_ping
-from courseapp.celery import app
+from courseapp.config.celery import app
 from tests.autograder.nbfactory import source_bytes
 from tests.autograder.test_celery_worker import start_worker, stop_worker
 from tests.autograder.test_worker_grades_a_submission import database_url

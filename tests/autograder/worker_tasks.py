@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from courseapp.celery import app, grading_task
+from autograder.queues import grading_task
+from courseapp.config.celery import app
 
 
 @grading_task(time_limit=30, queue="gpu", bind=True, name="tests.report_delivery")

@@ -14,7 +14,7 @@ import pytest
 from celery import Celery
 from kombu import Connection
 
-from courseapp import embedded_redis
+from courseapp.config import embedded_redis
 
 AWKWARD = ["with space", "C# 100% done", "what?now&x=1", "a%20b", "long-" + "x" * 120]
 
@@ -28,7 +28,8 @@ def talk_through(url: str) -> None:
         message.ack()
         assert message.payload == {"hello": "broker"}
         queue.close()
-    app = Celery(broker=url, backend=url)
+    # Not the current app: the project's app stays the one later tests' tasks are sent with.
+    app = Celery(broker=url, backend=url, set_as_current=False)
     app.backend.set("embedded-path-check", "stored")
     assert app.backend.get("embedded-path-check") == b"stored"
 

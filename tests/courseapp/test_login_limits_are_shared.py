@@ -41,7 +41,7 @@ def _in_another_process(
     path: str, username: str, count: int, address: str, password: str = ""
 ) -> list[int]:
     """``count`` logins in a process of its own: with ``password``, or a new wrong one each."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "courseapp.test_settings"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "courseapp.config.test_settings"}
     env["DATABASE_URL"] = _database_url()  # TEST_RUN_ID is inherited: the same cache keys
     done = subprocess.run(
         [sys.executable, "-c", OTHER_PROCESS, path, username, password, str(count), address],

@@ -33,9 +33,15 @@ print(json.dumps({
 }))
 """
 CONFIG_VARIABLES = (
-    "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "MEDIA_ROOT", "VAR_DIR",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "MEDIA_ROOT",
+    "VAR_DIR",
     "DJANGO_SETTINGS_MODULE",
-)  # fmt: skip
+)
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -45,9 +51,8 @@ def clean_env(**overrides: str) -> dict[str, str]:
 
 
 def settings_in(env: dict[str, str]) -> dict:
-    code = (
-        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'courseapp.settings')"
-    )
+    code = "import django, os; "
+    code += "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'courseapp.config.settings')"
     code += "; django.setup()\n" + PRINT_SETTINGS
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from autograder.tasks import worker_ping
-from courseapp.env import redact_url
 
 
 class Command(BaseCommand):
@@ -20,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait")
 
     def handle(self, *args, queue: str, timeout: float, **options):
-        broker = redact_url(settings.CELERY_BROKER_URL)
+        broker = settings.BROKER_DISPLAY_URL
         started = time.monotonic()
         # expires: a ping nobody took in time is dropped, not answered by the next worker to start.
         result = worker_ping.apply_async(

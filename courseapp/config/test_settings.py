@@ -11,9 +11,9 @@ import uuid
 from pathlib import Path
 
 # Tests keep their own var/ (database, broker socket, media), apart from the one `make run` uses.
-os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parents[2] / "var" / "test"))
 
-from courseapp.settings import *
+from courseapp.config.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -5,9 +5,10 @@ The newcomer's ``make run`` and the test suite then use the same transport as pr
 Redis transport), with no server to install: the wheel ships a ``redis-server`` binary. It listens
 only on a Unix socket under ``VAR_DIR/redis/`` (no TCP port, so two checkouts never collide), and
 keeps its data there. ``make run`` starts it as a Procfile process; the test session starts its own
-under ``var/test/``. Run as ``python -m courseapp.embedded_redis [serve|wait]``.
+under ``var/test/``. Run as ``python -m courseapp.config.embedded_redis [serve|wait]``.
 
-This module is imported by the settings: it reads nothing from Django and starts nothing on import.
+This module is imported by the settings: it reads no setting and starts nothing on import (only
+``main`` reads Django's settings, which are lazy).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
+
+from django.conf import settings
 
 # A Unix socket's path must fit in sun_path (108 bytes on Linux, with the final NUL).
 MAX_SOCKET_PATH = 100
@@ -66,19 +69,22 @@ def server_command(var_dir: Path, *, persist: bool) -> list[str]:
 
     ``persist``: keep queued messages across restarts in an append-only file (``make run``); the
     test session's server keeps nothing."""
+    options = {
+        "port": "0",  # no TCP listener at all
+        "unixsocket": str(socket_path(var_dir)),
+        "unixsocketperm": "700",
+        "dir": str(data_dir(var_dir)),
+        "save": "",
+        "appendonly": "yes" if persist else "no",
+        "appendfsync": "everysec",
+        "daemonize": "no",
+        "logfile": "",
+        "loglevel": "warning",
+    }
     return [
         str(server_binary()),
-        "--port", "0",  # no TCP listener at all
-        "--unixsocket", str(socket_path(var_dir)),
-        "--unixsocketperm", "700",
-        "--dir", str(data_dir(var_dir)),
-        "--save", "",
-        "--appendonly", "yes" if persist else "no",
-        "--appendfsync", "everysec",
-        "--daemonize", "no",
-        "--logfile", "",
-        "--loglevel", "warning",
-    ]  # fmt: skip
+        *(arg for name, value in options.items() for arg in (f"--{name}", value)),
+    ]
 
 
 def answers(path: Path, *, timeout: float = 1.0) -> bool:
@@ -140,9 +146,7 @@ def main(argv: list[str]) -> None:
     """``serve``: replace this process with the server (so that honcho's SIGTERM reaches it
     and it writes its data and removes its socket); with ``REDIS_URL`` set, idle until stopped.
     ``wait``: return once the broker answers (the worker and beat start after it)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.settings")
-    from django.conf import settings
-
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.config.settings")
     command = argv[0] if argv else "serve"
     if settings.REDIS_URL:
         if command == "serve":

@@ -1,11 +1,13 @@
+"""The root URLconf: each app's pages and API under one site."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from courseapp.accounts.api import TokenApi
+from courseapp.config.health import health
 from courseapp.dashboard.views import course_home
-from courseapp.health import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,16 +1,15 @@
-"""The Celery application: settings come from Django's, under the ``CELERY_`` prefix."""
+"""The grading queues, and the one decorator every autograding task uses.
+
+``grading_task`` names a task's queue; ``route_to_task_queue`` (the project's
+``CELERY_TASK_ROUTES``) sends the task there. Apps reach Celery only through ``shared_task`` and
+``celery.current_app``, never through the configuration module: loading the settings loads the
+project's app (``courseapp.config``), and Celery's Django fix-up makes it the default app of every
+thread, so ``current_app`` is that app in the web process, the workers and the tests alike.
+"""
 
 from __future__ import annotations
 
-import os
-
-from celery import Celery
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.settings")
-
-app = Celery("courseapp")
-app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+from celery import shared_task
 
 GRADING_QUEUES = ("default", "gpu")
 
@@ -33,7 +32,7 @@ def grading_task(*, time_limit: int, queue: str = "default", **options):
     """
     if queue not in GRADING_QUEUES:
         raise ValueError(f"queue must be one of {GRADING_QUEUES}, not {queue!r}")
-    return app.task(
+    return shared_task(
         acks_late=True,
         reject_on_worker_lost=True,
         time_limit=time_limit,
