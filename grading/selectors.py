@@ -12,7 +12,8 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.http import Http404
 
-from courseapp.courses.models import Course, Enrollment, Role
+from courseapp.courses.models import Course
+from courseapp.courses.selectors import student_enrollments
 from grading import computation as calc
 from grading.models import (
     Extension,
@@ -101,21 +102,9 @@ def graded_item_list(*, course: Course) -> QuerySet[GradedItem]:
     return GradedItem.objects.filter(course=course).select_related("component")
 
 
-def student_enrollments(*, course: Course) -> QuerySet[Enrollment]:
-    return (
-        Enrollment.objects.filter(course=course, role=Role.STUDENT)
-        .select_related("user")
-        .order_by("user__last_name", "user__first_name", "user__username")
-    )
-
-
 def course_student(*, course: Course, username: str):
     """A student of the course by username, or 404."""
-    enrollment = (
-        Enrollment.objects.filter(course=course, role=Role.STUDENT, user__username=username)
-        .select_related("user")
-        .first()
-    )
+    enrollment = student_enrollments(course=course).filter(user__username=username).first()
     if enrollment is None:
         raise Http404(f"{username} is not a student of {course.code}.")
     return enrollment.user

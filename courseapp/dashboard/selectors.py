@@ -13,6 +13,7 @@ from autograder import selectors as autograder_selectors
 from autograder import services as autograder_services
 from autograder import workers
 from autograder.models import Submission, SubmissionState
+from courseapp.courses import selectors as course_selectors
 from courseapp.courses.models import Course
 from courseapp.quizzes import selectors as quiz_selectors
 from courseapp.quizzes import services as quiz_services
@@ -178,7 +179,7 @@ def staff_dashboard(*, course: Course) -> StaffDashboard:
         workers=states,
         queues=queues,
         broker_error=broker_error,
-        students=grading_selectors.student_enrollments(course=course).count(),
+        students=course_selectors.student_enrollments(course=course).count(),
         has_scheme=grading_selectors.grading_scheme_current(course=course) is not None,
         unpublished_items=sum(1 for i in items if not i.published),
     )

@@ -8,7 +8,8 @@ import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from courseapp.quizzes.models import AnswerSave, Attempt, AttemptState, Quiz, Review
+from courseapp.courses.selectors import student_enrollments
+from courseapp.quizzes.models import Accommodation, AnswerSave, Attempt, AttemptState, Quiz, Review
 
 
 def current_answers(*, attempt: Attempt) -> dict[int, object]:
@@ -152,12 +153,6 @@ def answers_to_grade(*, question) -> list[dict]:
 
 def accommodation_rows(*, course) -> list[dict]:
     """Every student of the course with their accommodation, if any."""
-    from courseapp.courses.models import Enrollment, Role
-    from courseapp.quizzes.models import Accommodation
-
     found = {a.student_id: a for a in Accommodation.objects.filter(course=course)}
-    enrollments = (
-        Enrollment.objects.filter(course=course, role=Role.STUDENT)
-        .select_related("user").order_by("user__username")
-    )  # fmt: skip
+    enrollments = student_enrollments(course=course).order_by("user__username")
     return [{"student": e.user, "accommodation": found.get(e.user_id)} for e in enrollments]

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from courseapp.courses.models import Enrollment, Role
+from courseapp.courses.selectors import require_student
 from courseapp.courses.timezones import course_time
 from courseapp.quizzes import scoring
 from courseapp.quizzes.judge import JudgeUnavailable
@@ -77,13 +77,6 @@ def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
     return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
 
 
-def _require_student(quiz: Quiz, student) -> None:
-    if not Enrollment.objects.filter(
-        course=quiz.course_id, user=student, role=Role.STUDENT
-    ).exists():
-        raise ValidationError("Only the course's students take its quizzes.")
-
-
 def _layout(quiz: Quiz, student, number: int) -> list[dict]:
     """The questions this attempt shows, in order, each with its choices' order: drawn from the
     pools and shuffled with a seed of the quiz, the student and the attempt, so the same every
@@ -110,7 +103,7 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     """The student's open attempt, or a new one: a reload, a second tab or another browser
     continues the same attempt. A new one needs the quiz open and an attempt left."""
     now = now or timezone.now()
-    _require_student(quiz, student)
+    require_student(user=student, course=quiz.course_id)
     overdue = Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.OPEN,
                                      deadline__lt=now - GRACE)  # fmt: skip
     for attempt in overdue:
@@ -366,8 +359,7 @@ def accommodation_set(
     note: str = "",
 ) -> Accommodation:  # fmt: skip
     """Set a student's accommodation; the deadlines of their open attempts move at once."""
-    if not Enrollment.objects.filter(course=course, user=student, role=Role.STUDENT).exists():
-        raise ValidationError(f"{student.username} is not a student of {course.code}.")
+    require_student(user=student, course=course)
     factor = Decimal(str(time_factor))
     if factor < 1 or factor > 10 or extra_minutes < 0 or extra_attempts < 0:
         raise ValidationError("Extra time is a factor from 1 to 10 and minutes or attempts >= 0.")

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from courseapp.courses.models import Team
 from courseapp.courses.permissions import course_view
-from courseapp.courses.selectors import team_list
+from courseapp.courses.selectors import student_enrollments, team_list
 from courseapp.courses.timezones import course_time
 from grading import charts, exports, forms, selectors
 from grading.models import Extension, RegradeRequest, Score
@@ -209,7 +209,7 @@ def team_scores(request, course, item_id: int):
 @course_view("gradebook")
 def extensions(request, course):
     """Every extension in the course, and a form to grant one (the score page has one too)."""
-    students = [e.user for e in selectors.student_enrollments(course=course)]
+    students = [e.user for e in student_enrollments(course=course)]
     items = [i for i in selectors.graded_item_list(course=course) if i.due_at]
     form = forms.ExtensionGrantForm(request.POST or None, students=students, items=items)
     if request.method == "POST":
