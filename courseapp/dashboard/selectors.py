@@ -19,7 +19,7 @@ from courseapp.quizzes import selectors as quiz_selectors
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind, Quiz
 from grading import selectors as grading_selectors
-from grading.models import Extension, RegradeRequest
+from grading.models import RegradeRequest
 
 UPCOMING_DAYS = 14  # quizzes opening within this many days are listed as upcoming
 
@@ -73,9 +73,8 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
     order = {"open": 0, "upcoming": 1, "closed": 2}
     quizzes.sort(key=lambda r: (order[r.state], r.quiz.closes_at))
 
-    extensions = {
-        e.item_id: e.due_at for e in Extension.objects.filter(item__course=course, student=student)
-    }
+    due_dates = grading_selectors.extension_due_dates(course=course, students=[student])
+    extensions = due_dates[student.pk]
     latest = {}
     for submission in Submission.objects.filter(
         assignment__course=course, student=student
@@ -83,7 +82,9 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
         latest[submission.assignment_id] = submission
     assignments = []
     for assignment in autograder_selectors.assignment_list(course=course):
-        due = extensions.get(assignment.item_id, assignment.item.due_at)
+        due = grading_selectors.due_at_for(
+            item=assignment.item, student=student, extensions=extensions
+        )
         assignments.append(AssignmentRow(
             assignment, due, assignment.item_id in extensions,
             autograder_services.submission_allowance(

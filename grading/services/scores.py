@@ -46,11 +46,6 @@ def points_value(value, *, maximum: Decimal, what: str = "Points") -> Decimal:
     return points
 
 
-def _due_at(item: GradedItem, student_id: int) -> datetime.datetime | None:
-    extension = Extension.objects.filter(item=item, student_id=student_id).first()
-    return extension.due_at if extension else item.due_at
-
-
 @dataclass(frozen=True)
 class _Context:
     """What a score's final points depend on besides the score: the late policy, the due date."""
@@ -64,7 +59,7 @@ def _context(score: Score) -> _Context | None:
     if scheme is None:
         return None
     policy = selectors.scheme_spec(scheme).policy_for(score.item.component.name)
-    return _Context(policy, _due_at(score.item, score.student_id))
+    return _Context(policy, selectors.due_at_for(item=score.item, student=score.student_id))
 
 
 def _text(value) -> str | None:
