@@ -75,11 +75,8 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
 
     due_dates = grading_selectors.extension_due_dates(course=course, students=[student])
     extensions = due_dates[student.pk]
-    latest = {}
-    for submission in Submission.objects.filter(
-        assignment__course=course, student=student
-    ).order_by("number"):
-        latest[submission.assignment_id] = submission
+    mine = Submission.objects.filter(assignment__course=course, student=student)
+    latest = {s.assignment_id: s for s in autograder_selectors.newest_submissions(submissions=mine)}
     assignments = []
     for assignment in autograder_selectors.assignment_list(course=course):
         due = grading_selectors.due_at_for(
