@@ -21,6 +21,7 @@ from grading.models import (
     GradeRelease,
     GradingScheme,
     RegradeRequest,
+    RegradeStatus,
     Score,
     ScoreHistory,
 )
@@ -255,6 +256,11 @@ def score_history(*, score: Score) -> QuerySet[ScoreHistory]:
         .select_related("changed_by")
         .order_by("changed_at", "pk")
     )
+
+
+def regrade_requests_open(*, course: Course) -> QuerySet[RegradeRequest]:
+    """The course's regrade requests waiting for staff."""
+    return RegradeRequest.objects.filter(score__item__course=course, status=RegradeStatus.OPEN)
 
 
 def regrade_request_list(*, course: Course, student=None) -> QuerySet[RegradeRequest]:

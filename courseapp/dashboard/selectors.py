@@ -19,7 +19,6 @@ from courseapp.quizzes import selectors as quiz_selectors
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind, Quiz
 from grading import selectors as grading_selectors
-from grading.models import RegradeRequest
 
 UPCOMING_DAYS = 14  # quizzes opening within this many days are listed as upcoming
 
@@ -167,7 +166,7 @@ def staff_dashboard(*, course: Course) -> StaffDashboard:
     ]  # fmt: skip
     states = workers.worker_states()
     queues, broker_error = workers.queue_states(workers=states)
-    open_regrades = RegradeRequest.objects.filter(score__item__course=course, status="open")
+    open_regrades = grading_selectors.regrade_requests_open(course=course)
     items = grading_selectors.graded_item_list(course=course)
     dashboard = StaffDashboard(
         pending=pending,

@@ -281,7 +281,7 @@ def _quiz_attempts(course: Course, students: list[Enrollment], ta, report: DemoR
     from django.utils import timezone
 
     from courseapp.quizzes import services as quizzes
-    from courseapp.quizzes.models import Attempt, Question, Quiz
+    from courseapp.quizzes.models import Attempt, Kind, Question, Quiz
 
     quiz = Quiz.objects.filter(course=course, slug="week1").first()
     now = timezone.now()
@@ -304,7 +304,7 @@ def _quiz_attempts(course: Course, students: list[Enrollment], ta, report: DemoR
         attempt = quizzes.attempt_submit(attempt=attempt, now=at)
         report.created.append(f"quiz attempt {user.username}")
         for question in questions.values():
-            if question.kind == "free_text":
+            if question.kind == Kind.FREE_TEXT:
                 points = question.points if _knows(user.username, question.slug) else 1
                 quizzes.answer_grade_set(
                     attempt=attempt, question=question, points=points, by=ta,
