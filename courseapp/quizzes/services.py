@@ -37,7 +37,7 @@ from courseapp.quizzes.models import (
 )
 from courseapp.quizzes.selectors import GRACE, current_answers
 from grading.models import Source
-from grading.services.scores import score_set
+from grading.services.scores import points_value, score_set
 
 # Saves one attempt may append: far more than autosave makes in a quiz (every change, and every
 # 15 s), few enough that a script hammering the API cannot grow the log without end.
@@ -285,10 +285,15 @@ def grades_write(
                 grade.points, grade.feedback, grade.graded_at = points, feedback, timezone.now()
                 grade.graded_by = None
                 grade.save()
-        return _total(attempt, by=by, reason=reason, questions=questions)
+        attempt = attempt_score_save(attempt=attempt, questions=questions)
+        quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason=reason)
+        return attempt
 
 
-def _total(attempt: Attempt, *, by=None, reason: str = "", questions=None) -> Attempt:
+def attempt_score_save(*, attempt: Attempt, questions: dict | None = None) -> Attempt:
+    """Save the attempt's score (the sum of its grades; None while one waits for a TA) and its
+    maximum. ``questions``: the attempt's, by pk, if the caller has them. The quiz's score in
+    the gradebook is ``quiz_score_sync``'s, which callers run next."""
     grades = {g.question_id: g.points for g in attempt.grades.all()}
     questions = questions or Question.objects.in_bulk(attempt.question_pks)
     attempt.max_score = sum((questions[pk].points for pk in attempt.question_pks), Decimal(0))
@@ -297,7 +302,6 @@ def _total(attempt: Attempt, *, by=None, reason: str = "", questions=None) -> At
         None if pending else sum((grades[pk] for pk in attempt.question_pks), Decimal(0))
     )
     attempt.save(update_fields=["score", "max_score"])
-    quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason=reason)
     return attempt
 
 
@@ -381,8 +385,6 @@ def accommodation_set(
 def answer_grade_set(*, attempt: Attempt, question: Question, points, feedback: str = "", by):
     """A TA's points for a free-text answer (or any answer, by hand); the attempt's total and
     the quiz score follow."""
-    from grading.services.scores import points_value
-
     if attempt.state != AttemptState.SUBMITTED:
         raise ValidationError("Grade an attempt once it is submitted.")
     if question.pk not in attempt.question_pks:
@@ -393,4 +395,26 @@ def answer_grade_set(*, attempt: Attempt, question: Question, points, feedback: 
         defaults={"points": value, "feedback": feedback, "graded_by": by,
                   "graded_at": timezone.now()},
     )  # fmt: skip
-    return _total(attempt, by=by, reason="hand grade")
+    attempt = attempt_score_save(attempt=attempt)
+    quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason="hand grade")
+    return attempt
+
+
+@transaction.atomic
+def answer_grades_set(
+    *, question: Question, grades: dict[Attempt, tuple[str, str]], by
+) -> tuple[int, list[str]]:
+    """A TA's points and comments (``grades``: attempt → (points, feedback)) for many students'
+    answers to one question, in one transaction: each right one is saved, in a savepoint of its
+    own, and each wrong one is left out and named. How many were saved, and the errors."""
+    saved, errors = 0, []
+    for attempt, (points, feedback) in grades.items():
+        try:
+            answer_grade_set(
+                attempt=attempt, question=question, points=points, feedback=feedback, by=by
+            )
+        except ValidationError as exc:
+            errors.append(f"{attempt.student.username}: {' '.join(exc.messages)}")
+        else:
+            saved += 1
+    return saved, errors

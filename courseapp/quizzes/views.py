@@ -138,19 +138,13 @@ def hand_grading_question(request, course, slug: str, question: str):
     rows = selectors.answers_to_grade(question=found)
     errors = []
     if request.method == "POST":
-        saved = 0
+        grades = {}
         for row in rows:
             attempt = row["attempt"]
             points = request.POST.get(f"points-{attempt.pk}", "").strip()
-            if not points:
-                continue
-            feedback = request.POST.get(f"feedback-{attempt.pk}", "").strip()
-            try:
-                services.answer_grade_set(attempt=attempt, question=found, points=points,
-                                          feedback=feedback, by=request.user)  # fmt: skip
-                saved += 1
-            except ValidationError as exc:
-                errors.append(f"{attempt.student.username}: {' '.join(exc.messages)}")
+            if points:
+                grades[attempt] = (points, request.POST.get(f"feedback-{attempt.pk}", "").strip())
+        saved, errors = services.answer_grades_set(question=found, grades=grades, by=request.user)
         if not errors:
             messages.success(request, f"Saved {saved} grade{'s' if saved != 1 else ''}.")
             return redirect("quiz-hand-grading-question", course.code, quiz.slug, found.slug)
