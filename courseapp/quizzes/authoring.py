@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -149,8 +150,6 @@ def _in_course_zone(moment: datetime.datetime, quiz: Quiz) -> str:
 
 def quiz_export(*, quiz: Quiz) -> str:
     """The quiz as YAML that ``quiz_import`` reads back to the same quiz."""
-    import yaml
-
     data = {
         "slug": quiz.slug, "title": quiz.title, "lecture": quiz.lecture.number,
         "item": quiz.item.name, "opens_at": _in_course_zone(quiz.opens_at, quiz),

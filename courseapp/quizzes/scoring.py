@@ -23,9 +23,10 @@ import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+import re2
 from django.core.exceptions import ValidationError
 
-from courseapp.quizzes import formula, numeric
+from courseapp.quizzes import formula, judge, numeric
 from courseapp.quizzes.models import Kind
 
 MAX_TEXT = {Kind.SHORT_TEXT: 500, Kind.FORMULA: 300, Kind.FREE_TEXT: 20_000, Kind.NUMERIC: 60}
@@ -176,8 +177,6 @@ def _short_text_key(key: dict, n: int) -> dict:
 
 @functools.lru_cache(maxsize=512)
 def _pattern(regex: str, case_sensitive: bool):
-    import re2
-
     options = re2.Options()
     options.case_sensitive = case_sensitive
     options.log_errors = False
@@ -185,8 +184,6 @@ def _pattern(regex: str, case_sensitive: bool):
 
 
 def _formula_key(key: dict, n: int) -> dict:
-    from courseapp.quizzes.judge import JudgeUnavailable, formula_key_check
-
     symbols, answer = key.get("symbols", []), key.get("answer")
     try:
         formula.symbol_domains(symbols)
@@ -194,8 +191,8 @@ def _formula_key(key: dict, n: int) -> dict:
     except formula.FormulaError as exc:
         raise ValidationError(f"The key's formula: {exc}") from exc
     try:
-        problem = formula_key_check(key=answer, symbols=symbols)
-    except JudgeUnavailable as exc:
+        problem = judge.formula_key_check(key=answer, symbols=symbols)
+    except judge.JudgeUnavailable as exc:
         raise ValidationError(f"The key's formula could not be checked now ({exc}).") from exc
     if problem:
         raise ValidationError(f"The key's formula: {problem}")
@@ -307,9 +304,7 @@ def score(question, value) -> tuple[Decimal | None, str]:
             key["regex"] and _pattern(key["regex"], sensitive).fullmatch(value.strip())
         )
     elif kind == Kind.FORMULA:
-        from courseapp.quizzes.judge import formula_judge
-
-        judged = formula_judge(answer=value, key=key["answer"], symbols=key["symbols"])
+        judged = judge.formula_judge(answer=value, key=key["answer"], symbols=key["symbols"])
         return (points if judged.right else Decimal(0)), judged.feedback
     else:
         raise ValueError(f"unknown kind {kind!r}")

@@ -9,7 +9,18 @@ from django.conf import settings
 from django.utils import timezone
 
 from courseapp.courses.selectors import student_enrollments
-from courseapp.quizzes.models import Accommodation, AnswerSave, Attempt, AttemptState, Quiz, Review
+from courseapp.quizzes.models import (
+    Accommodation,
+    AnswerGrade,
+    AnswerSave,
+    Attempt,
+    AttemptState,
+    Kind,
+    Question,
+    Quiz,
+    Review,
+)
+from courseapp.quizzes.rendering import render_prompt
 
 
 def current_answers(*, attempt: Attempt) -> dict[int, object]:
@@ -75,9 +86,6 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
     """The attempt's questions as the student sees them, in the attempt's order, with their
     current answers; with the key, the points earned and the explanation only once the review is
     open (``review_open``)."""
-    from courseapp.quizzes.models import Question
-    from courseapp.quizzes.rendering import render_prompt
-
     questions = Question.objects.in_bulk(attempt.question_pks)
     answers = current_answers(attempt=attempt)
     review = review_open(attempt, now=now)
@@ -121,8 +129,6 @@ def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) 
 
 def hand_grading_queue(*, quiz: Quiz) -> list[dict]:
     """The quiz's free-text questions with how many submitted answers wait for a TA."""
-    from courseapp.quizzes.models import AnswerGrade, Kind
-
     rows = []
     for question in quiz.questions.filter(kind=Kind.FREE_TEXT).order_by("position", "pk"):
         grades = AnswerGrade.objects.filter(
@@ -135,8 +141,6 @@ def hand_grading_queue(*, quiz: Quiz) -> list[dict]:
 
 def answers_to_grade(*, question) -> list[dict]:
     """Every submitted attempt's answer to ``question``, with its grade so far, by student."""
-    from courseapp.quizzes.models import AnswerGrade
-
     attempts = (
         Attempt.objects.filter(quiz=question.quiz_id, state=AttemptState.SUBMITTED)
         .select_related("student").order_by("student__username", "number")
