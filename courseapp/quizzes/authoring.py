@@ -45,11 +45,11 @@ from courseapp.courses.models import Course, Lecture
 from courseapp.courses.timezones import course_zone
 from courseapp.quizzes import scoring
 from courseapp.quizzes.models import Kind, Pool, Question, Quiz
-from courseapp.quizzes.quiz_file import MAX_YAML_BYTES, QuizSpec, points_value, quiz_read
+from courseapp.quizzes.quiz_file import QuizSpec, points_value, quiz_read
 from grading.models import GradedItem, ItemKind
 from grading.services.items import graded_item_create
 
-__all__ = ["MAX_YAML_BYTES", "question_create", "question_points", "quiz_export", "quiz_import"]
+__all__ = ["question_create", "question_points", "quiz_export", "quiz_import"]
 
 
 def question_create(
