@@ -8,6 +8,7 @@ import io
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from grading.models import Score, ScoreHistory
@@ -134,8 +135,6 @@ def test_a_dry_run_reports_without_applying(midterm, student, ta, course):
 
 
 def test_a_file_that_is_not_utf8_is_refused_clearly(midterm, ta, course):
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError, match="not UTF-8"):
         gradebook_import(course=course, data=b"username,item,points\n\xff\xfe,x,1\n", by=ta)
 

@@ -3,6 +3,9 @@ were released keep the version they were released with, ignoring items of later 
 
 from __future__ import annotations
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from grading import selectors
 from grading.selectors import student_grades
 from grading.services import scores
@@ -13,6 +16,7 @@ from grading.services.schemes import (
     grading_scheme_preview,
     scheme_validate,
 )
+from tests.factories import EnrollmentFactory
 from tests.grading.conftest import LETTERS, SLIDES
 
 EASIER = [dict(c) for c in LETTERS]
@@ -57,17 +61,12 @@ def test_released_grades_keep_their_scheme_version(course, scheme, student, ta):
 def test_the_gradebook_takes_the_same_number_of_queries_for_any_class_size(
     course, scheme, ta, student
 ):
-    from tests.factories import EnrollmentFactory
-
     items = [
         graded_item_create(course=course, component="Quizzes", name=f"Q{n}", max_points=10)
         for n in range(3)
     ]
 
     def count_queries() -> int:
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
         with CaptureQueriesContext(connection) as captured:
             selectors.gradebook_for_course(course=course)
         return len(captured)
