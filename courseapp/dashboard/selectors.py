@@ -18,6 +18,7 @@ from courseapp.courses.models import Course
 from courseapp.quizzes import selectors as quiz_selectors
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind, Quiz
+from courseapp.quizzes.selectors import Window, quiz_window
 from grading import selectors as grading_selectors
 
 UPCOMING_DAYS = 14  # quizzes opening within this many days are listed as upcoming
@@ -26,7 +27,7 @@ UPCOMING_DAYS = 14  # quizzes opening within this many days are listed as upcomi
 @dataclass
 class QuizRow:
     quiz: object
-    state: str  # open, upcoming, closed
+    state: Window
     minutes: float  # the student's own time, accommodation included
     open_attempt: object | None
     attempts: list
@@ -58,10 +59,10 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
     accommodation = Accommodation.objects.filter(course=course, student=student).first()
     quizzes = []
     for row in quiz_selectors.student_quiz_rows(course=course, student=student, now=now):
-        quiz = row["quiz"]
-        if row["state"] == "upcoming" and quiz.opens_at > now + datetime.timedelta(UPCOMING_DAYS):
+        quiz, state = row["quiz"], row["state"]
+        if state == Window.UPCOMING and quiz.opens_at > now + datetime.timedelta(UPCOMING_DAYS):
             continue
-        if row["state"] == "closed" and not row["attempts"]:
+        if state == Window.CLOSED and not row["attempts"]:
             continue
         limit = quiz_services.time_allowed(quiz, accommodation)
         submitted = [a for a in row["attempts"] if a.state == AttemptState.SUBMITTED]
@@ -69,7 +70,7 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
                                row["open_attempt"], row["attempts"], bool(submitted),
                                quiz_services.counted_attempt(quiz, submitted),
                                quiz_selectors.points_visible(quiz, now=now)))  # fmt: skip
-    order = {"open": 0, "upcoming": 1, "closed": 2}
+    order = {Window.OPEN: 0, Window.UPCOMING: 1, Window.CLOSED: 2}
     quizzes.sort(key=lambda r: (order[r.state], r.quiz.closes_at))
 
     due_dates = grading_selectors.extension_due_dates(course=course, students=[student])
@@ -105,7 +106,7 @@ def _student_next_steps(dashboard: StudentDashboard, now) -> list[str]:
     for row in dashboard.quizzes:
         if row.open_attempt:
             steps.append(f"Finish your attempt at {row.quiz.title}.")
-        elif row.state == "open" and not row.attempts:
+        elif row.state == Window.OPEN and not row.attempts:
             steps.append(f"Take {row.quiz.title} before it closes.")
     for row in dashboard.assignments:
         if row.latest is None and row.due_at and row.due_at > now:
@@ -199,4 +200,4 @@ def _staff_quizzes(course: Course, now=None) -> list[dict]:
         )
         .order_by("opens_at")
     )  # fmt: skip
-    return [{"quiz": q, "state": "open" if q.opens_at <= now else "upcoming"} for q in quizzes]
+    return [{"quiz": q, "state": quiz_window(q, now=now)} for q in quizzes]

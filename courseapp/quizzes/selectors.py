@@ -4,6 +4,7 @@ what a student may see of a quiz when."""
 from __future__ import annotations
 
 import datetime
+from enum import StrEnum
 
 from django.conf import settings
 from django.utils import timezone
@@ -111,6 +112,20 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
     return shown
 
 
+class Window(StrEnum):
+    """Where ``now`` falls in a quiz's window (pages show the value)."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def quiz_window(quiz: Quiz, *, now: datetime.datetime) -> Window:
+    if now < quiz.opens_at:
+        return Window.UPCOMING
+    return Window.CLOSED if now >= quiz.closes_at else Window.OPEN
+
+
 def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) -> list[dict]:
     """Each quiz of the course with the student's attempts and what they can do next."""
     now = now or timezone.now()
@@ -120,8 +135,7 @@ def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) 
     rows = []
     for quiz in quiz_list(course=course):
         mine = attempts.get(quiz.pk, [])
-        state = ("upcoming" if now < quiz.opens_at else "closed" if now >= quiz.closes_at
-                 else "open")  # fmt: skip
+        state = quiz_window(quiz, now=now)
         current = next((a for a in mine if a.state == AttemptState.OPEN), None)
         rows.append({"quiz": quiz, "attempts": mine, "state": state, "open_attempt": current})
     return rows
