@@ -17,7 +17,7 @@ from courseapp.courses import selectors as course_selectors
 from courseapp.courses.models import Course
 from courseapp.quizzes import selectors as quiz_selectors
 from courseapp.quizzes import services as quiz_services
-from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Kind, Quiz
+from courseapp.quizzes.models import AnswerGrade, AttemptState, Kind, Quiz
 from courseapp.quizzes.selectors import Window, quiz_window
 from grading import selectors as grading_selectors
 
@@ -56,7 +56,7 @@ class StudentDashboard:
 
 def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
     now = now or timezone.now()
-    accommodation = Accommodation.objects.filter(course=course, student=student).first()
+    accommodation = quiz_selectors.accommodation_of(course=course, student=student)
     quizzes = []
     for row in quiz_selectors.student_quiz_rows(course=course, student=student, now=now):
         quiz, state = row["quiz"], row["state"]

@@ -9,6 +9,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.utils import timezone
 
+from courseapp.courses.models import Course
 from courseapp.courses.selectors import student_enrollments
 from courseapp.quizzes.models import (
     Accommodation,
@@ -167,6 +168,11 @@ def answers_to_grade(*, question) -> list[dict]:
          "grade": grades.get(a.pk)}
         for a in drew
     ]  # fmt: skip
+
+
+def accommodation_of(*, course: Course | int, student) -> Accommodation | None:
+    """The student's extra time and attempts in the course, if any."""
+    return Accommodation.objects.filter(course=course, student=student).first()
 
 
 def accommodation_rows(*, course) -> list[dict]:

@@ -35,7 +35,7 @@ from courseapp.quizzes.models import (
     Question,
     Quiz,
 )
-from courseapp.quizzes.selectors import GRACE, current_answers
+from courseapp.quizzes.selectors import GRACE, accommodation_of, current_answers
 from grading.models import Source
 from grading.services.scores import points_value, score_set
 
@@ -50,10 +50,6 @@ log = logging.getLogger(__name__)
 
 def _local(moment: datetime.datetime, quiz: Quiz) -> str:
     return course_time(moment, quiz.course, "%H:%M:%S %Z")
-
-
-def _accommodation(quiz: Quiz, student) -> Accommodation | None:
-    return Accommodation.objects.filter(course=quiz.course_id, student=student).first()
 
 
 def time_allowed(quiz: Quiz, accommodation) -> datetime.timedelta:
@@ -73,7 +69,7 @@ def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> da
 def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
     """The quiz's attempts plus the student's extra ones (``accommodation``: theirs, if the
     caller has it already)."""
-    accommodation = accommodation or _accommodation(quiz, student)
+    accommodation = accommodation or accommodation_of(course=quiz.course_id, student=student)
     return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
 
 
@@ -116,7 +112,7 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if now >= quiz.closes_at:
         raise ValidationError(f"{quiz.title} closed at {course_time(quiz.closes_at, quiz.course)}.")
     used = Attempt.objects.filter(quiz=quiz, student=student).count()
-    accommodation = _accommodation(quiz, student)
+    accommodation = accommodation_of(course=quiz.course_id, student=student)
     allowed = attempts_allowed(quiz, student, accommodation)
     if used >= allowed:
         raise ValidationError(f"You have used all {allowed} attempt(s) of {quiz.title}.")
