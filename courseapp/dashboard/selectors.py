@@ -16,7 +16,6 @@ from autograder.models import Submission, SubmissionState
 from courseapp.courses import selectors as course_selectors
 from courseapp.courses.models import Course
 from courseapp.quizzes import selectors as quiz_selectors
-from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import AnswerGrade, AttemptState, Kind, Quiz
 from courseapp.quizzes.selectors import Window, quiz_window
 from grading import selectors as grading_selectors
@@ -32,7 +31,7 @@ class QuizRow:
     open_attempt: object | None
     attempts: list
     submitted: bool  # at least one attempt was submitted
-    counted: object | None  # the attempt whose score counts (quizzes.services.counted_attempt)
+    counted: object | None  # the attempt whose score counts (quizzes.selectors.counted_attempt)
     points_shown: bool = False  # the quiz's review policy lets the student see it now
 
 
@@ -64,11 +63,11 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
             continue
         if state == Window.CLOSED and not row["attempts"]:
             continue
-        limit = quiz_services.time_allowed(quiz, accommodation)
+        limit = quiz_selectors.time_allowed(quiz, accommodation)
         submitted = [a for a in row["attempts"] if a.state == AttemptState.SUBMITTED]
         quizzes.append(QuizRow(quiz, row["state"], limit.total_seconds() / 60,
                                row["open_attempt"], row["attempts"], bool(submitted),
-                               quiz_services.counted_attempt(quiz, submitted),
+                               quiz_selectors.counted_attempt(quiz, submitted),
                                quiz_selectors.points_visible(quiz, now=now)))  # fmt: skip
     order = {Window.OPEN: 0, Window.UPCOMING: 1, Window.CLOSED: 2}
     quizzes.sort(key=lambda r: (order[r.state], r.quiz.closes_at))

@@ -17,6 +17,7 @@ from courseapp.quizzes.models import (
     AnswerSave,
     Attempt,
     AttemptState,
+    Combine,
     Kind,
     Question,
     Quiz,
@@ -173,6 +174,39 @@ def answers_to_grade(*, question) -> list[dict]:
 def accommodation_of(*, course: Course | int, student) -> Accommodation | None:
     """The student's extra time and attempts in the course, if any."""
     return Accommodation.objects.filter(course=course, student=student).first()
+
+
+def time_allowed(quiz: Quiz, accommodation) -> datetime.timedelta:
+    """The quiz's time limit × the student's factor + their extra minutes."""
+    limit = quiz.time_limit
+    if accommodation is not None:
+        limit = limit * float(accommodation.time_factor)
+        limit += datetime.timedelta(minutes=accommodation.extra_minutes)
+    return limit
+
+
+def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> datetime.datetime:
+    """``min(start + the student's time allowed, the quiz's close)``."""
+    return min(started_at + time_allowed(quiz, accommodation), quiz.closes_at)
+
+
+def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
+    """The quiz's attempts plus the student's extra ones (``accommodation``: theirs, if the
+    caller has it already)."""
+    accommodation = accommodation or accommodation_of(course=quiz.course_id, student=student)
+    return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
+
+
+def counted_attempt(quiz: Quiz, submitted: list[Attempt]) -> Attempt | None:
+    """Of a student's submitted attempts (in order), the one whose score counts, as the quiz
+    combines them: the last, or the highest share of those graded (the later on a tie). None
+    while that attempt has no score yet (a free-text answer waits for a TA)."""
+    if quiz.combine == Combine.LAST:
+        last = submitted[-1] if submitted else None
+        return last if last is not None and last.score is not None else None
+    graded = [a for a in submitted if a.score is not None]
+    return max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number),
+               default=None)  # fmt: skip
 
 
 def accommodation_rows(*, course) -> list[dict]:

@@ -30,12 +30,18 @@ from courseapp.quizzes.models import (
     AnswerSave,
     Attempt,
     AttemptState,
-    Combine,
     Kind,
     Question,
     Quiz,
 )
-from courseapp.quizzes.selectors import GRACE, accommodation_of, current_answers
+from courseapp.quizzes.selectors import (
+    GRACE,
+    accommodation_of,
+    attempts_allowed,
+    counted_attempt,
+    current_answers,
+    deadline_for,
+)
 from grading.models import Source
 from grading.services.scores import points_value, score_set
 
@@ -50,27 +56,6 @@ log = logging.getLogger(__name__)
 
 def _local(moment: datetime.datetime, quiz: Quiz) -> str:
     return course_time(moment, quiz.course, "%H:%M:%S %Z")
-
-
-def time_allowed(quiz: Quiz, accommodation) -> datetime.timedelta:
-    """The quiz's time limit × the student's factor + their extra minutes."""
-    limit = quiz.time_limit
-    if accommodation is not None:
-        limit = limit * float(accommodation.time_factor)
-        limit += datetime.timedelta(minutes=accommodation.extra_minutes)
-    return limit
-
-
-def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> datetime.datetime:
-    """``min(start + the student's time allowed, the quiz's close)``."""
-    return min(started_at + time_allowed(quiz, accommodation), quiz.closes_at)
-
-
-def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
-    """The quiz's attempts plus the student's extra ones (``accommodation``: theirs, if the
-    caller has it already)."""
-    accommodation = accommodation or accommodation_of(course=quiz.course_id, student=student)
-    return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
 
 
 def _layout(quiz: Quiz, student, number: int) -> list[dict]:
@@ -299,18 +284,6 @@ def attempt_score_save(*, attempt: Attempt, questions: dict | None = None) -> At
     )
     attempt.save(update_fields=["score", "max_score"])
     return attempt
-
-
-def counted_attempt(quiz: Quiz, submitted: list[Attempt]) -> Attempt | None:
-    """Of a student's submitted attempts (in order), the one whose score counts, as the quiz
-    combines them: the last, or the highest share of those graded (the later on a tie). None
-    while that attempt has no score yet (a free-text answer waits for a TA)."""
-    if quiz.combine == Combine.LAST:
-        last = submitted[-1] if submitted else None
-        return last if last is not None and last.score is not None else None
-    graded = [a for a in submitted if a.score is not None]
-    return max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number),
-               default=None)  # fmt: skip
 
 
 def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:

@@ -43,7 +43,7 @@ def quiz_detail(request, course, slug: str):
     context = {
         "course": course, "quiz": quiz, "attempts": attempts, "now": timezone.now(),
         "is_staff": may(request.user, course, "quizzes", "change"),
-        "allowed": services.attempts_allowed(quiz, request.user),
+        "allowed": selectors.attempts_allowed(quiz, request.user),
         "open_attempt": next((a for a in attempts if a.state == AttemptState.OPEN), None),
     }  # fmt: skip
     return render(request, "quizzes/quiz_detail.html", context)
