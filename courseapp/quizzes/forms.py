@@ -41,6 +41,27 @@ class AccommodationForm(forms.Form):
         }
 
 
+class HandGradesForm(forms.Form):
+    """One question's answers across students: points and a comment per attempt (``points-<pk>``,
+    ``feedback-<pk>``); the service checks the points against the question."""
+
+    def __init__(self, *args, attempts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attempts = list(attempts)
+        for attempt in self.attempts:
+            self.fields[f"points-{attempt.pk}"] = forms.CharField(required=False)
+            self.fields[f"feedback-{attempt.pk}"] = forms.CharField(required=False)
+
+    def grades(self) -> dict:
+        """Attempt → (points, feedback) for each row given points; a row left empty waits."""
+        data = self.cleaned_data
+        return {
+            a: (data[f"points-{a.pk}"], data[f"feedback-{a.pk}"])
+            for a in self.attempts
+            if data[f"points-{a.pk}"]
+        }
+
+
 class QuestionChangeForm(forms.Form):
     """A question's new key (JSON text) and points, and why; the regrade checks the values."""
 

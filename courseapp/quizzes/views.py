@@ -140,13 +140,13 @@ def hand_grading_question(request, course, slug: str, question: str):
     rows = selectors.answers_to_grade(question=found)
     errors = []
     if request.method == "POST":
-        grades = {}
-        for row in rows:
-            attempt = row["attempt"]
-            points = request.POST.get(f"points-{attempt.pk}", "").strip()
-            if points:
-                grades[attempt] = (points, request.POST.get(f"feedback-{attempt.pk}", "").strip())
-        saved, errors = services.answer_grades_set(question=found, grades=grades, by=request.user)
+        form = forms.HandGradesForm(request.POST, attempts=[row["attempt"] for row in rows])
+        if form.is_valid():
+            saved, errors = services.answer_grades_set(
+                question=found, grades=form.grades(), by=request.user
+            )
+        else:
+            saved, errors = 0, forms.error_text(form)
         if not errors:
             messages.success(request, f"Saved {saved} grade{'s' if saved != 1 else ''}.")
             return redirect("quiz-hand-grading-question", course.code, quiz.slug, found.slug)
