@@ -265,3 +265,12 @@ def _prompts(cells: list) -> dict[str, WrittenPrompt]:
             scheme = cell.source.split(begin, 1)[1].split(end, 1)[0].strip()
         prompts[notebooks.grade_id(cell)] = WrittenPrompt(question.strip(), scheme)
     return prompts
+
+
+def newest_submissions(*, submissions: QuerySet[Submission]) -> list[Submission]:
+    """Of ``submissions``, each student's newest (highest number) per assignment, in one query:
+    the submission that counts. Filter ``submissions`` by state first for the newest graded."""
+    newest: dict[tuple[int, int], Submission] = {}
+    for submission in submissions.order_by("number"):
+        newest[(submission.assignment_id, submission.student_id)] = submission
+    return list(newest.values())

@@ -34,6 +34,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
 from courseapp.courses.models import Course, Enrollment, Role  # noqa: E402
+from courseapp.courses.selectors import student_enrollments  # noqa: E402
 from grading import exports, selectors  # noqa: E402
 from grading.models import Extension, Score  # noqa: E402
 from grading.services.items import graded_item_create  # noqa: E402
@@ -105,7 +106,7 @@ def ours(course: Course) -> int:
 
 def one_student_at_a_time(course: Course) -> int:
     size = 0
-    for enrollment in selectors.student_enrollments(course=course):
+    for enrollment in student_enrollments(course=course):
         book = selectors.gradebook_for_course(course=course, students=[enrollment.user])
         size += len(exports.gradebook_csv(book))
     return size

@@ -176,6 +176,12 @@ class Breakdown:
         return self._items[item_id]
 
 
+def own_due_at(item, extensions: Mapping[int, datetime.datetime]) -> datetime.datetime | None:
+    """The student's due date for ``item`` (anything with ``id`` and ``due_at``): their extension
+    (``extensions``: the student's extended due dates by item id), else the item's."""
+    return extensions.get(item.id, item.due_at)
+
+
 def days_late(submitted_at: datetime.datetime | None, due_at: datetime.datetime | None) -> int:
     """Started days late: one second late is one day."""
     if submitted_at is None or due_at is None or submitted_at <= due_at:
@@ -245,7 +251,7 @@ def _component(
 ) -> tuple[ComponentResult, Fraction]:
     policy = spec.late_policy or scheme.late_policy
     results = [
-        _item_result(i, scores.get(i.id), due_dates.get(i.id, i.due_at), policy, only_published)
+        _item_result(i, scores.get(i.id), own_due_at(i, due_dates), policy, only_published)
         for i in items
     ]
     dropped = _drop(results, spec.drop_lowest) if spec.drop_lowest else set()

@@ -235,7 +235,7 @@ class RegradeRequest(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["score"],
-                condition=models.Q(status="open"),
+                condition=models.Q(status=RegradeStatus.OPEN),
                 name="one_open_regrade_per_score",
             ),
         ]

@@ -12,7 +12,8 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.http import Http404
 
-from courseapp.courses.models import Course, Enrollment, Role
+from courseapp.courses.models import Course
+from courseapp.courses.selectors import student_enrollments
 from grading import computation as calc
 from grading.models import (
     Extension,
@@ -20,6 +21,7 @@ from grading.models import (
     GradeRelease,
     GradingScheme,
     RegradeRequest,
+    RegradeStatus,
     Score,
     ScoreHistory,
 )
@@ -101,24 +103,38 @@ def graded_item_list(*, course: Course) -> QuerySet[GradedItem]:
     return GradedItem.objects.filter(course=course).select_related("component")
 
 
-def student_enrollments(*, course: Course) -> QuerySet[Enrollment]:
-    return (
-        Enrollment.objects.filter(course=course, role=Role.STUDENT)
-        .select_related("user")
-        .order_by("user__last_name", "user__first_name", "user__username")
-    )
-
-
 def course_student(*, course: Course, username: str):
     """A student of the course by username, or 404."""
-    enrollment = (
-        Enrollment.objects.filter(course=course, role=Role.STUDENT, user__username=username)
-        .select_related("user")
-        .first()
-    )
+    enrollment = student_enrollments(course=course).filter(user__username=username).first()
     if enrollment is None:
         raise Http404(f"{username} is not a student of {course.code}.")
     return enrollment.user
+
+
+def extension_due_dates(
+    *, course: Course, students=None
+) -> dict[int, dict[int, datetime.datetime]]:
+    """The extended due dates of ``course``, by student id, then item id, in one query; only
+    ``students``' when given (a few: for the whole class, no list of 1,000 ids)."""
+    extensions = Extension.objects.filter(item__course=course)
+    if students is not None:
+        extensions = extensions.filter(student__in=students)
+    due_by_student: dict[int, dict[int, datetime.datetime]] = defaultdict(dict)
+    for student_id, item_id, due_at in extensions.values_list("student_id", "item_id", "due_at"):
+        due_by_student[student_id][item_id] = due_at
+    return due_by_student
+
+
+def due_at_for(
+    *, item: GradedItem, student, extensions: dict[int, datetime.datetime] | None = None
+) -> datetime.datetime | None:
+    """The student's due date for ``item``: their extension, else the item's. ``extensions`` (the
+    student's, by item id, from ``extension_due_dates``) spares the query of a caller that reads
+    many items."""
+    if extensions is None:
+        found = Extension.objects.filter(item=item, student=student)
+        extensions = dict(found.values_list("item_id", "due_at"))
+    return calc.own_due_at(item, extensions)
 
 
 @dataclass(frozen=True)
@@ -157,12 +173,11 @@ def gradebook_for_course(
     spec = scheme_spec(scheme)
     items = list(graded_item_list(course=course))
     score_rows = Score.objects.filter(item__course=course)
-    extensions = Extension.objects.filter(item__course=course)
+    due_by_student = extension_due_dates(course=course, students=students)
     if students is None:
         students = [e.user for e in student_enrollments(course=course)]
     else:  # a few students: ask for theirs only (for the whole class, no list of 1,000 ids)
         score_rows = score_rows.filter(student__in=students)
-        extensions = extensions.filter(student__in=students)
     scores_by_student: dict[int, dict[int, calc.ScoreSpec]] = defaultdict(dict)
     # Plain tuples, not model instances: a class of 1,000 × 60 items is 60,000 rows.
     rows = score_rows.values_list("student_id", *SPEC_FIELDS)
@@ -170,9 +185,6 @@ def gradebook_for_course(
         scores_by_student[student_id][item_id] = calc.ScoreSpec(
             item_id, STATUSES[status], raw, submitted, override, adjustment
         )
-    due_by_student: dict[int, dict[int, datetime.datetime]] = defaultdict(dict)
-    for student_id, item_id, due_at in extensions.values_list("student_id", "item_id", "due_at"):
-        due_by_student[student_id][item_id] = due_at
     item_specs = [item_spec(i, hidden_items) for i in items]
     breakdowns = {
         s.pk: calc.compute_breakdown(
@@ -244,6 +256,11 @@ def score_history(*, score: Score) -> QuerySet[ScoreHistory]:
         .select_related("changed_by")
         .order_by("changed_at", "pk")
     )
+
+
+def regrade_requests_open(*, course: Course) -> QuerySet[RegradeRequest]:
+    """The course's regrade requests waiting for staff."""
+    return RegradeRequest.objects.filter(score__item__course=course, status=RegradeStatus.OPEN)
 
 
 def regrade_request_list(*, course: Course, student=None) -> QuerySet[RegradeRequest]:

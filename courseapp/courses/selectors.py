@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team, TeamMembership
@@ -23,6 +24,30 @@ def course_role(*, user, course: Course) -> Role | None:
         )
         cache[course.pk] = Role(role) if role else None
     return cache[course.pk]
+
+
+def student_enrollments(*, course: Course | int) -> QuerySet[Enrollment]:
+    """The course's students, in class-list order: who "a student of the course" is, everywhere."""
+    return (
+        Enrollment.objects.filter(course=course, role=Role.STUDENT)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "user__username")
+    )
+
+
+def is_student(*, user, course: Course | int) -> bool:
+    """Whether ``user`` is enrolled in ``course`` as a student (``course``: the course, or its id
+    where the caller holds only that, so it is not loaded)."""
+    return student_enrollments(course=course).filter(user=user).exists()
+
+
+def require_student(*, user, course: Course | int) -> None:
+    """A ValidationError unless ``user`` is a student of ``course``."""
+    if is_student(user=user, course=course):
+        return
+    if not isinstance(course, Course):
+        course = Course.objects.get(pk=course)
+    raise ValidationError(f"{user.username} is not a student of {course.code}.")
 
 
 def course_list_for_user(*, user) -> QuerySet[Course]:

@@ -13,13 +13,13 @@ from autograder import selectors as autograder_selectors
 from autograder import services as autograder_services
 from autograder import workers
 from autograder.models import Submission, SubmissionState
+from courseapp.courses import selectors as course_selectors
 from courseapp.courses.models import Course
 from courseapp.quizzes import selectors as quiz_selectors
-from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.kinds import hand_graded
-from courseapp.quizzes.models import Accommodation, AnswerGrade, AttemptState, Quiz
+from courseapp.quizzes.models import AnswerGrade, AttemptState, Quiz
+from courseapp.quizzes.selectors import Window, quiz_window
 from grading import selectors as grading_selectors
-from grading.models import Extension, RegradeRequest
 
 UPCOMING_DAYS = 14  # quizzes opening within this many days are listed as upcoming
 
@@ -27,12 +27,12 @@ UPCOMING_DAYS = 14  # quizzes opening within this many days are listed as upcomi
 @dataclass
 class QuizRow:
     quiz: object
-    state: str  # open, upcoming, closed
+    state: Window
     minutes: float  # the student's own time, accommodation included
     open_attempt: object | None
     attempts: list
     submitted: bool  # at least one attempt was submitted
-    counted: object | None  # the attempt whose score counts (quizzes.services.counted_attempt)
+    counted: object | None  # the attempt whose score counts (quizzes.selectors.counted_attempt)
     points_shown: bool = False  # the quiz's review policy lets the student see it now
 
 
@@ -56,34 +56,32 @@ class StudentDashboard:
 
 def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
     now = now or timezone.now()
-    accommodation = Accommodation.objects.filter(course=course, student=student).first()
+    accommodation = quiz_selectors.accommodation_of(course=course, student=student)
     quizzes = []
     for row in quiz_selectors.student_quiz_rows(course=course, student=student, now=now):
-        quiz = row["quiz"]
-        if row["state"] == "upcoming" and quiz.opens_at > now + datetime.timedelta(UPCOMING_DAYS):
+        quiz, state = row["quiz"], row["state"]
+        if state == Window.UPCOMING and quiz.opens_at > now + datetime.timedelta(UPCOMING_DAYS):
             continue
-        if row["state"] == "closed" and not row["attempts"]:
+        if state == Window.CLOSED and not row["attempts"]:
             continue
-        limit = quiz_services.time_allowed(quiz, accommodation)
+        limit = quiz_selectors.time_allowed(quiz, accommodation)
         submitted = [a for a in row["attempts"] if a.state == AttemptState.SUBMITTED]
         quizzes.append(QuizRow(quiz, row["state"], limit.total_seconds() / 60,
                                row["open_attempt"], row["attempts"], bool(submitted),
-                               quiz_services.counted_attempt(quiz, submitted),
+                               quiz_selectors.counted_attempt(quiz, submitted),
                                quiz_selectors.points_visible(quiz, now=now)))  # fmt: skip
-    order = {"open": 0, "upcoming": 1, "closed": 2}
+    order = {Window.OPEN: 0, Window.UPCOMING: 1, Window.CLOSED: 2}
     quizzes.sort(key=lambda r: (order[r.state], r.quiz.closes_at))
 
-    extensions = {
-        e.item_id: e.due_at for e in Extension.objects.filter(item__course=course, student=student)
-    }
-    latest = {}
-    for submission in Submission.objects.filter(
-        assignment__course=course, student=student
-    ).order_by("number"):
-        latest[submission.assignment_id] = submission
+    due_dates = grading_selectors.extension_due_dates(course=course, students=[student])
+    extensions = due_dates[student.pk]
+    mine = Submission.objects.filter(assignment__course=course, student=student)
+    latest = {s.assignment_id: s for s in autograder_selectors.newest_submissions(submissions=mine)}
     assignments = []
     for assignment in autograder_selectors.assignment_list(course=course):
-        due = extensions.get(assignment.item_id, assignment.item.due_at)
+        due = grading_selectors.due_at_for(
+            item=assignment.item, student=student, extensions=extensions
+        )
         assignments.append(AssignmentRow(
             assignment, due, assignment.item_id in extensions,
             autograder_services.submission_allowance(
@@ -108,7 +106,7 @@ def _student_next_steps(dashboard: StudentDashboard, now) -> list[str]:
     for row in dashboard.quizzes:
         if row.open_attempt:
             steps.append(f"Finish your attempt at {row.quiz.title}.")
-        elif row.state == "open" and not row.attempts:
+        elif row.state == Window.OPEN and not row.attempts:
             steps.append(f"Take {row.quiz.title} before it closes.")
     for row in dashboard.assignments:
         if row.latest is None and row.due_at and row.due_at > now:
@@ -169,7 +167,7 @@ def staff_dashboard(*, course: Course) -> StaffDashboard:
     ]  # fmt: skip
     states = workers.worker_states()
     queues, broker_error = workers.queue_states(workers=states)
-    open_regrades = RegradeRequest.objects.filter(score__item__course=course, status="open")
+    open_regrades = grading_selectors.regrade_requests_open(course=course)
     items = grading_selectors.graded_item_list(course=course)
     dashboard = StaffDashboard(
         pending=pending,
@@ -179,7 +177,7 @@ def staff_dashboard(*, course: Course) -> StaffDashboard:
         workers=states,
         queues=queues,
         broker_error=broker_error,
-        students=grading_selectors.student_enrollments(course=course).count(),
+        students=course_selectors.student_enrollments(course=course).count(),
         has_scheme=grading_selectors.grading_scheme_current(course=course) is not None,
         unpublished_items=sum(1 for i in items if not i.published),
     )
@@ -202,4 +200,4 @@ def _staff_quizzes(course: Course, now=None) -> list[dict]:
         )
         .order_by("opens_at")
     )  # fmt: skip
-    return [{"quiz": q, "state": "open" if q.opens_at <= now else "upcoming"} for q in quizzes]
+    return [{"quiz": q, "state": quiz_window(q, now=now)} for q in quizzes]

@@ -7,6 +7,7 @@ class QuizzesConfig(AppConfig):
     verbose_name = "Quizzes"
 
     def ready(self) -> None:
+        # Inside ready(): these import models, which the app registry allows only from now on.
         from courseapp.quizzes.selectors import quiz_items_hidden
         from grading.visibility import hidden_items_rule
 

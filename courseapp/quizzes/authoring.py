@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -44,11 +45,11 @@ from courseapp.courses.models import Course, Lecture
 from courseapp.courses.timezones import course_zone
 from courseapp.quizzes import scoring
 from courseapp.quizzes.models import Kind, Pool, Question, Quiz
-from courseapp.quizzes.quiz_file import MAX_YAML_BYTES, QuizSpec, points_value, quiz_read
+from courseapp.quizzes.quiz_file import QuizSpec, points_value, quiz_read
 from grading.models import GradedItem, ItemKind
 from grading.services.items import graded_item_create
 
-__all__ = ["MAX_YAML_BYTES", "question_create", "question_points", "quiz_export", "quiz_import"]
+__all__ = ["question_create", "question_points", "quiz_export", "quiz_import"]
 
 
 def question_create(
@@ -149,8 +150,6 @@ def _in_course_zone(moment: datetime.datetime, quiz: Quiz) -> str:
 
 def quiz_export(*, quiz: Quiz) -> str:
     """The quiz as YAML that ``quiz_import`` reads back to the same quiz."""
-    import yaml
-
     data = {
         "slug": quiz.slug, "title": quiz.title, "lecture": quiz.lecture.number,
         "item": quiz.item.name, "opens_at": _in_course_zone(quiz.opens_at, quiz),

@@ -20,6 +20,8 @@ import itertools
 import random
 from fractions import Fraction
 
+import sympy
+
 from .formula import Domain
 
 MAX_DEGREE = 8  # exact real roots of a polynomial up to this degree
@@ -35,8 +37,6 @@ def critical_points(
     """Points (SymPy symbol → rational) at, between and beyond the roots of the function
     arguments in ``expressions``, inside the symbols' ``domains``; ``bases``: points (SymPy
     symbol → rational) whose axes are searched."""
-    import sympy
-
     arguments = _arguments(sympy.Tuple(*expressions))
     if not arguments:
         return []
@@ -63,8 +63,6 @@ def critical_points(
 def _arguments(expression) -> list:
     """The arguments whose sign change can switch a difference on, each with the abs inside it
     taken both ways."""
-    import sympy
-
     found = []
     for node in sympy.preorder_traversal(expression):
         if isinstance(node, sympy.Abs | sympy.log | sympy.exp | sympy.tanh):
@@ -82,8 +80,6 @@ def _arguments(expression) -> list:
 
 
 def _without_abs(argument) -> list:
-    import sympy
-
     inner = sorted(argument.atoms(sympy.Abs), key=sympy.count_ops)
     if not inner:
         return [argument]
@@ -99,8 +95,6 @@ def _without_abs(argument) -> list:
 def _roots(argument, symbol) -> list:
     """The real roots of ``argument`` in ``symbol`` as SymPy rationals, if it is a polynomial of
     low degree there; [] otherwise."""
-    import sympy
-
     if not argument.is_polynomial(symbol):
         return []
     try:
@@ -151,6 +145,4 @@ def _combine(candidates: dict, bases: list, seed: str) -> list:
 
 
 def _rational(value: Fraction):
-    import sympy
-
     return sympy.Rational(value.numerator, value.denominator)

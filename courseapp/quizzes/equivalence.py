@@ -34,6 +34,9 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 
+import sympy
+from sympy.core.evalf import PrecisionExhausted
+
 from . import formula
 from .critical_points import critical_points
 from .formula import Domain, FormulaError
@@ -189,8 +192,6 @@ def _compare(mine, key_value, scale, point: dict, high: bool) -> str:
     """How the answer compares with the key's ``key_value`` (of magnitude about ``scale``) at
     ``point``: "same" (exactly, or to the precision checked), "tiny" (the same numerically, and
     not provably different), "differs", or "undefined" (the answer is not defined there)."""
-    from sympy.core.evalf import PrecisionExhausted
-
     value = mine.xreplace(point)
     if not _defined(value):
         return "undefined"
@@ -213,8 +214,6 @@ def _compare(mine, key_value, scale, point: dict, high: bool) -> str:
 
 
 def _defined(value) -> bool:
-    import sympy
-
     if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         return False
     number = value.evalf(15, maxn=LOW_DIGITS)
@@ -222,8 +221,6 @@ def _defined(value) -> bool:
 
 
 def _rational(value: Fraction):
-    import sympy
-
     return sympy.Rational(value.numerator, value.denominator)
 
 

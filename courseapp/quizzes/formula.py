@@ -27,6 +27,9 @@ from fractions import Fraction
 
 from .numeric import read_decimal
 
+# SymPy (a second to import, and much memory) is imported inside the functions that build
+# expressions: the web process reads formulas without it; only the judge's child builds them.
+
 MAX_LENGTH = 300
 MAX_NODES = 150
 MAX_DEPTH = 12  # nesting, a chain of + - or of * / counting once (SymPy flattens it)

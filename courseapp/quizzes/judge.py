@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connections
 
 log = logging.getLogger(__name__)
 WORKER = Path(__file__).with_name("judge_worker.py")
@@ -92,7 +93,6 @@ def formula_key_check(*, key: str, symbols) -> str:
 
 
 def _require_no_transaction() -> None:
-    from django.db import connections
 
     for connection in connections.all(initialized_only=True):
         # A test case's own atomic block stands for "no transaction" in tests.

@@ -55,7 +55,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     equivalence = _load()
-    import sympy
+    import sympy  # here, not at the top: under the memory limit set just above
     from sympy.core.cache import clear_cache
 
     sympy.Symbol("warm") + 1  # (SymPy's first operations are slow: do them now)

@@ -174,7 +174,7 @@ class Attempt(models.Model):
                 fields=["quiz", "student", "number"], name="attempt_number_unique"
             ),
             models.UniqueConstraint(
-                fields=["quiz", "student"], condition=models.Q(state="open"),
+                fields=["quiz", "student"], condition=models.Q(state=AttemptState.OPEN),
                 name="one_open_attempt_per_student",
             ),
         ]  # fmt: skip

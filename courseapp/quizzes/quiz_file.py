@@ -18,6 +18,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+import yaml
 from django.core.exceptions import ValidationError
 
 from courseapp.quizzes import scoring
@@ -95,8 +96,6 @@ def quiz_read(text: str | bytes) -> QuizSpec:
 def yaml_load(text: str | bytes) -> dict:
     """``text`` as YAML data, if it is small, plain (no anchors, aliases or Python tags) and a
     mapping; ValidationError if not."""
-    import yaml
-
     if isinstance(text, bytes):
         if len(text) > MAX_YAML_BYTES:
             raise ValidationError("The quiz file is larger than 1 MB.")
@@ -122,8 +121,6 @@ def yaml_load(text: str | bytes) -> dict:
 def _loader():
     """YAML's safe loader, refusing a mapping that gives a key twice (PyYAML would keep the last
     silently: ``key:`` written twice, the second one counts) or that merges another (``<<``)."""
-    import yaml
-
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(base):
@@ -148,8 +145,6 @@ def _loader():
 
 
 def _check_events(events) -> None:
-    import yaml
-
     depth = nodes = 0
     for event in events:
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):

@@ -9,6 +9,7 @@ import re
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from latex2mathml.converter import convert
 
 MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$", re.DOTALL)
 CODE = re.compile(r"`([^`\n]+)`")
@@ -32,8 +33,6 @@ def _text(text: str) -> str:
 
 
 def _math(latex: str, *, display: bool) -> str:
-    from latex2mathml.converter import convert
-
     try:
         mathml = convert(latex.strip(), display="block" if display else "inline")
     except Exception:  # a formula the converter cannot read: show it as written

@@ -4,12 +4,26 @@ what a student may see of a quiz when."""
 from __future__ import annotations
 
 import datetime
+from enum import StrEnum
 
 from django.conf import settings
 from django.utils import timezone
 
+from courseapp.courses.models import Course
+from courseapp.courses.selectors import student_enrollments
 from courseapp.quizzes.kinds import hand_graded, kind_of
-from courseapp.quizzes.models import AnswerSave, Attempt, AttemptState, Quiz, Review
+from courseapp.quizzes.models import (
+    Accommodation,
+    AnswerGrade,
+    AnswerSave,
+    Attempt,
+    AttemptState,
+    Combine,
+    Question,
+    Quiz,
+    Review,
+)
+from courseapp.quizzes.rendering import render_prompt
 
 
 def current_answers(*, attempt: Attempt) -> dict[int, object]:
@@ -75,9 +89,6 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
     """The attempt's questions as the student sees them, in the attempt's order, with their
     current answers; with the key, the points earned and the explanation only once the review is
     open (``review_open``)."""
-    from courseapp.quizzes.models import Question
-    from courseapp.quizzes.rendering import render_prompt
-
     questions = Question.objects.in_bulk(attempt.question_pks)
     answers = current_answers(attempt=attempt)
     review = review_open(attempt, now=now)
@@ -108,6 +119,20 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
     return shown
 
 
+class Window(StrEnum):
+    """Where ``now`` falls in a quiz's window (pages show the value)."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def quiz_window(quiz: Quiz, *, now: datetime.datetime) -> Window:
+    if now < quiz.opens_at:
+        return Window.UPCOMING
+    return Window.CLOSED if now >= quiz.closes_at else Window.OPEN
+
+
 def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) -> list[dict]:
     """Each quiz of the course with the student's attempts and what they can do next."""
     now = now or timezone.now()
@@ -117,8 +142,7 @@ def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) 
     rows = []
     for quiz in quiz_list(course=course):
         mine = attempts.get(quiz.pk, [])
-        state = ("upcoming" if now < quiz.opens_at else "closed" if now >= quiz.closes_at
-                 else "open")  # fmt: skip
+        state = quiz_window(quiz, now=now)
         current = next((a for a in mine if a.state == AttemptState.OPEN), None)
         rows.append({"quiz": quiz, "attempts": mine, "state": state, "open_attempt": current})
     return rows
@@ -126,8 +150,6 @@ def student_quiz_rows(*, course, student, now: datetime.datetime | None = None) 
 
 def hand_grading_queue(*, quiz: Quiz) -> list[dict]:
     """The quiz's free-text questions with how many submitted answers wait for a TA."""
-    from courseapp.quizzes.models import AnswerGrade
-
     rows = []
     for question in quiz.questions.filter(kind__in=hand_graded()).order_by("position", "pk"):
         grades = AnswerGrade.objects.filter(
@@ -140,8 +162,6 @@ def hand_grading_queue(*, quiz: Quiz) -> list[dict]:
 
 def answers_to_grade(*, question) -> list[dict]:
     """Every submitted attempt's answer to ``question``, with its grade so far, by student."""
-    from courseapp.quizzes.models import AnswerGrade
-
     attempts = (
         Attempt.objects.filter(quiz=question.quiz_id, state=AttemptState.SUBMITTED)
         .select_related("student").order_by("student__username", "number")
@@ -156,14 +176,46 @@ def answers_to_grade(*, question) -> list[dict]:
     ]  # fmt: skip
 
 
+def accommodation_of(*, course: Course | int, student) -> Accommodation | None:
+    """The student's extra time and attempts in the course, if any."""
+    return Accommodation.objects.filter(course=course, student=student).first()
+
+
+def time_allowed(quiz: Quiz, accommodation) -> datetime.timedelta:
+    """The quiz's time limit × the student's factor + their extra minutes."""
+    limit = quiz.time_limit
+    if accommodation is not None:
+        limit = limit * float(accommodation.time_factor)
+        limit += datetime.timedelta(minutes=accommodation.extra_minutes)
+    return limit
+
+
+def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> datetime.datetime:
+    """``min(start + the student's time allowed, the quiz's close)``."""
+    return min(started_at + time_allowed(quiz, accommodation), quiz.closes_at)
+
+
+def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
+    """The quiz's attempts plus the student's extra ones (``accommodation``: theirs, if the
+    caller has it already)."""
+    accommodation = accommodation or accommodation_of(course=quiz.course_id, student=student)
+    return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
+
+
+def counted_attempt(quiz: Quiz, submitted: list[Attempt]) -> Attempt | None:
+    """Of a student's submitted attempts (in order), the one whose score counts, as the quiz
+    combines them: the last, or the highest share of those graded (the later on a tie). None
+    while that attempt has no score yet (a free-text answer waits for a TA)."""
+    if quiz.combine == Combine.LAST:
+        last = submitted[-1] if submitted else None
+        return last if last is not None and last.score is not None else None
+    graded = [a for a in submitted if a.score is not None]
+    return max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number),
+               default=None)  # fmt: skip
+
+
 def accommodation_rows(*, course) -> list[dict]:
     """Every student of the course with their accommodation, if any."""
-    from courseapp.courses.models import Enrollment, Role
-    from courseapp.quizzes.models import Accommodation
-
     found = {a.student_id: a for a in Accommodation.objects.filter(course=course)}
-    enrollments = (
-        Enrollment.objects.filter(course=course, role=Role.STUDENT)
-        .select_related("user").order_by("user__username")
-    )  # fmt: skip
+    enrollments = student_enrollments(course=course).order_by("user__username")
     return [{"student": e.user, "accommodation": found.get(e.user_id)} for e in enrollments]

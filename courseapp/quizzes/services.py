@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from courseapp.courses.models import Enrollment, Role
+from courseapp.courses.selectors import require_student
 from courseapp.courses.timezones import course_time
 from courseapp.quizzes import scoring
 from courseapp.quizzes.judge import JudgeUnavailable
@@ -31,13 +31,19 @@ from courseapp.quizzes.models import (
     AnswerSave,
     Attempt,
     AttemptState,
-    Combine,
     Question,
     Quiz,
 )
-from courseapp.quizzes.selectors import GRACE, current_answers
+from courseapp.quizzes.selectors import (
+    GRACE,
+    accommodation_of,
+    attempts_allowed,
+    counted_attempt,
+    current_answers,
+    deadline_for,
+)
 from grading.models import Source
-from grading.services.scores import score_set
+from grading.services.scores import points_value, score_set
 
 # Saves one attempt may append: far more than autosave makes in a quiz (every change, and every
 # 15 s), few enough that a script hammering the API cannot grow the log without end.
@@ -50,38 +56,6 @@ log = logging.getLogger(__name__)
 
 def _local(moment: datetime.datetime, quiz: Quiz) -> str:
     return course_time(moment, quiz.course, "%H:%M:%S %Z")
-
-
-def _accommodation(quiz: Quiz, student) -> Accommodation | None:
-    return Accommodation.objects.filter(course=quiz.course_id, student=student).first()
-
-
-def time_allowed(quiz: Quiz, accommodation) -> datetime.timedelta:
-    """The quiz's time limit × the student's factor + their extra minutes."""
-    limit = quiz.time_limit
-    if accommodation is not None:
-        limit = limit * float(accommodation.time_factor)
-        limit += datetime.timedelta(minutes=accommodation.extra_minutes)
-    return limit
-
-
-def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> datetime.datetime:
-    """``min(start + the student's time allowed, the quiz's close)``."""
-    return min(started_at + time_allowed(quiz, accommodation), quiz.closes_at)
-
-
-def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
-    """The quiz's attempts plus the student's extra ones (``accommodation``: theirs, if the
-    caller has it already)."""
-    accommodation = accommodation or _accommodation(quiz, student)
-    return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
-
-
-def _require_student(quiz: Quiz, student) -> None:
-    if not Enrollment.objects.filter(
-        course=quiz.course_id, user=student, role=Role.STUDENT
-    ).exists():
-        raise ValidationError("Only the course's students take its quizzes.")
 
 
 def _layout(quiz: Quiz, student, number: int) -> list[dict]:
@@ -110,7 +84,7 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     """The student's open attempt, or a new one: a reload, a second tab or another browser
     continues the same attempt. A new one needs the quiz open and an attempt left."""
     now = now or timezone.now()
-    _require_student(quiz, student)
+    require_student(user=student, course=quiz.course_id)
     overdue = Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.OPEN,
                                      deadline__lt=now - GRACE)  # fmt: skip
     for attempt in overdue:
@@ -123,7 +97,7 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if now >= quiz.closes_at:
         raise ValidationError(f"{quiz.title} closed at {course_time(quiz.closes_at, quiz.course)}.")
     used = Attempt.objects.filter(quiz=quiz, student=student).count()
-    accommodation = _accommodation(quiz, student)
+    accommodation = accommodation_of(course=quiz.course_id, student=student)
     allowed = attempts_allowed(quiz, student, accommodation)
     if used >= allowed:
         raise ValidationError(f"You have used all {allowed} attempt(s) of {quiz.title}.")
@@ -292,10 +266,15 @@ def grades_write(
                 grade.points, grade.feedback, grade.graded_at = points, feedback, timezone.now()
                 grade.graded_by = None
                 grade.save()
-        return _total(attempt, by=by, reason=reason, questions=questions)
+        attempt = attempt_score_save(attempt=attempt, questions=questions)
+        quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason=reason)
+        return attempt
 
 
-def _total(attempt: Attempt, *, by=None, reason: str = "", questions=None) -> Attempt:
+def attempt_score_save(*, attempt: Attempt, questions: dict | None = None) -> Attempt:
+    """Save the attempt's score (the sum of its grades; None while one waits for a TA) and its
+    maximum. ``questions``: the attempt's, by pk, if the caller has them. The quiz's score in
+    the gradebook is ``quiz_score_sync``'s, which callers run next."""
     grades = {g.question_id: g.points for g in attempt.grades.all()}
     questions = questions or Question.objects.in_bulk(attempt.question_pks)
     attempt.max_score = sum((questions[pk].points for pk in attempt.question_pks), Decimal(0))
@@ -304,20 +283,7 @@ def _total(attempt: Attempt, *, by=None, reason: str = "", questions=None) -> At
         None if pending else sum((grades[pk] for pk in attempt.question_pks), Decimal(0))
     )
     attempt.save(update_fields=["score", "max_score"])
-    quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason=reason)
     return attempt
-
-
-def counted_attempt(quiz: Quiz, submitted: list[Attempt]) -> Attempt | None:
-    """Of a student's submitted attempts (in order), the one whose score counts, as the quiz
-    combines them: the last, or the highest share of those graded (the later on a tie). None
-    while that attempt has no score yet (a free-text answer waits for a TA)."""
-    if quiz.combine == Combine.LAST:
-        last = submitted[-1] if submitted else None
-        return last if last is not None and last.score is not None else None
-    graded = [a for a in submitted if a.score is not None]
-    return max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number),
-               default=None)  # fmt: skip
 
 
 def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
@@ -366,8 +332,7 @@ def accommodation_set(
     note: str = "",
 ) -> Accommodation:  # fmt: skip
     """Set a student's accommodation; the deadlines of their open attempts move at once."""
-    if not Enrollment.objects.filter(course=course, user=student, role=Role.STUDENT).exists():
-        raise ValidationError(f"{student.username} is not a student of {course.code}.")
+    require_student(user=student, course=course)
     factor = Decimal(str(time_factor))
     if factor < 1 or factor > 10 or extra_minutes < 0 or extra_attempts < 0:
         raise ValidationError("Extra time is a factor from 1 to 10 and minutes or attempts >= 0.")
@@ -389,8 +354,6 @@ def accommodation_set(
 def answer_grade_set(*, attempt: Attempt, question: Question, points, feedback: str = "", by):
     """A TA's points for a free-text answer (or any answer, by hand); the attempt's total and
     the quiz score follow."""
-    from grading.services.scores import points_value
-
     if attempt.state != AttemptState.SUBMITTED:
         raise ValidationError("Grade an attempt once it is submitted.")
     if question.pk not in attempt.question_pks:
@@ -401,4 +364,26 @@ def answer_grade_set(*, attempt: Attempt, question: Question, points, feedback: 
         defaults={"points": value, "feedback": feedback, "graded_by": by,
                   "graded_at": timezone.now()},
     )  # fmt: skip
-    return _total(attempt, by=by, reason="hand grade")
+    attempt = attempt_score_save(attempt=attempt)
+    quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason="hand grade")
+    return attempt
+
+
+@transaction.atomic
+def answer_grades_set(
+    *, question: Question, grades: dict[Attempt, tuple[str, str]], by
+) -> tuple[int, list[str]]:
+    """A TA's points and comments (``grades``: attempt → (points, feedback)) for many students'
+    answers to one question, in one transaction: each right one is saved, in a savepoint of its
+    own, and each wrong one is left out and named. How many were saved, and the errors."""
+    saved, errors = 0, []
+    for attempt, (points, feedback) in grades.items():
+        try:
+            answer_grade_set(
+                attempt=attempt, question=question, points=points, feedback=feedback, by=by
+            )
+        except ValidationError as exc:
+            errors.append(f"{attempt.student.username}: {' '.join(exc.messages)}")
+        else:
+            saved += 1
+    return saved, errors

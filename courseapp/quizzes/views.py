@@ -3,19 +3,21 @@ from the server's deadline, autosave through the API) and reviewing it; staff im
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courseapp.courses.permissions import course_view, may
-from courseapp.quizzes import authoring, selectors, services, statistics
+from courseapp.quizzes import authoring, forms, regrading, selectors, services, statistics
 from courseapp.quizzes.kinds import hand_graded
 from courseapp.quizzes.models import Attempt, AttemptState, Question, Quiz
-
-MAX_IMPORT_BYTES = 1 << 20
 
 
 def _quiz(course, slug: str) -> Quiz:
@@ -42,7 +44,7 @@ def quiz_detail(request, course, slug: str):
     context = {
         "course": course, "quiz": quiz, "attempts": attempts, "now": timezone.now(),
         "is_staff": may(request.user, course, "quizzes", "change"),
-        "allowed": services.attempts_allowed(quiz, request.user),
+        "allowed": selectors.attempts_allowed(quiz, request.user),
         "open_attempt": next((a for a in attempts if a.state == AttemptState.OPEN), None),
     }  # fmt: skip
     return render(request, "quizzes/quiz_detail.html", context)
@@ -97,11 +99,13 @@ def attempt_submit(request, course, slug: str, number: int):
 def quiz_import(request, course):
     """Staff: create a quiz from its YAML file (as ``manage.py import_quiz``)."""
     errors = []
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        text = upload.read(MAX_IMPORT_BYTES + 1) if upload else request.POST.get("text", "")
+    posted = request.method == "POST"
+    form = forms.QuizImportForm(*((request.POST, request.FILES) if posted else ()))
+    if posted and not form.is_valid():
+        errors = forms.error_text(form)
+    elif posted:
         try:
-            quiz = authoring.quiz_import(course=course, text=text)
+            quiz = authoring.quiz_import(course=course, text=form.quiz_text())
         except ValidationError as exc:
             errors = exc.messages
         else:
@@ -113,8 +117,6 @@ def quiz_import(request, course):
 @login_required
 @course_view("quizzes", "change")
 def quiz_export(request, course, slug: str):
-    from django.http import HttpResponse
-
     quiz = _quiz(course, slug)
     response = HttpResponse(authoring.quiz_export(quiz=quiz), content_type="application/yaml")
     response["Content-Disposition"] = f'attachment; filename="{quiz.slug}.yaml"'
@@ -139,19 +141,13 @@ def hand_grading_question(request, course, slug: str, question: str):
     rows = selectors.answers_to_grade(question=found)
     errors = []
     if request.method == "POST":
-        saved = 0
-        for row in rows:
-            attempt = row["attempt"]
-            points = request.POST.get(f"points-{attempt.pk}", "").strip()
-            if not points:
-                continue
-            feedback = request.POST.get(f"feedback-{attempt.pk}", "").strip()
-            try:
-                services.answer_grade_set(attempt=attempt, question=found, points=points,
-                                          feedback=feedback, by=request.user)  # fmt: skip
-                saved += 1
-            except ValidationError as exc:
-                errors.append(f"{attempt.student.username}: {' '.join(exc.messages)}")
+        form = forms.HandGradesForm(request.POST, attempts=[row["attempt"] for row in rows])
+        if form.is_valid():
+            saved, errors = services.answer_grades_set(
+                question=found, grades=form.grades(), by=request.user
+            )
+        else:
+            saved, errors = 0, forms.error_text(form)
         if not errors:
             messages.success(request, f"Saved {saved} grade{'s' if saved != 1 else ''}.")
             return redirect("quiz-hand-grading-question", course.code, quiz.slug, found.slug)
@@ -176,21 +172,18 @@ def quiz_stats(request, course, slug: str):
 @course_view("quizzes", "change")
 def accommodations(request, course):
     """Staff: each student's extra time and attempts; open attempts' deadlines move at once."""
-    from django.contrib.auth import get_user_model
-
     if request.method == "POST":
-        student = get_object_or_404(get_user_model(), username=request.POST.get("username", ""))
+        form = forms.AccommodationForm(request.POST)
+        valid = form.is_valid()
+        username = form.cleaned_data.get("username") or ""
+        student = get_object_or_404(get_user_model(), username=username)
         try:
-            services.accommodation_set(
-                course=course, student=student,
-                time_factor=request.POST.get("time_factor") or "1",
-                extra_minutes=int(request.POST.get("extra_minutes") or 0),
-                extra_attempts=int(request.POST.get("extra_attempts") or 0),
-                note=request.POST.get("note", "").strip(),
-            )  # fmt: skip
-        except (ValidationError, ValueError) as exc:
-            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            messages.error(request, f"{student.username}: {text}")
+            if valid:
+                services.accommodation_set(course=course, student=student, **form.accommodation())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        if form.errors:
+            messages.error(request, f"{student.username}: {' '.join(forms.error_text(form))}")
         else:
             messages.success(request, f"Saved {student.username}'s accommodation.")
         return redirect("quiz-accommodations", course.code)
@@ -203,36 +196,30 @@ def accommodations(request, course):
 def question_change(request, course, slug: str, question: str):
     """Staff: change a question's key or points; "Preview" lists every attempt score that would
     change, "Apply" changes them (with a reason, logged)."""
-    import json
-
-    from courseapp.quizzes import regrading
-
     quiz = _quiz(course, slug)
     found = get_object_or_404(Question, quiz=quiz, slug=question)
-    form = {
-        "key": request.POST.get("key", json.dumps(found.key)),
-        "points": request.POST.get("points", str(found.points)),
-        "reason": request.POST.get("reason", ""),
-        "keep_higher": bool(request.POST.get("keep_higher")),
-    }  # fmt: skip
+    posted = request.method == "POST"
+    form = forms.QuestionChangeForm(
+        request.POST if posted else None,
+        initial={"key": json.dumps(found.key), "points": str(found.points)},
+    )
     changes, errors = None, []
-    if request.method == "POST":
+    if posted and not form.is_valid():
+        errors = forms.error_text(form)
+    elif posted:
+        data = form.cleaned_data
         try:
-            key = json.loads(form["key"])
             changes = regrading.question_change(
-                question=found, by=request.user, reason=form["reason"], key=key,
-                points=form["points"], keep_higher=form["keep_higher"],
-                apply="apply" in request.POST,
+                question=found, by=request.user, reason=data["reason"], key=data["key"],
+                points=data["points"], keep_higher=data["keep_higher"], apply=data["apply"],
             )  # fmt: skip
-        except json.JSONDecodeError as exc:
-            errors.append(f"The key is not JSON: {exc}.")
         except ValidationError as exc:
             errors.extend(exc.messages)
         else:
-            if "apply" in request.POST:
+            if data["apply"]:
                 messages.success(request, f"Changed {found.slug}: {len(changes)} score(s) moved.")
                 return redirect("quiz-detail", course.code, quiz.slug)
-    context = {"course": course, "quiz": quiz, "question": found, "form": form,
+    context = {"course": course, "quiz": quiz, "question": found, "form": form.shown(),
                "changes": changes, "errors": errors,
                "log": found.changes.select_related("changed_by")[:20]}  # fmt: skip
     return render(request, "quizzes/question_change.html", context)

@@ -11,7 +11,7 @@ from grading import selectors
 from grading.api.common import CourseApi, _gradebook_or_404
 from grading.api.serializers import HistoryOutput, ItemResultOutput
 from grading.computation import Status
-from grading.models import GradedItem, Score
+from grading.models import GradedItem, Score, Source
 from grading.services import scores
 
 
@@ -90,7 +90,7 @@ class ScoreSetApi(ScoreChangeApi):
     def change(self, item, student, data):
         scores.score_set(
             item=item, student=student, points=data["points"], by=self.request.user,
-            source="manual", reason=data["reason"],
+            source=Source.MANUAL, reason=data["reason"],
         )  # fmt: skip
 
 

@@ -15,7 +15,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from courseapp.courses.models import Enrollment, Role, Team
+from courseapp.courses.models import Team
+from courseapp.courses.selectors import require_student
 from courseapp.courses.timezones import course_time
 from grading import computation as calc
 from grading import selectors
@@ -45,11 +46,6 @@ def points_value(value, *, maximum: Decimal, what: str = "Points") -> Decimal:
     return points
 
 
-def _due_at(item: GradedItem, student_id: int) -> datetime.datetime | None:
-    extension = Extension.objects.filter(item=item, student_id=student_id).first()
-    return extension.due_at if extension else item.due_at
-
-
 @dataclass(frozen=True)
 class _Context:
     """What a score's final points depend on besides the score: the late policy, the due date."""
@@ -63,7 +59,7 @@ def _context(score: Score) -> _Context | None:
     if scheme is None:
         return None
     policy = selectors.scheme_spec(scheme).policy_for(score.item.component.name)
-    return _Context(policy, _due_at(score.item, score.student_id))
+    return _Context(policy, selectors.due_at_for(item=score.item, student=score.student_id))
 
 
 def _text(value) -> str | None:
@@ -107,13 +103,6 @@ def _apply(score: Score, *, by, logged_as: str, reason: str, **changes) -> Score
     return score
 
 
-def _require_student(item: GradedItem, student) -> None:
-    if not Enrollment.objects.filter(
-        course=item.course_id, user=student, role=Role.STUDENT
-    ).exists():
-        raise ValidationError(f"{student.username} is not a student of {item.course.code}.")
-
-
 def _locked(item: GradedItem, student) -> Score:
     score = Score.objects.select_for_update().filter(item=item, student=student).first()
     return score or Score(item=item, student=student)
@@ -132,7 +121,7 @@ def score_set(
     comment: str | None = None,
 ) -> Score:
     """Record ``points`` as the student's raw score on ``item`` (status graded)."""
-    _require_student(item, student)
+    require_student(user=student, course=item.course_id)
     points = points_value(points, maximum=item.max_points)
     score = _locked(item, student)
     changes = {"raw_points": points, "status": calc.Status.GRADED, "source": Source(source)}
@@ -153,7 +142,7 @@ def score_set_status(
         raise ValidationError("Use score_set to grade; this sets excused or missing.")
     if not reason.strip():
         raise ValidationError(f"Say why the item is {status.value}.")
-    _require_student(item, student)
+    require_student(user=student, course=item.course_id)
     score = _locked(item, student)
     return _apply(
         score,
@@ -252,7 +241,7 @@ def extension_grant(
 ) -> Extension:
     """Move the item's due date for one student. A score already there is re-penalised from the
     new date, and the change of its final points goes into the history."""
-    _require_student(item, student)
+    require_student(user=student, course=item.course_id)
     if item.due_at is not None and due_at <= item.due_at:
         raise ValidationError("An extension moves the due date later, not earlier.")
     score = Score.objects.select_for_update().filter(item=item, student=student).first()

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from courseapp.courses.models import Team
 from courseapp.courses.permissions import course_view
-from courseapp.courses.selectors import team_list
+from courseapp.courses.selectors import student_enrollments, team_list
 from courseapp.courses.timezones import course_time
 from grading import charts, exports, forms, selectors
-from grading.models import Extension, RegradeRequest, Score
+from grading.models import Extension, RegradeRequest, Score, Source
 from grading.services import regrades, scores
 from grading.services.csv_import import MAX_BYTES, gradebook_import
 from grading.services.items import graded_item_publish
@@ -67,9 +67,7 @@ def gradebook(request, course):
         "links": {key: link(key) for key in SORTS},
         "letters_chart": charts.letter_chart(book),
         "totals_chart": charts.total_chart(book),
-        "open_regrades": RegradeRequest.objects.filter(
-            score__item__course=course, status="open"
-        ).count(),
+        "open_regrades": selectors.regrade_requests_open(course=course).count(),
         "release": selectors.grade_release_latest(course=course),
     }
     return render(request, "grading/gradebook.html", context)
@@ -140,7 +138,7 @@ def _score_action(request, course, item, student) -> bool:
     calls = {
         "set": lambda: scores.score_set(
             item=item, student=student, points=data.get("points"), by=by,
-            source="manual", reason=data.get("reason", ""),
+            source=Source.MANUAL, reason=data.get("reason", ""),
         ),
         "override": lambda: scores.score_override(
             score=_must(existing), points=data.get("points"), reason=data.get("reason", ""), by=by
@@ -209,7 +207,7 @@ def team_scores(request, course, item_id: int):
 @course_view("gradebook")
 def extensions(request, course):
     """Every extension in the course, and a form to grant one (the score page has one too)."""
-    students = [e.user for e in selectors.student_enrollments(course=course)]
+    students = [e.user for e in student_enrollments(course=course)]
     items = [i for i in selectors.graded_item_list(course=course) if i.due_at]
     form = forms.ExtensionGrantForm(request.POST or None, students=students, items=items)
     if request.method == "POST":

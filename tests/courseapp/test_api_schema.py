@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import yaml
+from django.core.management import call_command
 
 
 def test_the_schema_renders_and_lists_the_course_endpoints(client, db):
@@ -34,8 +35,6 @@ def test_the_docs_page_loads_nothing_from_other_sites(client, db):
 
 
 def test_the_schema_is_valid_and_generates_without_warnings(tmp_path, db):
-    from django.core.management import call_command
-
     # --fail-on-warn: a name clash or an undocumented field would silently make the schema wrong.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
 

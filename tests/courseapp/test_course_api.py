@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from courseapp.courses.models import Enrollment, Role
-from tests.factories import CourseFactory, EnrollmentFactory, LectureFactory, UserFactory
+from tests.factories import PASSWORD, CourseFactory, EnrollmentFactory, LectureFactory, UserFactory
 
 
 def test_it_lists_only_the_courses_a_user_is_in(api_as, student, course):
@@ -181,8 +181,6 @@ def test_a_duplicate_lecture_number_is_refused(api_as, ta, course):
 
 
 def test_token_authentication_works(client, student, course):
-    from tests.factories import PASSWORD
-
     token = client.post("/api/auth/token/", {"username": "student", "password": PASSWORD}).json()
 
     response = client.get("/api/courses/", HTTP_AUTHORIZATION=f"Token {token['token']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from courseapp.courses.permissions import POLICY, Action, may
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
@@ -48,8 +49,6 @@ def test_it_lets_a_superuser_do_everything(course):
 
 
 def test_it_refuses_anonymous_users(course):
-    from django.contrib.auth.models import AnonymousUser
-
     assert not may(AnonymousUser(), course, "course")
 
 

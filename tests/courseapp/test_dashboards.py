@@ -19,6 +19,7 @@ from courseapp.quizzes.models import Attempt, AttemptState, Combine, Question, Q
 from grading.models import GradedItem
 from grading.services.regrades import regrade_request_create
 from grading.services.scores import extension_grant, score_set
+from tests.factories import CourseFactory, EnrollmentFactory
 
 User = get_user_model()
 
@@ -210,8 +211,6 @@ def test_every_section_of_the_course_is_in_its_navigation_by_role(client, demo):
 
 
 def test_someone_in_several_courses_picks_one_first(client, demo):
-    from tests.factories import CourseFactory, EnrollmentFactory
-
     other = CourseFactory(code="dl2", title="Deep Learning II")
     EnrollmentFactory(course=other, user=user("student01"), role="student")
     client.force_login(user("student01"))

@@ -7,10 +7,14 @@ from io import StringIO
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import override_settings
+from django.utils import timezone
 
+from autograder.models import Assignment
 from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team
-from grading.models import GradingScheme
+from courseapp.quizzes.models import Attempt, Quiz
+from grading.models import GradingScheme, Score
 
 
 def seed() -> str:
@@ -99,8 +103,6 @@ def test_the_demo_logins_work(client, db):
 
 @override_settings(DEMO_SEED_ALLOWED=False)
 def test_it_refuses_to_seed_a_production_site_unless_told(db):
-    from django.core.management.base import CommandError
-
     try:
         seed()
     except CommandError as exc:
@@ -112,8 +114,6 @@ def test_it_refuses_to_seed_a_production_site_unless_told(db):
 
 @override_settings(DEMO_SEED_ALLOWED=False)
 def test_a_production_seed_creates_no_superuser(db):
-    from django.contrib.auth import get_user_model
-
     call_command("seed_demo", "--allow-production", stdout=StringIO())
 
     assert Course.objects.filter(code="pmldl").exists()
@@ -121,8 +121,6 @@ def test_a_production_seed_creates_no_superuser(db):
 
 
 def test_it_imports_a1_with_its_reference_checks(client, db):
-    from autograder.models import Assignment
-
     seed()
 
     a1 = Assignment.objects.get(course__code="pmldl", slug="a1")
@@ -138,8 +136,6 @@ def test_it_imports_a1_with_its_reference_checks(client, db):
 
 
 def test_it_imports_a3_with_the_pretrained_weights_for_students(client, db):
-    from autograder.models import Assignment
-
     seed()
 
     a3 = Assignment.objects.get(course__code="pmldl", slug="a3")
@@ -155,10 +151,6 @@ def test_it_imports_a3_with_the_pretrained_weights_for_students(client, db):
 
 
 def test_it_creates_the_week1_quiz_open_now_on_the_quiz_1_item(db):
-    from django.utils import timezone
-
-    from courseapp.quizzes.models import Quiz
-
     seed()
 
     quiz = Quiz.objects.get(course__code="pmldl", slug="week1")
@@ -172,9 +164,6 @@ def test_it_creates_the_week1_quiz_open_now_on_the_quiz_1_item(db):
 def test_every_seeded_score_is_for_work_the_student_did(client, db):
     """No score for an item a student has not done: each Quiz 1 score comes from the student's
     own submitted week-1 attempt; nothing else (assignments, exams, the project) is scored."""
-    from courseapp.quizzes.models import Attempt
-    from grading.models import Score
-
     seed()
 
     scores = list(

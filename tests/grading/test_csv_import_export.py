@@ -1,5 +1,5 @@
-"""CSV: the wide export, an import that applies all rows or none, and a round trip that changes
-nothing."""
+"""CSV: the wide export, an import that applies all rows or none (each error named by its line of
+the file), and a round trip that changes nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import io
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from grading.models import Score, ScoreHistory
@@ -134,8 +135,6 @@ def test_a_dry_run_reports_without_applying(midterm, student, ta, course):
 
 
 def test_a_file_that_is_not_utf8_is_refused_clearly(midterm, ta, course):
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError, match="not UTF-8"):
         gradebook_import(course=course, data=b"username,item,points\n\xff\xfe,x,1\n", by=ta)
 
@@ -162,3 +161,31 @@ def test_the_command_imports_and_refuses_bad_files(tmp_path, midterm, student, t
     assert score.raw_points == 5
     assert score.history.get().changed_by == ta
     assert "1 score(s) changed" in out.getvalue()
+
+
+def test_more_than_three_decimals_are_refused(midterm, student, ta, course):
+    report = gradebook_import(
+        course=course, data="username,item,points\nstudent,Midterm theory,7.0005\n", by=ta
+    )
+
+    assert [e.message for e in report.errors] == [
+        "Midterm theory: points 7.0005 has more than 3 decimal places."
+    ]
+
+
+def test_the_header_may_be_capitalised(midterm, student, ta, course):
+    report = gradebook_import(course=course, data="Username,Midterm theory\nstudent,5\n", by=ta)
+
+    assert report.applied
+
+
+def test_line_numbers_count_lines_of_the_file_not_records(midterm, student, ta, course):
+    text = (
+        "username,item,points,comment\n"
+        'student,Midterm theory,5,"two\nlines"\n'
+        "ghost,Midterm theory,1,\n"
+    )
+
+    report = gradebook_import(course=course, data=text, by=ta)
+
+    assert [e.line for e in report.errors] == [4]

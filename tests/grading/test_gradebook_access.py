@@ -1,5 +1,6 @@
 """Who sees what: staff see every score; a student sees only their own published scores, and can
-change nothing but their own regrade requests."""
+change nothing but their own regrade requests; a score page is only for a student of the course;
+a TA reads the scheme but only an instructor changes it."""
 
 from __future__ import annotations
 
@@ -112,3 +113,23 @@ def test_an_outsider_gets_not_found(client, outsider, graded):
 
     assert client.get("/courses/pmldl/grades/").status_code == 404
     assert client.get("/api/courses/pmldl/gradebook/").status_code == 404
+
+
+def test_the_score_page_is_only_for_students_of_the_course(client, ta, quiz, outsider, instructor):
+    client.force_login(ta)
+
+    assert (
+        client.get(f"/courses/pmldl/gradebook/items/{quiz.pk}/students/outsider/").status_code
+        == 404
+    )
+    assert (
+        client.get(f"/courses/pmldl/gradebook/items/{quiz.pk}/students/instructor/").status_code
+        == 404
+    )
+
+
+def test_a_ta_reads_the_scheme_page_but_cannot_post_a_new_scheme(client, ta, scheme):
+    client.force_login(ta)
+
+    assert client.get("/courses/pmldl/scheme/").status_code == 200
+    assert client.post("/courses/pmldl/scheme/", {"components": "x, 1"}).status_code == 403

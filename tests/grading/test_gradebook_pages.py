@@ -6,9 +6,13 @@ import datetime
 import zoneinfo
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from courseapp.demo.services import demo_seed
+from courseapp.quizzes.models import Quiz
 from grading.models import Extension, GradedItem, Score
+from grading.services.scores import score_set
 
 
 @pytest.fixture
@@ -18,8 +22,6 @@ def demo(db):
 
 @pytest.fixture
 def staff(client, demo):
-    from django.contrib.auth import get_user_model
-
     client.force_login(get_user_model().objects.get(username="ta"))
     return client
 
@@ -93,8 +95,6 @@ def test_publishing_from_the_gradebook(staff):
 
 
 def test_the_import_page_checks_then_applies(staff):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     upload = SimpleUploadedFile(
         "mid.csv", b"username,item,points\nstudent01,Midterm theory,8\n", "text/csv"
     )
@@ -110,8 +110,6 @@ def test_the_import_page_checks_then_applies(staff):
 
 
 def test_the_import_page_names_a_bad_row(staff):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     upload = SimpleUploadedFile("mid.csv", b"username,item,points\nstudent01,Midterm theory,80\n")
 
     html = staff.post("/courses/pmldl/gradebook/import/", {"file": upload}).content.decode()
@@ -120,11 +118,6 @@ def test_the_import_page_names_a_bad_row(staff):
 
 
 def test_the_student_pages_render(client, demo):
-    from django.contrib.auth import get_user_model
-
-    from courseapp.quizzes.models import Quiz
-    from grading.services.scores import score_set
-
     student01 = get_user_model().objects.get(username="student01")
     client.force_login(student01)
     quiz = item("Quiz 1")
@@ -144,8 +137,6 @@ def test_the_student_pages_render(client, demo):
 
 
 def test_the_scheme_page_previews_then_applies(client, demo):
-    from django.contrib.auth import get_user_model
-
     client.force_login(get_user_model().objects.get(username="instructor"))
     form = {
         "components": "Quizzes, 10, 1\nAssignments, 30\nMidterm, 20\n"

@@ -1,4 +1,5 @@
-"""A grading scheme is validated before it is stored, and a new one is a new version."""
+"""A grading scheme is validated before it is stored (by the service and the API), a new one is a
+new version, and an item belongs to a component of the current one."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from grading.selectors import grading_scheme_current
+from grading.services.items import graded_item_create
 from grading.services.schemes import grading_scheme_create
 
 SLIDES = [
@@ -81,3 +83,17 @@ def test_it_refuses_bad_cutoffs_and_says_why(course, cutoffs, message):
 def test_it_refuses_bad_components(course, components, message):
     with pytest.raises(ValidationError, match=message):
         grading_scheme_create(course=course, components=components, letter_cutoffs=LETTERS[-1:])
+
+
+def test_an_item_needs_a_component_of_the_current_scheme(course, scheme):
+    with pytest.raises(ValidationError, match="no component 'Homework'"):
+        graded_item_create(course=course, component="Homework", name="H1", max_points=5)
+
+
+def test_a_scheme_without_names_says_so(api_as, instructor, scheme):
+    body = {"components": [{"points": 10}], "letter_cutoffs": [{"letter": "A"}]}
+
+    response = api_as(instructor).post("/api/courses/pmldl/scheme/", body, format="json")
+
+    assert response.status_code == 400
+    assert "Component 1 needs name and points" in str(response.json())

@@ -1,9 +1,13 @@
 """A scheme change is previewed (whose letter changes), applied as a new version, and grades that
-were released keep the version they were released with."""
+were released keep the version they were released with, ignoring items of later components."""
 
 from __future__ import annotations
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from grading import selectors
+from grading.selectors import student_grades
 from grading.services import scores
 from grading.services.items import graded_item_create
 from grading.services.schemes import (
@@ -12,6 +16,7 @@ from grading.services.schemes import (
     grading_scheme_preview,
     scheme_validate,
 )
+from tests.factories import EnrollmentFactory
 from tests.grading.conftest import LETTERS, SLIDES
 
 EASIER = [dict(c) for c in LETTERS]
@@ -56,17 +61,12 @@ def test_released_grades_keep_their_scheme_version(course, scheme, student, ta):
 def test_the_gradebook_takes_the_same_number_of_queries_for_any_class_size(
     course, scheme, ta, student
 ):
-    from tests.factories import EnrollmentFactory
-
     items = [
         graded_item_create(course=course, component="Quizzes", name=f"Q{n}", max_points=10)
         for n in range(3)
     ]
 
     def count_queries() -> int:
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
         with CaptureQueriesContext(connection) as captured:
             selectors.gradebook_for_course(course=course)
         return len(captured)
@@ -77,3 +77,16 @@ def test_the_gradebook_takes_the_same_number_of_queries_for_any_class_size(
         for item in items:
             scores.score_set(item=item, student=enrollment.user, points=5, by=ta, source="manual")
     assert count_queries() == small == 5
+
+
+def test_a_released_scheme_ignores_items_of_a_later_component(course, scheme, quiz, student, ta):
+    scores.score_set(item=quiz, student=student, points=5, by=ta, source="quiz")
+    grades_release(course=course, released_by=ta)
+    grading_scheme_create(
+        course=course, components=[*SLIDES, {"name": "Bonus", "points": 5}], letter_cutoffs=LETTERS
+    )
+    graded_item_create(course=course, component="Bonus", name="Extra", max_points=5, published=True)
+
+    grades = student_grades(course=course, student=student)
+
+    assert grades.breakdown.total == 5  # computed with the released version, without Bonus

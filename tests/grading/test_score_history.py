@@ -1,5 +1,6 @@
 """Every change to a score is appended to its history, with who, why and the source; nothing in the
-history can be edited or deleted; a change that changes nothing writes nothing."""
+history can be edited or deleted, one by one or in bulk; a change that changes nothing writes
+nothing; a changed due date is in each affected history."""
 
 from __future__ import annotations
 
@@ -126,3 +127,26 @@ def test_excusing_needs_a_reason_and_is_logged(quiz, student, ta):
 
     assert score.status == "excused"
     assert score.history.get().new["status"] == "excused"
+
+
+def test_the_history_refuses_bulk_edits_and_deletes(quiz, student, ta):
+    scores.score_set(item=quiz, student=student, points=5, by=ta, source="quiz")
+
+    with pytest.raises(AppendOnlyError):
+        ScoreHistory.objects.update(reason="rewritten")
+    with pytest.raises(AppendOnlyError):
+        ScoreHistory.objects.all().delete()
+    assert ScoreHistory.objects.count() == 1
+
+
+def test_changing_an_items_due_date_is_in_each_affected_history(assignment, student, ta):
+    scores.score_set(item=assignment, student=student, points=10, by=None, source="autograder",
+                     submitted_at=DUE + datetime.timedelta(hours=2))  # fmt: skip
+
+    scores.graded_item_update(
+        item=assignment, by=ta, reason="moved", due_at=DUE + datetime.timedelta(days=1)
+    )
+
+    last = ScoreHistory.objects.order_by("pk").last()
+    assert (last.old["final"], last.new["final"], last.changed_by) == ("9", "10", ta)
+    assert last.reason == "A1 changed (due_at): moved"

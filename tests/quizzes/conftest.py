@@ -10,6 +10,7 @@ import yaml
 from django.utils import timezone
 
 from courseapp.quizzes.authoring import quiz_import
+from courseapp.quizzes.models import Question
 from tests.factories import LectureFactory
 from tests.grading.conftest import scheme  # noqa: F401  (the fixture)
 
@@ -57,6 +58,4 @@ def week1(scheme, lecture, course):  # noqa: F811
 
 
 def by_slug(attempt) -> dict:
-    from courseapp.quizzes.models import Question
-
     return {q.slug: q for q in Question.objects.filter(pk__in=attempt.question_pks)}

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from courseapp.quizzes import judge, services
 from courseapp.quizzes.models import AttemptState
+from courseapp.quizzes.tasks import close_overdue_attempts_task
 from grading.models import Score
 from tests.quizzes.conftest import by_slug
 
@@ -73,8 +74,6 @@ def test_submitting_a_tower_scores_zero_with_the_reason(quick_budget, week1, stu
 def test_the_beat_task_closes_attempts_with_towers_and_goes_on(
     quick_budget, week1, student, other_student
 ):
-    from courseapp.quizzes.tasks import close_overdue_attempts_task
-
     towers = _formula_attempt(week1, student, TOWERS[1])
     right = _formula_attempt(week1, other_student, "theta - dR*eta/dtheta")
     type(towers).objects.update(deadline=towers.deadline - datetime.timedelta(minutes=11))

@@ -8,6 +8,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from courseapp.quizzes import scoring
 
@@ -77,8 +78,6 @@ def test_what_is_not_a_number_we_compute_with_scores_zero_and_warns(answer):
      {"answer": "1e999999999"}],
 )  # fmt: skip
 def test_a_bad_numeric_key_is_refused(key):
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError):
         scoring.key_validate("numeric", key, [])
 

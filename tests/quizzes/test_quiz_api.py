@@ -7,6 +7,7 @@ import datetime
 import json
 
 import pytest
+import yaml
 from django.utils import timezone
 
 from courseapp.quizzes.models import AnswerSave, Attempt, Quiz
@@ -116,8 +117,6 @@ def test_an_answer_of_the_wrong_shape_is_a_400_with_the_reason(api_as, week1, st
 
 
 def test_staff_export_a_quiz_and_import_it_again_as_yaml(api_as, week1, instructor, student):
-    import yaml
-
     staff = api_as(instructor)
     exported = staff.get("/api/courses/pmldl/quizzes/week1/export/")
     data = yaml.safe_load(exported.content)

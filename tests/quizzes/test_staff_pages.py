@@ -117,3 +117,16 @@ def test_staff_set_an_accommodation_on_its_page(client, week1, instructor, stude
     assert Accommodation.objects.get().extra_attempts == 1
     attempt.refresh_from_db()
     assert attempt.deadline - attempt.started_at == datetime.timedelta(minutes=20)
+
+
+def test_a_wrong_row_is_named_and_the_right_rows_are_saved(
+    client, week1, ta, student, other_student
+):
+    mine, theirs = take(week1, student, RIGHT), take(week1, other_student, {"why": "no idea"})
+    client.force_login(ta)
+
+    response = client.post(GRADING, {f"points-{mine.pk}": "5", f"points-{theirs.pk}": "1"})
+
+    assert response.status_code == 200 and "student:" in response.content.decode()
+    assert mine.grades.get(question__slug="why").points is None
+    assert theirs.grades.get(question__slug="why").points == 1

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from courseapp.courses.models import Course
-from courseapp.quizzes.authoring import MAX_YAML_BYTES, quiz_import
+from courseapp.quizzes.authoring import quiz_import
+from courseapp.quizzes.quiz_file import MAX_YAML_BYTES
 
 
 class Command(BaseCommand):
