@@ -215,8 +215,7 @@ def notebook_cells(
 
 
 def _is_solution(cell: NotebookNode) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("solution"))
+    return bool(notebooks.nbgrader_meta(cell).get("solution"))
 
 
 def _cell_view(cell, *, gid, row, shown_source, hidden, redact) -> CellView:

@@ -17,6 +17,7 @@ from django.conf import settings
 from autograder import checks, findings, harness, notebooks, reach
 from autograder.execution import Execution, run_notebook, run_python_tests
 from autograder.failures import InfrastructureFault
+from autograder.grades import Grade, TestResult
 from autograder.harness import HarnessSpec
 from autograder.sandbox import Limits, SandboxResult, isolation_level
 
@@ -30,54 +31,20 @@ STOP_REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class TestResult:
-    name: str
-    score: Decimal | None  # None: waits for a hand grade
-    max_score: Decimal
-    status: str  # passed, failed, partial, not_run, unanswered, manual
-    output: str
-
-
-@dataclass
-class Grade:
-    tests: list[TestResult]
-    notes: list[str] = field(default_factory=list)  # for the student
-    log: str = ""  # for staff
-    executed: bytes = b""
-    isolation: str = ""
-    duration_seconds: float = 0.0
-    device: str = "cpu"  # where reference checks ran
-    # An assignment of several notebooks (``autograder.notebook_set``): each executed notebook by
-    # file name; ``executed`` is then empty.
-    executed_notebooks: dict[str, bytes] = field(default_factory=dict)
-
-    @property
-    def score(self) -> Decimal:
-        return sum((t.score for t in self.tests if t.score is not None), Decimal(0))
-
-    @property
-    def max_score(self) -> Decimal:
-        return sum((t.max_score for t in self.tests), Decimal(0))
-
-
 def _all_zero(source, message: str) -> list[TestResult]:
     """Every grade cell of the assignment, at 0 (written answers still wait for a TA)."""
     results = []
-    for cell in source.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        if meta.get("grade") or meta.get("task"):
-            points = Decimal(str(meta.get("points", 0)))
-            manual = notebooks.is_manual(cell)
-            results.append(
-                TestResult(
-                    meta.get("grade_id", "?"),
-                    None if manual else Decimal(0),
-                    points,
-                    "manual" if manual else "failed",
-                    "" if manual else message,
-                )
+    for cell in notebooks.graded_cells(source):
+        manual = notebooks.is_manual(cell)
+        results.append(
+            TestResult(
+                notebooks.grade_id(cell),
+                None if manual else Decimal(0),
+                notebooks.cell_points(cell),
+                "manual" if manual else "failed",
+                "" if manual else message,
             )
+        )
     return results
 
 
@@ -233,8 +200,8 @@ def _student_cells(notebook, source, placed: set[int]) -> set[int]:
     (``execution.require_student_code``)."""
     instructor = set()
     for cell in source.cells:
-        meta = cell.get("metadata", {}).get("nbgrader") or {}
-        if notebooks.grade_id(cell) and (notebooks.is_test(cell) or meta.get("locked")):
+        locked = notebooks.nbgrader_meta(cell).get("locked")
+        if notebooks.grade_id(cell) and (notebooks.is_test(cell) or locked):
             instructor.add(notebooks.grade_id(cell))
     return {
         index
@@ -536,59 +503,3 @@ def _harness_zero(spec: HarnessSpec, message: str) -> list[TestResult]:
         TestResult(t.name, Decimal(0), t.points, "failed", message)
         for t in (*spec.tests, *spec.checks)
     ]
-
-
-def test_dicts(grade: Grade) -> list[dict]:
-    """The tests as stored on a grading run (JSON: numbers as strings)."""
-    return [
-        {
-            "name": t.name,
-            "score": None if t.score is None else str(t.score),
-            "max_score": str(t.max_score),
-            "status": t.status,
-            "output": t.output,
-        }
-        for t in grade.tests
-    ]
-
-
-def _points(test: dict, manual: dict[str, Decimal]) -> Decimal | None:
-    points = manual.get(test["name"]) if test["status"] == "manual" else test["score"]
-    return None if points is None else Decimal(points)
-
-
-def total_points(tests: list[dict], manual: dict[str, Decimal]) -> Decimal:
-    """Autograded points plus the hand grades given so far."""
-    return sum((p for t in tests if (p := _points(t, manual)) is not None), Decimal(0))
-
-
-def gradescope_results(
-    tests: list[dict], *, manual: dict[str, Decimal], execution_time: float, output: str
-) -> dict:
-    """Tests as Gradescope's ``results.json`` (score, execution_time, output, tests)."""
-    rows = []
-    for test in tests:
-        points, maximum = _points(test, manual), Decimal(test["max_score"])
-        rows.append(
-            {
-                "name": test["name"],
-                "score": None if points is None else float(points),
-                "max_score": float(maximum),
-                "status": "passed" if points == maximum else "failed",
-                "output": test["output"] or ("Waiting for a hand grade." if points is None else ""),
-                "visibility": "visible",
-            }
-        )
-    return {
-        "score": float(total_points(tests, manual)),
-        "execution_time": round(execution_time, 3),
-        "output": output,
-        "tests": rows,
-    }
-
-
-def results_json(grade: Grade) -> dict:
-    return gradescope_results(
-        test_dicts(grade), manual={}, execution_time=grade.duration_seconds,
-        output="\n".join(grade.notes),
-    )  # fmt: skip

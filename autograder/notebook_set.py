@@ -20,7 +20,8 @@ import dataclasses
 from decimal import Decimal
 
 from autograder import notebooks
-from autograder.grader import Grade, TestResult, grade_notebook
+from autograder.grader import grade_notebook
+from autograder.grades import Grade, TestResult
 from autograder.sandbox import Limits, isolation_level
 
 # Weakest first: a grading that ran a notebook with less isolation records that one.
@@ -64,12 +65,9 @@ def not_submitted(name: str, source: bytes) -> Grade:
     """Every grade and task cell of a notebook that was not handed in, at 0."""
     message = f"{name} was not submitted, so every cell of it scores 0."
     tests = []
-    for cell in notebooks.read(source, name=name).cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        if notebooks.grade_id(cell) and (meta.get("grade") or meta.get("task")):
-            points = Decimal(str(meta.get("points", 0)))
-            gid = notebooks.grade_id(cell)
-            tests.append(TestResult(gid, Decimal(0), points, "not_run", message))
+    for cell in notebooks.graded_cells(notebooks.read(source, name=name)):
+        points = notebooks.cell_points(cell)
+        tests.append(TestResult(notebooks.grade_id(cell), Decimal(0), points, "not_run", message))
     return Grade(tests, notes=[message], isolation="")
 
 

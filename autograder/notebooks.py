@@ -59,25 +59,41 @@ def dumps(notebook: NotebookNode) -> bytes:
     return nbformat.writes(notebook).encode("utf-8")
 
 
-def _meta(cell: NotebookNode) -> dict:
+def nbgrader_meta(cell: NotebookNode) -> dict:
+    """A cell's nbgrader metadata (``{}`` when it has none): the one place that reads it."""
     meta = cell.get("metadata", {}).get("nbgrader")
     return meta if isinstance(meta, dict) else {}  # a student can write anything there
 
 
 def grade_id(cell: NotebookNode) -> str | None:
-    gid = _meta(cell).get("grade_id")
+    gid = nbgrader_meta(cell).get("grade_id")
     return gid if isinstance(gid, str) and gid else None
+
+
+def is_graded(cell: NotebookNode) -> bool:
+    """A grade cell or a task: worth points, scored by the grader or by a TA."""
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade") or meta.get("task"))
+
+
+def cell_points(cell: NotebookNode) -> Decimal:
+    """What a cell is worth (its nbgrader ``points``; 0 when it has none or they are not a
+    number)."""
+    try:
+        return Decimal(str(nbgrader_meta(cell).get("points") or 0))
+    except ArithmeticError:
+        return Decimal(0)
 
 
 def is_test(cell: NotebookNode) -> bool:
     """An autograded test cell: code, graded, not a solution."""
-    meta = _meta(cell)
+    meta = nbgrader_meta(cell)
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def is_manual(cell: NotebookNode) -> bool:
     """Graded by hand: a graded solution cell (a written answer or code a TA reads) or a task."""
-    meta = _meta(cell)
+    meta = nbgrader_meta(cell)
     return bool(meta.get("grade") and meta.get("solution")) or bool(meta.get("task"))
 
 
@@ -185,7 +201,7 @@ def empty_tests(notebook: NotebookNode, *, besides: set[str] = frozenset()) -> l
     found = []
     for cell in notebook.cells:
         gid = grade_id(cell)
-        if not is_test(cell) or gid in besides or not _points(cell):
+        if not is_test(cell) or gid in besides or not cell_points(cell):
             continue
         try:
             body = ast.parse(str(cell.source)).body
@@ -194,13 +210,6 @@ def empty_tests(notebook: NotebookNode, *, besides: set[str] = frozenset()) -> l
         if all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body):
             found.append(gid)
     return found
-
-
-def _points(cell: NotebookNode) -> Decimal:
-    try:
-        return Decimal(str(_meta(cell).get("points") or 0))
-    except ArithmeticError:
-        return Decimal(0)
 
 
 def test_name(notebook_name: str, gid: str) -> str:
@@ -235,7 +244,7 @@ def restore(submitted: NotebookNode, source: NotebookNode) -> Restored:
     canonical = {}
     for cell in source.cells:
         gid = grade_id(cell)
-        if gid and (is_test(cell) or _meta(cell).get("locked")):
+        if gid and (is_test(cell) or nbgrader_meta(cell).get("locked")):
             canonical[gid] = copy.deepcopy(cell if is_test(cell) else released[gid])
     result, seen = (
         Restored(nbformat.v4.new_notebook(metadata=copy.deepcopy(source.metadata))),
@@ -382,22 +391,19 @@ def strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
+def graded_cells(source: NotebookNode) -> list[NotebookNode]:
+    """The grade and task cells the instructor made, in order: the only ones that are ever
+    scored."""
+    return [c for c in source.cells if grade_id(c) and is_graded(c)]
+
+
 def graded_ids(source: NotebookNode) -> list[str]:
-    """The grade cells the instructor made, in order: the only ones that are ever scored."""
-    return [
-        grade_id(c)
-        for c in source.cells
-        if grade_id(c) and (_meta(c).get("grade") or _meta(c).get("task"))
-    ]
+    return [grade_id(c) for c in graded_cells(source)]
 
 
 def graded_points(source: NotebookNode) -> Decimal:
     """What a source notebook is worth: the points of its grade and task cells."""
-    total = Decimal(0)
-    for cell in source.cells:
-        if _meta(cell).get("grade") or _meta(cell).get("task"):
-            total += Decimal(str(_meta(cell).get("points", 0)))
-    return total
+    return sum((cell_points(c) for c in graded_cells(source)), Decimal(0))
 
 
 def score(
@@ -416,7 +422,7 @@ def score(
     ``source``: the source notebook, for the cells the executed one lacks (``_missing``)."""
     results = {}
     for index, cell in enumerate(executed.cells):
-        meta, gid = _meta(cell), grade_id(cell)
+        meta, gid = nbgrader_meta(cell), grade_id(cell)
         if gid not in expected or gid in results:
             continue
         results[gid] = _score_cell(cell, index, meta, hidden, unreached, errors)
@@ -431,9 +437,10 @@ def _missing(gid: str, cell: NotebookNode | None) -> CellScore:
     """A grade cell the executed notebook lacks: a deleted answer (``restore`` puts back only
     tests and locked cells) goes to a TA with its points, as nbgrader leaves it
     (``needs_manual_grade``)."""
-    if cell is not None and (_meta(cell).get("solution") or _meta(cell).get("task")):
-        return CellScore(gid, None, _points(cell), "manual", MISSING_ANSWER)
-    points = _points(cell) if cell is not None else Decimal(0)
+    meta = nbgrader_meta(cell) if cell is not None else {}
+    if meta.get("solution") or meta.get("task"):
+        return CellScore(gid, None, cell_points(cell), "manual", MISSING_ANSWER)
+    points = cell_points(cell) if cell is not None else Decimal(0)
     return CellScore(
         gid, Decimal(0), points, "not_run", "This cell was not in the graded notebook."
     )
@@ -441,7 +448,7 @@ def _missing(gid: str, cell: NotebookNode | None) -> CellScore:
 
 def _score_cell(cell, index, meta, hidden, unreached, errors) -> CellScore:
     gid = grade_id(cell)
-    maximum = Decimal(str(meta.get("points", 0)))
+    maximum = cell_points(cell)
     if not meta.get("grade"):  # a task: nbgrader never scores one itself
         return CellScore(gid, None, maximum, "manual", "")
     if meta.get("solution") or cell.cell_type != "code":

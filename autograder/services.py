@@ -22,14 +22,8 @@ from django.utils import timezone
 
 from autograder import blobs, checks, dispatch, failures, harness, notebooks, selectors, uploads
 from autograder.execution import RESERVED_NAMES
-from autograder.grader import (
-    Grade,
-    grade_notebook,
-    grade_python,
-    gradescope_results,
-    test_dicts,
-    total_points,
-)
+from autograder.grader import grade_notebook, grade_python
+from autograder.grades import Grade, gradescope_results, test_dicts, total_points
 from autograder.models import (
     Assignment,
     AssignmentFile,
