@@ -164,8 +164,11 @@ def _notebook_part(file, run: GradingRun, rows: list[dict]) -> NotebookFeedback:
     """One notebook of several: the run's tests of it (``problem1/correct_squares``) under their
     ids in the notebook, shown on its executed cells."""
     prefix = notebooks.test_name(file.name, "")
-    mine = [{**row, "name": row["name"][len(prefix) :]} for row in rows
-            if row["name"].startswith(prefix)]  # fmt: skip
+    mine = [
+        {**row, "name": row["name"][len(prefix) :]}
+        for row in rows
+        if row["name"].startswith(prefix)
+    ]
     source = _read_blob(file.sha256, "the assignment's source notebook")
     sha256 = (run.executed_notebooks or {}).get(file.name)
     executed = _read_blob(sha256, "the executed notebook") if sha256 else None
@@ -195,9 +198,10 @@ def notebook_cells(
     """The cells of ``executed`` as the student may see them; ``rows``: the run's tests
     (``selectors.feedback``). A test the notebook lacks is listed after its cells."""
     release = {
-        gid: cell for cell in notebooks.release_version(source).cells
+        gid: cell
+        for cell in notebooks.release_version(source).cells
         if (gid := notebooks.grade_id(cell))
-    }  # fmt: skip
+    }
     hidden, redact = notebooks.hidden_test_ids(source), _redactor(source)
     by_id = {row["name"]: row for row in rows}
     views = []
@@ -207,10 +211,14 @@ def notebook_cells(
         shown = None if released is None or _is_solution(released) else released.source
         views.append(
             _cell_view(
-                cell, gid=gid if released else None, row=by_id.pop(gid, None),
-                shown_source=shown, hidden=gid in hidden, redact=redact,
+                cell,
+                gid=gid if released else None,
+                row=by_id.pop(gid, None),
+                shown_source=shown,
+                hidden=gid in hidden,
+                redact=redact,
             )
-        )  # fmt: skip
+        )
     return views + [_row_cell(row, redact) for row in by_id.values()]
 
 
@@ -256,9 +264,13 @@ def _row_cell(row: dict, redact: Callable[[str], str]) -> CellView:
 
 def _with_points(view: CellView, row: dict, *, status: str, message: str) -> CellView:
     return replace(
-        view, grade_id=row["name"], points=_number(row.get("score")),
-        max_points=_number(row.get("max_score")) or "0", status=status, message=message,
-    )  # fmt: skip
+        view,
+        grade_id=row["name"],
+        points=_number(row.get("score")),
+        max_points=_number(row.get("max_score")) or "0",
+        status=status,
+        message=message,
+    )
 
 
 def _number(value) -> str | None:

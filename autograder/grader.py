@@ -1,242 +1,25 @@
-"""Grading one submission, as plain data: a notebook (restore → run in the sandbox → score) or
-Python files (the harness's tests run in the sandbox).
+"""Grading a Python-file submission, as plain data: the harness's tests and the reference checks
+run in the sandbox, scored here. (A notebook: ``autograder.notebook_pipeline``.)
 
-No database here: the Celery task, ``manage.py autograde`` and the tests all call ``grade_notebook``
-or ``grade_python`` with bytes and get a ``Grade`` back, so every path grades the same way.
+No database here: the Celery task, ``manage.py autograde`` and the tests all call ``grade_python``
+with bytes and get a ``Grade`` back, so every path grades the same way.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.conf import settings
 
-from autograder import checks, findings, harness, notebooks, reach
-from autograder.execution import Execution, run_notebook, run_python_tests
+from autograder import checks, findings, harness, reach
+from autograder.execution import run_python_tests
 from autograder.failures import InfrastructureFault
 from autograder.grades import Grade, TestResult
 from autograder.harness import HarnessSpec
-from autograder.sandbox import Limits, SandboxResult, isolation_level
-
-STOP_REASONS = {
-    "timeout": "{what} ran longer than the {limit} s allowed for a run; it was stopped.",
-    "cpu_limit": "{what} used more CPU time than allowed and was stopped.",
-    "memory_limit": "{what} used more memory than the {memory} MB allowed.",
-    "output_limit": "{what} printed more than the {output} KB of output allowed.",
-    "disk_limit": "{what} wrote more than the {disk} MB or {entries} files allowed in its folder.",
-    "signal": "{what} was killed.",
-}
-
-
-def _all_zero(source, message: str) -> list[TestResult]:
-    """Every grade cell of the assignment, at 0 (written answers still wait for a TA)."""
-    results = []
-    for cell in notebooks.graded_cells(source):
-        manual = notebooks.is_manual(cell)
-        results.append(
-            TestResult(
-                notebooks.grade_id(cell),
-                None if manual else Decimal(0),
-                notebooks.cell_points(cell),
-                "manual" if manual else "failed",
-                "" if manual else message,
-            )
-        )
-    return results
-
-
-def _stopped_note(execution: Execution, limits: Limits) -> str | None:
-    """Why the run stopped early, for the student (it got as far as the student's code, or
-    ``run_notebook`` would have raised an infrastructure fault instead)."""
-    state = execution.status.get("state")
-    if execution.sandbox.stopped_because in STOP_REASONS:
-        return _sandbox_note(execution.sandbox, limits, what="The notebook")
-    if state == "kernel_died":
-        return (
-            "The notebook's kernel died (os._exit, a crash, or too much memory); "
-            "the cells after that did not run."
-        )
-    if state == "runner_error":
-        return "The notebook's kernel stopped answering; the cells after that did not run."
-    return None
-
-
-def _nothing_scored(notes: list[str], tampered: bool, stopped: str | None, otherwise: str) -> str:
-    """Why a run left nothing to score, added to ``notes`` once; every test gets it too."""
-    if tampered:
-        message = "The grading files were changed by the submission; nothing could be scored."
-    else:
-        message = stopped or otherwise
-    if message not in notes:
-        notes.append(message)
-    return message
-
-
-def _sandbox_note(sandbox: SandboxResult, limits: Limits, *, what: str) -> str | None:
-    """Why the sandbox stopped the run, if it did, for the student."""
-    template = STOP_REASONS.get(sandbox.stopped_because)
-    if template is None:
-        return None
-    return template.format(
-        what=what,
-        limit=int(limits.wall_seconds),
-        memory=limits.memory_bytes // 2**20,
-        output=limits.output_bytes // 1024,
-        disk=limits.disk_bytes // 2**20,
-        entries=limits.disk_entries,
-    )
-
-
-def grade_notebook(
-    *,
-    source: bytes,
-    submitted: bytes,
-    data_files: dict[str, bytes],
-    limits: Limits,
-    cell_timeout: int,
-    filename: str = "the notebook",
-    reference_checks: tuple[checks.Check, ...] = (),
-    private: dict[str, bytes] | None = None,
-) -> Grade:
-    """``reference_checks`` (``autograder.checks``) run after the student's cells, in the same
-    kernel, on the notebook's variables, and checks declared in the source's grade cells
-    (``checks.cell_checks``) run in their place; ``private``: the instructor's files they may
-    use."""
-    started = time.monotonic()
-    source_nb = notebooks.read(source, name="the assignment's source notebook")
-    try:
-        submitted_nb = notebooks.read(submitted, name=filename)
-    except notebooks.NotebookError as exc:
-        tests = _all_zero(source_nb, str(exc)) + _checks_zero(reference_checks, str(exc))
-        return Grade(tests, notes=[str(exc)], isolation=isolation_level())
-    restored = notebooks.restore(submitted_nb, source_nb)
-    in_cells = checks.cell_checks(source_nb, first_index=len(reference_checks))
-    prepared = _Checks.prepare(
-        (*reference_checks, *in_cells), checks.student_code(restored.notebook), private or {},
-        data_files, aliases=checks.notebook_aliases(restored.notebook),
-    ).told_in_cells(checks.cell_lines(restored.notebook))  # fmt: skip
-    notebook = copy.deepcopy(restored.notebook)
-    in_cell_names = {c.name for c in in_cells}
-    placed = _place_checks(notebook, prepared, in_cell_names)
-    first_check = len(notebook.cells)
-    student_cells = _student_cells(notebook, source_nb, set(placed))
-    notebook.cells.extend(
-        checks.check_cell(c) for c in prepared.to_run if c.name not in in_cell_names
-    )
-    replaced = checks.public_datasets(prepared.to_run)
-    execution = run_notebook(
-        notebook, data_files={**data_files, **prepared.input_files()}, limits=limits,
-        cell_timeout=cell_timeout, collect=prepared.output_files(), replaced=replaced,
-        student_cells=student_cells,
-    )  # fmt: skip
-    notes = list(restored.notes)
-    stopped = _stopped_note(execution, limits)
-    if stopped:
-        notes.append(stopped)
-    log = _unhidden(replaced, execution.sandbox) + (execution.sandbox.stderr or "")[-4000:]
-    if execution.executed is None:
-        could_not = "The notebook could not be run."
-        message = _nothing_scored(notes, execution.tampered, stopped, could_not)
-        tests = _all_zero(source_nb, message) + _checks_zero(reference_checks, message)
-        return Grade(
-            tests, notes, log, b"", execution.sandbox.isolation, time.monotonic() - started
-        )
-    tampered = set(execution.status.get("tampered", []))
-    if tampered:
-        notes.append(
-            "The notebook changed how the kernel runs code (IPython transformers, hooks or "
-            "patches), so the tests after that scored 0."
-        )
-    scores = notebooks.score(
-        execution.executed,
-        expected=[g for g in notebooks.graded_ids(source_nb) if g not in in_cell_names],
-        hidden=notebooks.hidden_test_ids(source_nb),
-        unreached=execution.unreached,
-        errors=set(execution.status.get("errors", [])) | tampered,
-        source=source_nb,
-    )
-    tests = [TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores]
-    failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
-    results = {}
-    durations = execution.status.get("durations") or {}
-    changed = _changed_outputs(execution.files, execution.status.get("outputs") or {})
-    for index, cell in enumerate(execution.executed.cells):
-        if not cell.get("metadata", {}).get("autograder", {}).get("check"):
-            continue
-        if index in failed or cell.get("execution_count") is None:
-            text = notebooks.check_text(cell.outputs) or "This check did not run."
-            result = {"status": "failed", "output": text}
-        elif cell.metadata.get("autograder", {}).get("outputs") in changed:
-            result = {"status": "failed", "output": CHANGED_OUTPUTS}
-        else:
-            result = {"status": "passed", "duration": durations.get(str(index))}
-        results[cell.metadata.get("autograder", {}).get("check")] = result
-    tests += prepared.score(
-        results, execution.files, notes, status=execution.status, stderr=execution.sandbox.stderr
-    )
-    log = "".join(f"{line}\n" for line in prepared.staff_log) + log
-    del execution.executed.cells[first_check:]  # the student's notebook, as it ran
-    for index, cell in placed.items():  # a check cell as the instructor wrote it; its result is
-        execution.executed.cells[index].source = cell.source  # in the run's tests
-        execution.executed.cells[index].outputs = []
-    return Grade(
-        tests,
-        notes,
-        log,
-        notebooks.dumps(execution.executed),
-        execution.sandbox.isolation,
-        time.monotonic() - started,
-        prepared.device,
-    )
-
-
-def _student_cells(notebook, source, placed: set[int]) -> set[int]:
-    """The code cells that hold the student's code: any but a locked or test cell restored from
-    the source (``notebooks.restore`` put those back as the instructor wrote them) and the
-    checks put in place of grade cells. Until one of them runs, a failure is not the student's
-    (``execution.require_student_code``)."""
-    instructor = set()
-    for cell in source.cells:
-        locked = notebooks.nbgrader_meta(cell).get("locked")
-        if notebooks.grade_id(cell) and (notebooks.is_test(cell) or locked):
-            instructor.add(notebooks.grade_id(cell))
-    return {
-        index
-        for index, cell in enumerate(notebook.cells)
-        if cell.cell_type == "code" and cell.source.strip() and index not in placed
-        and notebooks.grade_id(cell) not in instructor
-    }  # fmt: skip
-
-
-def _unhidden(replaced: dict, sandbox: SandboxResult) -> str:
-    """For staff: a training check's held-out data could not be hidden from the run."""
-    if not replaced or sandbox.isolation == "bubblewrap":
-        return ""
-    return (
-        "Warning: without bubblewrap the sandbox could not hide the held-out part of the data "
-        "set from the student's code; a training check's score can be gamed.\n"
-    )
-
-
-def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:
-    """Put the code that runs each check declared in a grade cell in that cell's place; returns
-    the cells replaced, by index. A check that is not run (a forbidden API) leaves its cell as it
-    is: comments, which do nothing."""
-    to_run = {c.name: c for c in prepared.to_run if c.name in names}
-    placed = {}
-    for index, cell in enumerate(notebook.cells):
-        check = to_run.pop(notebooks.grade_id(cell) or "", None)
-        if check is None or cell.cell_type != "code":
-            continue
-        placed[index] = copy.deepcopy(cell)
-        cell.source = checks.check_cell(check).source
-        cell.outputs, cell.execution_count = [], None
-        cell.metadata["autograder"] = checks.check_cell_meta(check)
-    return placed
-
+from autograder.run_notes import nothing_scored, sandbox_note, unhidden
+from autograder.sandbox import Limits, isolation_level
 
 HIDDEN_OUTPUT = "A hidden test: its output is not shown."
 
@@ -257,7 +40,9 @@ def grade_python(
     missing = [name for name in spec.files if name not in submitted]
     if missing:
         message = f"Missing from the submission: {', '.join(missing)}."
-        return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
+        return Grade(
+            tests=_harness_zero(spec, message), notes=[message], isolation=isolation_level()
+        )
     students = {n: submitted[n] for n in spec.files}
     prepared = _Checks.prepare(spec.checks, students, instructor_files, data_files)
     spec = replace(spec, checks=prepared.checks)  # with this submission's seeds (checks.salted)
@@ -273,20 +58,26 @@ def grade_python(
     visible = {t.function for t in spec.tests if not t.hidden}
     shown = {n: harness.shown_view(c, visible) for n, c in hidden.items() if n == spec.harness}
     run = run_python_tests(
-        files, runner_spec, limits=limits, collect=prepared.output_files(), replaced=replaced,
-        hidden=hidden, visible=harness.visible_modules(spec, hidden), shown=shown,
-    )  # fmt: skip
+        files,
+        runner_spec,
+        limits=limits,
+        collect=prepared.output_files(),
+        replaced=replaced,
+        hidden=hidden,
+        visible=harness.visible_modules(spec, hidden),
+        shown=shown,
+    )
     secrets = harness.secret_fragments(spec, hidden, students)
     notes = []
-    stopped = _sandbox_note(run.sandbox, limits, what="Your code")
+    stopped = sandbox_note(run.sandbox, limits, what="Your code")
     if stopped:
         notes.append(stopped)
-    log = _unhidden(replaced, run.sandbox) + (run.sandbox.stderr or "")[-4000:]
+    log = unhidden(replaced, run.sandbox) + (run.sandbox.stderr or "")[-4000:]
     reported = (run.status or {}).get("tests")
     if not isinstance(reported, list) or len(reported) != len(runner_spec["tests"]):
-        message = _nothing_scored(notes, run.tampered, stopped, "The tests could not be run.")
+        message = nothing_scored(notes, run.tampered, stopped, "The tests could not be run.")
         tests = _harness_zero(spec, message)
-        return Grade(tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started)
+        return Grade.of_run(tests=tests, notes=notes, log=log, sandbox=run.sandbox, started=started)
     if run.status.get("state") == "import_error":
         notes.append("Your code could not be imported, so every test failed; see the first test.")
     results = dict(zip([t["name"] for t in runner_spec["tests"]], reported, strict=True))
@@ -300,11 +91,17 @@ def grade_python(
     staff = prepared.staff_log + [
         f"The output of {test.name!r} held text of the hidden tests or private modules, which "
         "the student's code had read; it was withheld from the student."
-        for kept, test in zip(told, tests, strict=True) if kept is not test
-    ]  # fmt: skip
+        for kept, test in zip(told, tests, strict=True)
+        if kept is not test
+    ]
     tests, log = told, "".join(f"{line}\n" for line in staff) + log
-    return Grade(
-        tests, notes, log, b"", run.sandbox.isolation, time.monotonic() - started, prepared.device
+    return Grade.of_run(
+        tests=tests,
+        notes=notes,
+        log=log,
+        sandbox=run.sandbox,
+        started=started,
+        device=prepared.device,
     )
 
 

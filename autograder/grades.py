@@ -3,8 +3,11 @@ stored and exported in (the JSON of a grading run, Gradescope's ``results.json``
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from autograder.sandbox import SandboxResult
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,29 @@ class Grade:
     # An assignment of several notebooks (``autograder.notebook_set``): each executed notebook by
     # file name; ``executed`` is then empty.
     executed_notebooks: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of_run(
+        cls,
+        *,
+        tests: list[TestResult],
+        notes: list[str],
+        log: str,
+        sandbox: SandboxResult,
+        started: float,
+        executed: bytes = b"",
+        device: str = "cpu",
+    ) -> Grade:
+        """The grade of a run in the sandbox that began at ``started`` (``time.monotonic``)."""
+        return cls(
+            tests=tests,
+            notes=notes,
+            log=log,
+            executed=executed,
+            isolation=sandbox.isolation,
+            duration_seconds=time.monotonic() - started,
+            device=device,
+        )
 
     @property
     def score(self) -> Decimal:
@@ -89,6 +115,8 @@ def gradescope_results(
 
 def results_json(grade: Grade) -> dict:
     return gradescope_results(
-        test_dicts(grade), manual={}, execution_time=grade.duration_seconds,
+        test_dicts(grade),
+        manual={},
+        execution_time=grade.duration_seconds,
         output="\n".join(grade.notes),
-    )  # fmt: skip
+    )

@@ -161,9 +161,13 @@ def _stash_inputs(notebook) -> dict[str, bytes]:
 
 
 def main(
-    source: str, target: str, status_path: str, cell_timeout: int, output_bytes: int,
+    source: str,
+    target: str,
+    status_path: str,
+    cell_timeout: int,
+    output_bytes: int,
     student_cells: set[int],
-) -> None:  # fmt: skip
+) -> None:
     _not_dumpable()
     key = sys.stdin.buffer.readline().strip()
     sys.stdin.close()
@@ -178,8 +182,16 @@ def main(
         notebook.cells[0].metadata["autograder"] = {"setup": True}
     # "finished" only once the whole notebook ran: a status written on the way out of an error
     # must not read as a complete run.
-    status = {"state": "incomplete", "message": "", "timeouts": [], "errors": [], "tampered": [],
-              "durations": {}, "outputs": {}, "probe_keys": []}  # fmt: skip
+    status = {
+        "state": "incomplete",
+        "message": "",
+        "timeouts": [],
+        "errors": [],
+        "tampered": [],
+        "durations": {},
+        "outputs": {},
+        "probe_keys": [],
+    }
     probe_key = secrets.token_hex(32)
     kept: dict[str, bytes] = {}
     started: dict[int, float] = {}

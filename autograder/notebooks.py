@@ -114,8 +114,15 @@ def release_version(source: NotebookNode, *, name: str = "The notebook") -> Note
 
     check_metadata(source, name=name)
     notebook, resources = copy.deepcopy(source), {}
-    steps = (CheckCellMetadata, LockCells, ClearSolutions, ClearOutput, ClearHiddenTests,
-             ClearMarkScheme, ComputeChecksums)  # fmt: skip
+    steps = (
+        CheckCellMetadata,
+        LockCells,
+        ClearSolutions,
+        ClearOutput,
+        ClearHiddenTests,
+        ClearMarkScheme,
+        ComputeChecksums,
+    )
     try:
         for step in steps:
             notebook, resources = step().preprocess(notebook, resources)

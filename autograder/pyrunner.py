@@ -231,10 +231,19 @@ def _start_tester(payload: bytes):
     read, write = os.pipe()
     go_read, go_write = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-I", "-B", os.path.abspath(__file__), "--tester", str(write),
-         str(go_read)],
-        pass_fds=(write, go_read), stdin=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-I",
+            "-B",
+            os.path.abspath(__file__),
+            "--tester",
+            str(write),
+            str(go_read),
+        ],
+        pass_fds=(write, go_read),
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+    )
     os.close(write)
     os.close(go_read)
     with contextlib.suppress(OSError):  # a tester that died at once: its end tells the rest
@@ -259,8 +268,14 @@ def _payload(spec: dict, bundle: dict, start: int, stop: int, probe_key: str) ->
     the key it seals the checks' guard with."""
     group = "modules" if spec["tests"][start].get("hidden") else "visible"
     modules = bundle.get(group, bundle.get("modules", {}))
-    payload = {"spec": spec, "start": start, "stop": stop, "modules": modules,
-               "shown": bundle.get("shown", {}), "probe_key": probe_key}  # fmt: skip
+    payload = {
+        "spec": spec,
+        "start": start,
+        "stop": stop,
+        "modules": modules,
+        "shown": bundle.get("shown", {}),
+        "probe_key": probe_key,
+    }
     return json.dumps(payload).encode()
 
 
@@ -390,8 +405,11 @@ def run_tests(spec: dict, bundle: dict, report=lambda stage: None) -> dict:
                 began_test = time.monotonic()
             elif event == "done":
                 status = "passed" if message.get("status") == "passed" else "failed"
-                results[index] = {"status": status, "output": str(message.get("output", "")),
-                                  "duration": round(time.monotonic() - began_test, 3)}  # fmt: skip
+                results[index] = {
+                    "status": status,
+                    "output": str(message.get("output", "")),
+                    "duration": round(time.monotonic() - began_test, 3),
+                }
                 _take_outputs(tests[index], kept)
                 current.update(index=None, deadline=time.monotonic() + timeout)
                 start = index + 1
