@@ -5,7 +5,7 @@ HTML, JavaScript and other rich outputs are never passed on, text stays text (th
 it), an image is passed on only as checked PNG bytes, and each cell's output is capped. The
 instructor's cells are shown as the student version has them (``notebooks.release_version``),
 never as they ran, since the run had the hidden tests in them; a hidden test's output is only what
-``notebooks.text_of`` allows. Points and statuses are the run's (``selectors.feedback``): nothing
+``cell_text.text_of`` allows. Points and statuses are the run's (``selectors.feedback``): nothing
 is scored here.
 """
 
@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 from nbformat import NotebookNode
 
-from autograder import blobs, notebooks, selectors
+from autograder import blobs, cell_text, notebooks, selectors
 from autograder.models import AssignmentKind, FileRole, GradingRun, Submission, SubmissionState
 
 MAX_CELL_OUTPUT_CHARS = 20_000
@@ -231,7 +231,7 @@ def _cell_view(cell, *, gid, row, shown_source, hidden, redact) -> CellView:
     kind = cell.cell_type if cell.cell_type in ("markdown", "raw") else "code"
     outputs, error, cut = (), "", 0
     if kind == "code" and hidden:
-        error = redact(notebooks.text_of(cell.get("outputs", []), hidden=True, visible=source))
+        error = redact(cell_text.text_of(cell.get("outputs", []), hidden=True, visible=source))
     elif kind == "code":
         outputs, error, cut = _outputs(cell.get("outputs", []), redact)
     count = cell.get("execution_count") if kind == "code" else None
@@ -291,7 +291,7 @@ def _outputs(outputs: list, redact) -> tuple[tuple[Output, ...], str, int]:
         if png:
             shown.append(Output(png_base64=png))
             continue
-        text = redact(notebooks.strip_ansi(_output_text(kind, output, data)))
+        text = redact(cell_text.strip_ansi(_output_text(kind, output, data)))
         kept = text[:budget]
         budget, cut = budget - len(kept), cut + len(text) - len(kept)
         if kept and kind == "error":

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from nbformat import NotebookNode
 
-from autograder import checks, notebooks
+from autograder import cell_scores, cell_text, checks, notebooks
 from autograder.execution import Execution, run_notebook
 from autograder.grader import CHANGED_OUTPUTS, _changed_outputs, _Checks, _checks_zero
 from autograder.grades import Grade, TestResult
@@ -196,7 +196,7 @@ def score_cells(grading: NotebookGrading) -> None:
     """The instructor's grade cells, as nbgrader scores them (``notebooks.score``)."""
     execution, source = grading.execution, grading.source
     expected = [g for g in notebooks.graded_ids(source) if g not in grading.in_cell_names]
-    scores = notebooks.score(
+    grading.tests = cell_scores.score(
         execution.executed,
         expected=expected,
         hidden=notebooks.hidden_test_ids(source),
@@ -204,9 +204,6 @@ def score_cells(grading: NotebookGrading) -> None:
         errors=set(execution.status.get("errors", [])) | grading.tampered,
         source=source,
     )
-    grading.tests = [
-        TestResult(s.grade_id, s.points, s.max_points, s.status, s.output) for s in scores
-    ]
 
 
 def score_checks(grading: NotebookGrading) -> None:
@@ -234,7 +231,7 @@ def _check_cell_results(execution: Execution, tampered: set[int]) -> dict[str, d
         if not meta.get("check"):
             continue
         if index in failed or cell.get("execution_count") is None:
-            text = notebooks.check_text(cell.outputs) or "This check did not run."
+            text = cell_text.check_text(cell.outputs) or "This check did not run."
             result = {"status": "failed", "output": text}
         elif meta.get("outputs") in changed:
             result = {"status": "failed", "output": CHANGED_OUTPUTS}
