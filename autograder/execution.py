@@ -23,6 +23,8 @@ from autograder.sandbox import Limits, SandboxResult, host, run_sandboxed
 RUNNER = Path(__file__).with_name("nbrunner.py")
 PYRUNNER = Path(__file__).with_name("pyrunner.py")
 PROBES = Path(__file__).with_name("probes.py")
+PYTESTER = Path(__file__).with_name("pytester.py")
+KEYHOLDER = Path(__file__).with_name("keyholder.py")  # the runners' key and report channel
 GUARD = Path(__file__).with_name("guard.py")  # the checks' guard, sealed first (probes' sibling)
 MAX_COLLECTED_BYTES = 64 * 2**20
 # Names the runners use in the scratch directory; an assignment's own files may not take them.
@@ -139,7 +141,7 @@ def run_notebook(
         str(limits.output_bytes),
         ",".join(str(i) for i in sorted(student_cells)),
     ]
-    with _scratch(files, RUNNER) as (work, programs):
+    with _scratch(files, (RUNNER,)) as (work, programs):
         result, key = _run(work, programs / RUNNER.name, args, limits, replaced)
         notebook_bytes, status, tampered = _verified(work, key)
         collected = _collect(work, collect)
@@ -157,7 +159,7 @@ def run_notebook(
 
 
 @contextlib.contextmanager
-def _scratch(files: dict[str, bytes], runner: Path):
+def _scratch(files: dict[str, bytes], runners: tuple[Path, ...]):
     """(work, programs): a fresh scratch directory holding ``files``, where the run works, and
     beside it a folder holding the runner and the probes, which the run sees read-only. The
     student's code may write anything in ``work``: a runner that ran a file from there again (a
@@ -170,7 +172,7 @@ def _scratch(files: dict[str, bytes], runner: Path):
         programs.mkdir()
         for name, content in files.items():
             (work / name).write_bytes(content)
-        for program in (runner, PROBES, GUARD):
+        for program in (*runners, KEYHOLDER, PROBES, GUARD):
             shutil.copyfile(program, programs / program.name)
         yield work, programs
 
@@ -319,7 +321,7 @@ def run_python_tests(
         "pyrunner-spec.json": json.dumps(runner_spec).encode(),
         "pyrunner-hidden.json": json.dumps(bundle).encode(),
     }
-    with _scratch(files, PYRUNNER) as (work, programs):
+    with _scratch(files, (PYRUNNER, PYTESTER)) as (work, programs):
         args = ["pyrunner-spec.json", "status.json", "pyrunner-hidden.json"]
         result, key = _run(work, programs / PYRUNNER.name, args, limits, replaced)
         # The tests' outputs and tracebacks, each character at most 6 bytes of JSON.

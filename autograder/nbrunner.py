@@ -8,7 +8,8 @@ TIMEOUT: seconds per cell; OUTPUT_BYTES: kept of each cell's output.
 
 STUDENT_CELLS: the indexes (comma-separated) of the cells that hold the student's code.
 
-It imports nothing from the project. A cell that errors does not stop the run (nbgrader scores it
+It imports nothing from the project but ``keyholder``, copied beside it (the key and the report
+channel, as pyrunner holds them). A cell that errors does not stop the run (nbgrader scores it
 0); a cell that runs past its timeout is interrupted and marked; a kernel that dies (``os._exit``,
 a crash) ends the run, and the cells after it are reported as never reached.
 
@@ -39,8 +40,6 @@ was before any student cell ran, and the worker knows the outputs it vouches for
 may ask for its own time limit (``timeout``).
 """
 
-import contextlib
-import ctypes
 import hashlib
 import hmac
 import importlib.util
@@ -54,11 +53,15 @@ import time
 # second on every start; URI formats are never checked here, so skip it.
 sys.modules.setdefault("rfc3987_syntax", None)
 
+# keyholder.py is copied beside this file, in the same read-only folder (``-I`` leaves it off the
+# path).
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+import keyholder  # noqa: E402
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
-PR_SET_DUMPABLE = 4
 # Evaluated in the kernel before each test cell, as a user expression (which does not pass through
 # IPython's input transformers): it undoes the usual ways a notebook changes how later cells run
 # (input and AST transformers, replaced run_cell and friends, cell hooks, custom exception
@@ -98,31 +101,6 @@ async def _preflight(client) -> None:
     if answer.get("status") != "ok":
         why = f"{answer.get('ename', 'no answer')}: {answer.get('evalue', '')}"
         raise PreflightFailed(f"the kernel could not import torch within the run's limits ({why})")
-
-
-def _reporter(key: bytes):
-    """``report(stage)``: a signed line on the report channel, each stage once."""
-    fd = int(os.environ.pop("AUTOGRADER_REPORT_FD", "-1"))
-    if fd >= 0:
-        os.set_inheritable(fd, False)  # nothing this process starts gets it
-    done = set()
-
-    def report(stage: str) -> None:
-        if fd < 0 or stage in done:
-            return
-        done.add(stage)
-        mac = hmac.new(key, b"stage\0" + stage.encode(), hashlib.sha256).hexdigest()
-        with contextlib.suppress(OSError):
-            os.write(fd, f"{stage} {mac}\n".encode())
-
-    return report
-
-
-def _not_dumpable() -> None:
-    """Keep the key out of reach of the student's processes (same uid): no ptrace, no
-    /proc/PID/mem for this process."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _truncate(notebook, limit: int) -> None:
@@ -168,11 +146,7 @@ def main(
     output_bytes: int,
     student_cells: set[int],
 ) -> None:
-    _not_dumpable()
-    key = sys.stdin.buffer.readline().strip()
-    sys.stdin.close()
-    report = _reporter(key)
-    report("started")
+    key, report = keyholder.take_key()
     notebook = nbformat.read(source, as_version=4)
     # It holds the hidden tests: the student's cells must not read them before they run.
     os.remove(source)
