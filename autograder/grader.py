@@ -46,9 +46,43 @@ def grade_python(
     students = {n: submitted[n] for n in spec.files}
     prepared = _Checks.prepare(spec.checks, students, instructor_files, data_files)
     spec = replace(spec, checks=prepared.checks)  # with this submission's seeds (checks.salted)
-    # The harness and its private helpers run beside the student's code, its modules from
-    # memory (never files the student's code could read); the spec and the checks' reference
-    # solutions never enter the sandbox (the student's code could import or print them).
+    run, runner_spec, replaced, hidden = _run_harness(
+        spec, prepared, students, instructor_files, data_files, limits, test_timeout
+    )
+    notes = []
+    stopped = sandbox_note(run.sandbox, limits, what="Your code")
+    if stopped:
+        notes.append(stopped)
+    log = unhidden(replaced, run.sandbox) + (run.sandbox.stderr or "")[-4000:]
+    reported = (run.status or {}).get("tests")
+    if not isinstance(reported, list) or len(reported) != len(runner_spec["tests"]):
+        message = nothing_scored(notes, run.tampered, stopped, "The tests could not be run.")
+        tests = _harness_zero(spec, message)
+        return Grade.of_run(tests=tests, notes=notes, log=log, sandbox=run.sandbox, started=started)
+    if run.status.get("state") == "import_error":
+        notes.append("Your code could not be imported, so every test failed; see the first test.")
+    results = _results(spec, run, [t["name"] for t in runner_spec["tests"]], reported)
+    tests = [_harness_result(test, results[test.name]) for test in spec.tests]
+    tests += prepared.score(results, run.files, notes, status=run.status, stderr=run.sandbox.stderr)
+    tests, withheld = _without_secrets(tests, harness.secret_fragments(spec, hidden, students))
+    log = "".join(f"{line}\n" for line in prepared.staff_log + withheld) + log
+    return Grade.of_run(
+        tests=tests,
+        notes=notes,
+        log=log,
+        sandbox=run.sandbox,
+        started=started,
+        device=prepared.device,
+    )
+
+
+def _run_harness(spec, prepared, students, instructor_files, data_files, limits, test_timeout):
+    """(run, runner_spec, replaced, hidden): the harness's tests and the checks' probes run in the
+    sandbox on the student's files.
+
+    The harness and its private helpers run beside the student's code, its modules from memory
+    (never files the student's code could read); the spec and the checks' reference solutions
+    never enter the sandbox (the student's code could import or print them)."""
     in_sandbox = {n: c for n, c in instructor_files.items() if n in spec.sandbox_files}
     hidden = {n: c for n, c in in_sandbox.items() if n.endswith(".py")}
     plain = {n: c for n, c in in_sandbox.items() if n not in hidden}
@@ -67,53 +101,39 @@ def grade_python(
         visible=harness.visible_modules(spec, hidden),
         shown=shown,
     )
-    secrets = harness.secret_fragments(spec, hidden, students)
-    notes = []
-    stopped = sandbox_note(run.sandbox, limits, what="Your code")
-    if stopped:
-        notes.append(stopped)
-    log = unhidden(replaced, run.sandbox) + (run.sandbox.stderr or "")[-4000:]
-    reported = (run.status or {}).get("tests")
-    if not isinstance(reported, list) or len(reported) != len(runner_spec["tests"]):
-        message = nothing_scored(notes, run.tampered, stopped, "The tests could not be run.")
-        tests = _harness_zero(spec, message)
-        return Grade.of_run(tests=tests, notes=notes, log=log, sandbox=run.sandbox, started=started)
-    if run.status.get("state") == "import_error":
-        notes.append("Your code could not be imported, so every test failed; see the first test.")
-    results = dict(zip([t["name"] for t in runner_spec["tests"]], reported, strict=True))
+    return run, runner_spec, replaced, hidden
+
+
+def _results(spec: HarnessSpec, run, names: list[str], reported: list) -> dict:
+    """How each test and check ended, by name; a check whose outputs are not as the runner took
+    them when the check was done fails."""
+    results = dict(zip(names, reported, strict=True))
     changed = _changed_outputs(run.files, run.status.get("outputs") or {})
-    for check in spec.checks:  # outputs not as the runner took them when the check was done
+    for check in spec.checks:
         if check.files()[1] in changed and results[check.name].get("status") == "passed":
             results[check.name] = {"status": "failed", "output": CHANGED_OUTPUTS}
-    tests = [_harness_result(test, results[test.name]) for test in spec.tests]
-    tests += prepared.score(results, run.files, notes, status=run.status, stderr=run.sandbox.stderr)
-    told = [_without_secrets(test, secrets) for test in tests]
-    staff = prepared.staff_log + [
-        f"The output of {test.name!r} held text of the hidden tests or private modules, which "
-        "the student's code had read; it was withheld from the student."
-        for kept, test in zip(told, tests, strict=True)
-        if kept is not test
-    ]
-    tests, log = told, "".join(f"{line}\n" for line in staff) + log
-    return Grade.of_run(
-        tests=tests,
-        notes=notes,
-        log=log,
-        sandbox=run.sandbox,
-        started=started,
-        device=prepared.device,
-    )
+    return results
 
 
 SECRET_OUTPUT = "This output held text of the hidden tests or the grader's files; it is not shown."
 
 
-def _without_secrets(test: TestResult, secrets: set[str]) -> TestResult:
-    """The test with its output withheld if it holds text the student may not see (it got
-    there only by the student's code reading the hidden tests)."""
-    if not any(fragment in test.output for fragment in secrets):
-        return test
-    return TestResult(test.name, test.score, test.max_score, test.status, SECRET_OUTPUT)
+def _without_secrets(
+    tests: list[TestResult], secrets: set[str]
+) -> tuple[list[TestResult], list[str]]:
+    """(tests, for staff): each test with its output withheld if it holds text the student may
+    not see (it got there only by the student's code reading the hidden tests), and a line for
+    staff about each."""
+    told, staff = [], []
+    for test in tests:
+        if any(fragment in test.output for fragment in secrets):
+            test = TestResult(test.name, test.score, test.max_score, test.status, SECRET_OUTPUT)
+            staff.append(
+                f"The output of {test.name!r} held text of the hidden tests or private modules, "
+                "which the student's code had read; it was withheld from the student."
+            )
+        told.append(test)
+    return told, staff
 
 
 @dataclass
