@@ -193,6 +193,8 @@ def main(
             return
         if cell_index - len(setup) in student_cells:
             report("student")
+        # Not ``notebooks.nbgrader_meta``: nothing of the project's is imported here. The notebook
+        # was restored (``notebooks.restore``), so any nbgrader metadata in it is the instructor's.
         meta = cell.get("metadata", {}).get("nbgrader", {})
         is_check = bool(_check_meta(cell).get("check"))
         if not (meta.get("grade") and not meta.get("solution")) and not is_check:
