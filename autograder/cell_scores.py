@@ -13,7 +13,7 @@ from nbformat import NotebookNode
 
 from autograder.cell_text import text_of, visible_part
 from autograder.grades import TestResult
-from autograder.notebooks import cell_points, grade_id, nbgrader_meta
+from autograder.notebooks import cell_points, grade_id, graded_cells, is_manual, nbgrader_meta
 
 
 def score(
@@ -93,3 +93,23 @@ def _determine_grade(cell):
     from nbgrader.utils import determine_grade
 
     return determine_grade(cell)
+
+
+def all_failed(source: NotebookNode, message: str) -> list[TestResult]:
+    """Every grade cell of ``source`` failed with ``message``, when nothing could be scored; a
+    written answer or task still waits for a TA."""
+    return [
+        TestResult(grade_id(c), None, cell_points(c), "manual", "")
+        if is_manual(c)
+        else TestResult(grade_id(c), Decimal(0), cell_points(c), "failed", message)
+        for c in graded_cells(source)
+    ]
+
+
+def none_run(source: NotebookNode, message: str) -> list[TestResult]:
+    """Every grade and task cell of ``source`` at 0, not run, written answers and tasks included
+    (nbgrader's rule for a notebook that was not submitted)."""
+    return [
+        TestResult(grade_id(c), Decimal(0), cell_points(c), "not_run", message)
+        for c in graded_cells(source)
+    ]

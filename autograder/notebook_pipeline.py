@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from nbformat import NotebookNode
 
@@ -108,7 +107,8 @@ class NotebookGrading:
         )
 
     def all_zero(self, message: str) -> None:
-        self.tests = _all_zero(self.source, message) + _checks_zero(self.reference_checks, message)
+        cells = cell_scores.all_failed(self.source, message)
+        self.tests = cells + _checks_zero(self.reference_checks, message)
         self.done = True
 
 
@@ -282,23 +282,6 @@ def _student_cells(notebook, source, placed: set[int]) -> set[int]:
         and index not in placed
         and notebooks.grade_id(cell) not in instructor
     }
-
-
-def _all_zero(source, message: str) -> list[TestResult]:
-    """Every grade cell of the assignment, at 0 (written answers still wait for a TA)."""
-    results = []
-    for cell in notebooks.graded_cells(source):
-        manual = notebooks.is_manual(cell)
-        results.append(
-            TestResult(
-                notebooks.grade_id(cell),
-                None if manual else Decimal(0),
-                notebooks.cell_points(cell),
-                "manual" if manual else "failed",
-                "" if manual else message,
-            )
-        )
-    return results
 
 
 def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:

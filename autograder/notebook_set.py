@@ -18,9 +18,8 @@ nbgrader's grade ids are unique per notebook only, so a test is named ``problem1
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 
-from autograder import notebooks
+from autograder import cell_scores, notebooks
 from autograder.grades import Grade, TestResult
 from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits, isolation_level
@@ -70,10 +69,7 @@ def grade_notebook_set(
 def not_submitted(name: str, source: bytes) -> Grade:
     """Every grade and task cell of a notebook that was not handed in, at 0."""
     message = f"{name} was not submitted, so every cell of it scores 0."
-    tests = []
-    for cell in notebooks.graded_cells(notebooks.read(source, name=name)):
-        points = notebooks.cell_points(cell)
-        tests.append(TestResult(notebooks.grade_id(cell), Decimal(0), points, "not_run", message))
+    tests = cell_scores.none_run(notebooks.read(source, name=name), message)
     return Grade(tests=tests, notes=[message], isolation="")
 
 
