@@ -23,21 +23,34 @@ from autograder.sandbox import Limits, SandboxResult, host, run_sandboxed
 RUNNER = Path(__file__).with_name("nbrunner.py")
 PYRUNNER = Path(__file__).with_name("pyrunner.py")
 PROBES = Path(__file__).with_name("probes.py")
+PYTESTER = Path(__file__).with_name("pytester.py")
+KEYHOLDER = Path(__file__).with_name("keyholder.py")  # the runners' key and report channel
 GUARD = Path(__file__).with_name("guard.py")  # the checks' guard, sealed first (probes' sibling)
 MAX_COLLECTED_BYTES = 64 * 2**20
 # Names the runners use in the scratch directory; an assignment's own files may not take them.
 RESERVED_NAMES = frozenset(
-    {"nbrunner.py", "submission.ipynb", "executed.ipynb", "pyrunner.py", "pyrunner-spec.json",
-     "status.json", "probes.py", "guard.py", "pyrunner-hidden.json"}
-)  # fmt: skip
+    {
+        "nbrunner.py",
+        "submission.ipynb",
+        "executed.ipynb",
+        "pyrunner.py",
+        "pyrunner-spec.json",
+        "status.json",
+        "probes.py",
+        "guard.py",
+        "pyrunner-hidden.json",
+    }
+)
 MAX_STATUS_BYTES = 64 * 1024
 RUN_ENV = {
     # One thread each for the math libraries: the sandbox caps processes, and threads count.
-    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
     # What nbgrader sets while it autogrades (its FAQ): notebooks test it to skip slow work or
     # to guard their tests, and must grade here as they do under nbgrader.
     "NBGRADER_EXECUTION": "autograde",
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -114,11 +127,21 @@ def run_notebook(
     ``student_cells``: the indexes of the cells that hold the student's code. Raises an
     ``InfrastructureFault`` when the run ended before any of them (``require_student_code``)."""
     # The kernel imports the checks' modules from its folder (before any student cell runs).
-    files = {**data_files, "submission.ipynb": notebooks.dumps(notebook),
-             PROBES.name: PROBES.read_bytes(), GUARD.name: GUARD.read_bytes()}  # fmt: skip
-    args = ["submission.ipynb", "executed.ipynb", "status.json", str(cell_timeout),
-            str(limits.output_bytes), ",".join(str(i) for i in sorted(student_cells))]  # fmt: skip
-    with _scratch(files, RUNNER) as (work, programs):
+    files = {
+        **data_files,
+        "submission.ipynb": notebooks.dumps(notebook),
+        PROBES.name: PROBES.read_bytes(),
+        GUARD.name: GUARD.read_bytes(),
+    }
+    args = [
+        "submission.ipynb",
+        "executed.ipynb",
+        "status.json",
+        str(cell_timeout),
+        str(limits.output_bytes),
+        ",".join(str(i) for i in sorted(student_cells)),
+    ]
+    with _scratch(files, (RUNNER,)) as (work, programs):
         result, key = _run(work, programs / RUNNER.name, args, limits, replaced)
         notebook_bytes, status, tampered = _verified(work, key)
         collected = _collect(work, collect)
@@ -136,7 +159,7 @@ def run_notebook(
 
 
 @contextlib.contextmanager
-def _scratch(files: dict[str, bytes], runner: Path):
+def _scratch(files: dict[str, bytes], runners: tuple[Path, ...]):
     """(work, programs): a fresh scratch directory holding ``files``, where the run works, and
     beside it a folder holding the runner and the probes, which the run sees read-only. The
     student's code may write anything in ``work``: a runner that ran a file from there again (a
@@ -149,15 +172,18 @@ def _scratch(files: dict[str, bytes], runner: Path):
         programs.mkdir()
         for name, content in files.items():
             (work / name).write_bytes(content)
-        for program in (runner, PROBES, GUARD):
+        for program in (*runners, KEYHOLDER, PROBES, GUARD):
             shutil.copyfile(program, programs / program.name)
         yield work, programs
 
 
 def _run(
-    work: Path, runner: Path, args: list[str], limits: Limits,
+    work: Path,
+    runner: Path,
+    args: list[str],
+    limits: Limits,
     replaced: dict[Path, bytes] | None = None,
-) -> tuple[SandboxResult, bytes]:  # fmt: skip
+) -> tuple[SandboxResult, bytes]:
     """Run ``runner`` with ``args`` by this interpreter in the sandbox, isolated (``-I``: no
     module of the working folder, no ``PYTHON*`` variable and no user site can shadow what the
     runner imports before it has read its key); the one-time key it signs its results with goes
@@ -172,10 +198,15 @@ def _run(
         source.chmod(0o644)
         shown[path] = source
     result = run_sandboxed(
-        [host.resolved_program(sys.executable), "-I", "-B", str(runner), *args], workdir=work,
-        limits=limits, env=RUN_ENV, stdin=key + b"\n", replaced_files=shown, report=True,
+        [host.resolved_program(sys.executable), "-I", "-B", str(runner), *args],
+        workdir=work,
+        limits=limits,
+        env=RUN_ENV,
+        stdin=key + b"\n",
+        replaced_files=shown,
+        report=True,
         readonly_paths=[runner.parent],
-    )  # fmt: skip
+    )
     return result, key
 
 
@@ -262,10 +293,16 @@ def _texts(modules: dict[str, bytes]) -> dict[str, str]:
 
 
 def run_python_tests(
-    files: dict[str, bytes], runner_spec: dict, *, limits: Limits, collect: list[str] = (),
-    replaced: dict[Path, bytes] | None = None, hidden: dict[str, bytes] | None = None,
-    visible: dict[str, bytes] | None = None, shown: dict[str, str] | None = None,
-) -> TestRun:  # fmt: skip
+    files: dict[str, bytes],
+    runner_spec: dict,
+    *,
+    limits: Limits,
+    collect: list[str] = (),
+    replaced: dict[Path, bytes] | None = None,
+    hidden: dict[str, bytes] | None = None,
+    visible: dict[str, bytes] | None = None,
+    shown: dict[str, str] | None = None,
+) -> TestRun:
     """Run the harness's tests (``harness.HarnessSpec.runner_spec``) on ``files`` (the student's
     and the data) in a fresh scratch directory in the sandbox; ``hidden``: modules (the harness,
     private helpers) that are never files there: the tests import them from memory, and
@@ -274,11 +311,17 @@ def run_python_tests(
     the run writes (the checks' outputs) to read back as bytes, each at most 64 MB. Raises an
     ``InfrastructureFault`` when the run ended before the student's code was imported."""
     hidden = hidden or {}
-    bundle = {"modules": _texts(hidden), "shown": shown or {},
-              "visible": _texts(hidden if visible is None else visible)}  # fmt: skip
-    files = {**files, "pyrunner-spec.json": json.dumps(runner_spec).encode(),
-             "pyrunner-hidden.json": json.dumps(bundle).encode()}  # fmt: skip
-    with _scratch(files, PYRUNNER) as (work, programs):
+    bundle = {
+        "modules": _texts(hidden),
+        "shown": shown or {},
+        "visible": _texts(hidden if visible is None else visible),
+    }
+    files = {
+        **files,
+        "pyrunner-spec.json": json.dumps(runner_spec).encode(),
+        "pyrunner-hidden.json": json.dumps(bundle).encode(),
+    }
+    with _scratch(files, (PYRUNNER, PYTESTER)) as (work, programs):
         args = ["pyrunner-spec.json", "status.json", "pyrunner-hidden.json"]
         result, key = _run(work, programs / PYRUNNER.name, args, limits, replaced)
         # The tests' outputs and tracebacks, each character at most 6 bytes of JSON.
@@ -289,7 +332,9 @@ def run_python_tests(
         require_room(Path(tempfile.gettempdir()), limits)
     # With no test to run (every check refused before the run), no student code is imported.
     require_student_code(
-        result, key, finished=status is not None and not runner_spec["tests"],
+        result,
+        key,
+        finished=status is not None and not runner_spec["tests"],
         detail=str((status or {}).get("import_error", "")),
-    )  # fmt: skip
+    )
     return TestRun(status, result, tampered, collected)

@@ -5,7 +5,7 @@ HTML, JavaScript and other rich outputs are never passed on, text stays text (th
 it), an image is passed on only as checked PNG bytes, and each cell's output is capped. The
 instructor's cells are shown as the student version has them (``notebooks.release_version``),
 never as they ran, since the run had the hidden tests in them; a hidden test's output is only what
-``notebooks.text_of`` allows. Points and statuses are the run's (``selectors.feedback``): nothing
+``cell_text.text_of`` allows. Points and statuses are the run's (``selectors.feedback``): nothing
 is scored here.
 """
 
@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 from nbformat import NotebookNode
 
-from autograder import blobs, notebooks, selectors
+from autograder import blobs, cell_text, notebooks, selectors
 from autograder.models import AssignmentKind, FileRole, GradingRun, Submission, SubmissionState
 
 MAX_CELL_OUTPUT_CHARS = 20_000
@@ -164,8 +164,11 @@ def _notebook_part(file, run: GradingRun, rows: list[dict]) -> NotebookFeedback:
     """One notebook of several: the run's tests of it (``problem1/correct_squares``) under their
     ids in the notebook, shown on its executed cells."""
     prefix = notebooks.test_name(file.name, "")
-    mine = [{**row, "name": row["name"][len(prefix) :]} for row in rows
-            if row["name"].startswith(prefix)]  # fmt: skip
+    mine = [
+        {**row, "name": row["name"][len(prefix) :]}
+        for row in rows
+        if row["name"].startswith(prefix)
+    ]
     source = _read_blob(file.sha256, "the assignment's source notebook")
     sha256 = (run.executed_notebooks or {}).get(file.name)
     executed = _read_blob(sha256, "the executed notebook") if sha256 else None
@@ -195,9 +198,10 @@ def notebook_cells(
     """The cells of ``executed`` as the student may see them; ``rows``: the run's tests
     (``selectors.feedback``). A test the notebook lacks is listed after its cells."""
     release = {
-        gid: cell for cell in notebooks.release_version(source).cells
+        gid: cell
+        for cell in notebooks.release_version(source).cells
         if (gid := notebooks.grade_id(cell))
-    }  # fmt: skip
+    }
     hidden, redact = notebooks.hidden_test_ids(source), _redactor(source)
     by_id = {row["name"]: row for row in rows}
     views = []
@@ -207,16 +211,19 @@ def notebook_cells(
         shown = None if released is None or _is_solution(released) else released.source
         views.append(
             _cell_view(
-                cell, gid=gid if released else None, row=by_id.pop(gid, None),
-                shown_source=shown, hidden=gid in hidden, redact=redact,
+                cell,
+                gid=gid if released else None,
+                row=by_id.pop(gid, None),
+                shown_source=shown,
+                hidden=gid in hidden,
+                redact=redact,
             )
-        )  # fmt: skip
+        )
     return views + [_row_cell(row, redact) for row in by_id.values()]
 
 
 def _is_solution(cell: NotebookNode) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("solution"))
+    return bool(notebooks.nbgrader_meta(cell).get("solution"))
 
 
 def _cell_view(cell, *, gid, row, shown_source, hidden, redact) -> CellView:
@@ -224,7 +231,7 @@ def _cell_view(cell, *, gid, row, shown_source, hidden, redact) -> CellView:
     kind = cell.cell_type if cell.cell_type in ("markdown", "raw") else "code"
     outputs, error, cut = (), "", 0
     if kind == "code" and hidden:
-        error = redact(notebooks.text_of(cell.get("outputs", []), hidden=True, visible=source))
+        error = redact(cell_text.text_of(cell.get("outputs", []), hidden=True, visible=source))
     elif kind == "code":
         outputs, error, cut = _outputs(cell.get("outputs", []), redact)
     count = cell.get("execution_count") if kind == "code" else None
@@ -257,9 +264,13 @@ def _row_cell(row: dict, redact: Callable[[str], str]) -> CellView:
 
 def _with_points(view: CellView, row: dict, *, status: str, message: str) -> CellView:
     return replace(
-        view, grade_id=row["name"], points=_number(row.get("score")),
-        max_points=_number(row.get("max_score")) or "0", status=status, message=message,
-    )  # fmt: skip
+        view,
+        grade_id=row["name"],
+        points=_number(row.get("score")),
+        max_points=_number(row.get("max_score")) or "0",
+        status=status,
+        message=message,
+    )
 
 
 def _number(value) -> str | None:
@@ -280,7 +291,7 @@ def _outputs(outputs: list, redact) -> tuple[tuple[Output, ...], str, int]:
         if png:
             shown.append(Output(png_base64=png))
             continue
-        text = redact(notebooks.strip_ansi(_output_text(kind, output, data)))
+        text = redact(cell_text.strip_ansi(_output_text(kind, output, data)))
         kept = text[:budget]
         budget, cut = budget - len(kept), cut + len(text) - len(kept)
         if kept and kind == "error":

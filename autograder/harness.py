@@ -91,8 +91,7 @@ class HarnessSpec:
         """What ``pyrunner`` reads: the harness module, the functions to call, then the checks'
         probes (all but those in ``skip``), in order, the hidden ones last (``pyrunner`` runs
         them apart, after every test whose output the student sees)."""
-        entries = [{"name": t.name, "function": t.function, "hidden": t.hidden}
-                   for t in self.tests]  # fmt: skip
+        entries = [{"name": t.name, "function": t.function, "hidden": t.hidden} for t in self.tests]
         entries += [
             {"name": c.name, "probe": checks.probe_spec(c), "hidden": c.hidden}
             for c in self.checks
@@ -278,8 +277,11 @@ def secret_fragments(
             (shown if number in keep else fragments).add(line.strip())
         for number, string in _strings(text):
             (shown if number in keep else fragments).add(string.strip())
-    public = shown | {line.strip() for c in students.values()
-                      for line in c.decode("utf-8", "replace").splitlines()}  # fmt: skip
+    public = shown | {
+        line.strip()
+        for c in students.values()
+        for line in c.decode("utf-8", "replace").splitlines()
+    }
     return {f for f in fragments - public if len(f) >= MIN_SECRET_CHARS}
 
 

@@ -8,7 +8,8 @@ TIMEOUT: seconds per cell; OUTPUT_BYTES: kept of each cell's output.
 
 STUDENT_CELLS: the indexes (comma-separated) of the cells that hold the student's code.
 
-It imports nothing from the project. A cell that errors does not stop the run (nbgrader scores it
+It imports nothing from the project but ``keyholder``, copied beside it (the key and the report
+channel, as pyrunner holds them). A cell that errors does not stop the run (nbgrader scores it
 0); a cell that runs past its timeout is interrupted and marked; a kernel that dies (``os._exit``,
 a crash) ends the run, and the cells after it are reported as never reached.
 
@@ -39,8 +40,6 @@ was before any student cell ran, and the worker knows the outputs it vouches for
 may ask for its own time limit (``timeout``).
 """
 
-import contextlib
-import ctypes
 import hashlib
 import hmac
 import importlib.util
@@ -54,11 +53,15 @@ import time
 # second on every start; URI formats are never checked here, so skip it.
 sys.modules.setdefault("rfc3987_syntax", None)
 
+# keyholder.py is copied beside this file, in the same read-only folder (``-I`` leaves it off the
+# path).
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+import keyholder  # noqa: E402
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
-PR_SET_DUMPABLE = 4
 # Evaluated in the kernel before each test cell, as a user expression (which does not pass through
 # IPython's input transformers): it undoes the usual ways a notebook changes how later cells run
 # (input and AST transformers, replaced run_cell and friends, cell hooks, custom exception
@@ -100,31 +103,6 @@ async def _preflight(client) -> None:
         raise PreflightFailed(f"the kernel could not import torch within the run's limits ({why})")
 
 
-def _reporter(key: bytes):
-    """``report(stage)``: a signed line on the report channel, each stage once."""
-    fd = int(os.environ.pop("AUTOGRADER_REPORT_FD", "-1"))
-    if fd >= 0:
-        os.set_inheritable(fd, False)  # nothing this process starts gets it
-    done = set()
-
-    def report(stage: str) -> None:
-        if fd < 0 or stage in done:
-            return
-        done.add(stage)
-        mac = hmac.new(key, b"stage\0" + stage.encode(), hashlib.sha256).hexdigest()
-        with contextlib.suppress(OSError):
-            os.write(fd, f"{stage} {mac}\n".encode())
-
-    return report
-
-
-def _not_dumpable() -> None:
-    """Keep the key out of reach of the student's processes (same uid): no ptrace, no
-    /proc/PID/mem for this process."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-
-
 def _truncate(notebook, limit: int) -> None:
     """Keep at most ``limit`` bytes of output per cell, so a flood of prints costs the student
     that cell's output, not the whole grading (the file size limit would stop our write)."""
@@ -161,14 +139,14 @@ def _stash_inputs(notebook) -> dict[str, bytes]:
 
 
 def main(
-    source: str, target: str, status_path: str, cell_timeout: int, output_bytes: int,
+    source: str,
+    target: str,
+    status_path: str,
+    cell_timeout: int,
+    output_bytes: int,
     student_cells: set[int],
-) -> None:  # fmt: skip
-    _not_dumpable()
-    key = sys.stdin.buffer.readline().strip()
-    sys.stdin.close()
-    report = _reporter(key)
-    report("started")
+) -> None:
+    key, report = keyholder.take_key()
     notebook = nbformat.read(source, as_version=4)
     # It holds the hidden tests: the student's cells must not read them before they run.
     os.remove(source)
@@ -178,8 +156,16 @@ def main(
         notebook.cells[0].metadata["autograder"] = {"setup": True}
     # "finished" only once the whole notebook ran: a status written on the way out of an error
     # must not read as a complete run.
-    status = {"state": "incomplete", "message": "", "timeouts": [], "errors": [], "tampered": [],
-              "durations": {}, "outputs": {}, "probe_keys": []}  # fmt: skip
+    status = {
+        "state": "incomplete",
+        "message": "",
+        "timeouts": [],
+        "errors": [],
+        "tampered": [],
+        "durations": {},
+        "outputs": {},
+        "probe_keys": [],
+    }
     probe_key = secrets.token_hex(32)
     kept: dict[str, bytes] = {}
     started: dict[int, float] = {}
@@ -207,6 +193,8 @@ def main(
             return
         if cell_index - len(setup) in student_cells:
             report("student")
+        # Not ``notebooks.nbgrader_meta``: nothing of the project's is imported here. The notebook
+        # was restored (``notebooks.restore``), so any nbgrader metadata in it is the instructor's.
         meta = cell.get("metadata", {}).get("nbgrader", {})
         is_check = bool(_check_meta(cell).get("check"))
         if not (meta.get("grade") and not meta.get("solution")) and not is_check:

@@ -1,10 +1,11 @@
 """An nbgrader assignment of several notebooks (nbgrader's ``ps1``: ``problem1.ipynb``,
 ``problem2.ipynb`` and ``jupyter.png``), graded the way ``nbgrader autograde`` grades it:
 
-- each submitted notebook on its own (``grader.grade_notebook``: restore, run in a sandbox of its
-  own with the assignment's data files beside it, score), the assignment's wall time shared by
-  them in order, so that a submission's grading takes no longer than the assignment says (what
-  the sweeper of stuck submissions counts on); each run still gets ``MIN_RUN_SECONDS``;
+- each submitted notebook on its own (``notebook_pipeline.grade_notebook``: restore, run in a
+  sandbox of its own with the assignment's data files beside it, score), the assignment's wall
+  time shared by them in order, so that a submission's grading takes no longer than the
+  assignment says (what the sweeper of stuck submissions counts on); each run still gets
+  ``MIN_RUN_SECONDS``;
 - a notebook that was not submitted scores 0 in every cell, written answers and tasks included
   (nbgrader sets ``auto_score = 0`` and ``needs_manual_grade = False`` for all its grades);
 - a submitted notebook that is none of the assignment's is not graded (and the notes say so);
@@ -17,10 +18,10 @@ nbgrader's grade ids are unique per notebook only, so a test is named ``problem1
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 
-from autograder import notebooks
-from autograder.grader import Grade, TestResult, grade_notebook
+from autograder import cell_scores, notebooks
+from autograder.grades import Grade, TestResult
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits, isolation_level
 
 # Weakest first: a grading that ran a notebook with less isolation records that one.
@@ -46,9 +47,14 @@ def grade_notebook_set(
             left = limits.wall_seconds - sum(p.duration_seconds for p in parts.values())
             budget = dataclasses.replace(limits, wall_seconds=max(left, MIN_RUN_SECONDS))
             parts[name] = grade_notebook(
-                source=sources[name], submitted=submitted[name], data_files=data_files,
-                limits=budget, cell_timeout=cell_timeout, filename=name, private=private,
-            )  # fmt: skip
+                source=sources[name],
+                submitted=submitted[name],
+                data_files=data_files,
+                limits=budget,
+                cell_timeout=cell_timeout,
+                filename=name,
+                private=private,
+            )
         else:
             parts[name] = not_submitted(name, sources[name])
     grade = _merged(parts)
@@ -63,14 +69,8 @@ def grade_notebook_set(
 def not_submitted(name: str, source: bytes) -> Grade:
     """Every grade and task cell of a notebook that was not handed in, at 0."""
     message = f"{name} was not submitted, so every cell of it scores 0."
-    tests = []
-    for cell in notebooks.read(source, name=name).cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        if notebooks.grade_id(cell) and (meta.get("grade") or meta.get("task")):
-            points = Decimal(str(meta.get("points", 0)))
-            gid = notebooks.grade_id(cell)
-            tests.append(TestResult(gid, Decimal(0), points, "not_run", message))
-    return Grade(tests, notes=[message], isolation="")
+    tests = cell_scores.none_run(notebooks.read(source, name=name), message)
+    return Grade(tests=tests, notes=[message], isolation="")
 
 
 def _merged(parts: dict[str, Grade]) -> Grade:
@@ -85,9 +85,9 @@ def _merged(parts: dict[str, Grade]) -> Grade:
             log.append(f"== {name}\n{part.log}")
     ran = [p for p in parts.values() if p.isolation]
     return Grade(
-        tests,
-        notes,
-        "\n".join(log),
+        tests=tests,
+        notes=notes,
+        log="\n".join(log),
         isolation=_weakest([p.isolation for p in ran]) or isolation_level(),
         duration_seconds=sum(p.duration_seconds for p in parts.values()),
         device="cuda" if any(p.device == "cuda" for p in ran) else "cpu",

@@ -5,13 +5,13 @@ student's files: the worker reads what it writes only as JSON data, never as cod
     python -I -B pyrunner.py SPEC.json STATUS.json HIDDEN.json  < KEY
 
 Two processes, as nbrunner has the kernel: this one (the runner) holds the key and never runs the
-student's code; it starts a fresh, isolated interpreter (the tester: ``pyrunner.py --tester FD
-GO_FD``) that imports the harness, which imports the student's files, and calls the test
-functions one by one, reporting each over a pipe. The runner gives each test ``test_timeout``
-seconds: a test that runs longer, or that ends the tester (``sys.exit`` is caught; ``os._exit``,
-a crash or a kill is not), fails, and a new tester goes on with the next test. What the tests
-print is kept per test, up to a cap. STATUS.json carries an HMAC under the one-time key the
-worker sent on standard input, so a file the student's code writes in its place fails the check.
+student's code; it starts a fresh, isolated interpreter (the tester: ``pytester.py FD GO_FD``,
+copied beside this file) that imports the harness, which imports the student's files, and calls the
+test functions one by one, reporting each over a pipe. The runner gives each test ``test_timeout``
+seconds: a test that runs longer, or that ends the tester (``sys.exit`` is caught; ``os._exit``, a
+crash or a kill is not), fails, and a new tester goes on with the next test. What the tests print is
+kept per test, up to a cap. STATUS.json carries an HMAC under the one-time key the worker sent on
+standard input, so a file the student's code writes in its place fails the check.
 
 The runner reads SPEC.json and HIDDEN.json and deletes them before any tester starts; a tester
 gets what it needs (the spec, the modules) on its standard input, from the runner's memory, and
@@ -42,18 +42,14 @@ student's code cannot work on a check's inputs (a training set) ahead of the che
 it imports any of the student's code, a tester seals the checks' guard (guard.py) under a key of
 its own, sent with its payload on standard input and listed in the signed status (``probe_keys``).
 
-It imports nothing from the project.
+It imports nothing from the project but its siblings copied beside it: ``keyholder`` (the key and
+the report channel, as nbrunner holds them) and ``pytester`` (the tester's side of the pipe).
 """
 
 import contextlib
-import ctypes
 import hashlib
 import hmac
-import importlib.abc
-import importlib.util
-import io
 import json
-import linecache
 import os
 import secrets
 import selectors
@@ -61,180 +57,43 @@ import signal
 import subprocess
 import sys
 import time
-import traceback
 
-PR_SET_DUMPABLE = 4
+# The siblings copied beside this file, in its read-only folder (``-I`` leaves it off the path).
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+import keyholder
+import pytester
+
 IMPORT_TIMEOUT = 120  # seconds to import the harness and the student's files (torch is slow)
 MESSAGE_ROOM = 64 * 1024  # a message's own fields, beyond its test's output
-
-
-def _output_limit(spec: dict) -> int:
-    """Characters of output kept per test (and as much again of its traceback)."""
-    return max(1024, spec["output_bytes"] // max(len(spec["tests"]), 1))
 
 
 def _line_limit(spec: dict) -> int:
     """The longest message a tester sends: a test's output and traceback at their limits, each
     character escaped by JSON into at most 6 bytes."""
-    return 12 * _output_limit(spec) + MESSAGE_ROOM
-
-
-def _not_dumpable() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-
-
-# The tester: runs the student's code, reports over the pipe.
-
-
-class _Capped(io.StringIO):
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit, self.cut = limit, False
-
-    def write(self, text: str) -> int:
-        room = self.limit - self.tell()
-        if len(text) > room:
-            self.cut = True
-            text = text[: max(room, 0)]
-        return super().write(text) if text else 0
-
-
-def _send(pipe, message: dict) -> None:
-    pipe.write(json.dumps(message) + "\n")
-    pipe.flush()
-
-
-class _FromMemory(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports the hidden modules (top-level ``NAME.py``) from their sources in memory."""
-
-    def __init__(self, modules: dict[str, str]) -> None:
-        self.modules = modules
-
-    def find_spec(self, fullname, path=None, target=None):
-        if path is None and f"{fullname}.py" in self.modules:
-            return importlib.util.spec_from_loader(fullname, self, origin=f"{fullname}.py")
-        return None
-
-    def create_module(self, spec):
-        return None
-
-    def exec_module(self, module) -> None:
-        name = f"{module.__name__}.py"
-        module.__file__ = name
-        source = self.modules.pop(name)  # not left lying here for the student's code to read
-        exec(compile(source, name, "exec", dont_inherit=True), module.__dict__)
-
-
-def _load_modules(bundle: dict) -> None:
-    """The harness and private modules (from the runner's pipe, read before any of the student's
-    code runs) importable from memory; tracebacks get the visible view of their lines."""
-    for name, text in bundle.get("shown", {}).items():
-        lines = text.splitlines(keepends=True)
-        linecache.cache[name] = (len(text), None, lines, name)  # no mtime: never re-read
-    sys.meta_path.insert(0, _FromMemory(bundle.get("modules", {})))
-
-
-def _preflight() -> None:
-    """What the student's code may take is counted on top of an interpreter with torch loaded:
-    if that cannot load here, the run's limits are the machine's fault, not the student's."""
-    if importlib.util.find_spec("torch") is not None:
-        __import__("torch")
-
-
-def tester(fd: int, go_fd: int) -> None:
-    pipe = os.fdopen(fd, "w", encoding="utf-8")
-    go = os.fdopen(go_fd, "rb")
-    bundle = json.loads(sys.stdin.buffer.read() or b"{}")
-    spec, probe_key = bundle["spec"], bundle.get("probe_key", "")
-    sys.stdin.close()
-    sys.stdin = open(os.devnull)  # noqa: SIM115 - the student's code may read it
-    start, stop = bundle["start"], bundle["stop"]
-    limit = _output_limit(spec)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # probes, beside this file
-    try:
-        # Before the student's folder is on the path: torch and the guard as they are.
-        _preflight()
-        if any("probe" in test for test in spec["tests"][start:stop]):
-            # What the guard takes from torch is torch as it was before the student's code.
-            __import__("guard").seal(probe_key)
-    except BaseException:  # nothing of the student's has run: the machine's fault
-        _send(pipe, {"event": "preflight_error", "output": _trace(limit)})
-        return
-    _load_modules(bundle)
-    sys.path.insert(0, os.getcwd())
-    sys.argv = [spec["harness"] or "pyrunner.py"]
-    try:
-        # None of the student's code has run before this. Wait until the runner has noted it:
-        # the student's code could kill the runner before it read the message.
-        _send(pipe, {"event": "importing"})
-        go.readline()
-        harness = __import__(spec["harness"][:-3]) if spec.get("harness") else None
-    except BaseException:  # whatever the import raised is the student's feedback
-        _send(pipe, {"event": "import_error", "output": _trace(limit)})
-        return
-    for index in range(start, stop):
-        test = spec["tests"][index]
-        _send(pipe, {"event": "start", "index": index})
-        if "probe" in test:
-            go.readline()  # the runner has written this check's inputs
-        captured = _Capped(limit)
-        status, extra = "passed", ""
-        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-            try:
-                if "probe" in test:
-                    _probe(test["probe"])
-                else:
-                    getattr(harness, test["function"])()
-            except AssertionError as exc:
-                status, extra = "failed", _assertion(exc)
-            except SystemExit as exc:
-                status, extra = "failed", f"The code called sys.exit({exc.code!r}) during the test."
-            except BaseException:
-                status, extra = "failed", _trace(limit)
-        output = captured.getvalue()
-        if captured.cut:
-            output += f"\n[output cut: more than {limit // 1024} KB]"
-        output = (output.rstrip("\n") + "\n" + extra).strip("\n") if extra else output
-        _send(pipe, {"event": "done", "index": index, "status": status, "output": output})
-
-
-def _probe(check: dict) -> None:
-    """A reference check (autograder.checks): the sealed guard runs the student's object and
-    saves its outputs."""
-    sys.audit("autograder.check", json.dumps(check))
-
-
-def _assertion(exc: AssertionError) -> str:
-    message = str(exc)
-    if type(exc).__name__ == "CheckFailed":  # a reference check's finding, told as it is
-        return message
-    return f"AssertionError: {message}" if message else "AssertionError (the test failed)"
-
-
-def _trace(limit: int) -> str:
-    """The exception, without the frames of this file."""
-    kind, value, tb = sys.exc_info()
-    ours = ("pyrunner.py", "probes.py", "guard.py")
-    frames = [f for f in traceback.extract_tb(tb) if not f.filename.endswith(ours)]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(kind, value)
-    text = "Traceback (most recent call last):\n" + "".join(lines)
-    return text.replace(os.getcwd() + os.sep, "")[-limit:]  # the scratch folder means nothing
+    return 12 * pytester.output_limit(spec) + MESSAGE_ROOM
 
 
 # The runner: holds the key, enforces the time per test, signs the results.
 
 
 def _start_tester(payload: bytes):
-    """A tester, isolated, from this file (read-only: see the module's docstring); ``payload``
-    on its standard input."""
+    """A tester, isolated, from ``pytester.py`` beside this file (read-only: see the module's
+    docstring); ``payload`` on its standard input."""
     read, write = os.pipe()
     go_read, go_write = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-I", "-B", os.path.abspath(__file__), "--tester", str(write),
-         str(go_read)],
-        pass_fds=(write, go_read), stdin=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-I",
+            "-B",
+            os.path.join(os.path.dirname(os.path.abspath(__file__)), "pytester.py"),
+            str(write),
+            str(go_read),
+        ],
+        pass_fds=(write, go_read),
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+    )
     os.close(write)
     os.close(go_read)
     with contextlib.suppress(OSError):  # a tester that died at once: its end tells the rest
@@ -259,8 +118,14 @@ def _payload(spec: dict, bundle: dict, start: int, stop: int, probe_key: str) ->
     the key it seals the checks' guard with."""
     group = "modules" if spec["tests"][start].get("hidden") else "visible"
     modules = bundle.get(group, bundle.get("modules", {}))
-    payload = {"spec": spec, "start": start, "stop": stop, "modules": modules,
-               "shown": bundle.get("shown", {}), "probe_key": probe_key}  # fmt: skip
+    payload = {
+        "spec": spec,
+        "start": start,
+        "stop": stop,
+        "modules": modules,
+        "shown": bundle.get("shown", {}),
+        "probe_key": probe_key,
+    }
     return json.dumps(payload).encode()
 
 
@@ -390,8 +255,11 @@ def run_tests(spec: dict, bundle: dict, report=lambda stage: None) -> dict:
                 began_test = time.monotonic()
             elif event == "done":
                 status = "passed" if message.get("status") == "passed" else "failed"
-                results[index] = {"status": status, "output": str(message.get("output", "")),
-                                  "duration": round(time.monotonic() - began_test, 3)}  # fmt: skip
+                results[index] = {
+                    "status": status,
+                    "output": str(message.get("output", "")),
+                    "duration": round(time.monotonic() - began_test, 3),
+                }
                 _take_outputs(tests[index], kept)
                 current.update(index=None, deadline=time.monotonic() + timeout)
                 start = index + 1
@@ -431,30 +299,8 @@ def run_tests(spec: dict, bundle: dict, report=lambda stage: None) -> dict:
     }
 
 
-def _reporter(key: bytes):
-    """``report(stage)``: a signed line on the report channel, each stage once."""
-    fd = int(os.environ.pop("AUTOGRADER_REPORT_FD", "-1"))
-    if fd >= 0:
-        os.set_inheritable(fd, False)  # no tester gets it
-    done = set()
-
-    def report(stage: str) -> None:
-        if fd < 0 or stage in done:
-            return
-        done.add(stage)
-        mac = hmac.new(key, b"stage\0" + stage.encode(), hashlib.sha256).hexdigest()
-        with contextlib.suppress(OSError):
-            os.write(fd, f"{stage} {mac}\n".encode())
-
-    return report
-
-
 def main(spec_path: str, status_path: str, hidden_path: str) -> None:
-    _not_dumpable()
-    key = sys.stdin.buffer.readline().strip()
-    sys.stdin.close()
-    report = _reporter(key)
-    report("started")
+    key, report = keyholder.take_key()
     with open(spec_path) as handle:
         spec = json.load(handle)
     bundle = {}
@@ -472,7 +318,4 @@ def main(spec_path: str, status_path: str, hidden_path: str) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--tester":
-        tester(int(sys.argv[2]), int(sys.argv[3]))
-    else:
-        main(sys.argv[1], sys.argv[2], sys.argv[3])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])

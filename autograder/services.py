@@ -22,14 +22,8 @@ from django.utils import timezone
 
 from autograder import blobs, checks, dispatch, failures, harness, notebooks, selectors, uploads
 from autograder.execution import RESERVED_NAMES
-from autograder.grader import (
-    Grade,
-    grade_notebook,
-    grade_python,
-    gradescope_results,
-    test_dicts,
-    total_points,
-)
+from autograder.grader import grade_python
+from autograder.grades import Grade, gradescope_results, test_dicts, total_points
 from autograder.models import (
     Assignment,
     AssignmentFile,
@@ -41,6 +35,7 @@ from autograder.models import (
     SubmissionFile,
     SubmissionState,
 )
+from autograder.notebook_pipeline import grade_notebook
 from autograder.notebook_set import grade_notebook_set
 from autograder.sandbox import Limits
 from courseapp.courses.models import Course, Enrollment, Role

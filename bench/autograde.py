@@ -33,7 +33,7 @@ django.setup()
 import nbformat  # noqa: E402
 from nbformat.v4 import new_code_cell, new_notebook  # noqa: E402
 
-from autograder.grader import grade_notebook  # noqa: E402
+from autograder.notebook_pipeline import grade_notebook  # noqa: E402
 from autograder.notebooks import release_version  # noqa: E402
 from autograder.sandbox import Limits, isolation_level  # noqa: E402
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from autograder import checks, notebooks
-from autograder.grader import grade_notebook
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits
 
 FOLDER = Path(__file__).resolve().parents[2] / "courseapp" / "demo" / "assignments"

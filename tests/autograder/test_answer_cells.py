@@ -8,7 +8,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder import notebooks, selectors, services
+from autograder import cell_scores, notebooks, selectors, services
 from autograder.tasks import grade_submission_task
 from grading.services.schemes import grading_scheme_create
 from tests.autograder.nbfactory import meta, source_notebook
@@ -41,8 +41,8 @@ def scored(edit=None) -> dict:
         if cell.cell_type == "code":
             cell.execution_count = 1
     expected = notebooks.graded_ids(source())
-    scores = notebooks.score(executed, expected=expected, source=source())
-    return {s.grade_id: (s.points, s.max_points, s.status) for s in scores}
+    scores = cell_scores.score(executed, expected=expected, source=source())
+    return {s.name: (s.score, s.max_score, s.status) for s in scores}
 
 
 def test_it_scores_untouched_answers_zero_and_leaves_the_task_to_a_ta():

@@ -294,7 +294,7 @@ points = 2
 
 
 def grade_notebook_with_checks(body: str):
-    from autograder.grader import grade_notebook
+    from autograder.notebook_pipeline import grade_notebook
     from tests.autograder.nbfactory import source_bytes, student_notebook
 
     return grade_notebook(
@@ -528,7 +528,7 @@ def source_with_check_cell(cell_source: str = CHECK_CELL, **meta_overrides):
 def grade_with_check_cell(body: str, *, extra_cells=()):
     import nbformat
 
-    from autograder.grader import grade_notebook
+    from autograder.notebook_pipeline import grade_notebook
     from tests.autograder.nbfactory import student_notebook
 
     source = source_with_check_cell()
@@ -542,7 +542,7 @@ def grade_with_check_cell(body: str, *, extra_cells=()):
 def test_a_check_in_a_grade_cell_runs_in_its_place_and_is_scored_once():
     import nbformat
 
-    from autograder import feedback, grader
+    from autograder import feedback, grades
 
     right = "    import torch\n    return torch.where(x > 0, x, torch.zeros_like(x))"
     # a later cell of the student's breaks relu: the check, in its cell, ran before that
@@ -561,7 +561,7 @@ def test_a_check_in_a_grade_cell_runs_in_its_place_and_is_scored_once():
     assert check.score == 0 and "gradient with respect to argument 1" in check.output
     views = feedback.notebook_cells(
         nbformat.reads(wrong.executed, as_version=4), source=source_with_check_cell(),
-        rows=grader.test_dicts(wrong),
+        rows=grades.test_dicts(wrong),
     )  # fmt: skip
     [view] = [v for v in views if v.grade_id == "relu_matches_torch"]
     assert "gradient with respect to argument 1" in view.message and "kind =" in view.source
@@ -658,7 +658,7 @@ points = 1
 
 
 def test_a_model_that_trains_when_asked_to_predict_is_over_budget_in_a_notebook():
-    from autograder.grader import grade_notebook
+    from autograder.notebook_pipeline import grade_notebook
     from tests.autograder.nbfactory import source_bytes, student_notebook
 
     result = grade_notebook(
@@ -724,7 +724,7 @@ save_file({"out": out.detach(), "grad_arg0": x.grad}, "check-0-out.safetensors")
 def test_outputs_forged_after_the_check_ran_are_not_the_ones_compared():
     import nbformat
 
-    from autograder.grader import grade_notebook
+    from autograder.notebook_pipeline import grade_notebook
     from tests.autograder.nbfactory import student_notebook
 
     result = grade_notebook(

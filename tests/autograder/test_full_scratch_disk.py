@@ -11,7 +11,8 @@ import tempfile
 import pytest
 
 from autograder import failures, harness
-from autograder.grader import grade_notebook, grade_python
+from autograder.grader import grade_python
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits
 from tests.autograder.nbfactory import source_bytes, student_notebook
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 import nbformat
 import pytest
 
-from autograder.grader import grade_notebook, results_json
+from autograder.grades import results_json
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits, isolation_level
 from tests.autograder.nbfactory import source_bytes, student_notebook
 

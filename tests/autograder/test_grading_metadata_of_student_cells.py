@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from autograder import notebooks
-from autograder.grader import grade_notebook
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits
 from tests.autograder.nbfactory import meta, source_bytes, source_notebook, student_notebook
 

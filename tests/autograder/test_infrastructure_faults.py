@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from autograder import failures, harness
-from autograder.grader import grade_notebook, grade_python
+from autograder.grader import grade_python
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits
 from tests.autograder.nbfactory import meta, source_bytes, source_notebook, student_notebook
 
@@ -58,7 +59,7 @@ def test_it_grades_through_a_virtualenv_reached_by_a_symlink(tmp_path):
     (tmp_path / "a1.ipynb").write_bytes(student_notebook())
     code = (
         "import json, sys\n"
-        "from autograder.grader import grade_notebook\n"
+        "from autograder.notebook_pipeline import grade_notebook\n"
         "from autograder.sandbox import Limits\n"
         "from tests.autograder.nbfactory import source_bytes\n"
         "grade = grade_notebook(source=source_bytes(), submitted=open(sys.argv[1], 'rb').read(),\n"

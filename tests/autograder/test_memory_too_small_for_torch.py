@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from autograder import failures
-from autograder.grader import grade_notebook
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits
 from tests.autograder.nbfactory import source_bytes, student_notebook
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from autograder import harness
-from autograder.grader import grade_notebook, grade_python
+from autograder.grader import grade_python
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits
 from tests.autograder.nbfactory import source_bytes, student_notebook
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder import notebooks
+from autograder import cell_scores, notebooks
 from tests.autograder.nbfactory import HIDDEN_TEST, VISIBLE_TEST, source_notebook, student_notebook
 
 
@@ -112,14 +112,14 @@ def test_scoring_follows_nbgrader():
     error = nbformat.v4.new_output("error", ename="AssertionError", evalue="relu(3) should be 3",
                                    traceback=["Traceback...", "assert relu(3) == 3"])  # fmt: skip
 
-    passed = notebooks.score(executed_with([]), expected=EXPECTED)
-    failed = notebooks.score(executed_with([error]), expected=EXPECTED, hidden={"test_relu"})
+    passed = cell_scores.score(executed_with([]), expected=EXPECTED)
+    failed = cell_scores.score(executed_with([error]), expected=EXPECTED, hidden={"test_relu"})
 
-    assert [(s.grade_id, s.points, s.status) for s in passed] == [
+    assert [(s.name, s.score, s.status) for s in passed] == [
         ("test_relu", 2, "passed"),
         ("why_relu", None, "manual"),
     ]
-    assert (failed[0].points, failed[0].status) == (0, "failed")
+    assert (failed[0].score, failed[0].status) == (0, "failed")
     # The message is the hidden part's own: only the kind of error is shown.
     assert failed[0].output.strip() == (
         "AssertionError in a test with a hidden part (its message is not shown)."
@@ -140,23 +140,23 @@ def test_scoring_follows_nbgrader():
 def test_a_test_with_a_hidden_part_shows_nothing_the_student_could_not_see(ename, evalue, shown):
     error = nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=["..."])
 
-    [scored, _] = notebooks.score(executed_with([error]), expected=EXPECTED, hidden={"test_relu"})
+    [scored, _] = cell_scores.score(executed_with([error]), expected=EXPECTED, hidden={"test_relu"})
 
     assert scored.output.startswith(shown) and "relu(3)" not in scored.output
 
 
 def test_a_test_that_never_ran_scores_zero_not_full_marks():
-    never = notebooks.score(executed_with([], execution_count=None), expected=EXPECTED)
-    unreached = notebooks.score(executed_with([]), expected=EXPECTED, unreached={2})
+    never = cell_scores.score(executed_with([], execution_count=None), expected=EXPECTED)
+    unreached = cell_scores.score(executed_with([]), expected=EXPECTED, unreached={2})
 
-    assert never[0].points == unreached[0].points == 0
+    assert never[0].score == unreached[0].score == 0
     assert never[0].status == "not_run"
 
 
 def test_an_error_reply_fails_the_test_even_without_a_traceback():
-    scores = notebooks.score(executed_with([]), expected=EXPECTED, errors={2})
+    scores = cell_scores.score(executed_with([]), expected=EXPECTED, errors={2})
 
-    assert scores[0].points == 0
+    assert scores[0].score == 0
 
 
 def test_cells_claiming_to_be_tests_count_only_if_the_instructor_made_them():
@@ -174,18 +174,18 @@ def test_cells_claiming_to_be_tests_count_only_if_the_instructor_made_them():
         if cell.cell_type == "code":
             cell.execution_count = 1
 
-    scores = notebooks.score(executed, expected=notebooks.graded_ids(source_notebook()))
+    scores = cell_scores.score(executed, expected=notebooks.graded_ids(source_notebook()))
 
-    assert [s.grade_id for s in scores] == ["test_relu", "why_relu"]
-    assert sum(s.max_points for s in scores) == 3
+    assert [s.name for s in scores] == ["test_relu", "why_relu"]
+    assert sum(s.max_score for s in scores) == 3
 
 
 def test_a_test_result_above_its_points_gives_no_credit_instead_of_crashing():
     number = nbformat.v4.new_output("execute_result", data={"text/plain": "99"}, execution_count=1)
 
-    scores = notebooks.score(executed_with([number]), expected=EXPECTED)
+    scores = cell_scores.score(executed_with([number]), expected=EXPECTED)
 
-    assert scores[0].points == 0
+    assert scores[0].score == 0
 
 
 def test_deeply_nested_json_is_refused_clearly():

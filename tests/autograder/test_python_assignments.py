@@ -15,8 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from autograder import harness, selectors, services
-from autograder.grader import HIDDEN_OUTPUT, _sandbox_note
+from autograder.grader import HIDDEN_OUTPUT
 from autograder.models import Assignment, AssignmentKind, SubmissionState
+from autograder.run_notes import sandbox_note
 from autograder.sandbox import STOP_REASONS, Limits, SandboxResult
 from autograder.tasks import grade_submission_task
 from grading.models import Score
@@ -308,7 +309,7 @@ def test_a_student_submits_python_files_from_the_page(client, student, python_as
 def test_every_way_the_sandbox_stops_a_run_is_explained(reason):
     sandbox = SandboxResult(None, 9, "", "", False, False, 1.0, 1.0, 0, reason, "bubblewrap")
 
-    note = _sandbox_note(sandbox, Limits(), what="Your code")
+    note = sandbox_note(sandbox, Limits(), what="Your code")
 
     assert note and note.startswith("Your code") and "{" not in note
 

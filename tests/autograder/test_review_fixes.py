@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from autograder import services, sweeper
-from autograder.grader import grade_notebook
 from autograder.models import Submission, SubmissionState
+from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits
 from autograder.tasks import grade_submission_task
 from grading.models import Score

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from autograder import failures, uploads
-from autograder.grader import results_json
+from autograder.grades import results_json
 from autograder.management.commands._files import read_files
 from autograder.models import Assignment
 from autograder.notebooks import SourceError
