@@ -12,12 +12,21 @@ import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from django.conf import settings
-
-from autograder import checks, findings, harness, notebooks, reach
+from autograder import harness, notebooks
+from autograder.checks.cells import (
+    cell_checks,
+    cell_lines,
+    check_cell,
+    check_cell_meta,
+    notebook_aliases,
+    student_code,
+)
+from autograder.checks.exchange import public_datasets
+from autograder.checks.scoring import CHANGED_OUTPUTS, PreparedChecks, changed_outputs, checks_zero
+from autograder.checks.spec import Check
 from autograder.execution import Execution, run_notebook, run_python_tests
-from autograder.failures import InfrastructureFault
 from autograder.harness import HarnessSpec
+from autograder.results import HIDDEN_OUTPUT, TestResult, reported
 from autograder.sandbox import Limits, SandboxResult, isolation_level
 
 STOP_REASONS = {
@@ -28,15 +37,6 @@ STOP_REASONS = {
     "disk_limit": "{what} wrote more than the {disk} MB or {entries} files allowed in its folder.",
     "signal": "{what} was killed.",
 }
-
-
-@dataclass(frozen=True)
-class TestResult:
-    name: str
-    score: Decimal | None  # None: waits for a hand grade
-    max_score: Decimal
-    status: str  # passed, failed, partial, not_run, unanswered, manual
-    output: str
 
 
 @dataclass
@@ -131,35 +131,33 @@ def grade_notebook(
     limits: Limits,
     cell_timeout: int,
     filename: str = "the notebook",
-    reference_checks: tuple[checks.Check, ...] = (),
+    reference_checks: tuple[Check, ...] = (),
     private: dict[str, bytes] | None = None,
 ) -> Grade:
     """``reference_checks`` (``autograder.checks``) run after the student's cells, in the same
     kernel, on the notebook's variables, and checks declared in the source's grade cells
-    (``checks.cell_checks``) run in their place; ``private``: the instructor's files they may
+    (``checks.cells.cell_checks``) run in their place; ``private``: the instructor's files they may
     use."""
     started = time.monotonic()
     source_nb = notebooks.read(source, name="the assignment's source notebook")
     try:
         submitted_nb = notebooks.read(submitted, name=filename)
     except notebooks.NotebookError as exc:
-        tests = _all_zero(source_nb, str(exc)) + _checks_zero(reference_checks, str(exc))
+        tests = _all_zero(source_nb, str(exc)) + checks_zero(reference_checks, str(exc))
         return Grade(tests, notes=[str(exc)], isolation=isolation_level())
     restored = notebooks.restore(submitted_nb, source_nb)
-    in_cells = checks.cell_checks(source_nb, first_index=len(reference_checks))
-    prepared = _Checks.prepare(
-        (*reference_checks, *in_cells), checks.student_code(restored.notebook), private or {},
-        data_files, aliases=checks.notebook_aliases(restored.notebook),
-    ).told_in_cells(checks.cell_lines(restored.notebook))  # fmt: skip
+    in_cells = cell_checks(source_nb, first_index=len(reference_checks))
+    prepared = PreparedChecks.prepare(
+        (*reference_checks, *in_cells), student_code(restored.notebook), private or {},
+        data_files, aliases=notebook_aliases(restored.notebook),
+    ).told_in_cells(cell_lines(restored.notebook))  # fmt: skip
     notebook = copy.deepcopy(restored.notebook)
     in_cell_names = {c.name for c in in_cells}
     placed = _place_checks(notebook, prepared, in_cell_names)
     first_check = len(notebook.cells)
     student_cells = _student_cells(notebook, source_nb, set(placed))
-    notebook.cells.extend(
-        checks.check_cell(c) for c in prepared.to_run if c.name not in in_cell_names
-    )
-    replaced = checks.public_datasets(prepared.to_run)
+    notebook.cells.extend(check_cell(c) for c in prepared.to_run if c.name not in in_cell_names)
+    replaced = public_datasets(prepared.to_run)
     execution = run_notebook(
         notebook, data_files={**data_files, **prepared.input_files()}, limits=limits,
         cell_timeout=cell_timeout, collect=prepared.output_files(), replaced=replaced,
@@ -173,7 +171,7 @@ def grade_notebook(
     if execution.executed is None:
         could_not = "The notebook could not be run."
         message = _nothing_scored(notes, execution.tampered, stopped, could_not)
-        tests = _all_zero(source_nb, message) + _checks_zero(reference_checks, message)
+        tests = _all_zero(source_nb, message) + checks_zero(reference_checks, message)
         return Grade(
             tests, notes, log, b"", execution.sandbox.isolation, time.monotonic() - started
         )
@@ -195,7 +193,7 @@ def grade_notebook(
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
     results = {}
     durations = execution.status.get("durations") or {}
-    changed = _changed_outputs(execution.files, execution.status.get("outputs") or {})
+    changed = changed_outputs(execution.files, execution.status.get("outputs") or {})
     for index, cell in enumerate(execution.executed.cells):
         if not cell.get("metadata", {}).get("autograder", {}).get("check"):
             continue
@@ -254,7 +252,7 @@ def _unhidden(replaced: dict, sandbox: SandboxResult) -> str:
     )
 
 
-def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:
+def _place_checks(notebook, prepared: PreparedChecks, names: set[str]) -> dict:
     """Put the code that runs each check declared in a grade cell in that cell's place; returns
     the cells replaced, by index. A check that is not run (a forbidden API) leaves its cell as it
     is: comments, which do nothing."""
@@ -265,13 +263,10 @@ def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:
         if check is None or cell.cell_type != "code":
             continue
         placed[index] = copy.deepcopy(cell)
-        cell.source = checks.check_cell(check).source
+        cell.source = check_cell(check).source
         cell.outputs, cell.execution_count = [], None
-        cell.metadata["autograder"] = checks.check_cell_meta(check)
+        cell.metadata["autograder"] = check_cell_meta(check)
     return placed
-
-
-HIDDEN_OUTPUT = "A hidden test: its output is not shown."
 
 
 def grade_python(
@@ -292,8 +287,8 @@ def grade_python(
         message = f"Missing from the submission: {', '.join(missing)}."
         return Grade(_harness_zero(spec, message), [message], isolation=isolation_level())
     students = {n: submitted[n] for n in spec.files}
-    prepared = _Checks.prepare(spec.checks, students, instructor_files, data_files)
-    spec = replace(spec, checks=prepared.checks)  # with this submission's seeds (checks.salted)
+    prepared = PreparedChecks.prepare(spec.checks, students, instructor_files, data_files)
+    spec = replace(spec, checks=prepared.checks)  # this submission's seeds (checks.inputs)
     # The harness and its private helpers run beside the student's code, its modules from
     # memory (never files the student's code could read); the spec and the checks' reference
     # solutions never enter the sandbox (the student's code could import or print them).
@@ -302,7 +297,7 @@ def grade_python(
     plain = {n: c for n, c in in_sandbox.items() if n not in hidden}
     files = {**data_files, **students, **plain, **prepared.input_files()}
     runner_spec = spec.runner_spec(test_timeout, limits.output_bytes, skip=set(prepared.forbidden))
-    replaced = checks.public_datasets(prepared.to_run)
+    replaced = public_datasets(prepared.to_run)
     visible = {t.function for t in spec.tests if not t.hidden}
     shown = {n: harness.shown_view(c, visible) for n, c in hidden.items() if n == spec.harness}
     run = run_python_tests(
@@ -323,7 +318,7 @@ def grade_python(
     if run.status.get("state") == "import_error":
         notes.append("Your code could not be imported, so every test failed; see the first test.")
     results = dict(zip([t["name"] for t in runner_spec["tests"]], reported, strict=True))
-    changed = _changed_outputs(run.files, run.status.get("outputs") or {})
+    changed = changed_outputs(run.files, run.status.get("outputs") or {})
     for check in spec.checks:  # outputs not as the runner took them when the check was done
         if check.files()[1] in changed and results[check.name].get("status") == "passed":
             results[check.name] = {"status": "failed", "output": CHANGED_OUTPUTS}
@@ -352,183 +347,12 @@ def _without_secrets(test: TestResult, secrets: set[str]) -> TestResult:
     return TestResult(test.name, test.score, test.max_score, test.status, SECRET_OUTPUT)
 
 
-@dataclass
-class _Checks:
-    """The reference checks of one grading: which the student's source already fails (a
-    forbidden API), the inputs made for the others, and, after the run, their scores."""
-
-    checks: tuple[checks.Check, ...]
-    forbidden: dict[str, list[str]]
-    inputs: dict[str, dict]
-    private: dict[str, bytes]
-    device: str = "cpu"
-    tampering: tuple[str, ...] = ()  # where the student's code changes torch or the checks
-    reaches: tuple[str, ...] = ()  # where it reaches for the checking machinery (``reach``)
-    staff_log: list[str] = field(default_factory=list)  # what staff should look at
-
-    @classmethod
-    def prepare(
-        cls, reference_checks, students: dict[str, bytes], private: dict[str, bytes], data: dict,
-        *, aliases: dict[str, str] | None = None,
-    ):  # fmt: skip
-        key = settings.SECRET_KEY.encode()
-        reference_checks = tuple(checks.salted(c, students, key) for c in reference_checks)
-        tampering = checks.tampering(students, aliases=aliases) if reference_checks else []
-        reaches = reach.reaches(students, aliases=aliases) if reference_checks else []
-        untrusted = tampering + reaches
-        forbidden = {
-            c.name: uses
-            for c in reference_checks
-            if (
-                uses := untrusted
-                or checks.forbidden_uses(students, c.forbidden, target=c.target_name)
-            )
-        }
-        inputs = {
-            c.name: checks.make_inputs(c, private, data)
-            for c in reference_checks
-            if c.name not in forbidden
-        }
-        device = checks.best_device() if reference_checks else "cpu"
-        return cls(tuple(reference_checks), forbidden, inputs, private, device, tuple(tampering),
-                   tuple(reaches))  # fmt: skip
-
-    def told_in_cells(self, places: list[str]) -> _Checks:
-        """The same, with places in a notebook said as cells and lines."""
-        self.forbidden = {n: checks.in_cells(uses, places) for n, uses in self.forbidden.items()}
-        self.tampering = tuple(checks.in_cells(list(self.tampering), places))
-        self.reaches = tuple(checks.in_cells(list(self.reaches), places))
-        return self
-
-    @property
-    def to_run(self) -> list[checks.Check]:
-        return [c for c in self.checks if c.name in self.inputs]
-
-    def input_files(self) -> dict[str, bytes]:
-        return {c.files()[0]: self.input_bytes(c) for c in self.to_run}
-
-    def output_files(self) -> list[str]:
-        return [c.files()[1] for c in self.to_run]
-
-    def score(
-        self, results: dict, files: dict[str, bytes], notes: list[str], *, status: dict | None,
-        stderr: str,
-    ) -> list[TestResult]:  # fmt: skip
-        """``results``: how each check's probe ended in the sandbox, by check name; ``status``:
-        the runner's signed status (the guard's keys); ``stderr``: the sandbox's (the guard's
-        findings at run time)."""
-        keys = (status or {}).get("probe_keys") or []
-        if self.to_run and status is not None and not keys:  # ours, before any student code
-            raise InfrastructureFault(
-                f"The checks' guard was not sealed: {status.get('guard_error', 'no key')}"
-            )
-        run_time = findings.at_run_time(stderr) if self.to_run else []
-        told = {"changes": self.tampering, "reaches": self.reaches, "run_time": run_time}
-        self.staff_log += findings.for_staff(**told)
-        untrusted = findings.message(**told)
-        scored = []
-        for check in self.checks:
-            if untrusted:
-                scored.append(TestResult(check.name, Decimal(0), check.points, "failed",
-                                         untrusted))  # fmt: skip
-                continue
-            if check.name in self.forbidden:
-                scored.append(_forbidden_result(check, self.forbidden[check.name]))
-                continue
-            result = results.get(check.name, {"status": "failed", "output": "It did not run."})
-            outputs = files.get(check.files()[1])
-            if outputs is not None and result.get("status") == "passed":
-                actual = findings.attested_outputs(check, outputs, self.input_bytes(check), keys)
-                if actual is None:
-                    self.staff_log.append(f"Check {check.name!r}: {findings.UNATTESTED}")
-                    result = {"status": "failed", "output": findings.UNATTESTED}
-            scored.append(
-                _check_result(check, result, self.inputs[check.name], files, self.device,
-                              self.private, self.staff_log)
-            )  # fmt: skip
-        if self.checks:
-            notes.append(f"Reference checks ran on {self.device}.")
-        return scored
-
-    def input_bytes(self, check: checks.Check) -> bytes:
-        return checks.save_inputs(self.inputs[check.name])
-
-
-def _reported(result) -> tuple[str, str]:
-    status = result.get("status") if isinstance(result, dict) else None
-    status = status if status in ("passed", "failed", "not_run") else "failed"
-    return status, str(result.get("output", "")) if isinstance(result, dict) else ""
-
-
 def _harness_result(test, result) -> TestResult:
-    status, output = _reported(result)
+    status, output = reported(result)
     if test.hidden:
         output = HIDDEN_OUTPUT
     points = test.points if status == "passed" else Decimal(0)
     return TestResult(test.name, points, test.points, status, output)
-
-
-def _check_result(check, result, inputs, files, device, private, staff: list) -> TestResult:
-    """A reference check: the probe ran in the sandbox; compare its outputs here."""
-    status, output = _reported(result)
-    if status == "passed":
-        actual = checks.load_outputs(files.get(check.files()[1], b""))
-        if actual is None:
-            status, output = "failed", "Your code did not produce its outputs."
-        elif check.kind == "training" and _over_budget(check, result):
-            status, output = "failed", _over_budget(check, result)
-        elif check.kind == "training":  # points by accuracy, some or all
-            points, output = checks.training_points(check, actual)
-            staff.extend(checks.implausible(check, actual))
-            status = "passed" if points == check.points else "partial" if points else "failed"
-            return TestResult(check.name, points, check.points, status, output)
-        else:
-            problem = checks.problem(check, inputs, actual, device=device, private=private)
-            status, output = ("failed" if problem else "passed"), problem
-    if output and check.hidden:
-        output = HIDDEN_OUTPUT
-    output = f"{output}\n(seed {check.seed})".strip() if status == "failed" else ""
-    points = check.points if status == "passed" else Decimal(0)
-    return TestResult(check.name, points, check.points, status, output)
-
-
-CHANGED_OUTPUTS = (
-    "The check's outputs were written again after it had run (by the student's own code); "
-    "the check scores 0."
-)
-
-
-def _changed_outputs(files: dict[str, bytes], signed: dict) -> set[str]:
-    """The checks' outputs files that are not what the runner took when their check ended (or
-    that it never took: written after a check that left none)."""
-    import hashlib
-
-    return {name for name, content in files.items()
-            if hashlib.sha256(content).hexdigest() != signed.get(name)}  # fmt: skip
-
-
-TRAINING_SLACK = 5.0  # seconds beyond the budget for loading the data and predicting
-
-
-def _over_budget(check, result: dict) -> str:
-    """Training and predicting, timed by the runner outside the student's process (whose clock
-    the student's code could change), took longer than the budget allows."""
-    took = result.get("duration")
-    if not isinstance(took, int | float) or took <= check.time_budget + TRAINING_SLACK:
-        return ""
-    return (
-        f"Training and predicting took {took:.1f} s in all; the budget is "
-        f"{check.time_budget:g} s (and {TRAINING_SLACK:g} s to load the data and predict)."
-    )
-
-
-def _forbidden_result(check, uses: list[str]) -> TestResult:
-    message = f"Your code uses what this check forbids: {'; '.join(uses)}."
-    return TestResult(check.name, Decimal(0), check.points, "failed", message)
-
-
-def _checks_zero(reference_checks, message: str) -> list[TestResult]:
-    return [TestResult(c.name, Decimal(0), c.points, "failed", message) for c in reference_checks]
 
 
 def _harness_zero(spec: HarnessSpec, message: str) -> list[TestResult]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import ast
 
-from autograder import checks
+from autograder.checks.names import aliases_of, bound_to_paths, dotted_name, module_level_names
 
 MACHINERY = ("probes", "guard")
 # Threads are not here: one that still runs when a check starts is the guard's finding at run
@@ -132,8 +132,8 @@ def reaches(sources: dict[str, bytes], *, aliases: dict[str, str] | None = None)
 
 
 def _in(tree, aliases: dict[str, str]):
-    names = {**aliases, **checks._aliases(tree), **checks._bound_to_paths(tree, aliases)}
-    defined = checks._module_level_names(tree)
+    names = {**aliases, **aliases_of(tree), **bound_to_paths(tree, aliases)}
+    defined = module_level_names(tree)
 
     def resolved(dotted: str) -> str:
         head, _, rest = dotted.partition(".")
@@ -156,7 +156,7 @@ def _in(tree, aliases: dict[str, str]):
         elif isinstance(node, ast.FunctionDef) and node.name in ATTRIBUTES:
             yield f"a {node.name} of its own", line
         elif isinstance(node, ast.ClassDef):
-            for base in filter(None, map(checks._dotted, node.bases)):
+            for base in filter(None, map(dotted_name, node.bases)):
                 if resolved(base) in TENSORS:
                     yield f"a subclass of {resolved(base)}", line
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -164,7 +164,7 @@ def _in(tree, aliases: dict[str, str]):
         if isinstance(node, ast.Attribute) and node.attr in ATTRIBUTES and id(node) not in own:
             yield node.attr, line
         elif isinstance(node, ast.Attribute) and id(node) not in inner:
-            dotted = checks._dotted(node)
+            dotted = dotted_name(node)
             why = _path(resolved(dotted)) if dotted else ""
             if why:
                 yield why, line
@@ -245,7 +245,7 @@ def _computed(node: ast.Call, resolved, line: int):
     any other, on a module that is a reach or torch, is a reach of its own."""
     if node.func.id not in COMPUTED or len(node.args) < 2:
         return
-    base = checks._dotted(node.args[0])
+    base = dotted_name(node.args[0])
     if base is None:
         return
     full = resolved(base)

@@ -75,7 +75,7 @@ class Heartbeat:
     a missing heartbeat must not stop grading."""
 
     def __init__(self, *, hostname: str, queues: list[str], concurrency: int) -> None:
-        from autograder.checks import best_device
+        from autograder.checks.reference import best_device
         from autograder.sandbox import isolation_level
 
         self.row = {

@@ -13,7 +13,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder import checks, harness
+from autograder import harness
+from autograder.checks.cells import cell_checks, student_code
+from autograder.checks.compare import compare
+from autograder.checks.digits import dataset_split
+from autograder.checks.exchange import MAX_OUTPUT_TENSORS, load_outputs
+from autograder.checks.forbidden import forbidden_uses
+from autograder.checks.inputs import make_inputs
+from autograder.checks.kinds.base import EDGE_VALUES
+from autograder.checks.kinds.training import implausible, training_points
+from autograder.checks.parsing import parse, parse_toml
+from autograder.checks.reference import best_device
+from autograder.checks.spec import CheckError
+from autograder.checks.tampering import tampering
 from autograder.grader import grade_python
 from autograder.sandbox import Limits
 
@@ -105,7 +117,7 @@ def test_the_right_solution_scores_full_marks():
     assert {t.name: (t.score, t.status) for t in result.tests} == {
         name: (Decimal(points), "passed") for name, points in POINTS.items()
     }
-    device = checks.best_device()  # cuda on a GPU machine
+    device = best_device()  # cuda on a GPU machine
     assert result.device == device and f"Reference checks ran on {device}." in result.notes
 
 
@@ -190,7 +202,7 @@ def f(x):
 def g(params):
     return optim.Adam(params)
 """
-    uses = checks.forbidden_uses(
+    uses = forbidden_uses(
         {"nn.py": source}, ("torch.nn.functional.elu", "torch.nn.ELU", "torch.optim.Adam")
     )
 
@@ -200,17 +212,17 @@ def g(params):
         "torch.nn.functional.elu (nn.py, line 6)",
         "torch.optim.Adam (nn.py, line 8)",
     ]
-    assert checks.forbidden_uses({"nn.py": b"import torch\ntorch.relu\n"}, ("torch.nn",)) == []
+    assert forbidden_uses({"nn.py": b"import torch\ntorch.relu\n"}, ("torch.nn",)) == []
 
 
 def test_values_name_the_first_mismatch_and_the_largest_errors():
     check = SPEC.checks[0]
     want = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
 
-    same = checks.compare(check, {"out": want}, {"out": want + 1e-7})
-    values = checks.compare(check, {"out": want}, {"out": torch.tensor([[1.0, 2.0], [3.5, 0.0]])})
-    shape = checks.compare(check, {"out": want}, {"out": want.T.reshape(4)})
-    dtype = checks.compare(check, {"out": want}, {"out": want.double()})
+    same = compare(check, {"out": want}, {"out": want + 1e-7})
+    values = compare(check, {"out": want}, {"out": torch.tensor([[1.0, 2.0], [3.5, 0.0]])})
+    shape = compare(check, {"out": want}, {"out": want.T.reshape(4)})
+    dtype = compare(check, {"out": want}, {"out": want.double()})
 
     assert same == ""
     assert values.startswith("Values of the output: 2 of 4 differ; the first at index [1, 0]: "
@@ -264,17 +276,17 @@ def test_values_name_the_first_mismatch_and_the_largest_errors():
     ],
 )
 def test_a_bad_check_is_refused_with_the_reason(entry, message):
-    with pytest.raises(checks.CheckError, match=message):
-        checks.parse([{"target": "f", **entry}], default_module="nn")
+    with pytest.raises(CheckError, match=message):
+        parse([{"target": "f", **entry}], default_module="nn")
 
 
 def test_inputs_are_seeded_and_hold_edge_values():
     check = SPEC.checks[0]
 
-    first, again = checks.make_inputs(check), checks.make_inputs(check)
+    first, again = make_inputs(check), make_inputs(check)
 
     assert torch.equal(first["arg0"], again["arg0"])
-    edges = torch.tensor(checks.EDGE_VALUES, dtype=torch.float32)
+    edges = torch.tensor(EDGE_VALUES, dtype=torch.float32)
     assert torch.equal(first["arg0"].view(-1)[:7], edges)
 
 
@@ -300,7 +312,7 @@ def grade_notebook_with_checks(body: str):
     return grade_notebook(
         source=source_bytes(), submitted=student_notebook(body), data_files={},
         limits=Limits(wall_seconds=120, cpu_seconds=120), cell_timeout=30,
-        reference_checks=checks.parse_toml(NOTEBOOK_CHECKS),
+        reference_checks=parse_toml(NOTEBOOK_CHECKS),
     )  # fmt: skip
 
 
@@ -384,11 +396,11 @@ def forward(x):
 """
     files = {"nn.py": source}
 
-    assert checks.forbidden_uses(files, ("torch.relu",), target="relu") == []
-    assert checks.forbidden_uses(files, ("torch.relu",), target="forward") == [
+    assert forbidden_uses(files, ("torch.relu",), target="relu") == []
+    assert forbidden_uses(files, ("torch.relu",), target="forward") == [
         "torch.relu (nn.py, line 6)"
     ]
-    assert checks.forbidden_uses(files, ("torch.relu",), target="missing") == [
+    assert forbidden_uses(files, ("torch.relu",), target="missing") == [
         "torch.relu (nn.py, line 6)"
     ]
 
@@ -433,11 +445,11 @@ def test_the_checks_reference_solution_never_goes_into_the_sandbox():
 def test_an_outputs_file_of_a_million_tensors_is_refused_unread():
     from safetensors.torch import save
 
-    many = save({f"t{i}": torch.zeros(0) for i in range(checks.MAX_OUTPUT_TENSORS + 5)})
+    many = save({f"t{i}": torch.zeros(0) for i in range(MAX_OUTPUT_TENSORS + 5)})
 
-    assert checks.load_outputs(many) is None
-    assert checks.load_outputs(b"\xff" * 16) is None
-    assert checks.load_outputs(save({"out": torch.ones(2)}))["out"].tolist() == [1.0, 1.0]
+    assert load_outputs(many) is None
+    assert load_outputs(b"\xff" * 16) is None
+    assert load_outputs(save({"out": torch.ones(2)}))["out"].tolist() == [1.0, 1.0]
 
 
 def test_an_alias_made_in_the_instructors_cell_is_resolved_in_the_students():
@@ -452,9 +464,9 @@ def test_an_alias_made_in_the_instructors_cell_is_resolved_in_the_students():
         nbformat.v4.new_code_cell("def elu(x):\n    return F.elu(x)"),
     ]
 
-    code = checks.student_code(notebook)
+    code = student_code(notebook)
 
-    assert checks.forbidden_uses(code, ("torch.nn.functional.elu",), target="elu") == [
+    assert forbidden_uses(code, ("torch.nn.functional.elu",), target="elu") == [
         "torch.nn.functional.elu (the notebook, line 5)"
     ]
 
@@ -578,8 +590,8 @@ def test_a_check_in_a_grade_cell_runs_in_its_place_and_is_scored_once():
     ],
 )
 def test_a_bad_check_cell_is_refused_with_the_reason(cell_source, overrides, message):
-    with pytest.raises(checks.CheckError, match=message):
-        checks.cell_checks(source_with_check_cell(cell_source, **overrides))
+    with pytest.raises(CheckError, match=message):
+        cell_checks(source_with_check_cell(cell_source, **overrides))
 
 
 @pytest.mark.django_db
@@ -614,23 +626,23 @@ def test_a_python_submission_cannot_reach_a_checks_inputs_before_its_turn():
 def test_training_feedback_says_what_is_wrong_with_the_predictions():
     import torch
 
-    [check] = checks.parse(
+    [check] = parse(
         [{"name": "t", "kind": "training", "target": "fit", "points": 2, "classes": [5, 6, 7, 8, 9],
           "thresholds": [[0.9, 2]], "train_fraction": 0.1, "seed": 5}],
         default_module="nn",
     )  # fmt: skip
-    *_, y_test = checks.dataset_split(check)
+    *_, y_test = dataset_split(check)
     n = len(y_test)
 
     transposed = {"predictions": torch.zeros(5, dtype=torch.int64),
                   "returned_shape": torch.tensor([5, n])}  # fmt: skip
     digits = {"predictions": y_test + 5, "returned_shape": torch.tensor([n])}
 
-    assert checks.training_points(check, transposed)[1] == (
+    assert training_points(check, transposed)[1] == (
         f"For the {n} held-out inputs (a batch of shape ({n}, 64)) the model should return "
         f"({n}, 5) scores, one row per input, or {n} class numbers; it returned shape (5, {n})."
     )
-    assert checks.training_points(check, digits) == (
+    assert training_points(check, digits) == (
         0,
         "Its predictions should be class numbers 0-4, as in y_train; they range from 5 to 9.",
     )
@@ -664,7 +676,7 @@ def test_a_model_that_trains_when_asked_to_predict_is_over_budget_in_a_notebook(
     result = grade_notebook(
         source=source_bytes(), submitted=student_notebook(extra_cells=["import torch\n" + LAZY]),
         data_files={}, limits=Limits(wall_seconds=120, cpu_seconds=120), cell_timeout=30,
-        reference_checks=checks.parse_toml(BUDGET_CHECK),
+        reference_checks=parse_toml(BUDGET_CHECK),
     )  # fmt: skip
 
     [check] = [t for t in result.tests if t.name == "trains in time"]
@@ -708,7 +720,7 @@ def test_a_model_that_trains_when_asked_to_predict_is_over_budget_in_python_file
          "settings", "model"],
 )  # fmt: skip
 def test_changing_torch_is_found_and_a_variable_of_the_same_name_is_not(code, found):
-    assert checks.tampering({"f.py": code.encode()}) == found
+    assert tampering({"f.py": code.encode()}) == found
 
 
 FORGE = """import torch
@@ -740,29 +752,29 @@ def test_outputs_forged_after_the_check_ran_are_not_the_ones_compared():
 
 
 def test_outputs_that_differ_from_what_the_runner_took_are_refused():
-    from autograder.grader import _changed_outputs
+    from autograder.checks.scoring import changed_outputs
 
     signed = {"check-0-out.safetensors": __import__("hashlib").sha256(b"ours").hexdigest()}
 
-    assert _changed_outputs({"check-0-out.safetensors": b"ours"}, signed) == set()
-    assert _changed_outputs({"check-0-out.safetensors": b"theirs"}, signed) == {
+    assert changed_outputs({"check-0-out.safetensors": b"ours"}, signed) == set()
+    assert changed_outputs({"check-0-out.safetensors": b"theirs"}, signed) == {
         "check-0-out.safetensors"
     }
-    assert _changed_outputs({"check-1-out.safetensors": b"never taken"}, signed) == {
+    assert changed_outputs({"check-1-out.safetensors": b"never taken"}, signed) == {
         "check-1-out.safetensors"
     }
 
 
 def test_an_implausible_held_out_accuracy_is_pointed_out_to_staff():
-    [check] = checks.parse(
+    [check] = parse(
         [{"name": "t", "kind": "training", "target": "fit", "points": 2, "classes": [5, 6, 7, 8, 9],
           "thresholds": [[0.9, 2]], "train_fraction": 0.1, "seed": 5}],
         default_module="nn",
     )  # fmt: skip
-    *_, y_test = checks.dataset_split(check)
+    *_, y_test = dataset_split(check)
 
-    perfect = checks.implausible(check, {"predictions": y_test.clone()})
-    plausible = checks.implausible(check, {"predictions": torch.where(
+    perfect = implausible(check, {"predictions": y_test.clone()})
+    plausible = implausible(check, {"predictions": torch.where(
         torch.arange(len(y_test)) % 10 == 0, (y_test + 1) % 5, y_test)})  # fmt: skip
 
     assert perfect and "read the submission" in perfect[0]

@@ -16,12 +16,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder import checks, probes
+from autograder import probes
+from autograder.checks.exchange import probe_spec, save_inputs
+from autograder.checks.inputs import make_inputs
+from autograder.checks.parsing import parse
 from autograder.findings import at_run_time
 
 AUTOGRADER = Path(__file__).resolve().parents[2] / "autograder"
 KEY = "k" * 64
-[ELU] = checks.parse(
+[ELU] = parse(
     [{"name": "ELU", "kind": "function", "target": "elu", "reference": "torch.nn.functional.elu",
       "inputs": [[4, 5]], "kwargs": {"alpha": 1.5}, "gradients": True, "points": 1,
       "forbid": ["torch.nn.functional.elu"]}],
@@ -49,9 +52,9 @@ def run_check(tmp_path, student: str, *, before: str = "import student", check=E
     for name in ("guard.py", "probes.py"):
         shutil.copyfile(AUTOGRADER / name, tmp_path / name)
     (tmp_path / "student.py").write_text(student)
-    inputs = checks.save_inputs(checks.make_inputs(check))
+    inputs = save_inputs(make_inputs(check))
     (tmp_path / check.files()[0]).write_bytes(inputs)
-    spec = json.dumps(checks.probe_spec(check))
+    spec = json.dumps(probe_spec(check))
     (tmp_path / "run.py").write_text(DRIVER.format(key=KEY, before=before, spec=spec))
     done = subprocess.run(
         [sys.executable, "run.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
@@ -59,7 +62,7 @@ def run_check(tmp_path, student: str, *, before: str = "import student", check=E
     )  # fmt: skip
     outputs = tmp_path / check.files()[1]
     vouched = (
-        probes.attested([KEY], checks.probe_spec(check), inputs, outputs.read_bytes())
+        probes.attested([KEY], probe_spec(check), inputs, outputs.read_bytes())
         if outputs.exists()
         else None
     )
@@ -172,7 +175,7 @@ def test_a_reach_that_cannot_be_reported_is_refused(tmp_path):
 
     said, _, vouched = run_check(tmp_path, student)
 
-    x = checks.make_inputs(ELU)["arg0"]
+    x = make_inputs(ELU)["arg0"]
     assert said == "" and vouched is not None
     assert torch.allclose(vouched["out"], torch.nn.functional.elu(x, 1.5))  # LOOT was None
 
@@ -221,7 +224,7 @@ def test_outputs_written_in_the_checkers_place_are_not_vouched_for(tmp_path):
 
 def test_the_checkers_outputs_for_a_spec_the_student_changed_are_not_vouched_for(tmp_path):
     # The real checker, called by the student's code on the check's spec without its forbid
-    spec = checks.probe_spec(ELU)
+    spec = probe_spec(ELU)
     lax = json.dumps({**spec, "forbid": {}, "forbid_ops": {}})
     before = f"import student, sys\nsys.audit('autograder.check', {lax!r})\nsys.exit(0)"
 
