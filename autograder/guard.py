@@ -25,6 +25,16 @@ finding that the student cannot take back:
   torch's, safetensors' and the builtins' functions are compared with what they were at sealing
   (a monkeypatched ``Tensor.clone`` or ``save_file`` is a finding). A thread that runs while a
   check with forbidden APIs runs is a finding too (torch's modes and profiler are per thread).
+
+Why one file of some 600 lines, past the ~400 a module should keep to: it is copied into the
+sandbox beside ``probes.py`` alone (the ``autograder`` package is not there) and sealed as one
+unit. Sealing takes ``guard`` and ``probes`` out of ``sys.modules`` and makes importing them again,
+or reading their files (``OURS``), a finding; every further file would be one more the student's
+code must be kept from, and named again in each runner (``execution``, ``pyrunner``,
+``nbrunner``, ``notebooks.NOT_THE_STUDENTS``). Its parts, in order: what is watched (the
+constants), ``_Guard`` (findings, threads, running a check), the snapshot of torch's functions,
+the operator recorder and dispatch mode (``_Recorder``, ``_Around``, ``_ForbiddenOps``), the traps
+for forbidden names, and ``seal``.
 """
 
 import _thread
