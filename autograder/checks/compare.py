@@ -3,7 +3,9 @@ dtype and values; for values, the first mismatching index, the expected and actu
 and the largest absolute and relative errors. Keys are named in words for the student
 (``describe``).
 
-torch is imported where it is used: the web process imports this package without loading torch.
+torch is imported where it is used, so that reading a spec (``parsing``, ``cells``,
+``autograder.harness``) does not load it: some seconds of start-up that tools and tests which
+only read specs do without.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def _case(check: Check, key: str) -> tuple[str, str]:
     head, _, rest = key.partition(".")
     if not (head.startswith("case") and head[4:].isdigit()):
         return key, ""
-    kwargs = check.cases[int(head[4:]) - 1]
+    kwargs = check.options["cases"][int(head[4:]) - 1]  # a network check's
     return rest, "with " + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
 
 

@@ -1,13 +1,15 @@
 """The data set a training check trains and is scored on (scikit-learn's digits), split the same
 way every time, and the copy of it the sandbox shows without the rows a check holds out.
 
-torch and scikit-learn are imported where they are used: the web process imports this package
-without loading them.
+torch is imported where it is used, so that reading a spec (``parsing``, ``cells``,
+``autograder.harness``) does not load it: some seconds of start-up that tools and tests which
+only read specs do without.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 from pathlib import Path
 
 from autograder.checks.spec import Check
@@ -18,7 +20,8 @@ DATASETS = ("digits",)
 def dataset_split(check: Check):
     """(X_train, y_train, X_test, y_test) of the check's data set, shuffled by its seed: the
     same every time. scikit-learn's load_digits: 1,797 8x8 images, pixels scaled to [0, 1]."""
-    return _split(check.dataset, check.classes, check.seed, check.train_fraction)
+    options = check.options
+    return _split(options["dataset"], options["classes"], check.seed, options["train_fraction"])
 
 
 @functools.lru_cache(maxsize=8)  # made for the inputs, needed again for the score; not changed
@@ -49,8 +52,6 @@ def without_classes(hidden: frozenset[int] | None) -> dict[Path, bytes]:
 @functools.lru_cache(maxsize=8)  # the same few class sets at every grading of an assignment
 def _digits_without(labels: frozenset[int] | None) -> bytes:
     """digits.csv.gz without the rows of ``labels`` (the last column), or without any row."""
-    import gzip
-
     lines = gzip.decompress(digits_file().read_bytes()).decode().splitlines()
     kept = (
         []

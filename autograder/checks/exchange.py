@@ -1,6 +1,10 @@
 """What crosses into and out of the sandbox for a check: the spec its probe gets
 (``probe_spec``), its inputs and the student's outputs as safetensors (no pickle), and the files
-the sandbox shows in place of the real ones while checks run (``public_datasets``)."""
+the sandbox shows in place of the real ones while checks run (``public_datasets``).
+
+torch is imported where it is used, so that reading a spec (``parsing``, ``cells``,
+``autograder.harness``) does not load it: some seconds of start-up that tools and tests which
+only read specs do without."""
 
 from __future__ import annotations
 
@@ -67,18 +71,6 @@ def probe_spec(check: Check) -> dict:
         "kwargs": check.kwargs,
         "init": check.init,
         "arity": len(check.inputs),
-        "parameters": list(check.parameters),
-        "buffers": list(check.buffers),
-        "modes": list(check.modes),
-        "steps": check.steps,
-        "lr": check.lr,
-        "epochs": check.epochs,
-        "parameters_count": len(check.inputs),
-        "metrics": list(check.metrics),
-        "time_budget": check.time_budget,
-        "calls": check.calls,
-        "frozen": check.frozen,
-        "cases": list(check.cases),
     }
     spec.update(kind.spec(check))
     return spec

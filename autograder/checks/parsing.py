@@ -43,7 +43,7 @@ def parse_one(entry, index: int, default_module: str) -> Check:
     if not name:
         raise CheckError(f"check {index + 1} has no name.")
     kind = KINDS.get(entry.get("kind")) if isinstance(entry.get("kind"), str) else None
-    unknown = set(entry) - COMMON_FIELDS - (kind.options if kind else frozenset())
+    unknown = set(entry) - COMMON_FIELDS - _kinds_fields()
     if unknown:
         raise CheckError(f"check {name!r}: unknown keys {sorted(unknown)}.")
     if kind is None:
@@ -60,7 +60,7 @@ def parse_one(entry, index: int, default_module: str) -> Check:
     points = positive_points(entry.get("points"))
     if points is None:
         raise CheckError(f"check {name!r} needs points greater than 0.")
-    values = {k: v for k, v in entry.items() if k not in kind.options}
+    values = {k: v for k, v in entry.items() if k in COMMON_FIELDS}
     values.update(
         index=index,
         name=name,
@@ -73,11 +73,7 @@ def parse_one(entry, index: int, default_module: str) -> Check:
         inputs=tuple(tuple(int(n) for n in shape) for shape in entry.get("inputs", [])),
         forbid=tuple(entry.get("forbid", [])),
         allow=tuple(entry.get("allow", [])),
-        parameters=tuple(entry.get("parameters", [])),
-        buffers=tuple(entry.get("buffers", [])),
-        modes=tuple(entry.get("modes", ["train", "eval"])),
-        metrics=tuple(float(m) for m in entry.get("metrics", [])),
-        options={k: v for k, v in entry.items() if k in kind.options},
+        options={**kind.fields, **{k: v for k, v in entry.items() if k in kind.fields}},
     )
     if "shapes" in entry:
         raise CheckError(f"check {name!r}: give parameter shapes as inputs.")
@@ -87,6 +83,11 @@ def parse_one(entry, index: int, default_module: str) -> Check:
     if kind.has_reference and not values["reference"]:
         raise CheckError(f"check {name!r} names no reference.")
     return Check(**values)
+
+
+def _kinds_fields() -> set[str]:
+    """Every kind's own fields: one of another kind is accepted, and ignored."""
+    return set().union(*(kind.fields for kind in KINDS.values()))
 
 
 def parse_toml(data: bytes, *, default_module: str = "__main__") -> tuple[Check, ...]:
@@ -115,5 +116,6 @@ def reference_files(found) -> set[str]:
 
 
 def weights_files(found) -> set[str]:
-    """The data files that ``found`` checks load their networks' weights from."""
-    return {c.weights for c in found if c.weights}
+    """The data files that ``found`` checks load here (``Kind.data_files``: a network's
+    weights)."""
+    return {name for c in found for name in KINDS[c.kind].data_files(c)}

@@ -3,7 +3,9 @@ the worker has one (TF32 off, deterministic algorithms on), through the same pro
 (``probes.PROBES``) as the student's object went through in the sandbox; and the verdict on the
 student's outputs against it (``problem``), which each kind gives (``Kind.problem``).
 
-torch is imported where it is used: the web process imports this package without loading torch.
+torch is imported where it is used, so that reading a spec (``parsing``, ``cells``,
+``autograder.harness``) does not load it: some seconds of start-up that tools and tests which
+only read specs do without.
 """
 
 from __future__ import annotations

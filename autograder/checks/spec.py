@@ -36,36 +36,13 @@ class Check:
     kwargs: dict = field(default_factory=dict)
     init: dict = field(default_factory=dict)
     gradients: bool = False
-    edge_values: bool = True  # function inputs start with EDGE_VALUES (0 has no derivative in ReLU)
     forbid: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()  # relatives of a forbidden API that this check allows after all
-    parameters: tuple[str, ...] = ()
-    buffers: tuple[str, ...] = ()
-    modes: tuple[str, ...] = ("train", "eval")
-    steps: int = 5
-    lr: float = 0.1
-    epochs: int = 10
-    metrics: tuple[float, ...] = ()  # scheduler: the loss passed to step() each epoch
     rtol: float | None = None
     atol: float | None = None
     hidden: bool = False
-    tolerance: float = 0.01  # statistical: how far the fraction dropped may be from p
-    # training: the data set (its classes, relabelled 0..k-1), the split, the time to train,
-    # and [accuracy, points] pairs: the most points whose accuracy the model reaches
-    dataset: str = "digits"
-    classes: tuple[int, ...] = ()
-    train_fraction: float = 0.7
-    time_budget: float = 30.0
-    thresholds: tuple[tuple[float, Decimal], ...] = ()
-    # network: the class its target takes an instance of, the data file of its weights, whether
-    # it starts frozen, how often the target is called, and the shape of a probe of its output
-    network: str = ""
-    weights: str = ""
-    frozen: bool = False
-    calls: int = 1
-    forward: tuple[int, ...] = ()
-    cases: tuple[dict, ...] = ()  # network: keyword arguments of each case (else kwargs, once)
-    # The fields of a kind's own (its ``Kind.options``), so that a new kind adds none here.
+    # The fields of its kind's own (``Kind.fields``, each given or its default), so that a kind
+    # adds none here: ``check.options["steps"]`` of an optimizer check.
     options: dict = field(default_factory=dict)
 
     def tolerances_for(self, dtype: str) -> tuple[float, float]:
@@ -89,7 +66,7 @@ class Check:
         return f"check-{self.index}-in.safetensors", f"check-{self.index}-out.safetensors"
 
 
-# Fields every check may have; a kind adds its ``options`` (kept in ``Check.options``).
+# Fields every check may have; a kind adds its own (``Kind.fields``, kept in ``Check.options``).
 COMMON_FIELDS = frozenset(Check.__dataclass_fields__) - {"index", "options"}
 
 

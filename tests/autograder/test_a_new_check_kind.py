@@ -4,8 +4,9 @@ reference in the worker) and is scored by its own verdict, with nothing else tol
 
 The toy kind, "sign", asks only that the student's function gives each value the reference's
 sign (where the reference's value is within ``band`` of zero, any sign will do): a comparison of
-its own, on a field of its own (``band``, kept in ``Check.options``). A real kind would be a
-module in ``autograder/checks/kinds/`` and a line in ``autograder/checks/registry.py``.
+its own, on a field of its own (``band``: its default in ``Kind.fields``, its value in
+``Check.options``). A real kind would be a module in ``autograder/checks/kinds/`` and a line in
+``autograder/checks/registry.py``.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from autograder.sandbox import Limits
 class Sign(Kind):
     name = "sign"
     probe = "function"  # it runs the student's function as a function check does
-    options = frozenset({"band"})
+    fields = {"band": 0.0}
 
     def parse(self, values: dict, name: str) -> None:
-        band = values["options"].get("band", 0.0)
+        band = values["options"]["band"]
         if not isinstance(band, int | float) or band < 0:
             raise CheckError(f"check {name!r}: band must be a number, 0 or more.")
 
@@ -45,7 +46,7 @@ class Sign(Kind):
     def problem(
         self, check: Check, inputs: dict, actual: dict, expected: Callable[[], dict]
     ) -> str:
-        band = check.options.get("band", 0.0)
+        band = check.options["band"]
         want, got = expected()["out"].double(), actual.get("out")
         if got is None or tuple(got.shape) != tuple(want.shape):
             return "It should return one value per input value."

@@ -3,8 +3,9 @@ how its inputs are made, which probe runs it (in the sandbox on the student's ob
 the reference), and how its outputs are judged. A new kind subclasses ``Kind`` in a module of its
 own and adds one line to ``autograder.checks.registry``; nothing else asks for a kind by name.
 
-torch is imported where it is used, not at the top: the web process parses specs (importing an
-assignment) without ever loading torch.
+torch is imported where it is used, so that reading a spec (``parsing``, ``cells``,
+``autograder.harness``) does not load it: some seconds of start-up that tools and tests which
+only read specs do without.
 """
 
 from __future__ import annotations
@@ -54,21 +55,26 @@ class Kind:
 
     name: ClassVar[str] = ""  # what a spec's ``kind =`` says
     probe: ClassVar[str] = ""  # the procedure in ``probes.PROBES`` that runs it (see probes.py)
-    options: ClassVar[frozenset[str]] = frozenset()  # spec fields of its own: ``Check.options``
+    fields: ClassVar[dict] = {}  # spec fields of its own and their defaults: ``Check.options``
     needs_inputs: ClassVar[bool] = True  # ``inputs`` must give at least one shape
     has_reference: ClassVar[bool] = True  # compared with a reference's outputs
     keeps_seed: ClassVar[bool] = False  # inputs from the author's seed alone (``inputs.salted``)
     mutation_tested: ClassVar[bool] = True  # ``autograder.strength`` runs mutants against it
 
     def parse(self, values: dict, name: str) -> None:
-        """Check, and convert in place, the fields of ``values`` (the spec's entry, its common
-        fields read) that are this kind's own; raise ``CheckError`` saying what is wrong."""
+        """Check, and convert in place, the fields of this kind's own in ``values["options"]``
+        (the common fields of ``values`` already read); raise ``CheckError`` saying what is
+        wrong."""
 
     def make_inputs(
         self, check: Check, seeded: Seeded, *, private: dict | None, data: dict | None
     ) -> dict:
         """The tensors the student's object and the reference both get."""
         raise NotImplementedError
+
+    def data_files(self, check: Check) -> set[str]:
+        """The assignment's data files that the check loads here (a network's weights)."""
+        return set()
 
     def spec(self, check: Check) -> dict:
         """What the probe gets beside the fields of every check's spec (``exchange.probe_spec``)."""

@@ -12,6 +12,12 @@ from autograder.checks.spec import Check
 class Module(Kind):
     name = "module"
     probe = "module"
+    fields = {"parameters": (), "buffers": (), "modes": ("train", "eval")}
+
+    def parse(self, values: dict, name: str) -> None:
+        options = values["options"]
+        for field in self.fields:
+            options[field] = tuple(options[field])
 
     def make_inputs(
         self, check: Check, seeded: Seeded, *, private: dict | None, data: dict | None
@@ -19,10 +25,13 @@ class Module(Kind):
         shape = check.inputs[0]
         tensors = {"x": seeded.randn(shape) * 2 + 0.5, "x_eval": seeded.randn(shape)}
         reference = resolve(check.reference, private or {})(**check.init)
-        for name in (*check.parameters, *check.buffers):
+        for name in (*check.options["parameters"], *check.options["buffers"]):
             current = getattr(reference, name)
             if name == "running_var":
                 tensors[f"state.{name}"] = seeded.randn(tuple(current.shape)).abs() + 0.5
             else:
                 tensors[f"state.{name}"] = seeded.randn(tuple(current.shape))
         return tensors
+
+    def spec(self, check: Check) -> dict:
+        return {field: list(check.options[field]) for field in self.fields}

@@ -14,6 +14,7 @@ from autograder.checks.spec import Check
 class Optimizer(Kind):
     name = "optimizer"
     probe = "optimizer"
+    fields = {"steps": 5}
 
     def make_inputs(
         self, check: Check, seeded: Seeded, *, private: dict | None, data: dict | None
@@ -21,9 +22,12 @@ class Optimizer(Kind):
         tensors = {}
         for i, shape in enumerate(check.inputs):
             tensors[f"param{i}"] = seeded.randn(shape)
-            for step in range(check.steps):
+            for step in range(check.options["steps"]):
                 tensors[f"grad{step}.{i}"] = seeded.randn(shape)
         return tensors
+
+    def spec(self, check: Check) -> dict:
+        return {"steps": check.options["steps"], "parameters_count": len(check.inputs)}
 
     def problem(
         self, check: Check, inputs: dict, actual: dict, expected: Callable[[], dict]
@@ -40,7 +44,7 @@ def never_changes(initial: dict, actual: dict, check: Check) -> bool:
 
     return all(
         torch.equal(actual[f"step{step}.param{i}"], initial[f"param{i}"])
-        for step in range(check.steps)
+        for step in range(check.options["steps"])
         for i in range(len(check.inputs))
         if f"step{step}.param{i}" in actual
     )

@@ -12,8 +12,20 @@ class Scheduler(Kind):
     name = "scheduler"
     probe = "scheduler"
     needs_inputs = False
+    fields = {"lr": 0.1, "epochs": 10, "metrics": ()}  # metrics: the loss passed to step()
+
+    def parse(self, values: dict, name: str) -> None:
+        values["options"]["metrics"] = tuple(float(m) for m in values["options"]["metrics"])
 
     def make_inputs(
         self, check: Check, seeded: Seeded, *, private: dict | None, data: dict | None
     ) -> dict:
         return {}
+
+    def spec(self, check: Check) -> dict:
+        options = check.options
+        return {
+            "lr": options["lr"],
+            "epochs": options["epochs"],
+            "metrics": list(options["metrics"]),
+        }

@@ -15,6 +15,7 @@ class Statistical(Kind):
     name = "statistical"
     probe = "statistical"
     has_reference = False
+    fields = {"tolerance": 0.01}  # how far the fraction dropped may be from p
 
     def parse(self, values: dict, name: str) -> None:
         p = {**values.get("init", {}), **values.get("kwargs", {})}.get("p")
@@ -46,10 +47,10 @@ def statistical_problem(check: Check, inputs: dict, actual: dict) -> str:
             return f"Shape of {describe(key)}: expected {tuple(x.shape)}, got {shape}."
     first, second = actual["train.out"].double(), actual["train.again"].double()
     dropped = float((first == 0).double().mean())
-    if abs(dropped - p) > check.tolerance:
+    if abs(dropped - p) > check.options["tolerance"]:
         return (
             f"In training mode it zeroed {dropped:.4f} of the units; expected p = {p:g} "
-            f"(within {check.tolerance:g}, over {first.numel()} units)."
+            f"(within {check.options['tolerance']:g}, over {first.numel()} units)."
         )
     kept = first != 0
     if bool(kept.any()):

@@ -26,11 +26,21 @@ class Training(Kind):
     # Its held-out part never enters the sandbox, and its split must not move between gradings.
     keeps_seed = True
     mutation_tested = False
+    # The data set (its classes, relabelled 0..k-1), the split, the time to train, and
+    # [accuracy, points] pairs: the most points whose accuracy the model reaches.
+    fields = {
+        "dataset": "digits",
+        "classes": (),
+        "train_fraction": 0.7,
+        "time_budget": 30.0,
+        "thresholds": (),
+    }
 
     def parse(self, values: dict, name: str) -> None:
-        values["classes"] = tuple(int(c) for c in values.get("classes", []))
-        values["thresholds"] = _thresholds(values.get("thresholds"), name, values["points"])
-        if values.get("dataset", "digits") not in digits.DATASETS:
+        options = values["options"]
+        options["classes"] = tuple(int(c) for c in options["classes"])
+        options["thresholds"] = _thresholds(options["thresholds"], name, values["points"])
+        if options["dataset"] not in digits.DATASETS:
             raise CheckError(
                 f"check {name!r}: dataset must be one of {', '.join(digits.DATASETS)}."
             )
@@ -44,7 +54,7 @@ class Training(Kind):
     def cell_timeout(self, check: Check) -> int | None:
         """Past the budget, so that a slow training is told it was over its budget rather than
         stopped."""
-        return int(check.time_budget) + CHECK_MARGIN
+        return int(check.options["time_budget"]) + CHECK_MARGIN
 
     def public_files(self, found: list[Check]) -> dict[Path, bytes]:
         """The data set without the rows of any training check's classes (all rows, for a check
@@ -53,23 +63,23 @@ class Training(Kind):
         check starts."""
         if not found:
             return {}
-        hidden = (
-            None
-            if any(not c.classes for c in found)
-            else frozenset(label for c in found for label in c.classes)
-        )
+        classes = [c.options["classes"] for c in found]
+        hidden = None if not all(classes) else frozenset(label for cs in classes for label in cs)
         return digits.without_classes(hidden)
 
     def over_budget(self, check: Check, result: dict) -> str:
         """Training and predicting, timed by the runner outside the student's process (whose
         clock the student's code could change), took longer than the budget allows."""
-        took = result.get("duration")
-        if not isinstance(took, int | float) or took <= check.time_budget + TRAINING_SLACK:
+        took, budget = result.get("duration"), check.options["time_budget"]
+        if not isinstance(took, int | float) or took <= budget + TRAINING_SLACK:
             return ""
         return (
             f"Training and predicting took {took:.1f} s in all; the budget is "
-            f"{check.time_budget:g} s (and {TRAINING_SLACK:g} s to load the data and predict)."
+            f"{budget:g} s (and {TRAINING_SLACK:g} s to load the data and predict)."
         )
+
+    def spec(self, check: Check) -> dict:
+        return {"time_budget": check.options["time_budget"]}
 
     def points(self, check: Check, actual: dict) -> tuple[Decimal, str] | None:
         return training_points(check, actual)
@@ -112,8 +122,8 @@ def training_points(check: Check, actual: dict) -> tuple[Decimal, str]:
             f"from {low} to {high}."
         )
     accuracy = _accuracy(check, actual)
-    earned = next((pts for acc, pts in check.thresholds if accuracy >= acc), Decimal(0))
-    best_acc, best_pts = check.thresholds[0]
+    earned = next((pts for acc, pts in check.options["thresholds"] if accuracy >= acc), Decimal(0))
+    best_acc, best_pts = check.options["thresholds"][0]
     message = (
         f"Held-out accuracy {accuracy:.3f} on {len(y_test)} digits: {earned} of {best_pts} points"
     )
