@@ -27,7 +27,13 @@ from __future__ import annotations
 
 import ast
 
-from autograder.checks.names import aliases_of, bound_to_paths, dotted_name, module_level_names
+from autograder.checks.names import (
+    aliases_of,
+    bound_to_paths,
+    dotted_name,
+    module_level_names,
+    parsed,
+)
 
 MACHINERY = ("probes", "guard")
 # Threads are not here: one that still runs when a check starts is the guard's finding at run
@@ -122,11 +128,7 @@ SETTINGS = ("torch.backends.", "torch._dynamo.config", "torch._inductor.config")
 def reaches(sources: dict[str, bytes], *, aliases: dict[str, str] | None = None) -> list[str]:
     """Where the student's files reach for the machinery, as "what (file, line N)"."""
     found = []
-    for filename, content in sources.items():
-        try:
-            tree = ast.parse(content, filename=filename)
-        except (SyntaxError, ValueError):
-            continue
+    for filename, tree in parsed(sources):
         found += [f"{what} ({filename}, line {line})" for what, line in _in(tree, aliases or {})]
     return sorted(set(found))
 

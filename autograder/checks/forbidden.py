@@ -9,7 +9,7 @@ import functools
 import importlib
 
 from autograder import families
-from autograder.checks.names import aliases_of, dotted_name
+from autograder.checks.names import aliases_of, dotted_name, parsed
 
 
 def forbidden_uses(sources: dict[str, bytes], forbidden, *, target: str | None = None) -> list[str]:
@@ -29,13 +29,8 @@ def forbidden_uses(sources: dict[str, bytes], forbidden, *, target: str | None =
     if not forbidden.python:
         return []
     found = []
-    for filename, content in sources.items():
-        if not filename.endswith(".py") and filename != "the notebook":
-            continue
-        try:
-            tree = ast.parse(content, filename=filename)
-        except (SyntaxError, ValueError):
-            continue
+    code = {n: c for n, c in sources.items() if n.endswith(".py") or n == "the notebook"}
+    for filename, tree in parsed(code):
         found += _uses_in(tree, filename, forbidden, target)
     return sorted(set(found))
 

@@ -7,6 +7,16 @@ from __future__ import annotations
 import ast
 
 
+def parsed(sources: dict[str, bytes]):
+    """(file name, syntax tree) of each of ``sources`` that parses; one that does not is left
+    out (it fails on its own when it runs)."""
+    for filename, content in sources.items():
+        try:
+            yield filename, ast.parse(content, filename=filename)
+        except (SyntaxError, ValueError):
+            continue
+
+
 def aliases_of(tree) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for node in ast.walk(tree):

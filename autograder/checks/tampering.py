@@ -9,6 +9,7 @@ from autograder.checks.names import (
     bound_to_paths,
     dotted_name,
     module_level_names,
+    parsed,
     scope_names,
 )
 
@@ -27,11 +28,7 @@ def tampering(sources: dict[str, bytes], *, aliases: dict[str, str] | None = Non
     this (names reached through ``getattr``) meets the probes' own copies of what they read,
     taken before the student's code ran."""
     found = []
-    for filename, content in sources.items():
-        try:
-            tree = ast.parse(content, filename=filename)
-        except (SyntaxError, ValueError):
-            continue
+    for filename, tree in parsed(sources):
         paths = bound_to_paths(tree, aliases or {})
         names = {**(aliases or {}), **aliases_of(tree), **paths}
         shadowed = module_level_names(tree) - set(paths)  # rebound to something else
