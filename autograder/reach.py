@@ -39,15 +39,22 @@ MACHINERY = ("probes", "guard")
 # Threads are not here: one that still runs when a check starts is the guard's finding at run
 # time (``threading.Lock``, a thread pool used and shut down, a DataLoader are ordinary code).
 MODULES = {  # a module whose every use is a reach, and why
-    "importlib": "the import system", "builtins": "the builtins", "ctypes": "raw memory",
-    "_thread": "threads", "multiprocessing": "other processes",
-    "concurrent.futures.process": "other processes", "subprocess": "other processes",
+    "importlib": "the import system",
+    "builtins": "the builtins",
+    "ctypes": "raw memory",
+    "_thread": "threads",
+    "multiprocessing": "other processes",
+    "concurrent.futures.process": "other processes",
+    "subprocess": "other processes",
     # a handler is handed the frame it interrupts, which may be the checker's
-    "signal": "signal handlers", "torch.overrides": "torch's "
-    "function overrides", "torch.library": "torch's operator registry", "torch.profiler":
-    "torch's profiler", "torch.autograd.profiler": "torch's profiler", "sys.modules":
-    "the loaded modules", **dict.fromkeys(MACHINERY, "the grader's checking code"),
-}  # fmt: skip
+    "signal": "signal handlers",
+    "torch.overrides": "torch's function overrides",
+    "torch.library": "torch's operator registry",
+    "torch.profiler": "torch's profiler",
+    "torch.autograd.profiler": "torch's profiler",
+    "sys.modules": "the loaded modules",
+    **dict.fromkeys(MACHINERY, "the grader's checking code"),
+}
 NAMES = {  # dotted names that are reaches wherever they are used
     "sys._getframe",
     "sys._current_frames",
@@ -94,8 +101,16 @@ NAMES = {  # dotted names that are reaches wherever they are used
     ),
 }
 TENSORS = ("torch.Tensor", "torch.nn.Parameter", "torch._C.TensorBase")
-BUILTINS = {"__import__", "exec", "eval", "compile", "globals", "vars", "breakpoint",
-            "__builtins__"}  # fmt: skip
+BUILTINS = {
+    "__import__",
+    "exec",
+    "eval",
+    "compile",
+    "globals",
+    "vars",
+    "breakpoint",
+    "__builtins__",
+}
 # ``globals()`` and ``vars()`` are the code's own namespace, ``vars(x)``/``x.__dict__`` of a
 # variable (``self``, ``args``) is ordinary code; of a module or a torch name, a reach.
 OWN_NAMESPACE = {"globals", "vars"}
@@ -150,8 +165,12 @@ def _in(tree, aliases: dict[str, str]):
                 why = _path(path)
                 if why:
                     yield why, line
-        elif (isinstance(node, ast.Name) and node.id in BUILTINS and node.id not in defined
-              and id(node) not in own):  # fmt: skip
+        elif (
+            isinstance(node, ast.Name)
+            and node.id in BUILTINS
+            and node.id not in defined
+            and id(node) not in own
+        ):
             yield node.id, line
         elif isinstance(node, ast.Constant) and node.value in MACHINERY:
             yield f"the name {node.value!r}", line
@@ -177,10 +196,15 @@ def _own_namespace_reads(tree, names: dict[str, str]) -> set[int]:
     name that no import binds, nor an assignment to a module path): not reaches."""
     own = set()
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in OWN_NAMESPACE and not node.keywords):  # fmt: skip
-            if not node.args or (node.func.id == "vars" and len(node.args) == 1
-                                 and _variable(node.args[0], names)):  # fmt: skip
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in OWN_NAMESPACE
+            and not node.keywords
+        ):
+            if not node.args or (
+                node.func.id == "vars" and len(node.args) == 1 and _variable(node.args[0], names)
+            ):
                 own.add(id(node.func))
         elif (
             isinstance(node, ast.Attribute)

@@ -47,9 +47,13 @@ def test_it_does_not_grade_with_the_inputs_the_authors_seed_makes():
     source = _table_of_answers()
 
     grade = grade_python(
-        spec=SPEC, instructor_files={}, submitted={"act.py": source.encode()}, data_files={},
-        limits=Limits(wall_seconds=120, cpu_seconds=120), test_timeout=30,
-    )  # fmt: skip
+        spec=SPEC,
+        instructor_files={},
+        submitted={"act.py": source.encode()},
+        data_files={},
+        limits=Limits(wall_seconds=120, cpu_seconds=120),
+        test_timeout=30,
+    )
 
     [result] = grade.tests
     assert result.status == "failed" and result.score == 0, result

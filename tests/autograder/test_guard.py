@@ -25,11 +25,21 @@ from autograder.findings import at_run_time
 AUTOGRADER = Path(__file__).resolve().parents[2] / "autograder"
 KEY = "k" * 64
 [ELU] = parse(
-    [{"name": "ELU", "kind": "function", "target": "elu", "reference": "torch.nn.functional.elu",
-      "inputs": [[4, 5]], "kwargs": {"alpha": 1.5}, "gradients": True, "points": 1,
-      "forbid": ["torch.nn.functional.elu"]}],
+    [
+        {
+            "name": "ELU",
+            "kind": "function",
+            "target": "elu",
+            "reference": "torch.nn.functional.elu",
+            "inputs": [[4, 5]],
+            "kwargs": {"alpha": 1.5},
+            "gradients": True,
+            "points": 1,
+            "forbid": ["torch.nn.functional.elu"],
+        }
+    ],
     default_module="student",
-)  # fmt: skip
+)
 HONEST = """import torch
 
 def elu(x, alpha=1.0):
@@ -57,9 +67,13 @@ def run_check(tmp_path, student: str, *, before: str = "import student", check=E
     spec = json.dumps(probe_spec(check))
     (tmp_path / "run.py").write_text(DRIVER.format(key=KEY, before=before, spec=spec))
     done = subprocess.run(
-        [sys.executable, "run.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "run.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
+    )
     outputs = tmp_path / check.files()[1]
     vouched = (
         probes.attested([KEY], probe_spec(check), inputs, outputs.read_bytes())
@@ -99,18 +113,23 @@ CHEATS = {
         "calls sys._getframe (student.py",
     ),
     "frames through inspect": (
-        body("    import inspect\n    inspect.stack()\n"), "calls sys._getframe (student.py",
+        body("    import inspect\n    inspect.stack()\n"),
+        "calls sys._getframe (student.py",
     ),
     "a frame through a traceback": (
-        body("    try:\n        1 / 0\n    except ZeroDivisionError as e:\n"
-             "        e.__traceback__.tb_frame.f_back\n"),
+        body(
+            "    try:\n        1 / 0\n    except ZeroDivisionError as e:\n"
+            "        e.__traceback__.tb_frame.f_back\n"
+        ),
         "reads tb_frame (student.py",
     ),
     "importlib to load the checker again": (
-        body("    import importlib\n    importlib.import_module('guard')\n"), "imports",
+        body("    import importlib\n    importlib.import_module('guard')\n"),
+        "imports",
     ),
     "reading the checker's source": (
-        body("    open('guard.py').read()\n"), "opens guard.py",
+        body("    open('guard.py').read()\n"),
+        "opens guard.py",
     ),
     "the builtins changed": (
         "import builtins, torch\nbuiltins.isinstance = lambda a, b: True\n"
@@ -122,34 +141,44 @@ CHEATS = {
         "changes Tensor.detach",
     ),
     "the dispatch mode popped around a forbidden operator": (
-        body("    from torch.utils._python_dispatch import _pop_mode_temporarily\n"
-             "    with _pop_mode_temporarily():\n"
-             "        return torch.ops.aten.elu(x, alpha)\n"),
+        body(
+            "    from torch.utils._python_dispatch import _pop_mode_temporarily\n"
+            "    with _pop_mode_temporarily():\n"
+            "        return torch.ops.aten.elu(x, alpha)\n"
+        ),
         "runs torch.nn.functional.elu past the guard",
     ),
     "torch dispatch disabled around a relative": (
-        body("    with torch._C._DisableTorchDispatch():\n"
-             "        return torch.ops.aten.celu(x, alpha)\n"),
+        body(
+            "    with torch._C._DisableTorchDispatch():\n"
+            "        return torch.ops.aten.celu(x, alpha)\n"
+        ),
         "runs aten::celu (a relative of torch.nn.functional.elu) past the guard",
     ),
     "a thread that runs the forbidden operator": (
-        body("    import threading\n    out = []\n"
-             "    t = threading.Thread(target=lambda: out.append(torch.ops.aten.elu(x, alpha)))\n"
-             "    t.start(); t.join()\n    return out[0]\n"),
+        body(
+            "    import threading\n    out = []\n"
+            "    t = threading.Thread(target=lambda: out.append(torch.ops.aten.elu(x, alpha)))\n"
+            "    t.start(); t.join()\n    return out[0]\n"
+        ),
         "starts a thread while a check runs",
     ),
     "exec of code built from strings": (
-        body("    exec('import sy' + 's')\n"), "runs code made at run time (exec/eval)",
+        body("    exec('import sy' + 's')\n"),
+        "runs code made at run time (exec/eval)",
     ),
     "an audit hook of its own": (
         "import sys, torch\nsys.addaudithook(lambda *a: None)\n" + HONEST.partition("\n")[2],
         "calls sys.addaudithook",
     ),
-}  # fmt: skip
+}
 
 
-BEFORE_THE_CHECK = {"gc.get_objects to find the guard", "the builtins changed",
-                    "an audit hook of its own"}  # fmt: skip
+BEFORE_THE_CHECK = {
+    "gc.get_objects to find the guard",
+    "the builtins changed",
+    "an audit hook of its own",
+}
 
 
 @pytest.mark.parametrize("cheat", list(CHEATS))
