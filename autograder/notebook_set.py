@@ -20,7 +20,8 @@ import dataclasses
 from decimal import Decimal
 
 from autograder import notebooks
-from autograder.grader import Grade, TestResult, grade_notebook
+from autograder.grader import Grade, grade_notebook
+from autograder.results import TestResult
 from autograder.sandbox import Limits, isolation_level
 
 # Weakest first: a grading that ran a notebook with less isolation records that one.

@@ -15,8 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from autograder import harness, selectors, services
-from autograder.grader import HIDDEN_OUTPUT, _sandbox_note
+from autograder.grader import _sandbox_note
 from autograder.models import Assignment, AssignmentKind, SubmissionState
+from autograder.results import HIDDEN_OUTPUT
 from autograder.sandbox import STOP_REASONS, Limits, SandboxResult
 from autograder.tasks import grade_submission_task
 from grading.models import Score
