@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 
-from autograder import checks, probes
+from autograder import probes
+from autograder.checks.exchange import probe_spec
+from autograder.checks.spec import Check
 from autograder.guard import FINDING
 
 UNTRUSTED = (
@@ -56,9 +58,9 @@ def for_staff(*, changes, reaches, run_time) -> list[str]:
     )
 
 
-def attested_outputs(check: checks.Check, outputs: bytes, inputs: bytes, keys) -> dict | None:
+def attested_outputs(check: Check, outputs: bytes, inputs: bytes, keys) -> dict | None:
     """The check's outputs if the guard vouches for them (its key, this check's spec and
     inputs); None if not."""
     if not keys:
         return None
-    return probes.attested(keys, checks.probe_spec(check), inputs, outputs)
+    return probes.attested(keys, probe_spec(check), inputs, outputs)

@@ -1,5 +1,7 @@
-"""What grading gives back, as plain data: a ``Grade`` of ``TestResult``s, and the forms it is
-stored and exported in (the JSON of a grading run, Gradescope's ``results.json``)."""
+"""What grading gives back, as plain data: a ``Grade`` of ``TestResult``s (the harness's tests,
+a notebook's grade cells, the reference checks: ``autograder.checks.scoring``), how a runner's
+report of one of them is read (``reported``), and the forms a grade is stored and exported in
+(the JSON of a grading run, Gradescope's ``results.json``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from decimal import Decimal
 
 from autograder.sandbox import SandboxResult
 
+HIDDEN_OUTPUT = "A hidden test: its output is not shown."
+
 
 @dataclass(frozen=True)
 class TestResult:
@@ -17,6 +21,14 @@ class TestResult:
     max_score: Decimal
     status: str  # passed, failed, partial, not_run, unanswered, manual
     output: str
+
+
+def reported(result) -> tuple[str, str]:
+    """The status (passed, failed or not_run; anything else is failed) and output a runner
+    reported for one test or check."""
+    status = result.get("status") if isinstance(result, dict) else None
+    status = status if status in ("passed", "failed", "not_run") else "failed"
+    return status, str(result.get("output", "")) if isinstance(result, dict) else ""
 
 
 @dataclass

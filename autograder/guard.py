@@ -25,6 +25,16 @@ finding that the student cannot take back:
   torch's, safetensors' and the builtins' functions are compared with what they were at sealing
   (a monkeypatched ``Tensor.clone`` or ``save_file`` is a finding). A thread that runs while a
   check with forbidden APIs runs is a finding too (torch's modes and profiler are per thread).
+
+Why one file of some 700 lines, past the ~400 a module should keep to: it is copied into the
+sandbox beside ``probes.py`` alone (the ``autograder`` package is not there) and sealed as one
+unit. Sealing takes ``guard`` and ``probes`` out of ``sys.modules`` and makes importing them again,
+or reading their files (``OURS``), a finding; every further file would be one more the student's
+code must be kept from, and named again in each runner (``execution``, ``pyrunner``,
+``nbrunner``, ``notebooks.NOT_THE_STUDENTS``). Its parts, in order: what is watched (the
+constants), ``_Guard`` (findings, threads, running a check), the snapshot of torch's functions,
+the operator recorder and dispatch mode (``_Recorder``, ``_Around``, ``_ForbiddenOps``), the traps
+for forbidden names, and ``seal``.
 """
 
 import _thread
@@ -55,26 +65,62 @@ OURS = ("guard.py", "probes.py")
 FRAME_HELPERS = ("/inspect.py", "/traceback.py", "/logging/__init__.py", "/pdb.py", "/bdb.py")
 # The standard library's ways to start a thread that runs a function it is given: a thread started
 # through them is the student's if the student's code asked for it.
-MACHINERY = ("/threading.py", "/concurrent/futures/thread.py", "/concurrent/futures/_base.py",
-             "/multiprocessing/pool.py", "/multiprocessing/dummy/__init__.py",
-             "/asyncio/base_events.py", "/asyncio/threads.py", "/asyncio/events.py",
-             "/sched.py")  # fmt: skip
-FILE_HELPERS = ("/pathlib.py", "/codecs.py", "/shutil.py", "/linecache.py", "/tokenize.py",
-                "/inspect.py", "/io.py", "/glob.py")  # fmt: skip
-REFLECTED = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "__code__", "__globals__",
-                       "__closure__"})  # fmt: skip
+MACHINERY = (
+    "/threading.py",
+    "/concurrent/futures/thread.py",
+    "/concurrent/futures/_base.py",
+    "/multiprocessing/pool.py",
+    "/multiprocessing/dummy/__init__.py",
+    "/asyncio/base_events.py",
+    "/asyncio/threads.py",
+    "/asyncio/events.py",
+    "/sched.py",
+)
+FILE_HELPERS = (
+    "/pathlib.py",
+    "/codecs.py",
+    "/shutil.py",
+    "/linecache.py",
+    "/tokenize.py",
+    "/inspect.py",
+    "/io.py",
+    "/glob.py",
+)
+REFLECTED = frozenset(
+    {"tb_frame", "gi_frame", "cr_frame", "ag_frame", "__code__", "__globals__", "__closure__"}
+)
 # Audited operations that are findings when the student's code makes them: frames (directly or
 # through a helper above), ...
 FRAMES = frozenset({"sys._getframe", "sys.setprofile", "sys.settrace", "object.__getattr__"})
 # ... code made or changed at run time, other audit hooks, raw memory (ctypes.*) ...
-DYNAMIC = frozenset({"exec", "compile", "function.__new__", "code.__new__", "code.replace",
-                     "object.__setattr__", "object.__delattr__", "sys.addaudithook"})  # fmt: skip
+DYNAMIC = frozenset(
+    {
+        "exec",
+        "compile",
+        "function.__new__",
+        "code.__new__",
+        "code.replace",
+        "object.__setattr__",
+        "object.__delattr__",
+        "sys.addaudithook",
+    }
+)
 # ... anywhere below the student's code ...
-ANYWHERE = frozenset({"sys._current_frames", "gc.get_objects", "gc.get_referrers",
-                      "gc.get_referents"})  # fmt: skip
+ANYWHERE = frozenset(
+    {"sys._current_frames", "gc.get_objects", "gc.get_referrers", "gc.get_referents"}
+)
 # ... and, while a check with forbidden APIs runs, other processes (they have no guard).
-PROCESSES = frozenset({"os.fork", "os.forkpty", "os.posix_spawn", "os.exec", "os.spawn",
-                       "os.system", "subprocess.Popen"})  # fmt: skip
+PROCESSES = frozenset(
+    {
+        "os.fork",
+        "os.forkpty",
+        "os.posix_spawn",
+        "os.exec",
+        "os.spawn",
+        "os.system",
+        "subprocess.Popen",
+    }
+)
 VOLATILE = frozenset(
     {
         "_",
@@ -110,15 +156,26 @@ def _snapshotted():
     from torch.utils import _python_dispatch
 
     return (
-        (torch, None), (torch.nn.functional, None), (torch.Tensor, None),
-        (torch._C.TensorBase, None), (torch.nn.Module, None), (torch.autograd, None),
-        (torch.optim.Optimizer, None), (safetensors.torch, None), (builtins, None),
-        (TorchDispatchMode, None), (_python_dispatch, ("_push_mode", "_pop_mode")),
+        (torch, None),
+        (torch.nn.functional, None),
+        (torch.Tensor, None),
+        (torch._C.TensorBase, None),
+        (torch.nn.Module, None),
+        (torch.autograd, None),
+        (torch.optim.Optimizer, None),
+        (safetensors.torch, None),
+        (builtins, None),
+        (TorchDispatchMode, None),
+        (_python_dispatch, ("_push_mode", "_pop_mode")),
         (torch._C, ("_push_on_torch_dispatch_stack", "_pop_torch_dispatch_stack")),
         (torch._C._autograd, ("_enable_profiler_legacy", "_disable_profiler_legacy")),
-        (_thread, ("start_new_thread", "start_new")), (threading, ("_start_new_thread",)),
-        (sys, ("audit", "addaudithook")), (json, None), (hmac, None), (hashlib, None),
-    )  # fmt: skip
+        (_thread, ("start_new_thread", "start_new")),
+        (threading, ("_start_new_thread",)),
+        (sys, ("audit", "addaudithook")),
+        (json, None),
+        (hmac, None),
+        (hashlib, None),
+    )
 
 
 def _mine(filename: str) -> bool:
@@ -131,8 +188,9 @@ def _students(filename: str, cwd: str) -> bool:
     if "/ipykernel_" in filename or filename.startswith("<ipython-input-"):
         return True
     folder, _, name = filename.rpartition("/")
-    return folder == cwd and name.endswith(".py") and name not in (*OURS, "pyrunner.py",
-                                                                    "nbrunner.py")  # fmt: skip
+    return (
+        folder == cwd and name.endswith(".py") and name not in (*OURS, "pyrunner.py", "nbrunner.py")
+    )
 
 
 class _Guard:
@@ -349,10 +407,11 @@ def _torch_patch(name: str, now) -> bool:
     code = getattr(now, "__code__", None)
     where = TORCH_PATCHES.get(name)
     return (
-        where is not None and code is not None
+        where is not None
+        and code is not None
         and code.co_filename == TORCH_FOLDER + where
         and now.__qualname__ == f"install_generation_tagging_init.<locals>.patched_{name[2:-2]}"
-    )  # fmt: skip
+    )
 
 
 def _torch_mark(owner, name: str) -> bool:
@@ -374,8 +433,11 @@ def _describe(event: str, args) -> str:
         return f"opens {args[0].rpartition('/')[2]}, the grader's checking code"
     if event in PROCESSES:
         return "starts another process"
-    return {"exec": "runs code made at run time (exec/eval)", "compile": "compiles code",
-            "ctypes": "uses ctypes"}.get(event, f"calls {event}")  # fmt: skip
+    return {
+        "exec": "runs code made at run time (exec/eval)",
+        "compile": "compiles code",
+        "ctypes": "uses ctypes",
+    }.get(event, f"calls {event}")
 
 
 class _Recorder:
@@ -390,8 +452,9 @@ class _Recorder:
         )
         from torch._C._profiler import ProfilerConfig, ProfilerState, _ExperimentalConfig
 
-        config = ProfilerConfig(ProfilerState.CPU, False, False, False, False, False,
-                                _ExperimentalConfig())  # fmt: skip
+        config = ProfilerConfig(
+            ProfilerState.CPU, False, False, False, False, False, _ExperimentalConfig()
+        )
         self._enable = lambda: _enable_profiler_legacy(config)
         self._disable = lambda: _disable_profiler_legacy(_ProfilerDisableOptions(True, True))
         self.names: set[str] = set()
@@ -546,8 +609,11 @@ def _functions(obj) -> list:
                 name = f"{base.__module__}.{base.__qualname__}"
                 if base is object or name.startswith(GENERIC) or not name.startswith("torch."):
                     break
-                stack += [v for k, v in vars(base).items() if not k.startswith("__") or k in
-                          ("__init__", "__call__", "__new__")]  # fmt: skip
+                stack += [
+                    v
+                    for k, v in vars(base).items()
+                    if not k.startswith("__") or k in ("__init__", "__call__", "__new__")
+                ]
         elif isinstance(item, _FunctionType):
             found.append(item)
             stack += [c.cell_contents for c in item.__closure__ or () if _filled(c)]
@@ -575,10 +641,12 @@ def _code_traps(original, trap):
         name = f"__autograder_trap_{next(_NUMBERS)}__"
         free = code.co_freevars
         source = (
-            "def outer():\n" + "".join(f"    {n} = None\n" for n in free)
-            + "    def inner(*args, **kwargs):\n" + "".join(f"        {n}\n" for n in free)
+            "def outer():\n"
+            + "".join(f"    {n} = None\n" for n in free)
+            + "    def inner(*args, **kwargs):\n"
+            + "".join(f"        {n}\n" for n in free)
             + f"        return {name}()\n    return inner\n"
-        )  # fmt: skip
+        )
         namespace: dict = {}
         exec(source, namespace)  # our own source
         replacement = namespace["outer"]().__code__

@@ -45,7 +45,10 @@ import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 
-from autograder import checks
+from autograder.checks.exchange import probe_spec
+from autograder.checks.parsing import parse as parse_checks
+from autograder.checks.parsing import reference_files
+from autograder.checks.spec import Check, CheckError, positive_points
 
 SPEC_NAME = "autograder.toml"
 
@@ -69,7 +72,7 @@ class HarnessSpec:
     tests: tuple[HarnessTest, ...]
     private: tuple[str, ...] = ()
     test_timeout: int | None = None
-    checks: tuple[checks.Check, ...] = ()
+    checks: tuple[Check, ...] = ()
 
     @property
     def points(self) -> Decimal:
@@ -80,12 +83,12 @@ class HarnessSpec:
         """The instructor's files that go into the sandbox: the harness and its private helpers,
         never the spec or a file the checks take their reference from."""
         harness = [self.harness] if self.harness else []
-        return {*harness, *self.private} - checks.reference_files(self.checks)
+        return {*harness, *self.private} - reference_files(self.checks)
 
     @property
     def kept_from_students(self) -> set[str]:
         harness = [self.harness] if self.harness else []
-        return {SPEC_NAME, *harness, *self.private, *checks.reference_files(self.checks)}
+        return {SPEC_NAME, *harness, *self.private, *reference_files(self.checks)}
 
     def runner_spec(self, test_timeout: int, output_bytes: int, *, skip=frozenset()) -> dict:
         """What ``pyrunner`` reads: the harness module, the functions to call, then the checks'
@@ -93,7 +96,7 @@ class HarnessSpec:
         them apart, after every test whose output the student sees)."""
         entries = [{"name": t.name, "function": t.function, "hidden": t.hidden} for t in self.tests]
         entries += [
-            {"name": c.name, "probe": checks.probe_spec(c), "hidden": c.hidden}
+            {"name": c.name, "probe": probe_spec(c), "hidden": c.hidden}
             for c in self.checks
             if c.name not in skip
         ]
@@ -117,8 +120,8 @@ def parse(data: bytes) -> HarnessSpec:
     files = _names(raw.get("files"), "files", required=True)
     private = _names(raw.get("private", []), "private", required=False)
     try:
-        found_checks = checks.parse(raw.get("checks"), default_module=files[0].rsplit(".", 1)[0])
-    except checks.CheckError as exc:
+        found_checks = parse_checks(raw.get("checks"), default_module=files[0].rsplit(".", 1)[0])
+    except CheckError as exc:
         raise SpecError(f"{SPEC_NAME}: {exc}") from exc
     harness = raw.get("harness")
     if harness is None and not found_checks:
@@ -171,7 +174,7 @@ def _test(entry, index: int) -> HarnessTest:
     function = entry.get("function", name)
     if not isinstance(function, str) or not _module_name(function):
         raise SpecError(f"{SPEC_NAME}: test {name!r}: {function!r} is not a function name.")
-    points = checks.positive_points(entry.get("points"))
+    points = positive_points(entry.get("points"))
     if points is None:
         raise SpecError(f"{SPEC_NAME}: test {name!r} needs points greater than 0.")
     hidden = entry.get("hidden", False)

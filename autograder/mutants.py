@@ -22,8 +22,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
-         ast.Pow: ast.Mult}  # fmt: skip
+SWAPS = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.Pow: ast.Mult,
+}
 COMPARISONS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}
 
 
@@ -189,12 +194,18 @@ def _moved(node: ast.BinOp, path):
     if isinstance(left, ast.Call) and not left.keywords:
         if isinstance(left.func, ast.Attribute) and not left.args:  # a.f() op b
             inner = ast.BinOp(left=left.func.value, op=node.op, right=node.right)
-            moved = ast.Call(func=ast.Attribute(value=inner, attr=left.func.attr, ctx=ast.Load()),
-                             args=[], keywords=[])  # fmt: skip
+            moved = ast.Call(
+                func=ast.Attribute(value=inner, attr=left.func.attr, ctx=ast.Load()),
+                args=[],
+                keywords=[],
+            )
             yield "move a term", path, copy.deepcopy(moved)
         elif len(left.args) == 1:  # f(a) op b
-            moved = ast.Call(func=left.func, args=[ast.BinOp(left=left.args[0], op=node.op,
-                             right=node.right)], keywords=[])  # fmt: skip
+            moved = ast.Call(
+                func=left.func,
+                args=[ast.BinOp(left=left.args[0], op=node.op, right=node.right)],
+                keywords=[],
+            )
             yield "move a term", path, copy.deepcopy(moved)
     for side in ("left", "right"):
         call = getattr(node, side)
@@ -205,9 +216,15 @@ def _moved(node: ast.BinOp, path):
         ):
             inner = call.args[0]
             out = copy.deepcopy(node)
-            setattr(out, side, ast.BinOp(
-                left=ast.Call(func=call.func, args=[inner.left], keywords=call.keywords),
-                op=inner.op, right=inner.right))  # fmt: skip
+            setattr(
+                out,
+                side,
+                ast.BinOp(
+                    left=ast.Call(func=call.func, args=[inner.left], keywords=call.keywords),
+                    op=inner.op,
+                    right=inner.right,
+                ),
+            )
             yield "move a term", path, out
 
 
@@ -264,13 +281,21 @@ def _swap_keys(statement, base: str, first: str, second: str):
 
 
 def _self_attribute(node) -> bool:
-    return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-            and node.value.id == "self" and isinstance(node.ctx, ast.Load))  # fmt: skip
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and isinstance(node.ctx, ast.Load)
+    )
 
 
 def _keyed(node, base: str) -> bool:
-    return (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
-            and node.value.id == base and isinstance(node.slice, ast.Constant))  # fmt: skip
+    return (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == base
+        and isinstance(node.slice, ast.Constant)
+    )
 
 
 def _statements(statement, path):

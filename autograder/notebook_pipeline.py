@@ -16,9 +16,19 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
-from autograder import cell_scores, cell_text, checks, notebooks
+from autograder import cell_scores, cell_text, notebooks
+from autograder.checks.cells import (
+    cell_checks,
+    cell_lines,
+    check_cell,
+    check_cell_meta,
+    notebook_aliases,
+    student_code,
+)
+from autograder.checks.exchange import public_datasets
+from autograder.checks.scoring import CHANGED_OUTPUTS, PreparedChecks, changed_outputs, checks_zero
+from autograder.checks.spec import Check
 from autograder.execution import Execution, run_notebook
-from autograder.grader import CHANGED_OUTPUTS, _changed_outputs, _Checks, _checks_zero
 from autograder.grades import Grade, TestResult
 from autograder.run_notes import nothing_scored, stopped_note, unhidden
 from autograder.sandbox import Limits, isolation_level
@@ -32,12 +42,12 @@ def grade_notebook(
     limits: Limits,
     cell_timeout: int,
     filename: str = "the notebook",
-    reference_checks: tuple[checks.Check, ...] = (),
+    reference_checks: tuple[Check, ...] = (),
     private: dict[str, bytes] | None = None,
 ) -> Grade:
     """``reference_checks`` (``autograder.checks``) run after the student's cells, in the same
     kernel, on the notebook's variables, and checks declared in the source's grade cells
-    (``checks.cell_checks``) run in their place; ``private``: the instructor's files they may
+    (``checks.cells.cell_checks``) run in their place; ``private``: the instructor's files they may
     use. The work is ``NOTEBOOK_STEPS``, in order, on one ``NotebookGrading``."""
     started = time.monotonic()
     grading = NotebookGrading(
@@ -68,12 +78,12 @@ class NotebookGrading:
     limits: Limits
     cell_timeout: int
     filename: str = "the notebook"
-    reference_checks: tuple[checks.Check, ...] = ()
+    reference_checks: tuple[Check, ...] = ()
     private: dict[str, bytes] = field(default_factory=dict)
     submitted_notebook: NotebookNode | None = None  # ``read_submission``
     restored: notebooks.Restored | None = None  # ``restore``
-    in_cells: tuple[checks.Check, ...] = ()  # ``prepare_checks``: the checks of grade cells
-    prepared: _Checks | None = None  # ``prepare_checks``
+    in_cells: tuple[Check, ...] = ()  # ``prepare_checks``: the checks of grade cells
+    prepared: PreparedChecks | None = None  # ``prepare_checks``
     notebook: NotebookNode | None = None  # ``place_checks``: the notebook to run
     placed: dict[int, NotebookNode] = field(default_factory=dict)  # grade cells checks took
     first_check: int = 0  # where the check cells appended after the student's cells begin
@@ -108,7 +118,7 @@ class NotebookGrading:
 
     def all_zero(self, message: str) -> None:
         cells = cell_scores.all_failed(self.source, message)
-        self.tests = cells + _checks_zero(self.reference_checks, message)
+        self.tests = cells + checks_zero(self.reference_checks, message)
         self.done = True
 
 
@@ -131,14 +141,14 @@ def prepare_checks(grading: NotebookGrading) -> None:
     """The reference checks and those of grade cells, with this submission's inputs, and what
     the student's code already fails (a forbidden API, tampering), said as cells and lines."""
     notebook = grading.restored.notebook
-    grading.in_cells = checks.cell_checks(grading.source, first_index=len(grading.reference_checks))
-    grading.prepared = _Checks.prepare(
+    grading.in_cells = cell_checks(grading.source, first_index=len(grading.reference_checks))
+    grading.prepared = PreparedChecks.prepare(
         (*grading.reference_checks, *grading.in_cells),
-        checks.student_code(notebook),
+        student_code(notebook),
         grading.private,
         grading.data_files,
-        aliases=checks.notebook_aliases(notebook),
-    ).told_in_cells(checks.cell_lines(notebook))
+        aliases=notebook_aliases(notebook),
+    ).told_in_cells(cell_lines(notebook))
 
 
 def place_checks(grading: NotebookGrading) -> None:
@@ -149,10 +159,8 @@ def place_checks(grading: NotebookGrading) -> None:
     grading.placed = _place_checks(grading.notebook, prepared, names)
     grading.first_check = len(grading.notebook.cells)
     grading.student_cells = _student_cells(grading.notebook, grading.source, set(grading.placed))
-    grading.notebook.cells.extend(
-        checks.check_cell(c) for c in prepared.to_run if c.name not in names
-    )
-    grading.replaced = checks.public_datasets(prepared.to_run)
+    grading.notebook.cells.extend(check_cell(c) for c in prepared.to_run if c.name not in names)
+    grading.replaced = public_datasets(prepared.to_run)
 
 
 def run(grading: NotebookGrading) -> None:
@@ -225,7 +233,7 @@ def _check_cell_results(execution: Execution, tampered: set[int]) -> dict[str, d
     failed = set(execution.status.get("errors", [])) | tampered | execution.unreached
     results = {}
     durations = execution.status.get("durations") or {}
-    changed = _changed_outputs(execution.files, execution.status.get("outputs") or {})
+    changed = changed_outputs(execution.files, execution.status.get("outputs") or {})
     for index, cell in enumerate(execution.executed.cells):
         meta = cell.get("metadata", {}).get(notebooks.RUNNER_METADATA, {})
         if not meta.get("check"):
@@ -284,7 +292,7 @@ def _student_cells(notebook, source, placed: set[int]) -> set[int]:
     }
 
 
-def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:
+def _place_checks(notebook, prepared: PreparedChecks, names: set[str]) -> dict:
     """Put the code that runs each check declared in a grade cell in that cell's place; returns
     the cells replaced, by index. A check that is not run (a forbidden API) leaves its cell as it
     is: comments, which do nothing."""
@@ -295,7 +303,7 @@ def _place_checks(notebook, prepared: _Checks, names: set[str]) -> dict:
         if check is None or cell.cell_type != "code":
             continue
         placed[index] = copy.deepcopy(cell)
-        cell.source = checks.check_cell(check).source
+        cell.source = check_cell(check).source
         cell.outputs, cell.execution_count = [], None
-        cell.metadata["autograder"] = checks.check_cell_meta(check)
+        cell.metadata["autograder"] = check_cell_meta(check)
     return placed

@@ -24,7 +24,7 @@ from nbformat.warnings import MissingIDFieldWarning
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 SUFFIX = ".ipynb"
-RUNNER_METADATA = "autograder"  # a cell's key that nbrunner reads (``checks.check_cell_meta``)
+RUNNER_METADATA = "autograder"  # a cell's key that nbrunner reads (``checks.cells``)
 
 
 class NotebookError(ValueError):

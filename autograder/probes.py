@@ -1,8 +1,16 @@
-"""Probes: run the student's function, module, optimizer or scheduler on the inputs the worker made,
-and return what came out. Copied into the sandbox and run there in the student's process, inside
-the guard (``guard.py``, which imports this and seals both away before any student code runs);
-it imports nothing from the project. The worker puts the PyTorch reference through the same
-functions (``KINDS``), outside the sandbox.
+"""Probes: run the student's function, module, optimizer, scheduler, network or training
+function on the inputs the worker made, and return what came out. Copied into the sandbox and run
+there in the student's process, inside the guard (``guard.py``, which imports this and seals both
+away before any student code runs); it imports nothing from the project. The worker puts the
+reference through the same functions, outside the sandbox.
+
+Why the probes are here and not in the check kinds (``autograder/checks/kinds/``): this file is
+copied into the sandbox on its own (``execution.PROBES``), where the ``autograder`` package does
+not exist, so it cannot import a kind. Its table ``PROBES`` is the one place in the sandbox that
+knows what runs a check; a kind names its probe there (``Kind.probe``), and the spec carries that
+name (``probe``), so nothing here switches on a kind's name. A new kind that runs its object as
+an existing probe does touches nothing here; one that needs a new procedure adds it and its line
+in ``PROBES``.
 
 Nothing is compared here: the worker computes the PyTorch reference itself and compares, so a
 student's code that changes ``torch`` here (``torch.allclose = lambda *a: True``) changes only its
@@ -51,11 +59,11 @@ def run(check: dict, inputs: dict, *, around=None) -> dict:
     for name, label in check.get("forbid", {}).items():
         if _is_or_inherits(target, _lookup(name)):
             raise ProbeError(f"It calls {label}, which this check forbids.")
-    if check["kind"] == "network":  # the network it takes: the student's module names it
+    if "network" in check:  # the network it takes: the student's module names it
         check = {**check, "network_class": resolve(check["network"])}
     with around if around is not None else contextlib.nullcontext():
         try:
-            outputs = KINDS[check["kind"]](target, inputs, check)
+            outputs = PROBES[check["probe"]](target, inputs, check)
         except BaseException:
             if around is None or not around.mode.called:  # the student's own error: theirs
                 raise
@@ -369,7 +377,13 @@ def _network_state(net, inputs: dict, prefix: str) -> dict:
     return state
 
 
-KINDS = {
-    "function": function, "module": module, "optimizer": optimizer, "scheduler": scheduler,
-    "statistical": statistical, "training": training, "network": network,
-}  # fmt: skip
+# Each probe by the name a kind gives (``Kind.probe``) and the spec carries (``probe``).
+PROBES = {
+    "function": function,
+    "module": module,
+    "optimizer": optimizer,
+    "scheduler": scheduler,
+    "statistical": statistical,
+    "training": training,
+    "network": network,
+}

@@ -27,21 +27,34 @@ from __future__ import annotations
 
 import ast
 
-from autograder import checks
+from autograder.checks.names import (
+    aliases_of,
+    bound_to_paths,
+    dotted_name,
+    module_level_names,
+    parsed,
+)
 
 MACHINERY = ("probes", "guard")
 # Threads are not here: one that still runs when a check starts is the guard's finding at run
 # time (``threading.Lock``, a thread pool used and shut down, a DataLoader are ordinary code).
 MODULES = {  # a module whose every use is a reach, and why
-    "importlib": "the import system", "builtins": "the builtins", "ctypes": "raw memory",
-    "_thread": "threads", "multiprocessing": "other processes",
-    "concurrent.futures.process": "other processes", "subprocess": "other processes",
+    "importlib": "the import system",
+    "builtins": "the builtins",
+    "ctypes": "raw memory",
+    "_thread": "threads",
+    "multiprocessing": "other processes",
+    "concurrent.futures.process": "other processes",
+    "subprocess": "other processes",
     # a handler is handed the frame it interrupts, which may be the checker's
-    "signal": "signal handlers", "torch.overrides": "torch's "
-    "function overrides", "torch.library": "torch's operator registry", "torch.profiler":
-    "torch's profiler", "torch.autograd.profiler": "torch's profiler", "sys.modules":
-    "the loaded modules", **dict.fromkeys(MACHINERY, "the grader's checking code"),
-}  # fmt: skip
+    "signal": "signal handlers",
+    "torch.overrides": "torch's function overrides",
+    "torch.library": "torch's operator registry",
+    "torch.profiler": "torch's profiler",
+    "torch.autograd.profiler": "torch's profiler",
+    "sys.modules": "the loaded modules",
+    **dict.fromkeys(MACHINERY, "the grader's checking code"),
+}
 NAMES = {  # dotted names that are reaches wherever they are used
     "sys._getframe",
     "sys._current_frames",
@@ -88,8 +101,16 @@ NAMES = {  # dotted names that are reaches wherever they are used
     ),
 }
 TENSORS = ("torch.Tensor", "torch.nn.Parameter", "torch._C.TensorBase")
-BUILTINS = {"__import__", "exec", "eval", "compile", "globals", "vars", "breakpoint",
-            "__builtins__"}  # fmt: skip
+BUILTINS = {
+    "__import__",
+    "exec",
+    "eval",
+    "compile",
+    "globals",
+    "vars",
+    "breakpoint",
+    "__builtins__",
+}
 # ``globals()`` and ``vars()`` are the code's own namespace, ``vars(x)``/``x.__dict__`` of a
 # variable (``self``, ``args``) is ordinary code; of a module or a torch name, a reach.
 OWN_NAMESPACE = {"globals", "vars"}
@@ -122,18 +143,14 @@ SETTINGS = ("torch.backends.", "torch._dynamo.config", "torch._inductor.config")
 def reaches(sources: dict[str, bytes], *, aliases: dict[str, str] | None = None) -> list[str]:
     """Where the student's files reach for the machinery, as "what (file, line N)"."""
     found = []
-    for filename, content in sources.items():
-        try:
-            tree = ast.parse(content, filename=filename)
-        except (SyntaxError, ValueError):
-            continue
+    for filename, tree in parsed(sources):
         found += [f"{what} ({filename}, line {line})" for what, line in _in(tree, aliases or {})]
     return sorted(set(found))
 
 
 def _in(tree, aliases: dict[str, str]):
-    names = {**aliases, **checks._aliases(tree), **checks._bound_to_paths(tree, aliases)}
-    defined = checks._module_level_names(tree)
+    names = {**aliases, **aliases_of(tree), **bound_to_paths(tree, aliases)}
+    defined = module_level_names(tree)
 
     def resolved(dotted: str) -> str:
         head, _, rest = dotted.partition(".")
@@ -148,15 +165,19 @@ def _in(tree, aliases: dict[str, str]):
                 why = _path(path)
                 if why:
                     yield why, line
-        elif (isinstance(node, ast.Name) and node.id in BUILTINS and node.id not in defined
-              and id(node) not in own):  # fmt: skip
+        elif (
+            isinstance(node, ast.Name)
+            and node.id in BUILTINS
+            and node.id not in defined
+            and id(node) not in own
+        ):
             yield node.id, line
         elif isinstance(node, ast.Constant) and node.value in MACHINERY:
             yield f"the name {node.value!r}", line
         elif isinstance(node, ast.FunctionDef) and node.name in ATTRIBUTES:
             yield f"a {node.name} of its own", line
         elif isinstance(node, ast.ClassDef):
-            for base in filter(None, map(checks._dotted, node.bases)):
+            for base in filter(None, map(dotted_name, node.bases)):
                 if resolved(base) in TENSORS:
                     yield f"a subclass of {resolved(base)}", line
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -164,7 +185,7 @@ def _in(tree, aliases: dict[str, str]):
         if isinstance(node, ast.Attribute) and node.attr in ATTRIBUTES and id(node) not in own:
             yield node.attr, line
         elif isinstance(node, ast.Attribute) and id(node) not in inner:
-            dotted = checks._dotted(node)
+            dotted = dotted_name(node)
             why = _path(resolved(dotted)) if dotted else ""
             if why:
                 yield why, line
@@ -175,10 +196,15 @@ def _own_namespace_reads(tree, names: dict[str, str]) -> set[int]:
     name that no import binds, nor an assignment to a module path): not reaches."""
     own = set()
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id in OWN_NAMESPACE and not node.keywords):  # fmt: skip
-            if not node.args or (node.func.id == "vars" and len(node.args) == 1
-                                 and _variable(node.args[0], names)):  # fmt: skip
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in OWN_NAMESPACE
+            and not node.keywords
+        ):
+            if not node.args or (
+                node.func.id == "vars" and len(node.args) == 1 and _variable(node.args[0], names)
+            ):
                 own.add(id(node.func))
         elif (
             isinstance(node, ast.Attribute)
@@ -245,7 +271,7 @@ def _computed(node: ast.Call, resolved, line: int):
     any other, on a module that is a reach or torch, is a reach of its own."""
     if node.func.id not in COMPUTED or len(node.args) < 2:
         return
-    base = checks._dotted(node.args[0])
+    base = dotted_name(node.args[0])
     if base is None:
         return
     full = resolved(base)

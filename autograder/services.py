@@ -20,7 +20,10 @@ from django.db.models import F, Max
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from autograder import blobs, checks, dispatch, failures, harness, notebooks, selectors, uploads
+from autograder import blobs, dispatch, failures, harness, notebooks, selectors, uploads
+from autograder.checks.cells import cell_checks
+from autograder.checks.parsing import parse_toml, reference_files, weights_files
+from autograder.checks.spec import Check, CheckError
 from autograder.execution import RESERVED_NAMES
 from autograder.grader import grade_python
 from autograder.grades import Grade, gradescope_results, test_dicts, total_points
@@ -142,8 +145,8 @@ def _notebook_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
     if points <= 0:
         what = f"{next(iter(sources))} has" if len(sources) == 1 else "None of the notebooks have"
         raise ValidationError(f"{what} no graded cells (nbgrader 'points').")
-    private = checks.reference_files(found) | ({harness.SPEC_NAME} & set(files))
-    missing = sorted((private | checks.weights_files(found)) - set(files))
+    private = reference_files(found) | ({harness.SPEC_NAME} & set(files))
+    missing = sorted((private | weights_files(found)) - set(files))
     if missing:
         raise ValidationError(f"The checks name {', '.join(missing)}, which is not here.")
     stored += [(FileRole.SOURCE if n in private else FileRole.DATA, n, c)
@@ -160,8 +163,8 @@ def _source_notebook(name: str, source: bytes, *, first: int) -> tuple[Decimal, 
     except notebooks.NotebookError as exc:
         raise ValidationError(str(exc)) from exc
     try:
-        in_cells = checks.cell_checks(notebook, first_index=first)
-    except checks.CheckError as exc:
+        in_cells = cell_checks(notebook, first_index=first)
+    except CheckError as exc:
         raise ValidationError(f"{name}: {exc}") from exc
     problem = notebooks.free_points(notebook, besides={c.name for c in in_cells})
     if problem:
@@ -169,13 +172,13 @@ def _source_notebook(name: str, source: bytes, *, first: int) -> tuple[Decimal, 
     return notebooks.graded_points(notebook), release, in_cells
 
 
-def _notebook_checks(files: dict[str, bytes]) -> tuple[checks.Check, ...]:
+def _notebook_checks(files: dict[str, bytes]) -> tuple[Check, ...]:
     """The reference checks of an ``autograder.toml`` beside a notebook, if there is one."""
     if harness.SPEC_NAME not in files:
         return ()
     try:
-        return checks.parse_toml(files[harness.SPEC_NAME])
-    except checks.CheckError as exc:
+        return parse_toml(files[harness.SPEC_NAME])
+    except CheckError as exc:
         raise ValidationError(f"{harness.SPEC_NAME}: {exc}") from exc
 
 
@@ -186,7 +189,7 @@ def _python_files(files: dict[str, bytes]) -> tuple[Decimal, list]:
         spec = harness.parse(files[harness.SPEC_NAME])
     except harness.SpecError as exc:
         raise ValidationError(str(exc)) from exc
-    missing = sorted((spec.kept_from_students | checks.weights_files(spec.checks)) - set(files))
+    missing = sorted((spec.kept_from_students | weights_files(spec.checks)) - set(files))
     if missing:
         raise ValidationError(f"{harness.SPEC_NAME} names {', '.join(missing)}, which is not here.")
     stored = []
@@ -291,7 +294,7 @@ def _refuse_free_points(sources: dict[str, bytes]) -> None:
     staff to see, rather than giving points for tests that never run."""
     for name, source in sources.items():
         notebook = notebooks.read(source, name=name)
-        in_cells = {c.name for c in checks.cell_checks(notebook)}
+        in_cells = {c.name for c in cell_checks(notebook)}
         problem = notebooks.free_points(notebook, besides=in_cells)
         if problem:
             raise notebooks.SourceError(f"{name}: {problem}")

@@ -3,7 +3,7 @@
 ``report(folder)`` takes an assignment's source folder (the nbgrader source notebook, its
 ``autograder.toml``, ``*_reference.py`` and data files), makes mutants of the reference solution
 (``autograder.mutants``) and runs the assignment's checks on each, the same comparison as a
-grading (``checks.problem`` against the reference's outputs) but in this process: the mutants are
+grading (``checks.reference`` against the reference's outputs) but in this process: the mutants are
 the author's own code, as trusted as the reference files the worker already runs. A mutant that
 no check catches *survives*; the report lists, per check, the survivors in the code it checks.
 
@@ -28,7 +28,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import checks, mutants, notebooks, probes
+from autograder import mutants, notebooks, probes
+from autograder.checks.cells import cell_checks as checks_in_cells
+from autograder.checks.exchange import probe_spec
+from autograder.checks.inputs import make_inputs
+from autograder.checks.parsing import parse_toml
+from autograder.checks.reference import problem, reference_outputs
+from autograder.checks.registry import kind_of
+from autograder.checks.spec import Check
 
 MUTANT_SECONDS = 20  # a mutant that loops for ever is caught, not waited for
 
@@ -62,7 +69,7 @@ class _Assignment:
     name: str
     cells: list[str]  # the code cells that define things, in order (solution and setup)
     solution: list[int]  # which of ``cells`` hold solution regions
-    checks: tuple[checks.Check, ...]
+    checks: tuple[Check, ...]
     accepted: dict[str, str]
     private: dict[str, bytes]
     data: dict[str, bytes]
@@ -71,8 +78,8 @@ class _Assignment:
 def report(folder: Path) -> Report:
     assignment = _load(Path(folder))
     result = Report(assignment.name)
-    runnable = [c for c in assignment.checks if c.kind != "training"]
-    skip = frozenset(c.target_name for c in assignment.checks if c.kind == "training")
+    runnable = [c for c in assignment.checks if kind_of(c).mutation_tested]
+    skip = frozenset(c.target_name for c in assignment.checks if not kind_of(c).mutation_tested)
     with _in_data_folder(assignment.data):
         prepared = {c.name: _prepare(c, assignment) for c in runnable}
         base = _namespace(assignment.cells)
@@ -102,8 +109,8 @@ def _load(folder: Path) -> _Assignment:
     notebook = notebooks.read(source.read_bytes())
     spec = folder / "autograder.toml"
     raw = tomllib.loads(spec.read_text()) if spec.exists() else {}
-    found = checks.parse_toml(spec.read_bytes()) if spec.exists() else ()
-    found += checks.cell_checks(notebook, first_index=len(found))
+    found = parse_toml(spec.read_bytes()) if spec.exists() else ()
+    found += checks_in_cells(notebook, first_index=len(found))
     cells, solution = [], []
     for cell in notebook.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
@@ -114,10 +121,14 @@ def _load(folder: Path) -> _Assignment:
         cells.append(str(cell.source))
     accepted = {str(a["mutant"]): str(a.get("why", "")) for a in raw.get("accepted", [])}
     return _Assignment(
-        folder.name, cells, solution, found, accepted,
+        folder.name,
+        cells,
+        solution,
+        found,
+        accepted,
         {f.name: f.read_bytes() for f in folder.glob("*_reference.py")},
         {f.name: f.read_bytes() for f in folder.glob("*.safetensors")},
-    )  # fmt: skip
+    )
 
 
 def _defines_things(source: str, meta: dict) -> bool:
@@ -165,31 +176,40 @@ def _namespace(cells: list[str]) -> dict:
     return namespace
 
 
-def _prepare(check: checks.Check, assignment: _Assignment) -> dict:
-    inputs = checks.make_inputs(check, assignment.private, assignment.data)
+def _prepare(check: Check, assignment: _Assignment) -> dict:
+    inputs = make_inputs(check, assignment.private, assignment.data)
     expected = None
-    if check.kind != "statistical":
-        expected = checks.reference_outputs(check, inputs, device="cpu", private=assignment.private)
-    return {"inputs": inputs, "expected": expected, "spec": checks.probe_spec(check),
-            "private": assignment.private}  # fmt: skip
+    if kind_of(check).has_reference:
+        expected = reference_outputs(check, inputs, device="cpu", private=assignment.private)
+    return {
+        "inputs": inputs,
+        "expected": expected,
+        "spec": probe_spec(check),
+        "private": assignment.private,
+    }
 
 
-def _passes(check: checks.Check, namespace: dict, prepared: dict) -> bool:
+def _passes(check: Check, namespace: dict, prepared: dict) -> bool:
     """The check's probe on the namespace's target, compared as a grading compares."""
     import torch
 
-    spec = dict(prepared["spec"])
-    if check.kind == "network":
-        spec["network_class"] = namespace[check.network]
+    kind = kind_of(check)
+    spec = kind.with_objects(check, dict(prepared["spec"]), namespace.__getitem__)
     inputs = {k: v.clone() for k, v in prepared["inputs"].items()}
     try:
         torch.manual_seed(check.seed)
-        outputs = probes.KINDS[check.kind](namespace[check.target_name], inputs, spec)
+        outputs = probes.PROBES[kind.probe](namespace[check.target_name], inputs, spec)
         actual = {k: v.detach().cpu() for k, v in outputs.items()}
     except Exception:
         return False
-    found = checks.problem(check, prepared["inputs"], actual, device="cpu",
-                           private=prepared["private"], expected=prepared["expected"])  # fmt: skip
+    found = problem(
+        check,
+        prepared["inputs"],
+        actual,
+        device="cpu",
+        private=prepared["private"],
+        expected=prepared["expected"],
+    )
     return not found
 
 
@@ -209,7 +229,7 @@ def _caught(cells: list[str], cell_checks, prepared: dict) -> bool:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _relevant(definition: str, cell_checks, namespace: dict) -> list[checks.Check]:
+def _relevant(definition: str, cell_checks, namespace: dict) -> list[Check]:
     """The checks of the code a mutant changed: its own definition's, else those whose target
     is built on it (a subclass) or calls it; else every check of its cell."""
     own = [c for c in cell_checks if c.target_name == definition]

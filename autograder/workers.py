@@ -23,7 +23,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from kombu.exceptions import ChannelError
 
-from autograder.checks import best_device
+from autograder.checks.reference import best_device
 from autograder.models import Submission, SubmissionState, WorkerHeartbeat, grading_queue
 from autograder.queues import GRADING_QUEUES
 from autograder.sandbox import isolation_level

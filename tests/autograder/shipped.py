@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder import checks, notebooks
+from autograder import notebooks
+from autograder.checks.cells import cell_checks
+from autograder.checks.parsing import parse_toml
 from autograder.notebook_pipeline import grade_notebook
 from autograder.sandbox import Limits
 
@@ -18,10 +20,10 @@ class Shipped:
         folder = FOLDER / name
         self.source = (folder / f"{name}.ipynb").read_bytes()
         spec = folder / "autograder.toml"
-        self.checks = checks.parse_toml(spec.read_bytes()) if spec.exists() else ()
+        self.checks = parse_toml(spec.read_bytes()) if spec.exists() else ()
         self.private = {f.name: f.read_bytes() for f in folder.glob("*_reference.py")}
         self.data = {f.name: f.read_bytes() for f in folder.glob("*.safetensors")}
-        in_cells = checks.cell_checks(notebooks.read(self.source), first_index=len(self.checks))
+        in_cells = cell_checks(notebooks.read(self.source), first_index=len(self.checks))
         self.full = {c.name: c.points for c in (*self.checks, *in_cells)}
 
     def solution(self, *edits: tuple[str, str]) -> bytes:

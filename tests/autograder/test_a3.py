@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from autograder.checks import best_device
+from autograder.checks.reference import best_device
 from tests.autograder.shipped import Shipped
 
 A3 = Shipped("a3")

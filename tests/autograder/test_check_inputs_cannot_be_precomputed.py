@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import torch
 
-from autograder import checks, harness
-from autograder.grader import _Checks, grade_python
+from autograder import harness
+from autograder.checks.inputs import make_inputs
+from autograder.checks.scoring import PreparedChecks
+from autograder.grader import grade_python
 from autograder.sandbox import Limits
 
 SPEC = harness.parse(b"""files = ["act.py"]
@@ -29,7 +31,7 @@ points = 1
 def _table_of_answers() -> str:
     """The student's file: ELU's outputs on the inputs the author's seed makes, made at home
     with the forbidden function, and looked up at the check."""
-    inputs = checks.make_inputs(CHECK)
+    inputs = make_inputs(CHECK)
     [x] = [value for value in inputs.values() if isinstance(value, torch.Tensor)]
     answer = torch.nn.functional.elu(x)
     return (
@@ -45,9 +47,13 @@ def test_it_does_not_grade_with_the_inputs_the_authors_seed_makes():
     source = _table_of_answers()
 
     grade = grade_python(
-        spec=SPEC, instructor_files={}, submitted={"act.py": source.encode()}, data_files={},
-        limits=Limits(wall_seconds=120, cpu_seconds=120), test_timeout=30,
-    )  # fmt: skip
+        spec=SPEC,
+        instructor_files={},
+        submitted={"act.py": source.encode()},
+        data_files={},
+        limits=Limits(wall_seconds=120, cpu_seconds=120),
+        test_timeout=30,
+    )
 
     [result] = grade.tests
     assert result.status == "failed" and result.score == 0, result
@@ -58,11 +64,11 @@ def test_it_makes_the_same_inputs_for_the_same_files_and_others_for_other_files(
     other = {"act.py": b"def elu(x, alpha=1.0):\n    return x * 1\n"}
 
     def made(students):
-        prepared = _Checks.prepare(SPEC.checks, students, {}, {})
+        prepared = PreparedChecks.prepare(SPEC.checks, students, {}, {})
         [inputs] = prepared.inputs.values()
         return next(v for v in inputs.values() if isinstance(v, torch.Tensor))
 
     assert torch.equal(made(first), made(first))
     assert not torch.equal(made(first), made(other))
-    authors = next(v for v in checks.make_inputs(CHECK).values() if isinstance(v, torch.Tensor))
+    authors = next(v for v in make_inputs(CHECK).values() if isinstance(v, torch.Tensor))
     assert not torch.equal(made(first), authors)

@@ -16,17 +16,30 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder import checks, probes
+from autograder import probes
+from autograder.checks.exchange import probe_spec, save_inputs
+from autograder.checks.inputs import make_inputs
+from autograder.checks.parsing import parse
 from autograder.findings import at_run_time
 
 AUTOGRADER = Path(__file__).resolve().parents[2] / "autograder"
 KEY = "k" * 64
-[ELU] = checks.parse(
-    [{"name": "ELU", "kind": "function", "target": "elu", "reference": "torch.nn.functional.elu",
-      "inputs": [[4, 5]], "kwargs": {"alpha": 1.5}, "gradients": True, "points": 1,
-      "forbid": ["torch.nn.functional.elu"]}],
+[ELU] = parse(
+    [
+        {
+            "name": "ELU",
+            "kind": "function",
+            "target": "elu",
+            "reference": "torch.nn.functional.elu",
+            "inputs": [[4, 5]],
+            "kwargs": {"alpha": 1.5},
+            "gradients": True,
+            "points": 1,
+            "forbid": ["torch.nn.functional.elu"],
+        }
+    ],
     default_module="student",
-)  # fmt: skip
+)
 HONEST = """import torch
 
 def elu(x, alpha=1.0):
@@ -49,17 +62,21 @@ def run_check(tmp_path, student: str, *, before: str = "import student", check=E
     for name in ("guard.py", "probes.py"):
         shutil.copyfile(AUTOGRADER / name, tmp_path / name)
     (tmp_path / "student.py").write_text(student)
-    inputs = checks.save_inputs(checks.make_inputs(check))
+    inputs = save_inputs(make_inputs(check))
     (tmp_path / check.files()[0]).write_bytes(inputs)
-    spec = json.dumps(checks.probe_spec(check))
+    spec = json.dumps(probe_spec(check))
     (tmp_path / "run.py").write_text(DRIVER.format(key=KEY, before=before, spec=spec))
     done = subprocess.run(
-        [sys.executable, "run.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "run.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
+    )
     outputs = tmp_path / check.files()[1]
     vouched = (
-        probes.attested([KEY], checks.probe_spec(check), inputs, outputs.read_bytes())
+        probes.attested([KEY], probe_spec(check), inputs, outputs.read_bytes())
         if outputs.exists()
         else None
     )
@@ -96,18 +113,23 @@ CHEATS = {
         "calls sys._getframe (student.py",
     ),
     "frames through inspect": (
-        body("    import inspect\n    inspect.stack()\n"), "calls sys._getframe (student.py",
+        body("    import inspect\n    inspect.stack()\n"),
+        "calls sys._getframe (student.py",
     ),
     "a frame through a traceback": (
-        body("    try:\n        1 / 0\n    except ZeroDivisionError as e:\n"
-             "        e.__traceback__.tb_frame.f_back\n"),
+        body(
+            "    try:\n        1 / 0\n    except ZeroDivisionError as e:\n"
+            "        e.__traceback__.tb_frame.f_back\n"
+        ),
         "reads tb_frame (student.py",
     ),
     "importlib to load the checker again": (
-        body("    import importlib\n    importlib.import_module('guard')\n"), "imports",
+        body("    import importlib\n    importlib.import_module('guard')\n"),
+        "imports",
     ),
     "reading the checker's source": (
-        body("    open('guard.py').read()\n"), "opens guard.py",
+        body("    open('guard.py').read()\n"),
+        "opens guard.py",
     ),
     "the builtins changed": (
         "import builtins, torch\nbuiltins.isinstance = lambda a, b: True\n"
@@ -119,34 +141,44 @@ CHEATS = {
         "changes Tensor.detach",
     ),
     "the dispatch mode popped around a forbidden operator": (
-        body("    from torch.utils._python_dispatch import _pop_mode_temporarily\n"
-             "    with _pop_mode_temporarily():\n"
-             "        return torch.ops.aten.elu(x, alpha)\n"),
+        body(
+            "    from torch.utils._python_dispatch import _pop_mode_temporarily\n"
+            "    with _pop_mode_temporarily():\n"
+            "        return torch.ops.aten.elu(x, alpha)\n"
+        ),
         "runs torch.nn.functional.elu past the guard",
     ),
     "torch dispatch disabled around a relative": (
-        body("    with torch._C._DisableTorchDispatch():\n"
-             "        return torch.ops.aten.celu(x, alpha)\n"),
+        body(
+            "    with torch._C._DisableTorchDispatch():\n"
+            "        return torch.ops.aten.celu(x, alpha)\n"
+        ),
         "runs aten::celu (a relative of torch.nn.functional.elu) past the guard",
     ),
     "a thread that runs the forbidden operator": (
-        body("    import threading\n    out = []\n"
-             "    t = threading.Thread(target=lambda: out.append(torch.ops.aten.elu(x, alpha)))\n"
-             "    t.start(); t.join()\n    return out[0]\n"),
+        body(
+            "    import threading\n    out = []\n"
+            "    t = threading.Thread(target=lambda: out.append(torch.ops.aten.elu(x, alpha)))\n"
+            "    t.start(); t.join()\n    return out[0]\n"
+        ),
         "starts a thread while a check runs",
     ),
     "exec of code built from strings": (
-        body("    exec('import sy' + 's')\n"), "runs code made at run time (exec/eval)",
+        body("    exec('import sy' + 's')\n"),
+        "runs code made at run time (exec/eval)",
     ),
     "an audit hook of its own": (
         "import sys, torch\nsys.addaudithook(lambda *a: None)\n" + HONEST.partition("\n")[2],
         "calls sys.addaudithook",
     ),
-}  # fmt: skip
+}
 
 
-BEFORE_THE_CHECK = {"gc.get_objects to find the guard", "the builtins changed",
-                    "an audit hook of its own"}  # fmt: skip
+BEFORE_THE_CHECK = {
+    "gc.get_objects to find the guard",
+    "the builtins changed",
+    "an audit hook of its own",
+}
 
 
 @pytest.mark.parametrize("cheat", list(CHEATS))
@@ -172,7 +204,7 @@ def test_a_reach_that_cannot_be_reported_is_refused(tmp_path):
 
     said, _, vouched = run_check(tmp_path, student)
 
-    x = checks.make_inputs(ELU)["arg0"]
+    x = make_inputs(ELU)["arg0"]
     assert said == "" and vouched is not None
     assert torch.allclose(vouched["out"], torch.nn.functional.elu(x, 1.5))  # LOOT was None
 
@@ -221,7 +253,7 @@ def test_outputs_written_in_the_checkers_place_are_not_vouched_for(tmp_path):
 
 def test_the_checkers_outputs_for_a_spec_the_student_changed_are_not_vouched_for(tmp_path):
     # The real checker, called by the student's code on the check's spec without its forbid
-    spec = checks.probe_spec(ELU)
+    spec = probe_spec(ELU)
     lax = json.dumps({**spec, "forbid": {}, "forbid_ops": {}})
     before = f"import student, sys\nsys.audit('autograder.check', {lax!r})\nsys.exit(0)"
 

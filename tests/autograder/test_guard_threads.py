@@ -30,8 +30,10 @@ def test_a_helper_thread_hidden_from_threading_is_still_a_finding(tmp_path):
     said, found, vouched = run_check(tmp_path, HONEST + HELPER)
 
     assert vouched is None and said.startswith("FAILED:")
-    assert any("a thread it started (student.py, line 15) still runs while a check runs" in f
-               for f in found), found  # fmt: skip
+    assert any(
+        "a thread it started (student.py, line 15) still runs while a check runs" in f
+        for f in found
+    ), found
 
 
 DATA = """

@@ -6,15 +6,25 @@ relatives of the optimizer."""
 
 from __future__ import annotations
 
-from autograder import checks
+from autograder.checks.parsing import parse
 from tests.autograder.test_guard import run_check
 
-[ADAM] = checks.parse(
-    [{"name": "Adam", "kind": "optimizer", "target": "Adam", "reference": "torch.optim.Adam",
-      "init": {"lr": 0.01, "betas": [0.8, 0.95], "eps": 0.1}, "inputs": [[3, 4], [5]],
-      "steps": 3, "forbid": ["torch.optim.Adam"], "points": 1}],
+[ADAM] = parse(
+    [
+        {
+            "name": "Adam",
+            "kind": "optimizer",
+            "target": "Adam",
+            "reference": "torch.optim.Adam",
+            "init": {"lr": 0.01, "betas": [0.8, 0.95], "eps": 0.1},
+            "inputs": [[3, 4], [5]],
+            "steps": 3,
+            "forbid": ["torch.optim.Adam"],
+            "points": 1,
+        }
+    ],
     default_module="student",
-)  # fmt: skip
+)
 HEAD = """import torch
 import torch.optim.adam
 M = [torch.optim][0]

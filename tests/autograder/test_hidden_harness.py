@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from autograder import harness
-from autograder.grader import HIDDEN_OUTPUT, SECRET_OUTPUT, grade_python
+from autograder.grader import SECRET_OUTPUT, grade_python
+from autograder.grades import HIDDEN_OUTPUT
 from autograder.sandbox import Limits
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from autograder import harness, selectors, services
-from autograder.grader import HIDDEN_OUTPUT
+from autograder.grades import HIDDEN_OUTPUT
 from autograder.models import Assignment, AssignmentKind, SubmissionState
 from autograder.run_notes import sandbox_note
 from autograder.sandbox import STOP_REASONS, Limits, SandboxResult

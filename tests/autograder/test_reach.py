@@ -18,30 +18,42 @@ FOUND = {
     "a frame": ("import sys\nsys._getframe(1).f_locals\n", "sys._getframe"),
     "inspect": ("import inspect\ninspect.stack()\n", "inspect"),
     "inspect's frames": ("from inspect import signature, currentframe\n", "inspect"),
-    "a traceback": ("try:\n    1 / 0\nexcept Exception as e:\n    e.__traceback__.tb_frame\n",
-                    "tb_frame"),
+    "a traceback": (
+        "try:\n    1 / 0\nexcept Exception as e:\n    e.__traceback__.tb_frame\n",
+        "tb_frame",
+    ),
     "globals of a function": ("def f(g):\n    return g.__globals__\n", "__globals__"),
     "exec": ("exec('x = 1')\n", "exec"),
-    "the dispatch stack": ("from torch.utils._python_dispatch import _pop_mode_temporarily\n",
-                           "torch.utils._python_dispatch"),
+    "the dispatch stack": (
+        "from torch.utils._python_dispatch import _pop_mode_temporarily\n",
+        "torch.utils._python_dispatch",
+    ),
     "torch._C": ("import torch\nwith torch._C._DisableTorchDispatch():\n    pass\n", "torch._C"),
     "a computed private name": ("import torch\ngetattr(torch, '_' + 'C')\n", "torch._C"),
-    "a name computed at run time": ("import torch\ndef f(n):\n    return getattr(torch, n)\n",
-                                    "getattr(torch, <a name computed at run time>)"),
-    "a Tensor subclass": ("import torch\nclass T(torch.Tensor):\n    pass\n",
-                          "a subclass of torch.Tensor"),
-    "__torch_function__": ("class T:\n    def __torch_function__(self, *a):\n        pass\n",
-                           "__torch_function__"),
+    "a name computed at run time": (
+        "import torch\ndef f(n):\n    return getattr(torch, n)\n",
+        "getattr(torch, <a name computed at run time>)",
+    ),
+    "a Tensor subclass": (
+        "import torch\nclass T(torch.Tensor):\n    pass\n",
+        "a subclass of torch.Tensor",
+    ),
+    "__torch_function__": (
+        "class T:\n    def __torch_function__(self, *a):\n        pass\n",
+        "__torch_function__",
+    ),
     "torch.overrides": ("from torch.overrides import TorchFunctionMode\n", "torch.overrides"),
     "a raw thread": ("import _thread\n", "_thread"),
     "a function's globals by a constant name": (
-        "import torch\ng = getattr(torch.optim.Adam.__init__, '__glob' 'als__')\n", "__globals__"),
+        "import torch\ng = getattr(torch.optim.Adam.__init__, '__glob' 'als__')\n",
+        "__globals__",
+    ),
     "a module's __dict__": ("import torch.nn.functional as F\nF.__dict__['elu']\n", "__dict__"),
     "vars of a module": ("import torch\nvars(torch.nn.functional)\n", "vars"),
     "globals as a value": ("g = globals\ng()['x'] = 1\n", "globals"),
     "ctypes": ("import ctypes\n", "ctypes"),
     "the profiler": ("import torch\ntorch.autograd.profiler.profile()\n", "profiler"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("way", list(FOUND))

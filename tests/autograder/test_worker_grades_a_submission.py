@@ -92,7 +92,7 @@ def test_a_gpu_assignment_is_graded_by_a_gpu_queue_worker_with_references_on_its
     """A1 as shipped, marked as wanting a GPU, goes to the ``gpu`` queue only; a worker listening
     there alone takes it and computes the references on its best device (``cuda`` where it has
     one, which is how this runs on a GPU machine), and the reference solution scores full marks."""
-    from autograder.checks import best_device
+    from autograder.checks.reference import best_device
     from autograder.services import assignment_import
     from grading.services.schemes import grading_scheme_create
     from tests.autograder.shipped import FOLDER, Shipped

@@ -12,7 +12,7 @@ from django.utils import timezone
 from kombu import Connection
 
 from autograder import workers
-from autograder.checks import best_device
+from autograder.checks.reference import best_device
 from autograder.models import Assignment, Submission, WorkerHeartbeat
 from autograder.sandbox import isolation_level
 from autograder.services import assignment_import

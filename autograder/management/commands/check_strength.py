@@ -8,7 +8,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from autograder import checks, notebooks, strength
+from autograder import notebooks, strength
+from autograder.checks.spec import CheckError
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{folder} is not an assignment folder with a source notebook.")
             try:
                 report = strength.report(folder)
-            except (checks.CheckError, notebooks.NotebookError, ValueError) as exc:
+            except (CheckError, notebooks.NotebookError, ValueError) as exc:
                 raise CommandError(f"{folder}: {exc}") from exc
             self.stdout.write(report.text())
             unexplained += sum(map(len, report.unexplained.values())) + len(report.broken)
