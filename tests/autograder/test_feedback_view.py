@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 from nbformat.v4 import new_markdown_cell, new_output
 
-from autograder import blobs, notebooks, services
+from autograder import blobs, notebooks
 from autograder.models import Assignment, GradingRun, ManualGrade, Submission, SubmissionState
+from autograder.services.intake import submission_create
 from autograder.tasks import grade_submission_task
 from tests.autograder.nbfactory import HIDDEN_TEST, source_notebook, student_notebook
 
@@ -48,7 +49,7 @@ def executed(*, extra_cells=(), outputs=None) -> bytes:
 def graded(assignment, student, *, notebook: bytes | None, tests=TESTS, notes=()):
     """A submission with a grading run made directly, without the sandbox; ``notebook``: the
     executed notebook it kept, if any."""
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     GradingRun.objects.create(
@@ -194,7 +195,7 @@ def test_a_submission_without_an_executed_notebook_says_so(client, student, assi
 
 def test_an_unreadable_notebook_or_no_grading_yet_is_said_plainly(client, student, assignment):
     graded(assignment, student, notebook=b"{not json")
-    services.submission_create(
+    submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
 
@@ -216,7 +217,7 @@ def test_a_real_grading_shows_the_students_cells_and_hides_the_hidden_test(
     client, student, assignment
 ):
     submitted = student_notebook("    return 0", extra_cells=["print('hello from the kernel')"])
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": submitted}
     )
     grade_submission_task.apply(kwargs={"submission_pk": submission.pk}, task_id="f1").get()

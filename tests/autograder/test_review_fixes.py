@@ -9,17 +9,26 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from autograder import services, sweeper
+from autograder import sweeper
 from autograder.grader import grade_notebook
 from autograder.models import Submission, SubmissionState
 from autograder.sandbox import Limits
+from autograder.selectors import latest_submissions
+from autograder.services.grade import grade_files
+from autograder.services.intake import submission_create
+from autograder.services.queue import (
+    MAX_ATTEMPTS,
+    submission_claim,
+    submission_record,
+    submission_requeue,
+)
 from autograder.tasks import grade_submission_task
 from grading.models import Score
 from tests.autograder.nbfactory import source_bytes, student_notebook
 
 
 def submit(assignment, student, body="    return max(0, x)"):
-    return services.submission_create(
+    return submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook(body)}
     )
 
@@ -38,12 +47,12 @@ def test_the_gradebook_keeps_the_newest_submission_whatever_finishes_last(assign
 @pytest.mark.slow
 def test_a_grading_that_lost_its_claim_records_nothing(assignment, student):
     submission = submit(assignment, student)
-    claimed = services.submission_claim(submission_pk=submission.pk, token="old")
-    grade = services.grade_files(assignment, {"a1.ipynb": student_notebook()})
-    services.submission_requeue(submission=submission)  # staff fixed a test meanwhile
-    services.submission_claim(submission_pk=submission.pk, token="new")
+    claimed = submission_claim(submission_pk=submission.pk, token="old")
+    grade = grade_files(assignment, {"a1.ipynb": student_notebook()})
+    submission_requeue(submission=submission)  # staff fixed a test meanwhile
+    submission_claim(submission_pk=submission.pk, token="new")
 
-    stale = services.submission_record(
+    stale = submission_record(
         submission=claimed, grade=grade, started_at=timezone.now(), token="old"
     )
 
@@ -57,7 +66,7 @@ def test_grading_everything_again_takes_each_students_newest(assignment, student
     theirs = submit(assignment, other_student)
     Submission.objects.update(state=SubmissionState.GRADED)
 
-    targets = services.latest_submissions(assignment)
+    targets = latest_submissions(assignment=assignment)
 
     assert sorted(s.pk for s in targets) == sorted([newest.pk, theirs.pk])
 
@@ -65,7 +74,7 @@ def test_grading_everything_again_takes_each_students_newest(assignment, student
 def test_a_submission_that_keeps_killing_workers_is_given_up(assignment, student):
     submission = submit(assignment, student)
     Submission.objects.filter(pk=submission.pk).update(
-        state=SubmissionState.RUNNING, attempts=services.MAX_ATTEMPTS,
+        state=SubmissionState.RUNNING, attempts=MAX_ATTEMPTS,
         state_changed_at=timezone.now() - datetime.timedelta(hours=3),
     )  # fmt: skip
 

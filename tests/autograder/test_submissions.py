@@ -9,9 +9,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from autograder import services, sweeper
+from autograder import sweeper
 from autograder.models import FileRole, Submission, SubmissionState
 from autograder.sandbox import isolation_level
+from autograder.selectors import assignment_file
+from autograder.services.intake import submission_create
+from autograder.services.queue import submission_claim
 from autograder.tasks import grade_submission_task
 from grading.models import Score
 from tests.autograder import brokerside
@@ -22,7 +25,7 @@ def test_importing_makes_the_student_version_and_an_item(assignment):
     release = dict(assignment.files.values_list("role", "name"))
 
     assert release == {"source": "a1.ipynb", "release": "a1.ipynb", "data": "data.csv"}
-    _, student_version = services.assignment_file(assignment, FileRole.RELEASE)
+    _, student_version = assignment_file(assignment=assignment, role=FileRole.RELEASE)
     assert b"max(0, x)" not in student_version and b"BEGIN HIDDEN TESTS" not in student_version
     assert (assignment.item.name, assignment.item.max_points) == ("A1: ReLU", Decimal(3))
 
@@ -67,7 +70,7 @@ def test_a_student_version_and_data_are_downloadable_but_not_the_source(
 )
 def test_a_bad_upload_is_refused_clearly(assignment, student, files, message):
     with pytest.raises(ValidationError, match=message):
-        services.submission_create(assignment=assignment, student=student, files=files)
+        submission_create(assignment=assignment, student=student, files=files)
     assert not Submission.objects.exists()
 
 
@@ -75,7 +78,7 @@ def test_a_submission_is_stored_by_content_and_queued(
     assignment, student, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
-        submission = services.submission_create(
+        submission = submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
         )
 
@@ -87,33 +90,33 @@ def test_a_submission_is_stored_by_content_and_queued(
 def test_the_limit_and_the_cooldown_are_kept(assignment, student):
     assignment.max_submissions, assignment.cooldown_seconds = 2, 3600
     assignment.save()
-    services.submission_create(
+    submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
 
     with pytest.raises(ValidationError, match="wait"):
-        services.submission_create(
+        submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
         )
     assignment.cooldown_seconds = 0
     assignment.save()
-    services.submission_create(
+    submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     with pytest.raises(ValidationError, match="used all 2 submissions"):
-        services.submission_create(
+        submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
         )
 
 
 def test_a_claim_is_taken_once_and_again_only_by_the_same_delivery(assignment, student):
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
 
-    first = services.submission_claim(submission_pk=submission.pk, token="task-1")
-    other = services.submission_claim(submission_pk=submission.pk, token="task-2")
-    redelivered = services.submission_claim(submission_pk=submission.pk, token="task-1")
+    first = submission_claim(submission_pk=submission.pk, token="task-1")
+    other = submission_claim(submission_pk=submission.pk, token="task-2")
+    redelivered = submission_claim(submission_pk=submission.pk, token="task-1")
 
     assert first is not None and other is None and redelivered is not None
     assert Submission.objects.get(pk=submission.pk).attempts == 2
@@ -121,7 +124,7 @@ def test_a_claim_is_taken_once_and_again_only_by_the_same_delivery(assignment, s
 
 @pytest.mark.slow
 def test_the_task_grades_and_writes_the_gradebook_once(assignment, student):
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
 
@@ -143,7 +146,7 @@ def test_stuck_submissions_are_queued_again(assignment, student):
 
     from django.utils import timezone
 
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     Submission.objects.filter(pk=submission.pk).update(
@@ -207,7 +210,7 @@ def test_a_bad_upload_on_the_page_says_why(client, student, assignment):
 
 
 def test_only_staff_grade_again(client, student, ta, assignment):
-    services.submission_create(
+    submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     client.force_login(student)
@@ -221,7 +224,7 @@ def test_only_staff_grade_again(client, student, ta, assignment):
 
 @pytest.mark.slow
 def test_a_ta_grades_the_written_answer_and_the_gradebook_follows(client, ta, student, assignment):
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     grade_submission_task.apply(kwargs={"submission_pk": submission.pk}, task_id="t1").get()
