@@ -227,3 +227,18 @@ def test_a_real_grading_shows_the_students_cells_and_hides_the_hidden_test(
     assert "hello from the kernel" in html and "0 / 2 points" in html
     assert "AssertionError" in html
     assert HIDDEN_ONLY not in html and "HIDDEN TESTS" not in html
+
+
+@pytest.mark.slow
+def test_students_see_notes_but_not_the_sandbox_log(client, student, assignment):
+    submitted = student_notebook("    return max(0, x)\nimport os\nos.write(2, b'RAW-STDERR')")
+    submission = submission_create(
+        assignment=assignment, student=student, files={"a1.ipynb": submitted}
+    )
+    grade_submission_task.apply(kwargs={"submission_pk": submission.pk}, task_id="n1").get()
+    client.force_login(student)
+
+    html = client.get("/courses/pmldl/assignments/a1/").content.decode()
+
+    assert "RAW-STDERR" in submission.runs.get().log  # staff have it
+    assert "RAW-STDERR" not in html

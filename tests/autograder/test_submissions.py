@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from autograder import sweeper
 from autograder.models import FileRole, Submission, SubmissionState
@@ -142,10 +146,6 @@ def test_the_task_grades_and_writes_the_gradebook_once(assignment, student):
 
 
 def test_stuck_submissions_are_queued_again(assignment, student):
-    import datetime
-
-    from django.utils import timezone
-
     submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
@@ -160,8 +160,6 @@ def test_stuck_submissions_are_queued_again(assignment, student):
 
 @pytest.mark.slow
 def test_autograde_prints_results_json_without_a_submission(tmp_path, assignment):
-    import json
-
     path = tmp_path / "mine.ipynb"
     path.write_bytes(student_notebook("    return x"))
     out = StringIO()
@@ -178,8 +176,6 @@ def test_a_student_submits_on_the_page_and_polls_only_their_own_status(
     transactional_db, client, student, other_student, assignment
 ):
     """Committed for real, so the message goes to the broker before the page answers."""
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(student)
     upload = SimpleUploadedFile("a1.ipynb", student_notebook())
 
@@ -195,8 +191,6 @@ def test_a_student_submits_on_the_page_and_polls_only_their_own_status(
 
 
 def test_a_bad_upload_on_the_page_says_why(client, student, assignment):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(student)
 
     page = client.post(

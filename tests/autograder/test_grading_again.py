@@ -1,0 +1,34 @@
+"""Staff's "grade again", on the page and in the API: every student's newest submission, or one
+submission of the assignment; a choice that is not one of its submissions queues nothing."""
+
+from __future__ import annotations
+
+from autograder.models import Submission, SubmissionState
+from autograder.selectors import latest_submissions
+from autograder.services.intake import submission_create
+from tests.autograder.nbfactory import student_notebook
+
+
+def submit(assignment, student):
+    return submission_create(
+        assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
+    )
+
+
+def test_grading_everything_again_takes_each_students_newest(assignment, student, other_student):
+    submit(assignment, student)
+    newest = submit(assignment, student)
+    theirs = submit(assignment, other_student)
+    Submission.objects.update(state=SubmissionState.GRADED)
+
+    targets = latest_submissions(assignment=assignment)
+
+    assert sorted(s.pk for s in targets) == sorted([newest.pk, theirs.pk])
+
+
+def test_a_bad_regrade_choice_is_ignored_not_a_500(client, ta, assignment):
+    client.force_login(ta)
+
+    response = client.post("/courses/pmldl/assignments/a1/regrade/", {"submission": "abc"})
+
+    assert response.status_code == 302
