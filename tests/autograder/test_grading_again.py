@@ -32,3 +32,29 @@ def test_a_bad_regrade_choice_is_ignored_not_a_500(client, ta, assignment):
     response = client.post("/courses/pmldl/assignments/a1/regrade/", {"submission": "abc"})
 
     assert response.status_code == 302
+
+
+def test_it_grades_one_submission_again_from_the_page(client, ta, student, assignment):
+    submission = submit(assignment, student)
+    Submission.objects.update(state=SubmissionState.GRADED, attempts=2)
+    client.force_login(ta)
+
+    response = client.post(
+        "/courses/pmldl/assignments/a1/regrade/", {"submission": submission.pk}, follow=True
+    )
+
+    assert "1 submission(s) queued" in response.content.decode()
+    submission.refresh_from_db()
+    assert (submission.state, submission.attempts) == (SubmissionState.QUEUED, 0)
+
+
+def test_it_grades_one_submission_again_from_the_api(api_as, ta, student, assignment):
+    submission = submit(assignment, student)
+    Submission.objects.update(state=SubmissionState.GRADED)
+    url = "/api/courses/pmldl/assignments/a1/regrade/"
+
+    one = api_as(ta).post(url, {"submission": submission.pk}, format="json")
+    none = api_as(ta).post(url, {"submission": submission.pk + 1000}, format="json")
+
+    assert (one.json(), none.json()) == ({"queued": 1}, {"queued": 0})
+    assert Submission.objects.get().state == SubmissionState.QUEUED

@@ -68,3 +68,12 @@ def test_the_staff_home_counts_what_the_hand_grading_page_lists(db, django_asser
 
     assert sorted(waiting) == [("student01", "why"), ("student03", "how"), ("student03", "why")]
     assert [(a.slug, n) for a, n in counted] == [("a1", 3)]
+
+
+def test_a_hand_grade_for_no_submission_is_a_404(client, ta, assignment):
+    client.force_login(ta)
+    url = "/courses/pmldl/assignments/a1/manual/"
+
+    for chosen in ("", "abc", "12345"):
+        response = client.post(url, {"submission": chosen, "grade_id": "why_relu", "points": "1"})
+        assert response.status_code == 404
