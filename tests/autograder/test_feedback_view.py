@@ -53,11 +53,18 @@ def graded(assignment, student, *, notebook: bytes | None, tests=TESTS, notes=()
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     GradingRun.objects.create(
-        submission=submission, worker="test", isolation="none", started_at=timezone.now(),
-        finished_at=timezone.now(), duration_seconds=0.5, score=Decimal(2),
-        max_score=Decimal(3), tests=tests, notes=list(notes),
+        submission=submission,
+        worker="test",
+        isolation="none",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        duration_seconds=0.5,
+        score=Decimal(2),
+        max_score=Decimal(3),
+        tests=tests,
+        notes=list(notes),
         executed_sha256=blobs.put(notebook) if notebook is not None else "",
-    )  # fmt: skip
+    )
     Submission.objects.filter(pk=submission.pk).update(
         state=SubmissionState.GRADED, score=Decimal(2), max_score=Decimal(3)
     )
@@ -105,9 +112,11 @@ def test_it_never_shows_a_hidden_test(client, student, assignment):
     }
     failed = [{**TESTS[0], "score": "0.000", "status": "failed"}, TESTS[1]]
     graded(
-        assignment, student, tests=failed,
+        assignment,
+        student,
+        tests=failed,
         notebook=executed(extra_cells=["print(open('submission.ipynb').read())"], outputs=outputs),
-    )  # fmt: skip
+    )
 
     html = page(client, student)
 
@@ -167,8 +176,11 @@ def test_another_student_and_an_outsider_get_404(
 ):
     graded(assignment, student, notebook=executed())
 
-    for user, url in [(other_student, URL), (other_student, URL + "?student=student"),
-                      (outsider, URL)]:  # fmt: skip
+    for user, url in [
+        (other_student, URL),
+        (other_student, URL + "?student=student"),
+        (outsider, URL),
+    ]:
         client.force_login(user)
         assert client.get(url).status_code == 404
 

@@ -15,12 +15,14 @@ def test_the_question_and_mark_scheme_are_shown_to_the_ta(client, db):
     demo_seed(with_admin=False)
     a1 = Assignment.objects.get(slug="a1")
     student = get_user_model().objects.get(username="student01")
-    submission = Submission.objects.create(assignment=a1, student=student, number=1,
-                                           state="graded")  # fmt: skip
+    submission = Submission.objects.create(assignment=a1, student=student, number=1, state="graded")
     GradingRun.objects.create(
-        submission=submission, worker="w", isolation="bubblewrap", started_at=timezone.now(),
+        submission=submission,
+        worker="w",
+        isolation="bubblewrap",
+        started_at=timezone.now(),
         tests=[{"name": "why_nonsaturating", "status": "manual", "score": None, "max_score": "1"}],
-    )  # fmt: skip
+    )
 
     prompts = selectors.written_prompts(assignment=a1)
     client.force_login(get_user_model().objects.get(username="ta"))
@@ -44,14 +46,21 @@ def test_the_staff_home_counts_what_the_hand_grading_page_lists(db, django_asser
     now = timezone.now()
 
     def graded(student, number, *runs):
-        submission = Submission.objects.create(assignment=a1, student=users.get(username=student),
-                                               number=number, state="graded")  # fmt: skip
+        submission = Submission.objects.create(
+            assignment=a1, student=users.get(username=student), number=number, state="graded"
+        )
         for seconds, cells, error in runs:
-            tests = [{"name": c, "status": "manual", "score": None, "max_score": "1"}
-                     for c in cells]  # fmt: skip
-            GradingRun.objects.create(submission=submission, worker="w", isolation="bubblewrap",
-                                      started_at=now + timezone.timedelta(seconds=seconds),
-                                      tests=tests, error=error)  # fmt: skip
+            tests = [
+                {"name": c, "status": "manual", "score": None, "max_score": "1"} for c in cells
+            ]
+            GradingRun.objects.create(
+                submission=submission,
+                worker="w",
+                isolation="bubblewrap",
+                started_at=now + timezone.timedelta(seconds=seconds),
+                tests=tests,
+                error=error,
+            )
         return submission
 
     graded("student01", 1, (0, ["old"], ""))  # superseded by submission 2
@@ -60,8 +69,11 @@ def test_the_staff_home_counts_what_the_hand_grading_page_lists(db, django_asser
     ManualGrade.objects.create(submission=done, grade_id="why", points=1)
     graded("student03", 1, (0, ["why", "how"], ""))
 
-    waiting = [(c.submission.student.username, c.grade_id) for c in
-               selectors.manual_grading_queue(assignment=a1) if c.grade is None]  # fmt: skip
+    waiting = [
+        (c.submission.student.username, c.grade_id)
+        for c in selectors.manual_grading_queue(assignment=a1)
+        if c.grade is None
+    ]
     course = a1.course
     with django_assert_num_queries(4):
         counted = selectors.hand_grading_waiting(course=course)

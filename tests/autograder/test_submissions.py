@@ -38,8 +38,15 @@ def test_the_import_command_updates_an_assignment(tmp_path, assignment, course):
     (tmp_path / "a1.ipynb").write_bytes(source_bytes())
     out = StringIO()
 
-    call_command("import_assignment", "--course", "pmldl", "--slug", "a1",
-                 str(tmp_path / "a1.ipynb"), stdout=out)  # fmt: skip
+    call_command(
+        "import_assignment",
+        "--course",
+        "pmldl",
+        "--slug",
+        "a1",
+        str(tmp_path / "a1.ipynb"),
+        stdout=out,
+    )
 
     assert "Imported pmldl/a1 (2 files)" in out.getvalue()
     (tmp_path / "x.csv").write_text("1,2\n")
