@@ -45,27 +45,24 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
         )
     notebook_sources = {n: c for n, c in sources.items() if n.endswith(NOTEBOOK_SUFFIX)}
     _refuse_free_points(notebook_sources)
+    # What a notebook's grading takes besides the notebooks, one or several.
+    given = {
+        "data_files": data,
+        "limits": limits,
+        "cell_timeout": assignment.cell_timeout_seconds,
+        "private": sources,
+    }
     if len(notebook_sources) > 1:
-        return grade_notebook_set(
-            sources=notebook_sources,
-            submitted=submitted,
-            data_files=data,
-            limits=limits,
-            cell_timeout=assignment.cell_timeout_seconds,
-            private=sources,
-        )
+        return grade_notebook_set(sources=notebook_sources, submitted=submitted, **given)
     [source] = notebook_sources.values()
     handed_in = {n: c for n, c in submitted.items() if n.endswith(NOTEBOOK_SUFFIX)} or submitted
     [(filename, notebook)] = handed_in.items() if len(handed_in) == 1 else [("", b"")]
     return grade_notebook(
         source=source,
         submitted=notebook,
-        data_files=data,
-        limits=limits,
-        cell_timeout=assignment.cell_timeout_seconds,
         filename=filename or "the notebook",
         reference_checks=notebook_checks(sources),
-        private=sources,
+        **given,
     )
 
 
