@@ -20,7 +20,7 @@ def submission_grade(*, submission: Submission) -> Grade:
         return grade_files(submission.assignment, selectors.submission_files(submission=submission))
 
 
-def assignment_limits(assignment: Assignment) -> Limits:
+def _limits(assignment: Assignment) -> Limits:
     return Limits(
         wall_seconds=float(assignment.run_timeout_seconds),
         cpu_seconds=assignment.run_timeout_seconds,
@@ -32,7 +32,7 @@ def assignment_limits(assignment: Assignment) -> Limits:
 def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
     """Grade ``submitted`` (file name to content) for ``assignment``."""
     data = selectors.assignment_files(assignment=assignment, role=FileRole.DATA)
-    limits = assignment_limits(assignment)
+    limits = _limits(assignment)
     sources = selectors.assignment_files(assignment=assignment, role=FileRole.SOURCE)
     if assignment.kind == AssignmentKind.PYTHON:
         return grade_python(
