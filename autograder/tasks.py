@@ -17,7 +17,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from autograder import failures, sweeper
-from autograder.services.grade import submission_grade
+from autograder.services.autograde import submission_grade
 from autograder.services.queue import submission_claim, submission_fail, submission_record
 from courseapp.celery import grading_task
 

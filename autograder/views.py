@@ -17,7 +17,7 @@ from autograder import blobs, dispatch, feedback, selectors, uploads
 from autograder.forms import AssignmentImportForm, ManualGradeForm, RegradeForm, cleaned
 from autograder.models import Assignment, Submission
 from autograder.services import assignments
-from autograder.services.grades import manual_grade_set
+from autograder.services.hand_grades import manual_grade_set
 from autograder.services.intake import submission_create
 from autograder.services.queue import assignment_regrade, submission_regrade
 from courseapp.courses.permissions import course_view, may

@@ -2,9 +2,9 @@
 
 - ``assignments``: importing an assignment from its source files.
 - ``intake``: checking and storing a student's submission, and queueing it.
-- ``grade``: grading a submission's files (what the worker and ``manage.py autograde`` run).
+- ``autograde``: grading a submission's files (what the worker and ``manage.py autograde`` run).
 - ``queue``: the queue's life cycle of a submission (claim, record, fail, give up, grade again).
-- ``grades``: hand grades, and the bridge that puts a submission's score in the gradebook.
+- ``hand_grades``: hand grades, and the bridge that puts a submission's score in the gradebook.
 
 Reads are ``autograder.selectors``'; sending messages is ``autograder.dispatch``'s and finding
 stuck submissions ``autograder.sweeper``'s.

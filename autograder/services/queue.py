@@ -13,7 +13,7 @@ from django.utils import timezone
 from autograder import blobs, dispatch, selectors
 from autograder.grader import Grade, test_dicts, total_points
 from autograder.models import Assignment, GradingRun, Submission, SubmissionState
-from autograder.services.grades import submission_score_to_gradebook
+from autograder.services.hand_grades import submission_score_to_gradebook
 
 # Claims of one submission (since it was submitted or staff queued it again) before it is given
 # up: each one ended with its worker dying.

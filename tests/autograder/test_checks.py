@@ -341,7 +341,7 @@ def test_checks_run_on_a_notebooks_variables(body, points, message):
 def test_a_notebook_imported_with_checks_keeps_them_from_students_and_counts_their_points(course):
     from autograder import selectors
     from autograder.services.assignments import assignment_import
-    from autograder.services.grade import grade_files
+    from autograder.services.autograde import grade_files
     from grading.services.schemes import grading_scheme_create
     from tests.autograder.nbfactory import source_bytes, student_notebook
     from tests.grading.conftest import LETTERS, SLIDES

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from autograder.services.assignments import assignment_import
-from autograder.services.grade import grade_files
+from autograder.services.autograde import grade_files
 from grading.services.schemes import grading_scheme_create
 from tests.autograder import nbgrader_course
 from tests.autograder.nbgrader_course import TEST_FILES, USER_GUIDE, folder

@@ -19,7 +19,7 @@ from autograder.grader import HIDDEN_OUTPUT, _sandbox_note
 from autograder.models import Assignment, AssignmentKind, SubmissionState
 from autograder.sandbox import STOP_REASONS, Limits, SandboxResult
 from autograder.services.assignments import assignment_import
-from autograder.services.grade import grade_files
+from autograder.services.autograde import grade_files
 from autograder.services.intake import submission_create
 from autograder.tasks import grade_submission_task
 from grading.models import Score

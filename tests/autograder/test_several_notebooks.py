@@ -20,8 +20,8 @@ from autograder import selectors
 from autograder.models import FileRole, ManualGrade, Submission
 from autograder.notebooks import release_version
 from autograder.services.assignments import assignment_import
-from autograder.services.grade import grade_files
-from autograder.services.grades import manual_grade_set
+from autograder.services.autograde import grade_files
+from autograder.services.hand_grades import manual_grade_set
 from autograder.services.intake import check_submission, submission_create
 from autograder.tasks import grade_submission_task
 from grading.models import Score

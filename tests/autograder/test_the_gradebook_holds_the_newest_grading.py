@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from autograder.services.grade import grade_files
+from autograder.services.autograde import grade_files
 from autograder.services.intake import submission_create
 from autograder.services.queue import submission_claim, submission_record, submission_requeue
 from autograder.tasks import grade_submission_task
