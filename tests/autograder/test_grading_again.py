@@ -58,3 +58,16 @@ def test_it_grades_one_submission_again_from_the_api(api_as, ta, student, assign
 
     assert (one.json(), none.json()) == ({"queued": 1}, {"queued": 0})
     assert Submission.objects.get().state == SubmissionState.QUEUED
+
+
+def test_only_staff_grade_again(client, student, ta, assignment):
+    submission_create(
+        assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
+    )
+    client.force_login(student)
+    assert client.post("/courses/pmldl/assignments/a1/regrade/").status_code == 403
+
+    client.force_login(ta)
+    response = client.post("/courses/pmldl/assignments/a1/regrade/", follow=True)
+
+    assert "1 submission(s) queued" in response.content.decode()

@@ -1,14 +1,20 @@
 """The TA's hand-grading page shows each written answer with the question the student read and the
-mark scheme from the source notebook; students never get the scheme."""
+mark scheme from the source notebook; students never get the scheme (nor the page). A TA's points
+reach the submission's total and the gradebook; a grade for no submission is a 404."""
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from autograder import selectors
 from autograder.models import Assignment, GradingRun, ManualGrade, Submission
+from autograder.services.intake import submission_create
+from autograder.tasks import grade_submission_task
 from courseapp.demo.services import demo_seed
+from grading.models import Score
+from tests.autograder.nbfactory import student_notebook
 
 
 def test_the_question_and_mark_scheme_are_shown_to_the_ta(client, db):
@@ -89,3 +95,41 @@ def test_a_hand_grade_for_no_submission_is_a_404(client, ta, assignment):
     for chosen in ("", "abc", "12345"):
         response = client.post(url, {"submission": chosen, "grade_id": "why_relu", "points": "1"})
         assert response.status_code == 404
+
+
+@pytest.mark.slow
+def test_a_ta_grades_the_written_answer_and_the_gradebook_follows(client, ta, student, assignment):
+    submission = submission_create(
+        assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
+    )
+    grade_submission_task.apply(kwargs={"submission_pk": submission.pk}, task_id="t1").get()
+    client.force_login(ta)
+
+    queue = client.get("/courses/pmldl/assignments/a1/manual/").content.decode()
+    saved = client.post(
+        "/courses/pmldl/assignments/a1/manual/",
+        {"submission": submission.pk, "grade_id": "why_relu", "points": "1", "comment": "Good."},
+        follow=True,
+    )
+    too_many = client.post(
+        "/courses/pmldl/assignments/a1/manual/",
+        {"submission": submission.pk, "grade_id": "why_relu", "points": "5"},
+        follow=True,
+    )
+
+    assert "It does not saturate for positive inputs." in queue and "1 answer waiting" in queue
+    assert "Saved for student" in saved.content.decode()
+    assert "why_relu: points 5 is above the maximum of 1" in too_many.content.decode()
+    submission.refresh_from_db()
+    assert submission.score == 3
+    score = Score.objects.get(student=student, item=assignment.item)
+    assert score.raw_points == 3 and score.history.count() == 2
+    client.force_login(student)
+    page = client.get("/courses/pmldl/assignments/a1/").content.decode()
+    assert "Good." in page
+
+
+def test_a_student_cannot_open_hand_grading(client, student, assignment):
+    client.force_login(student)
+
+    assert client.get("/courses/pmldl/assignments/a1/manual/").status_code == 403
