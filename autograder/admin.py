@@ -46,9 +46,19 @@ class GradingRunInline(admin.StackedInline):
     model = GradingRun
     extra = 0
     readonly_fields = [
-        "worker", "isolation", "device", "started_at", "finished_at", "duration_seconds",
-        "score", "max_score", "tests", "log", "error", "executed_notebooks",
-    ]  # fmt: skip
+        "worker",
+        "isolation",
+        "device",
+        "started_at",
+        "finished_at",
+        "duration_seconds",
+        "score",
+        "max_score",
+        "tests",
+        "log",
+        "error",
+        "executed_notebooks",
+    ]
 
 
 @admin.register(Submission)
@@ -58,8 +68,13 @@ class SubmissionAdmin(admin.ModelAdmin):
     search_fields = ["student__username", "student__last_name", "assignment__slug"]
     list_select_related = ["assignment", "student"]
     readonly_fields = [
-        "created_at", "state_changed_at", "attempts", "claimed_by", "claimed_worker", "sent_at",
-    ]  # fmt: skip
+        "created_at",
+        "state_changed_at",
+        "attempts",
+        "claimed_by",
+        "claimed_worker",
+        "sent_at",
+    ]
     inlines = [SubmissionFileInline, GradingRunInline]
 
 
@@ -71,8 +86,16 @@ class SubmissionFileAdmin(admin.ModelAdmin):
 
 @admin.register(GradingRun)
 class GradingRunAdmin(admin.ModelAdmin):
-    list_display = ["submission", "isolation", "device", "worker", "score", "max_score",
-                    "duration_seconds", "started_at"]  # fmt: skip
+    list_display = [
+        "submission",
+        "isolation",
+        "device",
+        "worker",
+        "score",
+        "max_score",
+        "duration_seconds",
+        "started_at",
+    ]
     list_filter = ["isolation", "device", "submission__assignment"]
     search_fields = ["submission__student__username", "worker"]
 

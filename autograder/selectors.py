@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+import io
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
-from autograder import blobs, notebooks
+from autograder import blobs, harness, notebooks
+from autograder.grades import gradescope_results
 from autograder.models import (
     Assignment,
     AssignmentKind,
@@ -66,6 +72,104 @@ def submission_list(*, assignment: Assignment, student=None) -> QuerySet[Submiss
     return submissions.order_by("-created_at")
 
 
+def latest_submissions(*, assignment: Assignment) -> list[Submission]:
+    """Each student's newest submission: what "grade everything again" grades."""
+    newest = {}
+    for submission in assignment.submissions.order_by("number"):
+        newest[submission.student_id] = submission
+    return list(newest.values())
+
+
+def is_newest_graded(*, submission: Submission) -> bool:
+    """Whether ``submission`` is its student's newest graded one: the one the gradebook holds,
+    whatever finishes last."""
+    newest = (
+        Submission.objects.filter(
+            assignment=submission.assignment_id,
+            student=submission.student_id,
+            state=SubmissionState.GRADED,
+        )
+        .order_by("-number")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return newest == submission.pk
+
+
+@dataclass(frozen=True)
+class Allowance:
+    used: int
+    limit: int | None
+    next_at: datetime.datetime | None  # when the cooldown ends, if it has not
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(self.limit - self.used, 0)
+
+
+def submission_allowance(*, assignment: Assignment, student, now=None) -> Allowance:
+    """How many submissions the student used of the assignment's limit, and when the cooldown
+    after the last one ends."""
+    now = now or timezone.now()
+    mine = Submission.objects.filter(assignment=assignment, student=student)
+    last = mine.aggregate(last=Max("created_at"))["last"]
+    next_at = None
+    if last and assignment.cooldown_seconds:
+        next_at = last + datetime.timedelta(seconds=assignment.cooldown_seconds)
+        next_at = next_at if next_at > now else None
+    return Allowance(mine.count(), assignment.max_submissions, next_at)
+
+
+def expected_files(*, assignment: Assignment) -> list[str]:
+    """The file names a submission must hold (of several notebooks: may)."""
+    if assignment.kind == AssignmentKind.PYTHON:
+        return list(harness_spec(assignment=assignment).files)
+    return notebook_names(assignment)
+
+
+def harness_spec(*, assignment: Assignment) -> harness.HarnessSpec:
+    spec = assignment.files.get(role=FileRole.SOURCE, name=harness.SPEC_NAME)
+    return harness.parse(blobs.get(spec.sha256))
+
+
+def assignment_file(
+    *, assignment: Assignment, role: FileRole, name: str | None = None
+) -> tuple[str, bytes]:
+    """The assignment's file of ``role`` (named ``name``, when it has several of that role)."""
+    found = assignment.files.filter(role=role)
+    found = found.get(name=name) if name is not None else found.get()
+    return found.name, blobs.get(found.sha256)
+
+
+def assignment_files(*, assignment: Assignment, role: FileRole) -> dict[str, bytes]:
+    """The assignment's files of ``role``, by name."""
+    return {f.name: blobs.get(f.sha256) for f in assignment.files.filter(role=role)}
+
+
+def assignment_file_names(*, assignment: Assignment, role: FileRole) -> list[str]:
+    return list(assignment.files.filter(role=role).values_list("name", flat=True))
+
+
+def submission_files(*, submission: Submission) -> dict[str, bytes]:
+    """What the submission holds, by file name."""
+    return {f.name: blobs.get(f.sha256) for f in submission.files.all()}
+
+
+def manual_points(*, submission: Submission) -> dict[str, Decimal]:
+    """The hand grades given to the submission, by cell."""
+    return dict(submission.manual_grades.values_list("grade_id", "points"))
+
+
+def run_results_json(*, submission: Submission, run: GradingRun) -> dict:
+    """A stored grading as Gradescope's ``results.json``, hand grades included."""
+    return gradescope_results(
+        run.tests,
+        manual=manual_points(submission=submission),
+        execution_time=run.duration_seconds or 0,
+        output="\n".join(run.notes),
+    )
+
+
 def latest_run(*, submission: Submission) -> GradingRun | None:
     return submission.runs.filter(error="").order_by("-started_at", "-pk").first()
 
@@ -105,9 +209,6 @@ def downloadable_files(*, assignment: Assignment):
 def downloadable_zip(*, assignment: Assignment) -> bytes:
     """Every downloadable file in one zip, in a folder named after the assignment (as nbgrader's
     ``release/ps1``): what a student unpacks, works in, and may zip again to submit."""
-    import io
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in downloadable_files(assignment=assignment):
@@ -179,8 +280,11 @@ def _answers(run: GradingRun) -> dict[str, str]:
     answers = {}
     for name, sha256 in executed_notebooks(run).items():
         notebook = notebooks.read(blobs.get(sha256), name="the executed notebook")
-        answers |= {_test_name(run, name, gid): c.source
-                    for c in notebook.cells if (gid := notebooks.grade_id(c))}  # fmt: skip
+        answers |= {
+            _test_name(run, name, gid): c.source
+            for c in notebook.cells
+            if (gid := notebooks.grade_id(c))
+        }
     return answers
 
 

@@ -25,8 +25,9 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from autograder import dispatch, services, workers
+from autograder import dispatch, workers
 from autograder.models import Submission, SubmissionState, WorkerHeartbeat
+from autograder.services.queue import MAX_ATTEMPTS, submission_give_up
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,7 @@ def submissions_requeue_stuck(*, now: datetime.datetime | None = None) -> int:
     )
     names = {s.claimed_worker for s in found if s.claimed_worker}
     beats = {b.hostname: b for b in WorkerHeartbeat.objects.filter(hostname__in=names)}
-    done = [
-        sweep_one(s, beat=beats.get(s.claimed_worker), now=now or s.db_now) for s in found
-    ]  # fmt: skip
+    done = [sweep_one(s, beat=beats.get(s.claimed_worker), now=now or s.db_now) for s in found]
     return done.count("queued again")
 
 
@@ -69,8 +68,8 @@ def sweep_one(submission: Submission, *, beat: WorkerHeartbeat | None, now) -> s
     why = stuck_reason(submission, beat, now)
     if not why:
         return ""
-    if submission.attempts >= services.MAX_ATTEMPTS:
-        return "given up" if services.submission_give_up(submission=submission) else ""
+    if submission.attempts >= MAX_ATTEMPTS:
+        return "given up" if submission_give_up(submission=submission) else ""
     if not _queue_again_as_read(submission):
         return ""
     logger.warning("Submission %s queued again: %s", submission.pk, why)
@@ -99,10 +98,13 @@ def _queue_again_as_read(submission: Submission) -> bool:
     """Queue ``submission`` again, keeping its attempts, if it is still as it was read: another
     sweeper, its worker or staff may have moved it since."""
     as_read = Submission.objects.filter(
-        pk=submission.pk, state=submission.state, claimed_by=submission.claimed_by,
-        claimed_worker=submission.claimed_worker, attempts=submission.attempts,
+        pk=submission.pk,
+        state=submission.state,
+        claimed_by=submission.claimed_by,
+        claimed_worker=submission.claimed_worker,
+        attempts=submission.attempts,
         sent_at=submission.sent_at,
-    )  # fmt: skip
+    )
     # A fresh message for any delivery to claim; sent_at marks it taken for sending (cleared
     # again if sending fails). No worker holds it now, so no claim or retry is awaited.
     changes = {"claimed_by": "", "claimed_worker": "", "sent_at": timezone.now()}

@@ -16,8 +16,10 @@ import time
 from celery import shared_task
 from django.utils import timezone
 
-from autograder import failures, services, sweeper
+from autograder import failures, sweeper
 from autograder.queues import grading_task
+from autograder.services.autograde import submission_grade
+from autograder.services.queue import submission_claim, submission_fail, submission_record
 
 # Twice the longest run an assignment may ask for, plus room to start and record.
 GRADING_TIME_LIMIT = 2 * 3600
@@ -49,7 +51,7 @@ def worker_ping(*, sent_at: float) -> dict:
 )
 def grade_submission_task(self, *, submission_pk: int) -> str:
     token = self.request.id  # a retry keeps it, and so takes the submission back
-    submission = services.submission_claim(
+    submission = submission_claim(
         submission_pk=submission_pk,
         token=token,
         worker=self.request.hostname or "",
@@ -59,18 +61,16 @@ def grade_submission_task(self, *, submission_pk: int) -> str:
         return "already taken"
     started = timezone.now()
     try:
-        grade = services.submission_grade(submission=submission)
-        run = services.submission_record(
-            submission=submission, grade=grade, started_at=started, token=token
-        )
+        grade = submission_grade(submission=submission)
+        run = submission_record(submission=submission, grade=grade, started_at=started, token=token)
     except failures.TRANSIENT as exc:  # infrastructure: tried again (autoretry_for), never a score
         retry = self.request.retries < self.max_retries
-        services.submission_fail(
+        submission_fail(
             submission=submission, error=failures.describe(exc), retry=retry, token=token
         )
         raise
     except Exception as exc:  # our bug, not the student's code: failed for staff, never a score
-        services.submission_fail(submission=submission, error=failures.describe(exc), token=token)
+        submission_fail(submission=submission, error=failures.describe(exc), token=token)
         raise
     return "graded" if run else "superseded"
 

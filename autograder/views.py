@@ -8,14 +8,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.validators import slug_re
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from autograder import blobs, dispatch, feedback, selectors, services, uploads
+from autograder import blobs, dispatch, feedback, selectors, uploads
+from autograder.forms import AssignmentImportForm, ManualGradeForm, RegradeForm, cleaned
 from autograder.models import Assignment, Submission
+from autograder.services import assignments
+from autograder.services.hand_grades import manual_grade_set
+from autograder.services.intake import submission_create
+from autograder.services.queue import assignment_regrade, submission_regrade
 from courseapp.courses.permissions import course_view, may
 from grading import charts
 from grading.selectors import gradebook_for_course, graded_item_list
@@ -56,19 +60,24 @@ def assignment_list(request, course):
 @login_required
 @course_view("assignments", "change")
 def assignment_import(request, course):
-    """Staff: create or update an assignment from its source files, as ``import_assignment``."""
-    form = {key: request.POST.get(key, request.GET.get(key, "")).strip()
-            for key in ("slug", "title", "item")}  # fmt: skip
+    """Staff: create or update an assignment from its source files, as ``import_assignment``.
+    The fields may come filled in from the address (``?slug=a1&item=...``)."""
+    prefilled = {key: request.GET.get(key, "").strip() for key in ("slug", "title", "item")}
+    form = AssignmentImportForm(
+        request.POST if request.method == "POST" else None, initial=prefilled
+    )
     errors = []
     if request.method == "POST":
         try:
             files = uploads.read_uploaded(request.FILES.getlist("files"), max_bytes=IMPORT_BYTES)
-            if not slug_re.fullmatch(form["slug"]) or form["slug"] == "import":
-                raise ValidationError("Give a short name of letters, digits, - and _.")
-            assignment = services.assignment_import(
-                course=course, slug=form["slug"], files=files, title=form["title"],
-                item_name=form["item"] or None,
-            )  # fmt: skip
+            data = cleaned(form)
+            assignment = assignments.assignment_import(
+                course=course,
+                slug=data["slug"],
+                files=files,
+                title=data["title"],
+                item_name=data["item"] or None,
+            )
         except ValidationError as exc:
             errors = exc.messages
         else:
@@ -93,9 +102,7 @@ def assignment_detail(request, course, slug: str):
             files = uploads.read_uploaded(
                 request.FILES.getlist("file"), max_bytes=assignment.max_upload_kb * 1024
             )
-            submission = services.submission_create(
-                assignment=assignment, student=request.user, files=files
-            )
+            submission = submission_create(assignment=assignment, student=request.user, files=files)
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
@@ -114,8 +121,8 @@ def assignment_detail(request, course, slug: str):
         "assignment": assignment,
         "files": selectors.downloadable_files(assignment=assignment),
         "submissions": [_with_feedback(s) for s in mine],
-        "allowance": services.submission_allowance(assignment=assignment, student=request.user),
-        "expected": services.expected_files(assignment),
+        "allowance": selectors.submission_allowance(assignment=assignment, student=request.user),
+        "expected": selectors.expected_files(assignment=assignment),
         "is_staff": is_staff,
     }
     if is_staff:
@@ -178,14 +185,15 @@ def submission_status(request, course, slug: str, number: int):
 def regrade(request, course, slug: str):
     """Staff: grade one submission again, or every latest submission of the assignment."""
     assignment = _assignment(course, slug)
-    chosen = request.POST.get("submission", "")
-    if chosen:
-        targets = assignment.submissions.filter(pk=int(chosen)) if chosen.isdigit() else []
-        for submission in targets:
-            services.submission_requeue(submission=submission)
-        count = len(targets)
+    form = RegradeForm(request.POST)
+    if not form.is_valid():  # not a submission's id: nothing is queued
+        count = 0
+    elif form.cleaned_data["submission"] is None:
+        count = assignment_regrade(assignment=assignment)
     else:
-        count = services.assignment_regrade(assignment=assignment)
+        count = submission_regrade(
+            assignment=assignment, submission_pk=form.cleaned_data["submission"]
+        )
     messages.success(request, f"{count} submission(s) queued for grading again.")
     return redirect("assignment-detail", course_code=course.code, slug=slug)
 
@@ -197,8 +205,14 @@ def regrade_progress(request, course, slug: str):
     progress = selectors.regrade_progress(assignment=_assignment(course, slug))
     if progress is None:
         return JsonResponse({"total": 0, "graded": 0, "failed": 0, "finished": True})
-    return JsonResponse({"total": progress.total, "graded": progress.graded,
-                         "failed": progress.failed, "finished": progress.finished})  # fmt: skip
+    return JsonResponse(
+        {
+            "total": progress.total,
+            "graded": progress.graded,
+            "failed": progress.failed,
+            "finished": progress.finished,
+        }
+    )
 
 
 @login_required
@@ -207,15 +221,19 @@ def manual_grading(request, course, slug: str):
     """Staff: the written answers of the latest submissions, with points and a comment each."""
     assignment = _assignment(course, slug)
     if request.method == "POST":
-        submission = get_object_or_404(
-            Submission, pk=request.POST.get("submission"), assignment=assignment
-        )
+        form = ManualGradeForm(request.POST)
+        if not form.is_valid():
+            raise Http404("No such submission.")
+        data = form.cleaned_data
+        submission = get_object_or_404(Submission, pk=data["submission"], assignment=assignment)
         try:
-            services.manual_grade_set(
-                submission=submission, grade_id=request.POST.get("grade_id", ""),
-                points=request.POST.get("points", ""), comment=request.POST.get("comment", ""),
+            manual_grade_set(
+                submission=submission,
+                grade_id=data["grade_id"],
+                points=data["points"],
+                comment=data["comment"],
                 by=request.user,
-            )  # fmt: skip
+            )
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
@@ -224,9 +242,12 @@ def manual_grading(request, course, slug: str):
         return redirect("manual-grading", course_code=course.code, slug=slug)
     cells = selectors.manual_grading_queue(assignment=assignment)
     prompts = selectors.written_prompts(assignment=assignment)
-    context = {"course": course, "assignment": assignment,
-               "cells": [(c, prompts.get(c.grade_id)) for c in cells],
-               "waiting": sum(1 for c in cells if c.grade is None)}  # fmt: skip
+    context = {
+        "course": course,
+        "assignment": assignment,
+        "cells": [(c, prompts.get(c.grade_id)) for c in cells],
+        "waiting": sum(1 for c in cells if c.grade is None),
+    }
     return render(request, "autograder/manual_grading.html", context)
 
 

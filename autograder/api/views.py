@@ -10,8 +10,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from autograder import dispatch, selectors, services, uploads
+from autograder import dispatch, selectors, uploads
 from autograder.models import Assignment, Submission
+from autograder.services.intake import submission_create
+from autograder.services.queue import assignment_regrade, submission_regrade
 from courseapp.courses.permissions import CoursePermission, may
 
 
@@ -35,12 +37,13 @@ class SubmittedOutput(SubmissionOutput):
 
 class SubmitInput(serializers.Serializer):
     file = serializers.ListField(
-        child=serializers.FileField(), min_length=1,
+        child=serializers.FileField(),
+        min_length=1,
         help_text=(
             "The notebook (or the notebooks of an assignment of several), the .py files, or a "
             "zip of them (repeat the field for several)."
         ),
-    )  # fmt: skip
+    )
 
 
 class AssignmentApi(APIView):
@@ -67,10 +70,12 @@ class SubmissionListApi(AssignmentApi):
         return Response(SubmissionOutput(self.submissions(self.assignment(slug)), many=True).data)
 
     @extend_schema(
-        request=SubmitInput, responses={201: SubmittedOutput}, summary="Submit",
+        request=SubmitInput,
+        responses={201: SubmittedOutput},
+        summary="Submit",
         description="201 once the submission is stored: it counts even while the grading queue "
         "is down (``detail`` then says so, and grading starts when the queue is back).",
-    )  # fmt: skip
+    )
     def post(self, request, course_code: str, slug: str):
         assignment = self.assignment(slug)
         data = SubmitInput(data=request.data)
@@ -78,9 +83,7 @@ class SubmissionListApi(AssignmentApi):
         files = uploads.read_uploaded(
             data.validated_data["file"], max_bytes=assignment.max_upload_kb * 1024
         )
-        submission = services.submission_create(
-            assignment=assignment, student=request.user, files=files
-        )
+        submission = submission_create(assignment=assignment, student=request.user, files=files)
         return Response(SubmittedOutput(submission).data, status=status.HTTP_201_CREATED)
 
 
@@ -102,7 +105,7 @@ class SubmissionResultsApi(AssignmentApi):
         run = selectors.latest_run(submission=submission)
         if run is None:
             return Response({"detail": f"Not graded yet ({submission.state})."}, status=404)
-        return Response(services.run_results_json(submission, run))
+        return Response(selectors.run_results_json(submission=submission, run=run))
 
 
 class GradeAgainInput(serializers.Serializer):
@@ -122,8 +125,9 @@ class AssignmentRegradeApi(AssignmentApi):
         data.is_valid(raise_exception=True)
         assignment = self.assignment(slug)
         if "submission" in data.validated_data:
-            targets = assignment.submissions.filter(pk=data.validated_data["submission"])
-            queued = len([services.submission_requeue(submission=s) for s in targets])
+            queued = submission_regrade(
+                assignment=assignment, submission_pk=data.validated_data["submission"]
+            )
         else:
-            queued = services.assignment_regrade(assignment=assignment)
+            queued = assignment_regrade(assignment=assignment)
         return Response({"queued": queued})

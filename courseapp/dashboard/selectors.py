@@ -10,7 +10,6 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from autograder import selectors as autograder_selectors
-from autograder import services as autograder_services
 from autograder import workers
 from autograder.models import Submission, SubmissionState
 from courseapp.courses import selectors as course_selectors
@@ -41,7 +40,7 @@ class AssignmentRow:
     assignment: object
     due_at: datetime.datetime | None
     extended: bool
-    allowance: autograder_services.Allowance
+    allowance: autograder_selectors.Allowance
     latest: Submission | None
 
 
@@ -84,7 +83,7 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
         )
         assignments.append(AssignmentRow(
             assignment, due, assignment.item_id in extensions,
-            autograder_services.submission_allowance(
+            autograder_selectors.submission_allowance(
                 assignment=assignment, student=student, now=now
             ),
             latest.get(assignment.pk),

@@ -325,7 +325,7 @@ AUTOGRADED = {
 def _assignments(course: Course, report: DemoReport) -> None:
     """The course's autograded assignments, from their source folders (as import_assignment)."""
     from autograder.models import Assignment
-    from autograder.services import assignment_import
+    from autograder.services.assignments import assignment_import
 
     for folder, (slug, title, item) in AUTOGRADED.items():
         if Assignment.objects.filter(course=course, slug=slug).exists():

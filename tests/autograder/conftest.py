@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.services import assignment_import
+from autograder.services.assignments import assignment_import
 from grading.services.schemes import grading_scheme_create
 from tests.autograder.nbfactory import source_bytes
 from tests.grading.conftest import LETTERS, SLIDES

@@ -10,8 +10,11 @@ import uuid
 
 import pytest
 
-from autograder import blobs, services
+from autograder import blobs
 from autograder.models import AssignmentFile, Submission, SubmissionState
+from autograder.services.assignments import assignment_import
+from autograder.services.intake import submission_create
+from autograder.services.queue import submission_claim, submission_fail, submission_requeue
 from autograder.tasks import MAX_RETRIES, grade_submission_task
 from grading.services.schemes import grading_scheme_create
 from tests.autograder import brokerside
@@ -26,7 +29,7 @@ def assignment(course, instructor):
     """A1 with a data file of its own, so that losing it touches no other test."""
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
     data = f"x,y\n{uuid.uuid4().hex},2\n".encode()
-    return services.assignment_import(
+    return assignment_import(
         course=course, slug="requeued", files={"a1.ipynb": source_bytes(), "data.csv": data}
     )
 
@@ -34,11 +37,11 @@ def assignment(course, instructor):
 @pytest.fixture
 def awaiting_retry(assignment, student):
     """Its first grading (task ``old``) met a fault and waits for its retry."""
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
-    services.submission_claim(submission_pk=submission.pk, token="old", worker="w1@host")
-    services.submission_fail(
+    submission_claim(submission_pk=submission.pk, token="old", worker="w1@host")
+    submission_fail(
         submission=submission, error="SandboxDidNotStart: bwrap", retry=True, token="old"
     )
     yield submission
@@ -54,7 +57,7 @@ def test_the_old_last_retry_leaves_a_regraded_submission_to_the_new_message(
     assignment, awaiting_retry, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.submission_requeue(submission=awaiting_retry)  # staff: grade it again
+        submission_requeue(submission=awaiting_retry)  # staff: grade it again
     lose_the_data_file(assignment)  # the fault is still there
 
     old = grade_submission_task.apply(
@@ -71,7 +74,7 @@ def test_the_new_message_grades_it_and_the_old_retry_then_does_nothing(
     awaiting_retry, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.submission_requeue(submission=awaiting_retry)
+        submission_requeue(submission=awaiting_retry)
 
     new = grade_submission_task.apply(kwargs={"submission_pk": awaiting_retry.pk}, task_id="new")
     old = grade_submission_task.apply(

@@ -8,7 +8,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder import cell_scores, notebooks, selectors, services
+from autograder import cell_scores, notebooks, selectors
+from autograder.services.assignments import assignment_import
+from autograder.services.intake import submission_create
 from autograder.tasks import grade_submission_task
 from grading.services.schemes import grading_scheme_create
 from tests.autograder.nbfactory import meta, source_notebook
@@ -93,11 +95,11 @@ def test_it_sends_a_deleted_answer_to_a_ta_with_its_points():
 @pytest.mark.slow
 def test_it_sends_no_untouched_answer_to_hand_grading(client, course, student):
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
-    assignment = services.assignment_import(
+    assignment = assignment_import(
         course=course, slug="a1", files={"a1.ipynb": nbformat.writes(source()).encode()}
     )
     release = nbformat.writes(notebooks.release_version(source())).encode()
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": release}
     )
 

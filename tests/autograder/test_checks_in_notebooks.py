@@ -75,13 +75,15 @@ def test_checks_run_on_a_notebooks_variables(body, points, message):
 
 @pytest.mark.django_db
 def test_a_notebook_imported_with_checks_keeps_them_from_students_and_counts_their_points(course):
-    from autograder import selectors, services
+    from autograder import selectors
+    from autograder.services.assignments import assignment_import
+    from autograder.services.autograde import grade_files
     from grading.services.schemes import grading_scheme_create
     from tests.autograder.nbfactory import source_bytes, student_notebook
     from tests.grading.conftest import LETTERS, SLIDES
 
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
-    assignment = services.assignment_import(
+    assignment = assignment_import(
         course=course,
         slug="a1",
         files={"a1.ipynb": source_bytes(), "autograder.toml": NOTEBOOK_CHECKS},
@@ -91,7 +93,7 @@ def test_a_notebook_imported_with_checks_keeps_them_from_students_and_counts_the
     downloadable = selectors.downloadable_files(assignment=assignment).values_list("name")
     assert list(downloadable) == [("a1.ipynb",)]
     body = "    import torch\n    return torch.where(x > 0, x, torch.zeros_like(x))"
-    result = services.grade_files(assignment, {"a1.ipynb": student_notebook(body)})
+    result = grade_files(assignment, {"a1.ipynb": student_notebook(body)})
     assert {t.name: t.score for t in result.tests}["relu on tensors"] == 2
 
 
@@ -99,7 +101,7 @@ def test_a_notebook_imported_with_checks_keeps_them_from_students_and_counts_the
 def test_a_network_check_whose_weights_are_missing_is_refused_at_import(course):
     from django.core.exceptions import ValidationError
 
-    from autograder import services
+    from autograder.services.assignments import assignment_import
     from tests.autograder.nbfactory import source_bytes
 
     spec = (
@@ -110,7 +112,7 @@ def test_a_network_check_whose_weights_are_missing_is_refused_at_import(course):
     files = {"a.ipynb": source_bytes(), "autograder.toml": spec, "ref.py": b""}
 
     with pytest.raises(ValidationError, match=r"net\.safetensors, which is not here"):
-        services.assignment_import(course=course, slug="a3", files=files)
+        assignment_import(course=course, slug="a3", files=files)
 
 
 # A check declared in an nbgrader grade cell, where nbgrader puts tests
@@ -201,13 +203,13 @@ def test_a_bad_check_cell_is_refused_with_the_reason(cell_source, overrides, mes
 def test_a_check_cells_points_count_once_when_imported(course):
     import nbformat
 
-    from autograder import services
+    from autograder.services.assignments import assignment_import
     from grading.services.schemes import grading_scheme_create
     from tests.grading.conftest import LETTERS, SLIDES
 
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
     source = nbformat.writes(source_with_check_cell()).encode()
-    assignment = services.assignment_import(course=course, slug="a1", files={"a1.ipynb": source})
+    assignment = assignment_import(course=course, slug="a1", files={"a1.ipynb": source})
 
     assert assignment.item.max_points == 2 + 1 + 2  # test_relu, why_relu, the check cell
 

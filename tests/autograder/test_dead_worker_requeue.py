@@ -9,8 +9,10 @@ import datetime
 
 import pytest
 
-from autograder import services, sweeper
+from autograder import sweeper
 from autograder.models import Submission, SubmissionState, WorkerHeartbeat
+from autograder.services.intake import submission_create
+from autograder.services.queue import submission_claim
 from autograder.workers import ALIVE_SECONDS
 from tests.autograder import brokerside
 from tests.autograder.nbfactory import student_notebook
@@ -23,10 +25,10 @@ def seconds(n: float) -> datetime.timedelta:
 @pytest.fixture
 def running(assignment, student):
     """A submission claimed by worker ``w1@host`` under task ``t1``."""
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
-    services.submission_claim(submission_pk=submission.pk, token="t1", worker="w1@host")
+    submission_claim(submission_pk=submission.pk, token="t1", worker="w1@host")
     submission.refresh_from_db()
     yield submission
     brokerside.purge("default")

@@ -11,8 +11,9 @@ import pytest
 from django.utils import timezone
 from nbformat.v4 import new_markdown_cell, new_output
 
-from autograder import blobs, notebooks, services
+from autograder import blobs, notebooks
 from autograder.models import Assignment, GradingRun, ManualGrade, Submission, SubmissionState
+from autograder.services.intake import submission_create
 from autograder.tasks import grade_submission_task
 from tests.autograder.nbfactory import HIDDEN_TEST, source_notebook, student_notebook
 
@@ -48,15 +49,22 @@ def executed(*, extra_cells=(), outputs=None) -> bytes:
 def graded(assignment, student, *, notebook: bytes | None, tests=TESTS, notes=()):
     """A submission with a grading run made directly, without the sandbox; ``notebook``: the
     executed notebook it kept, if any."""
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     GradingRun.objects.create(
-        submission=submission, worker="test", isolation="none", started_at=timezone.now(),
-        finished_at=timezone.now(), duration_seconds=0.5, score=Decimal(2),
-        max_score=Decimal(3), tests=tests, notes=list(notes),
+        submission=submission,
+        worker="test",
+        isolation="none",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        duration_seconds=0.5,
+        score=Decimal(2),
+        max_score=Decimal(3),
+        tests=tests,
+        notes=list(notes),
         executed_sha256=blobs.put(notebook) if notebook is not None else "",
-    )  # fmt: skip
+    )
     Submission.objects.filter(pk=submission.pk).update(
         state=SubmissionState.GRADED, score=Decimal(2), max_score=Decimal(3)
     )
@@ -104,9 +112,11 @@ def test_it_never_shows_a_hidden_test(client, student, assignment):
     }
     failed = [{**TESTS[0], "score": "0.000", "status": "failed"}, TESTS[1]]
     graded(
-        assignment, student, tests=failed,
+        assignment,
+        student,
+        tests=failed,
         notebook=executed(extra_cells=["print(open('submission.ipynb').read())"], outputs=outputs),
-    )  # fmt: skip
+    )
 
     html = page(client, student)
 
@@ -166,8 +176,11 @@ def test_another_student_and_an_outsider_get_404(
 ):
     graded(assignment, student, notebook=executed())
 
-    for user, url in [(other_student, URL), (other_student, URL + "?student=student"),
-                      (outsider, URL)]:  # fmt: skip
+    for user, url in [
+        (other_student, URL),
+        (other_student, URL + "?student=student"),
+        (outsider, URL),
+    ]:
         client.force_login(user)
         assert client.get(url).status_code == 404
 
@@ -194,7 +207,7 @@ def test_a_submission_without_an_executed_notebook_says_so(client, student, assi
 
 def test_an_unreadable_notebook_or_no_grading_yet_is_said_plainly(client, student, assignment):
     graded(assignment, student, notebook=b"{not json")
-    services.submission_create(
+    submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
 
@@ -216,7 +229,7 @@ def test_a_real_grading_shows_the_students_cells_and_hides_the_hidden_test(
     client, student, assignment
 ):
     submitted = student_notebook("    return 0", extra_cells=["print('hello from the kernel')"])
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": submitted}
     )
     grade_submission_task.apply(kwargs={"submission_pk": submission.pk}, task_id="f1").get()
@@ -226,3 +239,18 @@ def test_a_real_grading_shows_the_students_cells_and_hides_the_hidden_test(
     assert "hello from the kernel" in html and "0 / 2 points" in html
     assert "AssertionError" in html
     assert HIDDEN_ONLY not in html and "HIDDEN TESTS" not in html
+
+
+@pytest.mark.slow
+def test_students_see_notes_but_not_the_sandbox_log(client, student, assignment):
+    submitted = student_notebook("    return max(0, x)\nimport os\nos.write(2, b'RAW-STDERR')")
+    submission = submission_create(
+        assignment=assignment, student=student, files={"a1.ipynb": submitted}
+    )
+    grade_submission_task.apply(kwargs={"submission_pk": submission.pk}, task_id="n1").get()
+    client.force_login(student)
+
+    html = client.get("/courses/pmldl/assignments/a1/").content.decode()
+
+    assert "RAW-STDERR" in submission.runs.get().log  # staff have it
+    assert "RAW-STDERR" not in html

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from autograder.models import Assignment
-from autograder.services import assignment_import
+from autograder.services.assignments import assignment_import
 from grading.services.schemes import grading_scheme_create
 from tests.autograder.nbfactory import source_notebook
 from tests.autograder.nbgrader_course import TEST_FILES

@@ -14,8 +14,8 @@ import time
 import psutil
 import pytest
 
-from autograder import services
 from autograder.models import Submission, WorkerHeartbeat
+from autograder.services.intake import submission_create
 from autograder.tasks import grade_submission_task
 from grading.models import Score
 from tests.autograder.nbfactory import student_notebook
@@ -63,7 +63,7 @@ def test_a_killed_workers_submission_is_graded_once_by_another(
         wait_for(lambda: WorkerHeartbeat.objects.filter(pid=first.pid).exists(),
                  "the first worker's heartbeat", logs, 120)  # fmt: skip
         slow = student_notebook("    return max(0, x)\nimport time\ntime.sleep(8)")
-        submission = services.submission_create(
+        submission = submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": slow}
         )
         running = wait_for(

@@ -18,7 +18,8 @@ from decimal import Decimal
 import nbformat
 import pytest
 
-from autograder.services import assignment_import, grade_files
+from autograder.services.assignments import assignment_import
+from autograder.services.autograde import grade_files
 from grading.services.schemes import grading_scheme_create
 from tests.autograder import nbgrader_course
 from tests.autograder.nbgrader_course import TEST_FILES, USER_GUIDE, folder

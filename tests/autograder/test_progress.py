@@ -7,14 +7,16 @@ import datetime
 
 from django.utils import timezone
 
-from autograder import selectors, services
+from autograder import selectors
 from autograder.models import Assignment, Submission, SubmissionState
+from autograder.services.intake import submission_create
+from autograder.services.queue import assignment_regrade
 from grading.services.scores import score_set
 from tests.autograder.nbfactory import student_notebook
 
 
 def submit(assignment, student):
-    return services.submission_create(
+    return submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
 
@@ -32,7 +34,7 @@ def test_grading_everything_again_counts_its_batch_down(assignment, student, oth
     finish(newest, SubmissionState.GRADED, at=timezone.now() - datetime.timedelta(hours=1))
 
     assert selectors.regrade_progress(assignment=assignment) is None
-    assert services.assignment_regrade(assignment=assignment) == 2
+    assert assignment_regrade(assignment=assignment) == 2
     assignment.refresh_from_db()
     assert sorted(assignment.regrade_batch) == sorted([newest.pk, other.pk])
 

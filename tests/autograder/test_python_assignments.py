@@ -14,11 +14,14 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from autograder import harness, selectors, services
+from autograder import harness, selectors
 from autograder.grades import HIDDEN_OUTPUT
 from autograder.models import Assignment, AssignmentKind, SubmissionState
 from autograder.run_notes import sandbox_note
 from autograder.sandbox import STOP_REASONS, Limits, SandboxResult
+from autograder.services.assignments import assignment_import
+from autograder.services.autograde import grade_files
+from autograder.services.intake import submission_create
 from autograder.tasks import grade_submission_task
 from grading.models import Score
 from grading.services.schemes import grading_scheme_create
@@ -80,7 +83,7 @@ def source_files() -> dict[str, bytes]:
 @pytest.fixture
 def python_assignment(course, instructor):
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
-    return services.assignment_import(
+    return assignment_import(
         course=course, slug="relu", title="ReLU in Python", files=source_files()
     )
 
@@ -124,9 +127,7 @@ def test_importing_keeps_the_harness_from_students(python_assignment):
 )
 def test_a_bad_spec_is_refused_with_the_reason(course, spec, message):
     with pytest.raises(ValidationError, match=message):
-        services.assignment_import(
-            course=course, slug="bad", files={"autograder.toml": spec, "t.py": b""}
-        )
+        assignment_import(course=course, slug="bad", files={"autograder.toml": spec, "t.py": b""})
     with pytest.raises(harness.SpecError):
         harness.parse(b"[[tests]]\nname = 1\n")
 
@@ -148,17 +149,17 @@ def test_a_bad_python_upload_is_refused_and_nothing_is_stored(
     python_assignment, student, files, message
 ):
     with pytest.raises(ValidationError, match=message):
-        services.submission_create(assignment=python_assignment, student=student, files=files)
+        submission_create(assignment=python_assignment, student=student, files=files)
     assert not python_assignment.submissions.exists()
 
 
 def test_a_zip_of_the_files_is_a_submission_of_those_files(python_assignment, student):
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=python_assignment, student=student,
         files={"hw.zip": zipped({"relu.py": RIGHT}, folder="hw/")},
     )  # fmt: skip
 
-    assert services.submission_files(submission) == {"relu.py": RIGHT}
+    assert selectors.submission_files(submission=submission) == {"relu.py": RIGHT}
 
 
 # Grading (in the sandbox)
@@ -168,7 +169,7 @@ def test_the_harness_grades_each_test_and_the_gradebook_gets_the_score(
     python_assignment, student, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
-        submission = services.submission_create(
+        submission = submission_create(
             assignment=python_assignment, student=student, files={"relu.py": WRONG}
         )
 
@@ -208,7 +209,7 @@ def relu(x):
 
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_hostile_code_fails_its_tests_and_nothing_else(python_assignment, case):
-    grade = services.grade_files(python_assignment, {"relu.py": HOSTILE[case]})
+    grade = grade_files(python_assignment, {"relu.py": HOSTILE[case]})
 
     assert grade.score == 0, grade.tests
     assert all(t.status == "failed" for t in grade.tests)
@@ -224,9 +225,7 @@ def test_hostile_code_fails_its_tests_and_nothing_else(python_assignment, case):
 
 
 def test_an_exception_shows_the_students_traceback_not_the_runners(python_assignment):
-    grade = services.grade_files(
-        python_assignment, {"relu.py": b"def relu(x):\n    return x / 0\n"}
-    )
+    grade = grade_files(python_assignment, {"relu.py": b"def relu(x):\n    return x / 0\n"})
 
     output = grade.tests[0].output
     assert "ZeroDivisionError: float division by zero" in output
@@ -302,7 +301,9 @@ def test_a_student_submits_python_files_from_the_page(client, student, python_as
     assert "relu.py, or a zip of them" in page and 'accept=".py,.zip" multiple' in page
     assert "rename it to match" in wrong.content.decode()
     assert right.status_code == 302
-    assert services.submission_files(python_assignment.submissions.get()) == {"relu.py": RIGHT}
+    assert selectors.submission_files(submission=python_assignment.submissions.get()) == {
+        "relu.py": RIGHT
+    }
 
 
 @pytest.mark.parametrize("reason", [r for r in STOP_REASONS if r not in ("exited",)])
@@ -321,7 +322,7 @@ def test_a_checks_reference_file_is_kept_from_students_even_if_not_listed_privat
         b'[[checks]]\nname = "double"\nkind = "function"\ntarget = "double"\n'
         b'reference = "ref:double"\ninputs = [[3]]\npoints = 1\n'
     )
-    assignment = services.assignment_import(
+    assignment = assignment_import(
         course=course, slug="double",
         files={"autograder.toml": spec, "ref.py": b"def double(x):\n    return 2 * x\n"},
     )  # fmt: skip
@@ -329,4 +330,4 @@ def test_a_checks_reference_file_is_kept_from_students_even_if_not_listed_privat
     assert dict(assignment.files.values_list("name", "role"))["ref.py"] == "source"
     assert not selectors.downloadable_files(assignment=assignment).filter(name="ref.py").exists()
     with pytest.raises(ValidationError, match=r"ref\.py, which is not here"):
-        services.assignment_import(course=course, slug="d2", files={"autograder.toml": spec})
+        assignment_import(course=course, slug="d2", files={"autograder.toml": spec})

@@ -11,8 +11,10 @@ import datetime
 
 import pytest
 
-from autograder import services, sweeper
+from autograder import sweeper
 from autograder.models import Submission, SubmissionState, WorkerHeartbeat
+from autograder.services.intake import submission_create
+from autograder.services.queue import submission_claim, submission_fail
 from autograder.workers import ALIVE_SECONDS
 from tests.autograder import brokerside
 from tests.autograder.nbfactory import student_notebook
@@ -26,11 +28,11 @@ def seconds(n: float) -> datetime.timedelta:
 def awaiting_retry(assignment, student):
     """Claimed by worker ``w1@host`` under task ``t1``, whose sandbox did not start: the task
     failed it with a retry (the retry's message then waits for its countdown)."""
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
-    claimed = services.submission_claim(submission_pk=submission.pk, token="t1", worker="w1@host")
-    assert services.submission_fail(
+    claimed = submission_claim(submission_pk=submission.pk, token="t1", worker="w1@host")
+    assert submission_fail(
         submission=claimed, error="SandboxDidNotStart: bwrap", retry=True, token="t1"
     )
     submission.refresh_from_db()
@@ -86,7 +88,7 @@ def test_a_retry_whose_worker_died_while_grading_is_queued_again(
 ):
     """The retry took it back (same task id) and that worker was killed: it comes back like any
     dead worker's submission (on SQLite the retry's bookkeeping once kept it running forever)."""
-    services.submission_claim(submission_pk=awaiting_retry.pk, token="t1", worker="w2@host")
+    submission_claim(submission_pk=awaiting_retry.pk, token="t1", worker="w2@host")
     retried = Submission.objects.get(pk=awaiting_retry.pk)
     assert (retried.state, retried.attempts) == ("running", 2)
 

@@ -9,8 +9,11 @@ import uuid
 
 import pytest
 
-from autograder import blobs, services
+from autograder import blobs
 from autograder.models import AssignmentFile, SubmissionState
+from autograder.services.assignments import assignment_import
+from autograder.services.intake import submission_create
+from autograder.services.queue import submission_claim, submission_fail, submission_requeue
 from autograder.tasks import MAX_RETRIES, grade_submission_task
 from grading.models import Score
 from grading.services.schemes import grading_scheme_create
@@ -25,14 +28,14 @@ def assignment(course, instructor):
     """A1 with a data file of its own, so that losing it from storage touches no other test."""
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
     data = f"x,y\n{uuid.uuid4().hex},2\n".encode()
-    return services.assignment_import(
+    return assignment_import(
         course=course, slug="fragile", title="A1: ReLU",
         files={"a1.ipynb": source_bytes(), "data.csv": data},
     )  # fmt: skip
 
 
 def submit(assignment, student, body="    return max(0, x)"):
-    return services.submission_create(
+    return submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook(body)}
     )
 
@@ -63,7 +66,7 @@ def test_an_earlier_score_stands_when_grading_it_again_fails(assignment, student
     submission = submit(assignment, student)
     assert grade_submission_task.apply(kwargs={"submission_pk": submission.pk}).get() == "graded"
     lose_the_data_file(assignment)
-    services.submission_requeue(submission=submission)
+    submission_requeue(submission=submission)
 
     grade_submission_task.apply(kwargs={"submission_pk": submission.pk}, task_id="again")
 
@@ -104,8 +107,8 @@ def test_the_student_is_told_grading_failed_and_staff_see_why(
 
 def test_a_pending_retry_is_shown_as_one(client, assignment, student):
     submission = submit(assignment, student)
-    services.submission_claim(submission_pk=submission.pk, token="t4")
-    services.submission_fail(
+    submission_claim(submission_pk=submission.pk, token="t4")
+    submission_fail(
         submission=submission, error="SandboxDidNotStart: bwrap failed", retry=True, token="t4"
     )
 

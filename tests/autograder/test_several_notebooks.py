@@ -16,9 +16,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from autograder import selectors, services
+from autograder import selectors
 from autograder.models import FileRole, ManualGrade, Submission
 from autograder.notebooks import release_version
+from autograder.services.assignments import assignment_import
+from autograder.services.autograde import grade_files
+from autograder.services.hand_grades import manual_grade_set
+from autograder.services.intake import check_submission, submission_create
 from autograder.tasks import grade_submission_task
 from grading.models import Score
 from grading.services.schemes import grading_scheme_create
@@ -40,7 +44,7 @@ def zipped(files: dict[str, bytes]) -> bytes:
 @pytest.fixture
 def ps1(course):
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
-    return services.assignment_import(
+    return assignment_import(
         course=course, slug="ps1", title="PS1", files=folder(USER_GUIDE / "source" / "ps1")
     )
 
@@ -67,7 +71,7 @@ def pair(course):
         "part2.ipynb": nbformat.writes(part(reads_data=True)).encode(),
         "data.csv": DATA,
     }
-    return services.assignment_import(course=course, slug="pair", title="Pair", files=files)
+    return assignment_import(course=course, slug="pair", title="Pair", files=files)
 
 
 def answered(notebook: nbformat.NotebookNode, relu_body: str, why: str) -> bytes:
@@ -85,12 +89,14 @@ def test_it_imports_each_notebook_with_its_student_version(ps1):
         ("release", "problem1.ipynb"), ("release", "problem2.ipynb"),
         ("source", "problem1.ipynb"), ("source", "problem2.ipynb"),
     ]  # fmt: skip
-    _, release = services.assignment_file(ps1, FileRole.RELEASE, "problem1.ipynb")
+    _, release = selectors.assignment_file(
+        assignment=ps1, role=FileRole.RELEASE, name="problem1.ipynb"
+    )
     assert b"BEGIN SOLUTION" not in release and b"NotImplementedError" in release
     assert ps1.item.max_points == Decimal(
         13
     )  # 10 in problem1 (a task of 4 included), 3 in problem2
-    assert services.expected_files(ps1) == ["problem1.ipynb", "problem2.ipynb"]
+    assert selectors.expected_files(assignment=ps1) == ["problem1.ipynb", "problem2.ipynb"]
 
 
 def test_it_offers_every_file_in_one_zip(client, student, ps1):
@@ -110,7 +116,7 @@ def test_it_takes_the_notebooks_in_a_zip_of_the_folder_with_its_data(ps1):
     handed_out = folder(USER_GUIDE / "release" / "ps1")
     upload = zipped({f"ps1/{name}": content for name, content in handed_out.items()})
 
-    checked = services.check_submission(ps1, {"ps1.zip": upload})
+    checked = check_submission(ps1, {"ps1.zip": upload})
 
     assert sorted(checked) == ["problem1.ipynb", "problem2.ipynb"]  # jupyter.png: the grader's
 
@@ -127,7 +133,7 @@ def test_it_takes_the_notebooks_in_a_zip_of_the_folder_with_its_data(ps1):
 )
 def test_it_refuses_an_upload_that_is_not_the_notebooks_clearly(ps1, student, files, message):
     with pytest.raises(ValidationError, match=message):
-        services.submission_create(assignment=ps1, student=student, files=files)
+        submission_create(assignment=ps1, student=student, files=files)
     assert not Submission.objects.exists()
 
 
@@ -153,7 +159,7 @@ def test_it_grades_each_notebook_and_keeps_their_hand_grades_apart(
         "part1.ipynb": answered(part(reads_data=False), "    return max(0, x)", "No saturation."),
         "part2.ipynb": answered(part(reads_data=True), "    return x", "Sparse activations."),
     }
-    submission = services.submission_create(assignment=pair, student=student, files=files)
+    submission = submission_create(assignment=pair, student=student, files=files)
 
     assert grade_submission_task.apply(kwargs={"submission_pk": submission.pk}).get() == "graded"
 
@@ -171,16 +177,14 @@ def test_it_grades_each_notebook_and_keeps_their_hand_grades_apart(
     }  # fmt: skip
     assert set(selectors.written_prompts(assignment=pair)) == {"part1/why_relu", "part2/why_relu"}
 
-    services.manual_grade_set(
-        submission=submission, grade_id="part2/why_relu", points=1, by=instructor
-    )
+    manual_grade_set(submission=submission, grade_id="part2/why_relu", points=1, by=instructor)
 
     submission.refresh_from_db()
     assert (submission.score, submission.max_score) == (4, 7)
     assert list(ManualGrade.objects.values_list("grade_id", flat=True)) == ["part2/why_relu"]
     waiting = [c.grade_id for c in selectors.manual_grading_queue(assignment=pair) if not c.grade]
     assert waiting == ["part1/why_relu"]
-    results = services.run_results_json(submission, run)
+    results = selectors.run_results_json(submission=submission, run=run)
     assert {t["name"]: t["score"] for t in results["tests"]}["part2/why_relu"] == 1
     assert Score.objects.get(student=student, item=pair.item).raw_points == Decimal("4.000")
     client.force_login(student)
@@ -219,7 +223,7 @@ def test_it_shares_the_run_time_between_the_notebooks(pair):
     slow = answered(part(reads_data=True), f"    return max(0, x)\nimport time\n"
                     f"time.sleep({2 * MIN_RUN_SECONDS})", "")  # fmt: skip
 
-    grade = services.grade_files(pair, {"part1.ipynb": endless, "part2.ipynb": slow})
+    grade = grade_files(pair, {"part1.ipynb": endless, "part2.ipynb": slow})
 
     scores = {t.name: t.score for t in grade.tests}
     assert scores["part1/test_relu"] == 0 and scores["part2/test_data"] == 0
@@ -230,15 +234,15 @@ def test_it_shares_the_run_time_between_the_notebooks(pair):
 
 
 def test_it_refuses_to_turn_one_notebook_into_several_once_students_submitted(assignment, student):
-    services.submission_create(
+    submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     two = {"a1.ipynb": source_bytes(), "a1_part2.ipynb": source_bytes()}
 
     with pytest.raises(ValidationError, match="under another slug"):
-        services.assignment_import(course=assignment.course, slug="a1", files=two)
+        assignment_import(course=assignment.course, slug="a1", files=two)
 
-    assert services.expected_files(assignment) == ["a1.ipynb"]
+    assert selectors.expected_files(assignment=assignment) == ["a1.ipynb"]
 
 
 def test_the_api_takes_the_notebooks_as_several_files(api_as, student, ps1):

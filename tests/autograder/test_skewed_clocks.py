@@ -19,8 +19,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from autograder import selectors, services, sweeper
+from autograder import selectors, sweeper
 from autograder.models import Submission
+from autograder.services.intake import submission_create
+from autograder.services.queue import assignment_regrade
 from autograder.tasks import grade_submission_task
 from tests.autograder import brokerside
 from tests.autograder.nbfactory import student_notebook
@@ -39,7 +41,7 @@ def clock_off_by(offset: datetime.timedelta):
 
 
 def submit(assignment, student) -> Submission:
-    return services.submission_create(
+    return submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
 
@@ -51,7 +53,7 @@ def test_a_regrade_graded_by_a_worker_whose_clock_is_behind_is_done(
     submission = submit(assignment, student)
     assert grade_submission_task.apply(kwargs={"submission_pk": submission.pk}).get() == "graded"
     with django_capture_on_commit_callbacks(execute=True):
-        services.assignment_regrade(assignment=assignment)
+        assignment_regrade(assignment=assignment)
     brokerside.purge("default")  # the worker below takes the regrade's place
 
     with clock_off_by(-FIVE_MINUTES):  # the worker's machine

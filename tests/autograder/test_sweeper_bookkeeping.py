@@ -9,18 +9,26 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from autograder import services, sweeper
+from autograder import sweeper
 from autograder.models import Submission, SubmissionState
+from autograder.services.intake import submission_create
+from autograder.services.queue import (
+    MAX_ATTEMPTS,
+    assignment_regrade,
+    submission_claim,
+    submission_fail,
+    submission_requeue,
+)
 from autograder.workers import ALIVE_SECONDS
 from tests.autograder import brokerside
 from tests.autograder.nbfactory import student_notebook
 
-GAVE_UP = f"Gave up after {services.MAX_ATTEMPTS} attempts."
+GAVE_UP = f"Gave up after {MAX_ATTEMPTS} attempts."
 
 
 @pytest.fixture
 def submission(assignment, student):
-    made = services.submission_create(
+    made = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
     )
     yield made
@@ -36,8 +44,8 @@ def test_a_staff_regrade_starts_the_attempts_again(submission, django_capture_on
     submission's third strike."""
     for token in ("first", "regrade-1", "regrade-2"):
         if token != "first":
-            services.submission_requeue(submission=submission)
-        services.submission_claim(submission_pk=submission.pk, token=token, worker="gone@host")
+            submission_requeue(submission=submission)
+        submission_claim(submission_pk=submission.pk, token=token, worker="gone@host")
     submission.refresh_from_db()
     assert submission.attempts == 1
 
@@ -52,13 +60,13 @@ def test_a_staff_regrade_starts_the_attempts_again(submission, django_capture_on
 def test_grading_every_submission_again_starts_their_attempts_again(
     assignment, submission, other_student, django_capture_on_commit_callbacks
 ):
-    theirs = services.submission_create(
+    theirs = submission_create(
         assignment=assignment, student=other_student, files={"a1.ipynb": student_notebook()}
     )
-    Submission.objects.update(state=SubmissionState.FAILED, attempts=services.MAX_ATTEMPTS)
+    Submission.objects.update(state=SubmissionState.FAILED, attempts=MAX_ATTEMPTS)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.assignment_regrade(assignment=assignment) == 2
+        assert assignment_regrade(assignment=assignment) == 2
 
     assert set(Submission.objects.values_list("state", "attempts", "claimed_by")) == {
         ("queued", 0, "")
@@ -74,13 +82,13 @@ def test_grading_every_submission_again_costs_the_same_queries_for_any_class_siz
     for n in range(6):
         user = UserFactory(username=f"s{n}")
         EnrollmentFactory(course=course, user=user, role="student")
-        services.submission_create(
+        submission_create(
             assignment=assignment, student=user, files={"a1.ipynb": student_notebook()}
         )
 
     # The batch read, one update, the regrade's record; then one update of sent_at.
     with django_assert_max_num_queries(6), django_capture_on_commit_callbacks(execute=True):
-        assert services.assignment_regrade(assignment=assignment) == 6
+        assert assignment_regrade(assignment=assignment) == 6
 
 
 def test_a_stuck_queued_submission_out_of_attempts_is_given_up_once(submission):
@@ -88,7 +96,7 @@ def test_a_stuck_queued_submission_out_of_attempts_is_given_up_once(submission):
     nothing to do (it used to stay queued and gain a run per sweep)."""
     an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
     Submission.objects.filter(pk=submission.pk).update(
-        attempts=services.MAX_ATTEMPTS, state_changed_at=an_hour_ago
+        attempts=MAX_ATTEMPTS, state_changed_at=an_hour_ago
     )
 
     sweeper.submissions_requeue_stuck()
@@ -101,22 +109,22 @@ def test_a_stuck_queued_submission_out_of_attempts_is_given_up_once(submission):
 
 def test_a_failure_ends_only_a_pending_submission_and_only_once(submission):
     Submission.objects.filter(pk=submission.pk).update(state=SubmissionState.GRADED)
-    assert services.submission_fail(submission=submission, error="late news") is False
+    assert submission_fail(submission=submission, error="late news") is False
 
     Submission.objects.filter(pk=submission.pk).update(state=SubmissionState.RUNNING)
-    assert services.submission_fail(submission=submission, error="disk full") is True
-    assert services.submission_fail(submission=submission, error="disk full") is False
+    assert submission_fail(submission=submission, error="disk full") is True
+    assert submission_fail(submission=submission, error="disk full") is False
 
     assert Submission.objects.get(pk=submission.pk).state == SubmissionState.FAILED
     assert list(submission.runs.values_list("error", flat=True)) == ["disk full"]
 
 
 def test_a_superseded_grading_cannot_fail_the_newer_one(submission):
-    services.submission_claim(submission_pk=submission.pk, token="old", worker="w1@host")
-    services.submission_requeue(submission=submission)  # staff fixed a test meanwhile
-    services.submission_claim(submission_pk=submission.pk, token="new", worker="w2@host")
+    submission_claim(submission_pk=submission.pk, token="old", worker="w1@host")
+    submission_requeue(submission=submission)  # staff fixed a test meanwhile
+    submission_claim(submission_pk=submission.pk, token="new", worker="w2@host")
 
-    failed = services.submission_fail(submission=submission, error="old crash", token="old")
+    failed = submission_fail(submission=submission, error="old crash", token="old")
 
     submission.refresh_from_db()
     assert failed is False
@@ -126,13 +134,13 @@ def test_a_superseded_grading_cannot_fail_the_newer_one(submission):
 
 def test_the_same_message_that_keeps_killing_its_worker_is_given_up_at_the_limit(submission):
     """A pool process killed mid-grading: the broker delivers the same message again."""
-    for _ in range(services.MAX_ATTEMPTS):
-        assert services.submission_claim(submission_pk=submission.pk, token="t1", worker="w@h")
+    for _ in range(MAX_ATTEMPTS):
+        assert submission_claim(submission_pk=submission.pk, token="t1", worker="w@h")
 
-    again = services.submission_claim(submission_pk=submission.pk, token="t1", worker="w@h")
-    once_more = services.submission_claim(submission_pk=submission.pk, token="t1", worker="w@h")
+    again = submission_claim(submission_pk=submission.pk, token="t1", worker="w@h")
+    once_more = submission_claim(submission_pk=submission.pk, token="t1", worker="w@h")
 
     submission.refresh_from_db()
     assert again is None and once_more is None
-    assert (submission.state, submission.attempts) == ("failed", services.MAX_ATTEMPTS)
+    assert (submission.state, submission.attempts) == ("failed", MAX_ATTEMPTS)
     assert gave_up_runs(submission) == 1

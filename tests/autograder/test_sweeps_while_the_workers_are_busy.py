@@ -11,8 +11,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from autograder import services
 from autograder.models import Submission, SubmissionState, WorkerHeartbeat
+from autograder.services.intake import submission_create
 from tests.autograder import brokerside
 from tests.autograder.nbfactory import student_notebook
 from tests.autograder.test_celery_worker import start_worker, stop_worker
@@ -36,7 +36,7 @@ def test_a_dead_workers_submission_is_swept_while_the_grading_worker_is_busy(
                  "the grading worker's heartbeat", logs, 120)  # fmt: skip
         busy = hold.apply_async(args=[240], queue="default")
         wait_for(lambda: busy.state == "STARTED", "the grading worker busy", logs, 120)
-        stuck = services.submission_create(
+        stuck = submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
         )
         ten_minutes_ago = timezone.now() - datetime.timedelta(minutes=10)

@@ -13,8 +13,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from autograder import blobs, services
+from autograder import blobs
 from autograder.models import Assignment, AssignmentFile, FileRole, SubmissionState
+from autograder.services.assignments import assignment_import
+from autograder.services.intake import submission_create
 from autograder.tasks import grade_submission_task
 from grading.models import Score
 from grading.services.schemes import grading_scheme_create
@@ -60,7 +62,7 @@ def with_test(source: str, *, points=1) -> bytes:
 )
 def test_it_refuses_a_source_with_autotest_directives(course, scheme, files):
     with pytest.raises(ValidationError, match=r"AUTOTEST directives .* does not expand"):
-        services.assignment_import(course=course, slug="auto", files=files)
+        assignment_import(course=course, slug="auto", files=files)
 
     assert not Assignment.objects.exists()
 
@@ -73,7 +75,7 @@ def test_it_refuses_a_test_cell_with_points_and_no_code(course, scheme, source):
     files = {"a1.ipynb": with_test(source)}
 
     with pytest.raises(ValidationError, match="extra has points but no code"):
-        services.assignment_import(course=course, slug="a1", files=files)
+        assignment_import(course=course, slug="a1", files=files)
 
 
 @pytest.mark.parametrize(
@@ -82,15 +84,13 @@ def test_it_refuses_a_test_cell_with_points_and_no_code(course, scheme, source):
 def test_it_keeps_a_test_cell_that_has_code_or_no_points(course, scheme, source, points):
     files = {"a1.ipynb": with_test(source, points=points)}
 
-    assert services.assignment_import(course=course, slug="a1", files=files).slug == "a1"
+    assert assignment_import(course=course, slug="a1", files=files).slug == "a1"
 
 
 @pytest.fixture
 def stored_before(course, scheme):
     """An assignment whose stored source got autotest directives past an older import."""
-    assignment = services.assignment_import(
-        course=course, slug="a1", files={"a1.ipynb": source_bytes()}
-    )
+    assignment = assignment_import(course=course, slug="a1", files={"a1.ipynb": source_bytes()})
     notebook = source_notebook()
     notebook.cells[2].source = "### AUTOTEST relu(-1); relu(3)"
     content = nbformat.writes(notebook).encode()
@@ -101,7 +101,7 @@ def stored_before(course, scheme):
 
 
 def test_a_source_stored_before_fails_the_grading_instead_of_scoring(stored_before, student):
-    submission = services.submission_create(
+    submission = submission_create(
         assignment=stored_before, student=student, files={"a1.ipynb": student_notebook()}
     )
 

@@ -8,8 +8,8 @@ import time
 import pytest
 from django.db import connection
 
-from autograder import services
 from autograder.models import Submission
+from autograder.services.intake import submission_create
 from grading.models import Score
 from tests.autograder.nbfactory import student_notebook
 from tests.autograder.test_celery_worker import start_worker, stop_worker
@@ -31,7 +31,7 @@ def test_a_worker_grades_a_submission_into_the_gradebook(
 ):
     worker = start_worker(["default", "gpu"], tmp_path / "worker.log", DATABASE_URL=database_url())
     try:
-        submission = services.submission_create(
+        submission = submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
         )
         deadline = time.monotonic() + 120
@@ -59,7 +59,7 @@ def test_a_worker_process_killed_mid_run_leaves_the_submission_to_be_graded_once
         ["default", "gpu"], tmp_path / "worker.log", DATABASE_URL=database_url(), POOL="prefork"
     )
     try:
-        submission = services.submission_create(
+        submission = submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": slow}
         )
         wait_for_state(submission, "running", worker)
@@ -93,7 +93,7 @@ def test_a_gpu_assignment_is_graded_by_a_gpu_queue_worker_with_references_on_its
     there alone takes it and computes the references on its best device (``cuda`` where it has
     one, which is how this runs on a GPU machine), and the reference solution scores full marks."""
     from autograder.checks.reference import best_device
-    from autograder.services import assignment_import
+    from autograder.services.assignments import assignment_import
     from grading.services.schemes import grading_scheme_create
     from tests.autograder.shipped import FOLDER, Shipped
     from tests.grading.conftest import LETTERS, SLIDES
@@ -107,7 +107,7 @@ def test_a_gpu_assignment_is_graded_by_a_gpu_queue_worker_with_references_on_its
 
     worker = start_worker(["gpu"], tmp_path / "worker.log", DATABASE_URL=database_url())
     try:
-        submission = services.submission_create(
+        submission = submission_create(
             assignment=a1, student=student, files={"a1.ipynb": shipped.source}
         )
         wait_for_state(submission, "graded", worker, timeout=300)

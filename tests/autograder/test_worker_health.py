@@ -15,7 +15,7 @@ from autograder import workers
 from autograder.checks.reference import best_device
 from autograder.models import Assignment, Submission, WorkerHeartbeat
 from autograder.sandbox import isolation_level
-from autograder.services import assignment_import
+from autograder.services.assignments import assignment_import
 from autograder.tasks import worker_ping
 from courseapp.config.celery import app
 from tests.autograder.nbfactory import source_bytes

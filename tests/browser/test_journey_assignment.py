@@ -21,8 +21,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from autograder import services as autograder_services
 from autograder.models import Assignment, FileRole, Submission
+from autograder.selectors import assignment_file
+from autograder.services.intake import submission_create
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import Quiz
 from grading.models import Score, Source
@@ -260,8 +261,8 @@ def test_the_ta_grades_by_hand_and_the_students_breakdown_follows(
     assert assignment.item.due_at > timezone.now()
 
     # student01's graded A1 submission with a written answer, graded by the real worker.
-    _, release = autograder_services.assignment_file(assignment, FileRole.RELEASE)
-    submission = autograder_services.submission_create(
+    _, release = assignment_file(assignment=assignment, role=FileRole.RELEASE)
+    submission = submission_create(
         assignment=assignment, student=student, files={"a1.ipynb": solved(release)}
     )
     assert not Score.objects.filter(item=quiz.item, student=student).exists()  # not taken yet

@@ -33,8 +33,9 @@ from django.utils import timezone
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from autograder import services as autograder_services
 from autograder.models import Assignment, FileRole
+from autograder.selectors import assignment_file
+from autograder.services.intake import submission_create
 from courseapp.courses.models import TeamMembership
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import AnswerGrade, AnswerSave, Attempt, Question, Quiz
@@ -384,11 +385,11 @@ def _student02_everywhere(course):
     assert saved.accepted and second.number == 2
 
     assignment = Assignment.objects.select_related("item").get(course=course, slug="a1")
-    _, release = autograder_services.assignment_file(assignment, FileRole.RELEASE)
+    _, release = assignment_file(assignment=assignment, role=FileRole.RELEASE)
     notebook = json.loads(release)
     cell = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
     cell["source"] = SECRET_NOTEBOOK + "\n" + "".join(cell["source"])
-    submission = autograder_services.submission_create(
+    submission = submission_create(
         assignment=assignment, student=other, files={"a1.ipynb": json.dumps(notebook).encode()}
     )
 

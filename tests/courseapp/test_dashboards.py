@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from autograder import services as autograder_services
 from autograder.models import Assignment, GradingRun, Submission, WorkerHeartbeat
+from autograder.services.queue import submission_fail
 from courseapp.demo.services import demo_seed
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import Attempt, AttemptState, Combine, Question, Quiz
@@ -131,7 +131,7 @@ def test_the_staff_dashboard_lists_what_waits_for_grading(client, demo):
     assert queued.state == "queued"
     failed = Submission.objects.create(assignment=a1, student=user("student04"), number=1,
                                        state="running")  # fmt: skip
-    autograder_services.submission_fail(submission=failed, error="RuntimeError('disk full')")
+    submission_fail(submission=failed, error="RuntimeError('disk full')")
     graded = Submission.objects.create(assignment=a1, student=user("student05"), number=1,
                                        state="graded")  # fmt: skip
     GradingRun.objects.create(

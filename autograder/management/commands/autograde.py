@@ -16,7 +16,7 @@ from autograder.grades import results_json
 from autograder.management.commands._files import read_files
 from autograder.models import Assignment
 from autograder.notebooks import SourceError
-from autograder.services import grade_files
+from autograder.services.autograde import grade_files
 
 MAX_BYTES = 100 * 2**20
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from autograder.management.commands._files import read_files
-from autograder.services import assignment_import
+from autograder.services.assignments import assignment_import
 from courseapp.courses.models import Course
 
 
