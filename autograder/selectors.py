@@ -74,10 +74,7 @@ def submission_list(*, assignment: Assignment, student=None) -> QuerySet[Submiss
 
 def latest_submissions(*, assignment: Assignment) -> list[Submission]:
     """Each student's newest submission: what "grade everything again" grades."""
-    newest = {}
-    for submission in assignment.submissions.order_by("number"):
-        newest[submission.student_id] = submission
-    return list(newest.values())
+    return newest_submissions(submissions=assignment.submissions.all())
 
 
 def is_newest_graded(*, submission: Submission) -> bool:
@@ -254,10 +251,7 @@ def manual_grading_queue(*, assignment: Assignment) -> list[ManualCell]:
 
 def _latest_graded(submissions: QuerySet[Submission]) -> list[Submission]:
     """Of ``submissions``, each student's latest graded one per assignment."""
-    latest: dict[tuple[int, int], Submission] = {}
-    for submission in submissions.filter(state=SubmissionState.GRADED).order_by("number"):
-        latest[(submission.assignment_id, submission.student_id)] = submission
-    return list(latest.values())
+    return newest_submissions(submissions=submissions.filter(state=SubmissionState.GRADED))
 
 
 def _latest_runs(submissions: list[Submission]) -> dict[int, GradingRun]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from autograder import blobs, dispatch, notebooks, selectors, uploads
 from autograder.models import Assignment, AssignmentKind, FileRole, Submission, SubmissionFile
 from autograder.services.assignments import listing
-from courseapp.courses.models import Enrollment, Role
+from courseapp.courses.selectors import require_student, student_enrollments
 
 NOTEBOOK_SUFFIX = notebooks.SUFFIX
 
@@ -19,11 +19,10 @@ NOTEBOOK_SUFFIX = notebooks.SUFFIX
 def submission_create(*, assignment: Assignment, student, files: dict[str, bytes]) -> Submission:
     """Validate and store a submission, then queue it for grading once the transaction commits."""
     # Locking the enrollment makes two quick uploads count against the limit one after the other.
-    enrollment = Enrollment.objects.select_for_update().filter(
-        course=assignment.course, user=student, role=Role.STUDENT
-    )
-    if enrollment.first() is None:
-        raise ValidationError(f"{student.username} is not a student of {assignment.course.code}.")
+    # of=("self",): student_enrollments joins the user, whose row must not be locked too.
+    enrollments = student_enrollments(course=assignment.course).select_for_update(of=("self",))
+    if enrollments.filter(user=student).first() is None:
+        require_student(user=student, course=assignment.course)  # refused, with the one message
     allowance = selectors.submission_allowance(assignment=assignment, student=student)
     if allowance.left == 0:
         raise ValidationError(f"You have used all {allowance.limit} submissions.")
