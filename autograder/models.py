@@ -28,9 +28,11 @@ def grading_queue(wants_gpu: bool) -> str:
 class Assignment(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
     item = models.OneToOneField(
-        GradedItem, on_delete=models.PROTECT, related_name="assignment",
+        GradedItem,
+        on_delete=models.PROTECT,
+        related_name="assignment",
         help_text="Where the score goes in the gradebook.",
-    )  # fmt: skip
+    )
     slug = models.SlugField(max_length=60)
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=AssignmentKind.choices)
@@ -114,10 +116,11 @@ class Submission(models.Model):
         max_length=200, blank=True, help_text="The worker (Celery node name) grading it now."
     )
     sent_at = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="When its grading message went to the broker; empty while none did "
         "(the broker was down), for the sweeper to send.",
-    )  # fmt: skip
+    )
     score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     max_score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
 
@@ -168,9 +171,10 @@ class GradingRun(models.Model):
         max_length=64, blank=True, help_text="The executed notebook."
     )
     executed_notebooks = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text="Of several notebooks: each executed notebook's sha256, by file name.",
-    )  # fmt: skip
+    )
     error = models.TextField(blank=True, help_text="Why grading itself failed, if it did.")
 
     class Meta:

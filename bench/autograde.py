@@ -50,14 +50,25 @@ TESTS = (
 
 
 def nbgrader_meta(grade_id: str, **flags) -> dict:
-    return {"nbgrader": {"grade_id": grade_id, "schema_version": 3, "grade": False,
-                         "solution": False, "locked": False, **flags}}  # fmt: skip
+    return {
+        "nbgrader": {
+            "grade_id": grade_id,
+            "schema_version": 3,
+            "grade": False,
+            "solution": False,
+            "locked": False,
+            **flags,
+        }
+    }
 
 
 def source_notebook() -> nbformat.NotebookNode:
     notebook = new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}  # fmt: skip
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     notebook.cells = [
         new_code_cell("import torch", metadata=nbgrader_meta("imports", locked=True)),
         new_code_cell(SOLUTION, metadata=nbgrader_meta("relu", solution=True)),

@@ -40,8 +40,13 @@ from grading.models import Extension, Score  # noqa: E402
 from grading.services.items import graded_item_create  # noqa: E402
 from grading.services.schemes import grading_scheme_create  # noqa: E402
 
-COMPONENTS = [("Quizzes", 10, 2), ("Assignments", 30, 0), ("Midterm", 20, 0),
-              ("Final project", 30, 0), ("Final exam", 20, 0)]  # fmt: skip
+COMPONENTS = [
+    ("Quizzes", 10, 2),
+    ("Assignments", 30, 0),
+    ("Midterm", 20, 0),
+    ("Final project", 30, 0),
+    ("Final exam", 20, 0),
+]
 CUTOFFS = [("A", 90), ("B", 76), ("C", 60), ("D", 0)]
 DUE = datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)
 
@@ -137,18 +142,24 @@ def main() -> None:
         big = build("bench-big", args.students, args.items)
         small = build("bench-small", 100, args.items)
         fewer = build("bench-fewer-items", 100, max(args.items // 4, 5))
-        print(f"built {args.students} + 100 + 100 students x {args.items} items "
-              f"in {time.perf_counter() - started:.1f} s on {connection.vendor}")  # fmt: skip
+        print(
+            f"built {args.students} + 100 + 100 students x {args.items} items "
+            f"in {time.perf_counter() - started:.1f} s on {connection.vendor}"
+        )
         big_time, big_queries = measure(ours, big, args.repeat)
         small_time, small_queries = measure(ours, small, args.repeat)
         _, fewer_queries = measure(ours, fewer, 1)
         base_time, base_queries = measure(one_student_at_a_time, big, 1)
         print(f"ours, {args.students} students: {big_time * 1000:.0f} ms, {big_queries} queries")
         print(f"ours, 100 students:  {small_time * 1000:.0f} ms, {small_queries} queries")
-        print(f"baseline (one student at a time), {args.students} students: "
-              f"{base_time * 1000:.0f} ms, {base_queries} queries")  # fmt: skip
-        print(f"ratio baseline/ours: {base_time / big_time:.1f}x time, "
-              f"{base_queries / big_queries:.0f}x queries")  # fmt: skip
+        print(
+            f"baseline (one student at a time), {args.students} students: "
+            f"{base_time * 1000:.0f} ms, {base_queries} queries"
+        )
+        print(
+            f"ratio baseline/ours: {base_time / big_time:.1f}x time, "
+            f"{base_queries / big_queries:.0f}x queries"
+        )
         print(f"ours, 100 students x {max(args.items // 4, 5)} items: {fewer_queries} queries")
         constant = big_queries == small_queries == fewer_queries
         verdict = "constant" if constant else "GROWS with the class or the items"

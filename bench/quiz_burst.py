@@ -34,9 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BENCH_DB = "quiz_burst_bench"
 FORMULAS = ["theta - eta*dR/dtheta", "-eta*dR/dtheta + theta", "theta + eta*dR/dtheta"]
-ANSWERS = {"single": lambda rng: rng.randrange(3), "numeric": lambda rng: "0.25",
-           "short_text": lambda rng: rng.choice(["overfitting", "dropout"]),
-           "formula": lambda rng: rng.choice(FORMULAS)}  # fmt: skip
+ANSWERS = {
+    "single": lambda rng: rng.randrange(3),
+    "numeric": lambda rng: "0.25",
+    "short_text": lambda rng: rng.choice(["overfitting", "dropout"]),
+    "formula": lambda rng: rng.choice(FORMULAS),
+}
 
 
 # Run in the parent: the site, the data, the load, the count
@@ -53,10 +56,17 @@ def main() -> None:
         port = _free_port()
         server = _gunicorn(env, port, args)
         try:
-            load = json.loads(_self(
-                env, "--load", str(port), str(scratch / "tokens.json"), str(args.ramp),
-                str(args.duration), str(args.save_every),
-            ))  # fmt: skip
+            load = json.loads(
+                _self(
+                    env,
+                    "--load",
+                    str(port),
+                    str(scratch / "tokens.json"),
+                    str(args.ramp),
+                    str(args.duration),
+                    str(args.save_every),
+                )
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -79,10 +89,17 @@ def _arguments():
 
 
 def _environment(scratch: Path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "courseapp.config.settings", "DEBUG": "0",
-           "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
-           "SECURE_SSL_REDIRECT": "0", "VAR_DIR": str(scratch / "var"), "LOG_LEVEL": "WARNING",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "courseapp.config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
+        "VAR_DIR": str(scratch / "var"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("REDIS_URL", None)  # the site needs no broker for quizzes
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
@@ -109,8 +126,9 @@ def _manage(env: dict, *args: str, quiet: bool = False) -> None:
 
 
 def _self(env: dict, *args: str) -> str:
-    done = subprocess.run([PYTHON, __file__, *args], env=env, check=True, capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run(
+        [PYTHON, __file__, *args], env=env, check=True, capture_output=True, text=True
+    )
     return done.stdout
 
 
@@ -125,11 +143,26 @@ def _free_port() -> int:
 def _gunicorn(env: dict, port: int, args) -> subprocess.Popen:
     gunicorn = Path(PYTHON).with_name("gunicorn")
     server = subprocess.Popen(
-        [str(gunicorn), "courseapp.config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
-         "--backlog", "2048", "--preload", "--keep-alive", "75"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
+        [
+            str(gunicorn),
+            "courseapp.config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--log-level",
+            "warning",
+            "--backlog",
+            "2048",
+            "--preload",
+            "--keep-alive",
+            "75",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     for _ in range(300):
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -145,20 +178,28 @@ def _gunicorn(env: dict, port: int, args) -> subprocess.Popen:
 def _report(args, load: dict, held: dict, env: dict) -> None:
     database = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"
     requests = sum(len(v) for v in load["latencies"].values())
-    print(f"quiz burst: {args.students} students started within {args.ramp:g} s, saving every "
-          f"~{args.save_every:g} s for {args.duration:g} s; gunicorn {args.workers} workers x "
-          f"{args.threads} threads; {database}")  # fmt: skip
-    print(f"requests: {requests} in {load['wall']:.1f} s = {requests / load['wall']:.0f} per s; "
-          f"errors: {load['errors']}")  # fmt: skip
+    print(
+        f"quiz burst: {args.students} students started within {args.ramp:g} s, saving every "
+        f"~{args.save_every:g} s for {args.duration:g} s; gunicorn {args.workers} workers x "
+        f"{args.threads} threads; {database}"
+    )
+    print(
+        f"requests: {requests} in {load['wall']:.1f} s = {requests / load['wall']:.0f} per s; "
+        f"errors: {load['errors']}"
+    )
     print("responses: " + ", ".join(f"{k}: {v}" for k, v in sorted(load["statuses"].items())))
     for kind, values in load["latencies"].items():
         if values:
             cuts = statistics.quantiles(values, n=100, method="inclusive")
-            print(f"  {kind:7} n={len(values):5}  p50 {cuts[49] * 1000:6.1f} ms  "
-                  f"p95 {cuts[94] * 1000:6.1f} ms  p99 {cuts[98] * 1000:6.1f} ms")  # fmt: skip
+            print(
+                f"  {kind:7} n={len(values):5}  p50 {cuts[49] * 1000:6.1f} ms  "
+                f"p95 {cuts[94] * 1000:6.1f} ms  p99 {cuts[98] * 1000:6.1f} ms"
+            )
     same = "equal" if load["saved"] == held["accepted"] else "NOT EQUAL: answers were lost"
-    print(f"answers saved (200): {load['saved']}; answers the database holds: {held['accepted']} "
-          f"({same}); attempts submitted: {held['submitted']} of {args.students}")  # fmt: skip
+    print(
+        f"answers saved (200): {load['saved']}; answers the database holds: {held['accepted']} "
+        f"({same}); attempts submitted: {held['submitted']} of {args.students}"
+    )
     if load["saved"] != held["accepted"]:
         sys.exit(1)
 
@@ -183,8 +224,11 @@ def setup(students: int) -> None:
     from grading.services.schemes import grading_scheme_create
 
     course = Course.objects.create(code="bench", title="Bench", term="Bench")
-    grading_scheme_create(course=course, components=[{"name": "Quizzes", "points": "10"}],
-                          letter_cutoffs=[{"letter": "A", "min_points": "0"}])  # fmt: skip
+    grading_scheme_create(
+        course=course,
+        components=[{"name": "Quizzes", "points": "10"}],
+        letter_cutoffs=[{"letter": "A", "min_points": "0"}],
+    )
     Lecture.objects.create(course=course, number=1, title="Lecture 1")
     users = get_user_model().objects.bulk_create(
         [get_user_model()(username=f"s{n:04d}") for n in range(students)]
@@ -194,22 +238,54 @@ def setup(students: int) -> None:
     )
     tokens = [Token.objects.create(user=user).key for user in users]
     now = timezone.now()
-    quiz_import(course=course, text=yaml.safe_dump({
-        "slug": "burst", "title": "Burst", "lecture": 1, "points": 10,
-        "opens_at": (now - datetime.timedelta(minutes=5)).isoformat(),
-        "closes_at": (now + datetime.timedelta(hours=1)).isoformat(), "time_limit_minutes": 30,
-        "questions": [
-            {"slug": "single", "kind": "single", "points": 1, "prompt": "Pick",
-             "choices": ["a", "b", "c"], "key": {"answer": 0}},
-            {"slug": "numeric", "kind": "numeric", "points": 1, "prompt": "0.25?",
-             "key": {"answer": 0.25, "abs_tol": 0.001}},
-            {"slug": "short_text", "kind": "short_text", "points": 1, "prompt": "Word?",
-             "key": {"accepted": ["overfitting"]}},
-            {"slug": "formula", "kind": "formula", "points": 2, "prompt": "Update?",
-             "key": {"answer": "theta - eta*dR/dtheta", "symbols": ["theta", "eta", "dR",
-                                                                    "dtheta"]}},
-        ],
-    }))  # fmt: skip
+    quiz_import(
+        course=course,
+        text=yaml.safe_dump(
+            {
+                "slug": "burst",
+                "title": "Burst",
+                "lecture": 1,
+                "points": 10,
+                "opens_at": (now - datetime.timedelta(minutes=5)).isoformat(),
+                "closes_at": (now + datetime.timedelta(hours=1)).isoformat(),
+                "time_limit_minutes": 30,
+                "questions": [
+                    {
+                        "slug": "single",
+                        "kind": "single",
+                        "points": 1,
+                        "prompt": "Pick",
+                        "choices": ["a", "b", "c"],
+                        "key": {"answer": 0},
+                    },
+                    {
+                        "slug": "numeric",
+                        "kind": "numeric",
+                        "points": 1,
+                        "prompt": "0.25?",
+                        "key": {"answer": 0.25, "abs_tol": 0.001},
+                    },
+                    {
+                        "slug": "short_text",
+                        "kind": "short_text",
+                        "points": 1,
+                        "prompt": "Word?",
+                        "key": {"accepted": ["overfitting"]},
+                    },
+                    {
+                        "slug": "formula",
+                        "kind": "formula",
+                        "points": 2,
+                        "prompt": "Update?",
+                        "key": {
+                            "answer": "theta - eta*dR/dtheta",
+                            "symbols": ["theta", "eta", "dR", "dtheta"],
+                        },
+                    },
+                ],
+            }
+        ),
+    )
     print(json.dumps(tokens))
 
 
@@ -269,8 +345,14 @@ def load(port: int, tokens_file: str, ramp: float, duration: float, every: float
         while time.monotonic() < ends:
             time.sleep(rng.uniform(0.5 * every, 1.5 * every))
             slug, kind = rng.choice(questions)
-            call(connection, "save", "PUT", f"{url}answers/{slug}/", token,
-                 {"value": ANSWERS[kind](rng)})  # fmt: skip
+            call(
+                connection,
+                "save",
+                "PUT",
+                f"{url}answers/{slug}/",
+                token,
+                {"value": ANSWERS[kind](rng)},
+            )
         call(connection, "submit", "POST", f"{url}submit/", token)
 
     began = time.perf_counter()

@@ -65,10 +65,18 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
             continue
         limit = quiz_selectors.time_allowed(quiz, accommodation)
         submitted = [a for a in row["attempts"] if a.state == AttemptState.SUBMITTED]
-        quizzes.append(QuizRow(quiz, row["state"], limit.total_seconds() / 60,
-                               row["open_attempt"], row["attempts"], bool(submitted),
-                               quiz_selectors.counted_attempt(quiz, submitted),
-                               quiz_selectors.points_visible(quiz, now=now)))  # fmt: skip
+        quizzes.append(
+            QuizRow(
+                quiz,
+                row["state"],
+                limit.total_seconds() / 60,
+                row["open_attempt"],
+                row["attempts"],
+                bool(submitted),
+                quiz_selectors.counted_attempt(quiz, submitted),
+                quiz_selectors.points_visible(quiz, now=now),
+            )
+        )
     order = {Window.OPEN: 0, Window.UPCOMING: 1, Window.CLOSED: 2}
     quizzes.sort(key=lambda r: (order[r.state], r.quiz.closes_at))
 
@@ -81,13 +89,17 @@ def student_dashboard(*, course: Course, student, now=None) -> StudentDashboard:
         due = grading_selectors.due_at_for(
             item=assignment.item, student=student, extensions=extensions
         )
-        assignments.append(AssignmentRow(
-            assignment, due, assignment.item_id in extensions,
-            autograder_selectors.submission_allowance(
-                assignment=assignment, student=student, now=now
-            ),
-            latest.get(assignment.pk),
-        ))  # fmt: skip
+        assignments.append(
+            AssignmentRow(
+                assignment,
+                due,
+                assignment.item_id in extensions,
+                autograder_selectors.submission_allowance(
+                    assignment=assignment, student=student, now=now
+                ),
+                latest.get(assignment.pk),
+            )
+        )
     assignments.sort(key=lambda r: (r.due_at is None, r.due_at or now))
 
     dashboard = StudentDashboard(
@@ -152,18 +164,24 @@ def staff_dashboard(*, course: Course) -> StaffDashboard:
     ]
     free_text = (
         AnswerGrade.objects.filter(
-            attempt__quiz__course=course, attempt__state=AttemptState.SUBMITTED,
-            question__kind__in=hand_graded(), points__isnull=True,
+            attempt__quiz__course=course,
+            attempt__state=AttemptState.SUBMITTED,
+            question__kind__in=hand_graded(),
+            points__isnull=True,
         )
         .values("attempt__quiz__slug", "attempt__quiz__title")
         .annotate(waiting=Count("pk"))
         .order_by("attempt__quiz__title")
-    )  # fmt: skip
+    )
     hand += [
-        HandGrading(row["attempt__quiz__title"], row["waiting"], "quiz-hand-grading",
-                    row["attempt__quiz__slug"])
+        HandGrading(
+            row["attempt__quiz__title"],
+            row["waiting"],
+            "quiz-hand-grading",
+            row["attempt__quiz__slug"],
+        )
         for row in free_text
-    ]  # fmt: skip
+    ]
     states = workers.worker_states()
     queues, broker_error = workers.queue_states(workers=states)
     open_regrades = grading_selectors.regrade_requests_open(course=course)
@@ -190,13 +208,15 @@ def _staff_quizzes(course: Course, now=None) -> list[dict]:
     students who submitted."""
     now = now or timezone.now()
     quizzes = (
-        Quiz.objects.filter(course=course, closes_at__gt=now,
-                            opens_at__lt=now + datetime.timedelta(UPCOMING_DAYS))
+        Quiz.objects.filter(
+            course=course, closes_at__gt=now, opens_at__lt=now + datetime.timedelta(UPCOMING_DAYS)
+        )
         .annotate(
             in_progress=Count("attempts", filter=Q(attempts__state=AttemptState.OPEN)),
-            submitted=Count("attempts__student", distinct=True,
-                            filter=Q(attempts__state=AttemptState.SUBMITTED)),
+            submitted=Count(
+                "attempts__student", distinct=True, filter=Q(attempts__state=AttemptState.SUBMITTED)
+            ),
         )
         .order_by("opens_at")
-    )  # fmt: skip
+    )
     return [{"quiz": q, "state": quiz_window(q, now=now)} for q in quizzes]

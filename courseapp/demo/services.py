@@ -35,12 +35,27 @@ ADMIN = ("admin", "Site", "Admin")
 INSTRUCTOR = ("instructor", "Vladimir", "Ivanov")
 TA = ("ta", "Youssef", "Ibrahim")
 STUDENT_NAMES = [
-    ("Alina", "Sokolova"), ("Bogdan", "Kuznetsov"), ("Chen", "Wei"), ("Daria", "Morozova"),
-    ("Emil", "Hasanov"), ("Farida", "Nurieva"), ("Gleb", "Orlov"), ("Hana", "Kim"),
-    ("Ilya", "Popov"), ("Jamila", "Saidova"), ("Kirill", "Volkov"), ("Leyla", "Aliyeva"),
-    ("Maxim", "Lebedev"), ("Nadia", "Fedorova"), ("Oleg", "Smirnov"), ("Polina", "Egorova"),
-    ("Ruslan", "Galiev"), ("Sofia", "Pavlova"), ("Timur", "Zakirov"), ("Ulyana", "Belova"),
-]  # fmt: skip
+    ("Alina", "Sokolova"),
+    ("Bogdan", "Kuznetsov"),
+    ("Chen", "Wei"),
+    ("Daria", "Morozova"),
+    ("Emil", "Hasanov"),
+    ("Farida", "Nurieva"),
+    ("Gleb", "Orlov"),
+    ("Hana", "Kim"),
+    ("Ilya", "Popov"),
+    ("Jamila", "Saidova"),
+    ("Kirill", "Volkov"),
+    ("Leyla", "Aliyeva"),
+    ("Maxim", "Lebedev"),
+    ("Nadia", "Fedorova"),
+    ("Oleg", "Smirnov"),
+    ("Polina", "Egorova"),
+    ("Ruslan", "Galiev"),
+    ("Sofia", "Pavlova"),
+    ("Timur", "Zakirov"),
+    ("Ulyana", "Belova"),
+]
 # The syllabus slide, one lecture a week from the first week of term.
 SYLLABUS = [
     "Review: definitions, training deep neural networks",
@@ -207,9 +222,15 @@ def _items(course: Course, report: DemoReport) -> None:
             if week and kind == ItemKind.ASSIGNMENT:
                 due = _assignment_due(week)
             graded_item_create(
-                course=course, component=component, name=name, kind=kind, max_points=points,
-                due_at=due, position=position, **extra,
-            )  # fmt: skip
+                course=course,
+                component=component,
+                name=name,
+                kind=kind,
+                max_points=points,
+                due_at=due,
+                position=position,
+                **extra,
+            )
             report.created.append(f"item {name}")
 
 
@@ -270,8 +291,12 @@ def _quizzes(course: Course, report: DemoReport) -> None:
     data["closes_at"] = (now + datetime.timedelta(days=7)).isoformat()
     quiz = quiz_import(course=course, text=yaml.safe_dump(data))
     # The quiz keeps its own window; its item is shown as due when the quiz closes.
-    graded_item_update(item=quiz.item, by=None, due_at=quiz.closes_at,
-                       reason="The week-1 quiz is due when it closes")  # fmt: skip
+    graded_item_update(
+        item=quiz.item,
+        by=None,
+        due_at=quiz.closes_at,
+        reason="The week-1 quiz is due when it closes",
+    )
     report.created.append("quiz week1")
 
 
@@ -308,9 +333,12 @@ def _quiz_attempts(course: Course, students: list[Enrollment], ta, report: DemoR
             if kind_of(question.kind).hand_graded:
                 points = question.points if _knows(user.username, question.slug) else 1
                 quizzes.answer_grade_set(
-                    attempt=attempt, question=question, points=points, by=ta,
+                    attempt=attempt,
+                    question=question,
+                    points=points,
+                    by=ta,
                     feedback="A real limitation; say why it matters too.",
-                )  # fmt: skip
+                )
 
 
 ASSIGNMENTS = Path(__file__).with_name("assignments")
@@ -330,7 +358,10 @@ def _assignments(course: Course, report: DemoReport) -> None:
     for folder, (slug, title, item) in AUTOGRADED.items():
         if Assignment.objects.filter(course=course, slug=slug).exists():
             continue  # staff may have imported a newer version: leave it
-        files = {f.name: f.read_bytes() for f in sorted((ASSIGNMENTS / folder).iterdir())
-                 if f.is_file() and not f.name.startswith((".", "__"))}  # fmt: skip
+        files = {
+            f.name: f.read_bytes()
+            for f in sorted((ASSIGNMENTS / folder).iterdir())
+            if f.is_file() and not f.name.startswith((".", "__"))
+        }
         assignment_import(course=course, slug=slug, files=files, title=title, item_name=item)
         report.created.append(f"assignment {slug}")

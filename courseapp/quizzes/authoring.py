@@ -53,9 +53,18 @@ __all__ = ["question_create", "question_points", "quiz_export", "quiz_import"]
 
 
 def question_create(
-    *, quiz: Quiz, slug: str, kind: str, prompt: str, points, choices=None, key=None,
-    pool: Pool | None = None, position: int = 0, explanation: str = "",
-) -> Question:  # fmt: skip
+    *,
+    quiz: Quiz,
+    slug: str,
+    kind: str,
+    prompt: str,
+    points,
+    choices=None,
+    key=None,
+    pool: Pool | None = None,
+    position: int = 0,
+    explanation: str = "",
+) -> Question:
     """A question with its key checked (outside any transaction: a formula key goes to the
     judge)."""
     if kind not in Kind.values:
@@ -66,9 +75,17 @@ def question_create(
     except ValidationError as exc:
         raise ValidationError(f"Question {slug}: {' '.join(exc.messages)}") from exc
     question = Question(
-        quiz=quiz, slug=slug, kind=kind, prompt=prompt, points=question_points(points, slug),
-        choices=choices, key=checked, pool=pool, position=position, explanation=explanation,
-    )  # fmt: skip
+        quiz=quiz,
+        slug=slug,
+        kind=kind,
+        prompt=prompt,
+        points=question_points(points, slug),
+        choices=choices,
+        key=checked,
+        pool=pool,
+        position=position,
+        explanation=explanation,
+    )
     question.full_clean()
     question.save()
     return question
@@ -138,9 +155,12 @@ def _item(course: Course, spec: QuizSpec) -> GradedItem:
             raise ValidationError(f"{spec.item} already belongs to the quiz {item.quiz.title}.")
         return item
     return graded_item_create(
-        course=course, component="Quizzes", name=spec.title, kind=ItemKind.QUIZ,
+        course=course,
+        component="Quizzes",
+        name=spec.title,
+        kind=ItemKind.QUIZ,
         max_points=spec.points,
-    )  # fmt: skip
+    )
 
 
 def _in_course_zone(moment: datetime.datetime, quiz: Quiz) -> str:
@@ -151,16 +171,21 @@ def _in_course_zone(moment: datetime.datetime, quiz: Quiz) -> str:
 def quiz_export(*, quiz: Quiz) -> str:
     """The quiz as YAML that ``quiz_import`` reads back to the same quiz."""
     data = {
-        "slug": quiz.slug, "title": quiz.title, "lecture": quiz.lecture.number,
-        "item": quiz.item.name, "opens_at": _in_course_zone(quiz.opens_at, quiz),
+        "slug": quiz.slug,
+        "title": quiz.title,
+        "lecture": quiz.lecture.number,
+        "item": quiz.item.name,
+        "opens_at": _in_course_zone(quiz.opens_at, quiz),
         "closes_at": _in_course_zone(quiz.closes_at, quiz),
         "time_limit_minutes": quiz.time_limit.total_seconds() / 60,
-        "attempts": quiz.attempts_allowed, "combine": quiz.combine,
-        "shuffle_questions": quiz.shuffle_questions, "shuffle_choices": quiz.shuffle_choices,
+        "attempts": quiz.attempts_allowed,
+        "combine": quiz.combine,
+        "shuffle_questions": quiz.shuffle_questions,
+        "shuffle_choices": quiz.shuffle_choices,
         "review": quiz.review,
         "pools": [{"name": p.name, "draw": p.draw} for p in quiz.pools.all()],
         "questions": [_question_data(q) for q in quiz.questions.select_related("pool")],
-    }  # fmt: skip
+    }
     if not data["pools"]:
         del data["pools"]
 

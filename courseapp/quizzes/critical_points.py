@@ -47,8 +47,9 @@ def critical_points(
             for symbol in argument.free_symbols & set(names):
                 others = {s: v for s, v in base.items() if s != symbol}
                 roots[symbol].update(_roots(argument.xreplace(others), symbol))
-    candidates = {s: _around(sorted(found), domains[names[s]]) for s, found in roots.items()
-                  if found}  # fmt: skip
+    candidates = {
+        s: _around(sorted(found), domains[names[s]]) for s, found in roots.items() if found
+    }
     points = _combine({s: v for s, v in candidates.items() if v}, bases, seed)
     seen = {tuple(sorted(b.items(), key=str)) for b in bases}
     unique = []

@@ -47,8 +47,17 @@ MIN_DEFINED = 6  # points where the key is defined, of the 30 or so drawn
 LOW_DIGITS = 100
 HIGH_DIGITS = 1500
 HIGH_POINTS = 2  # points checked to HIGH_DIGITS
-SPECIALS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(1, 2), Fraction(-1, 2), Fraction(2),
-            Fraction(-2), Fraction(3, 2), Fraction(-3, 2))  # fmt: skip
+SPECIALS = (
+    Fraction(0),
+    Fraction(1),
+    Fraction(-1),
+    Fraction(1, 2),
+    Fraction(-1, 2),
+    Fraction(2),
+    Fraction(-2),
+    Fraction(3, 2),
+    Fraction(-3, 2),
+)
 
 
 @dataclass(frozen=True)
@@ -84,10 +93,11 @@ def judge(answer: str, key: str, symbols) -> Verdict:
         if not _from_sympy(exc):
             raise
         return Verdict(
-            REFUSED, "The formula could not be evaluated at every point of its symbols' domains "
+            REFUSED,
+            "The formula could not be evaluated at every point of its symbols' domains "
             "(its numbers grow too large, or SymPy cannot compute it); write it more simply.",
             detail=f"{type(exc).__name__}: {exc}"[:300],
-        )  # fmt: skip
+        )
 
 
 def _critical_verdict(mine, key_expression, domains, points, *, seed: str) -> Verdict:
@@ -237,8 +247,9 @@ def _points(domains: dict[str, Domain], *, seed: str) -> list[dict[str, Fraction
     points = []
     for shift in (0, 1):
         for i in range(count):
-            points.append({n: specials[n][(i + shift * j) % len(specials[n])]
-                           for j, n in enumerate(names)})  # fmt: skip
+            points.append(
+                {n: specials[n][(i + shift * j) % len(specials[n])] for j, n in enumerate(names)}
+            )
     for _ in range(RANDOM_POINTS):
         points.append({n: _random(domains[n], rng) for n in names})
     return points

@@ -38,8 +38,20 @@ MAX_CONSTANT_EXPONENT = 64
 MAX_SYMBOLS = 12
 MAX_CONSTANT_DIGITS = 400  # a folded constant stays within 1e-400 .. 1e400
 FUNCTIONS = ("exp", "log", "ln", "sqrt", "sin", "cos", "tan", "tanh", "abs", "sigmoid")
-ALIASES = {"θ": "theta", "η": "eta", "λ": "lambda_", "α": "alpha", "β": "beta", "σ": "sigma",
-           "μ": "mu", "∂": "d", "·": "*", "×": "*", "−": "-", "^": "**"}  # fmt: skip
+ALIASES = {
+    "θ": "theta",
+    "η": "eta",
+    "λ": "lambda_",
+    "α": "alpha",
+    "β": "beta",
+    "σ": "sigma",
+    "μ": "mu",
+    "∂": "d",
+    "·": "*",
+    "×": "*",
+    "−": "-",
+    "^": "**",
+}
 CONSTANTS = ("pi", "e")
 
 
@@ -170,9 +182,12 @@ def _depth(node) -> int:
     deepest = 0
     for child in ast.iter_child_nodes(node):
         same_chain = any(
-            isinstance(node, ast.BinOp) and isinstance(child, ast.BinOp)
-            and isinstance(node.op, ops) and isinstance(child.op, ops) for ops in _CHAINS
-        )  # fmt: skip
+            isinstance(node, ast.BinOp)
+            and isinstance(child, ast.BinOp)
+            and isinstance(node.op, ops)
+            and isinstance(child.op, ops)
+            for ops in _CHAINS
+        )
         deepest = max(deepest, _depth(child) - same_chain)
     return 1 + deepest
 
@@ -335,9 +350,17 @@ class _Builder:
         name = node.func.id
         if name == "sigmoid":
             return 1 / (1 + sympy.exp(-arg))
-        functions = {"exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
-                     "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "tanh": sympy.tanh,
-                     "abs": sympy.Abs}  # fmt: skip
+        functions = {
+            "exp": sympy.exp,
+            "log": sympy.log,
+            "ln": sympy.log,
+            "sqrt": sympy.sqrt,
+            "sin": sympy.sin,
+            "cos": sympy.cos,
+            "tan": sympy.tan,
+            "tanh": sympy.tanh,
+            "abs": sympy.Abs,
+        }
         return functions[name](arg)
 
 

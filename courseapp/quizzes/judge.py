@@ -66,8 +66,11 @@ def formula_judge(*, answer: str, key: str, symbols) -> Judgement:
     verdict = reply["verdict"]
     if verdict in ("over_budget", "over_memory"):
         what = "time" if verdict == "over_budget" else "memory"
-        result = Judgement(False, f"The formula could not be checked within the {what} allowed "
-                                  "for one answer; write it more simply.")  # fmt: skip
+        result = Judgement(
+            False,
+            f"The formula could not be checked within the {what} allowed "
+            "for one answer; write it more simply.",
+        )
     elif verdict == "key_over_budget":  # the author's key, not the student's answer
         log.error("The formula key %r takes longer than its time to evaluate.", key)
         raise JudgeUnavailable("This question's key is too slow to judge; staff have been told.")
@@ -126,8 +129,11 @@ class _Child:
         memory = int(_setting("QUIZ_JUDGE_MEMORY_MB", 1024)) << 20
         self.proc = subprocess.Popen(
             [sys.executable, "-I", str(WORKER), str(memory)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, cwd="/",
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+            cwd="/",
+        )
         self.buffer = b""
         try:
             self._read(deadline=time.monotonic() + START_SECONDS, cpu_limit=None)

@@ -30,9 +30,11 @@ class Quiz(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="quizzes")
     lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="quizzes")
     item = models.OneToOneField(
-        "grading.GradedItem", on_delete=models.PROTECT, related_name="quiz",
+        "grading.GradedItem",
+        on_delete=models.PROTECT,
+        related_name="quiz",
         help_text="The graded item (in the Quizzes component) that the quiz's score goes to.",
-    )  # fmt: skip
+    )
     slug = models.SlugField(max_length=60)
     title = models.CharField(max_length=200)
     opens_at = models.DateTimeField()
@@ -162,9 +164,10 @@ class Attempt(models.Model):
         default=False, help_text="Submitted at its deadline by the server, with its saved answers."
     )
     layout = models.JSONField(
-        default=list, help_text="The questions drawn for this attempt, in order, with each one's "
-        "choice order: [{'question': pk, 'choices': [...]}]."
-    )  # fmt: skip
+        default=list,
+        help_text="The questions drawn for this attempt, in order, with each one's "
+        "choice order: [{'question': pk, 'choices': [...]}].",
+    )
     score = models.DecimalField(**POINTS, null=True, blank=True)
     max_score = models.DecimalField(**POINTS, default=0)
 
@@ -174,10 +177,11 @@ class Attempt(models.Model):
                 fields=["quiz", "student", "number"], name="attempt_number_unique"
             ),
             models.UniqueConstraint(
-                fields=["quiz", "student"], condition=models.Q(state=AttemptState.OPEN),
+                fields=["quiz", "student"],
+                condition=models.Q(state=AttemptState.OPEN),
                 name="one_open_attempt_per_student",
             ),
-        ]  # fmt: skip
+        ]
         indexes = [models.Index(fields=["state", "deadline"])]
         ordering = ["quiz", "student", "number"]
 
@@ -220,9 +224,12 @@ class AnswerGrade(models.Model):
     points = models.DecimalField(**POINTS, null=True, blank=True)  # None: waits for a TA
     feedback = models.TextField(blank=True)
     graded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
-    )  # fmt: skip
+    )
     graded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

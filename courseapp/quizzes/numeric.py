@@ -60,6 +60,8 @@ def _exact(*numbers: Decimal) -> decimal.Context:
     low = min((n.as_tuple().exponent for n in finite), default=0)
     digits = sum(len(n.as_tuple().digits) for n in finite)
     return decimal.Context(
-        prec=high - low + digits + 10, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+        prec=high - low + digits + 10,
+        Emax=decimal.MAX_EMAX,
+        Emin=decimal.MIN_EMIN,
         traps=[decimal.InvalidOperation, decimal.Inexact],
-    )  # fmt: skip
+    )

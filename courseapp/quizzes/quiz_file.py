@@ -25,9 +25,22 @@ from courseapp.quizzes import scoring
 from courseapp.quizzes.models import Combine, Kind, Review
 
 QUIZ_KEYS = {
-    "slug", "title", "lecture", "item", "points", "opens_at", "closes_at", "time_limit_minutes",
-    "attempts", "combine", "shuffle_questions", "shuffle_choices", "review", "pools", "questions",
-}  # fmt: skip
+    "slug",
+    "title",
+    "lecture",
+    "item",
+    "points",
+    "opens_at",
+    "closes_at",
+    "time_limit_minutes",
+    "attempts",
+    "combine",
+    "shuffle_questions",
+    "shuffle_choices",
+    "review",
+    "pools",
+    "questions",
+}
 QUESTION_KEYS = {"slug", "kind", "points", "pool", "prompt", "choices", "key", "explanation"}
 MAX_YAML_BYTES = 1 << 20
 MAX_DEPTH = 8
@@ -80,10 +93,13 @@ def quiz_read(text: str | bytes) -> QuizSpec:
         raise ValidationError("item must be the name of a graded item (at most 120 characters).")
     item = _text(item, "item", 120)
     spec = QuizSpec(
-        slug=slug, title=_text(data.get("title"), "title", 200, required=True), lecture=lecture,
-        item=item or None, points=points_value(data.get("points", 10), "points", positive=True),
+        slug=slug,
+        title=_text(data.get("title"), "title", 200, required=True),
+        lecture=lecture,
+        item=item or None,
+        points=points_value(data.get("points", 10), "points", positive=True),
         fields=_quiz_fields(data),
-    )  # fmt: skip
+    )
     spec.pools = _pools(data.get("pools"))
     spec.questions = _questions(data.get("questions"), {name for name, _ in spec.pools})
     for name, draw in spec.pools:
@@ -129,9 +145,11 @@ def _loader():
             for key_node, _ in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     raise yaml.constructor.ConstructorError(
-                        None, None, "a merge key (<<) is not allowed: write each value out",
+                        None,
+                        None,
+                        "a merge key (<<) is not allowed: write each value out",
                         key_node.start_mark,
-                    )  # fmt: skip
+                    )
                 key = self.construct_object(key_node, deep=True)
                 marker = (type(key), key) if isinstance(key, Hashable) else None
                 if marker in seen:
@@ -210,7 +228,7 @@ def _quiz_fields(data: dict) -> dict:
         "shuffle_questions": _flag(data, "shuffle_questions"),
         "shuffle_choices": _flag(data, "shuffle_choices"),
         "review": _choice(data.get("review", Review.AFTER_CLOSE), "review", Review.values),
-    }  # fmt: skip
+    }
     if fields["closes_at"] <= fields["opens_at"]:
         raise ValidationError("closes_at must be after opens_at.")
     return fields
@@ -311,9 +329,13 @@ def _question(entry: dict, position: int, pools: set[str]) -> QuestionSpec:
     choices = entry.get("choices")
     key = scoring.key_validate(kind, entry.get("key", {}), choices)
     return QuestionSpec(
-        slug=slug, kind=kind, points=points_value(entry.get("points", 1), "points"),
+        slug=slug,
+        kind=kind,
+        points=points_value(entry.get("points", 1), "points"),
         prompt=_text(entry.get("prompt"), "prompt", MAX_PROMPT, required=True),
-        choices=list(choices or []), key=key,
+        choices=list(choices or []),
+        key=key,
         explanation=_text(entry.get("explanation"), "explanation", MAX_PROMPT),
-        pool=pool, position=position,
-    )  # fmt: skip
+        pool=pool,
+        position=position,
+    )

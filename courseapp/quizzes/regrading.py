@@ -32,9 +32,15 @@ class _Rollback(Exception):
 
 
 def question_change(
-    *, question: Question, by, reason: str = "", key: dict | None = None, points=None,
-    keep_higher: bool = False, apply: bool = False,
-) -> list[ScoreChange]:  # fmt: skip
+    *,
+    question: Question,
+    by,
+    reason: str = "",
+    key: dict | None = None,
+    points=None,
+    keep_higher: bool = False,
+    apply: bool = False,
+) -> list[ScoreChange]:
     """The attempt scores that the new ``key`` and/or ``points`` change; applied (and logged)
     only with ``apply``. ``keep_higher``: a student's points on this question never go down.
     The new key is checked and every answer judged before any transaction opens."""
@@ -50,10 +56,12 @@ def question_change(
     if points is not None:
         changed.points = question_points(points, changed.slug)
     attempts = [
-        a for a in Attempt.objects.filter(quiz=question.quiz_id, state=AttemptState.SUBMITTED)
-        .select_related("student", "quiz__item").order_by("student__username", "number")
+        a
+        for a in Attempt.objects.filter(quiz=question.quiz_id, state=AttemptState.SUBMITTED)
+        .select_related("student", "quiz__item")
+        .order_by("student__username", "number")
         if question.pk in a.question_pks
-    ]  # fmt: skip
+    ]
     answers = answers_of(attempts=attempts, question=question)
     try:
         judged = {
@@ -63,8 +71,9 @@ def question_change(
         raise ValidationError(f"Nothing changed: {exc} Try again in a minute.") from exc
     try:
         with transaction.atomic():
-            changes = _regrade(changed, old, attempts, judged, by=by, reason=reason,
-                               keep_higher=keep_higher)  # fmt: skip
+            changes = _regrade(
+                changed, old, attempts, judged, by=by, reason=reason, keep_higher=keep_higher
+            )
             if not apply:
                 raise _Rollback(changes)
     except _Rollback as preview:
@@ -82,15 +91,24 @@ def _regrade(question: Question, old: dict, attempts, judged, *, by, reason, kee
         # Free text (points None): its grade stays, and the total follows the new points.
         mine = {} if points is None else {question.pk: (points, feedback)}
         after = services.grades_write(
-            attempt=attempt, judged=mine, keep_higher=keep_higher, by=by,
+            attempt=attempt,
+            judged=mine,
+            keep_higher=keep_higher,
+            by=by,
             reason=f"{question.slug} changed: {reason}",
-        ).score  # fmt: skip
+        ).score
         if before != after:
             changes.append(ScoreChange(attempt.student.username, attempt.number, before, after))
     QuestionChange.objects.create(
-        question=question, changed_by=by, reason=reason, old=old, keep_higher=keep_higher,
+        question=question,
+        changed_by=by,
+        reason=reason,
+        old=old,
+        keep_higher=keep_higher,
         new={"key": question.key, "points": str(question.points)},
-        changed_scores=[{k: (str(v) if isinstance(v, Decimal) else v)
-                         for k, v in asdict(c).items()} for c in changes],
-    )  # fmt: skip
+        changed_scores=[
+            {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(c).items()}
+            for c in changes
+        ],
+    )
     return changes

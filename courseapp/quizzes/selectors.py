@@ -100,21 +100,28 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
         answered = answer not in (None, "", [])
         choices = [{"value": i, "text": question.choices[i]} for i in entry["choices"]]
         item = {
-            "number": number, "slug": question.slug, "kind": question.kind,
-            "widget": kind.widget, "hint": kind.hint, "input_mode": kind.input_mode,
-            "prompt_html": render_prompt(question.prompt), "points": question.points,
+            "number": number,
+            "slug": question.slug,
+            "kind": question.kind,
+            "widget": kind.widget,
+            "hint": kind.hint,
+            "input_mode": kind.input_mode,
+            "prompt_html": render_prompt(question.prompt),
+            "points": question.points,
             "choices": choices,
-            "answer": answer, "answered": answered,
+            "answer": answer,
+            "answered": answered,
             "answer_text": kind.answer_text(answer, choices) if answered else "",
-        }  # fmt: skip
+        }
         if review:
             grade = grades.get(question.pk)
             item["review"] = {
-                "key": question.key, "key_text": kind.key_text(question.key, choices),
+                "key": question.key,
+                "key_text": kind.key_text(question.key, choices),
                 "explanation_html": render_prompt(question.explanation),
                 "earned": None if grade is None else grade.points,
                 "feedback": "" if grade is None else grade.feedback,
-            }  # fmt: skip
+            }
         shown.append(item)
     return shown
 
@@ -155,8 +162,13 @@ def hand_grading_queue(*, quiz: Quiz) -> list[dict]:
         grades = AnswerGrade.objects.filter(
             question=question, attempt__state=AttemptState.SUBMITTED
         )
-        rows.append({"question": question, "waiting": grades.filter(points__isnull=True).count(),
-                     "graded": grades.filter(points__isnull=False).count()})  # fmt: skip
+        rows.append(
+            {
+                "question": question,
+                "waiting": grades.filter(points__isnull=True).count(),
+                "graded": grades.filter(points__isnull=False).count(),
+            }
+        )
     return rows
 
 
@@ -164,16 +176,20 @@ def answers_to_grade(*, question) -> list[dict]:
     """Every submitted attempt's answer to ``question``, with its grade so far, by student."""
     attempts = (
         Attempt.objects.filter(quiz=question.quiz_id, state=AttemptState.SUBMITTED)
-        .select_related("student").order_by("student__username", "number")
-    )  # fmt: skip
+        .select_related("student")
+        .order_by("student__username", "number")
+    )
     drew = [a for a in attempts if question.pk in a.question_pks]
     grades = {g.attempt_id: g for g in AnswerGrade.objects.filter(question=question)}
     answers = answers_of(attempts=drew, question=question)
     return [
-        {"attempt": a, "answer": answers.get(a.pk, {}).get(question.pk) or "",
-         "grade": grades.get(a.pk)}
+        {
+            "attempt": a,
+            "answer": answers.get(a.pk, {}).get(question.pk) or "",
+            "grade": grades.get(a.pk),
+        }
         for a in drew
-    ]  # fmt: skip
+    ]
 
 
 def accommodation_of(*, course: Course | int, student) -> Accommodation | None:
@@ -210,8 +226,9 @@ def counted_attempt(quiz: Quiz, submitted: list[Attempt]) -> Attempt | None:
         last = submitted[-1] if submitted else None
         return last if last is not None and last.score is not None else None
     graded = [a for a in submitted if a.score is not None]
-    return max(graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number),
-               default=None)  # fmt: skip
+    return max(
+        graded, key=lambda a: (a.score / a.max_score if a.max_score else 0, a.number), default=None
+    )
 
 
 def accommodation_rows(*, course) -> list[dict]:

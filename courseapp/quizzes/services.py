@@ -85,8 +85,9 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     continues the same attempt. A new one needs the quiz open and an attempt left."""
     now = now or timezone.now()
     require_student(user=student, course=quiz.course_id)
-    overdue = Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.OPEN,
-                                     deadline__lt=now - GRACE)  # fmt: skip
+    overdue = Attempt.objects.filter(
+        quiz=quiz, student=student, state=AttemptState.OPEN, deadline__lt=now - GRACE
+    )
     for attempt in overdue:
         attempt_submit(attempt=attempt, now=now, by_server=True)
     current = Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.OPEN).first()
@@ -102,10 +103,13 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if used >= allowed:
         raise ValidationError(f"You have used all {allowed} attempt(s) of {quiz.title}.")
     attempt = Attempt(
-        quiz=quiz, student=student, number=used + 1, started_at=now,
+        quiz=quiz,
+        student=student,
+        number=used + 1,
+        started_at=now,
         deadline=deadline_for(quiz, now, accommodation),
         layout=_layout(quiz, student, used + 1),
-    )  # fmt: skip
+    )
     try:
         with transaction.atomic():
             attempt.save()
@@ -144,16 +148,24 @@ def answer_save(
         refusal = problem or ("" if accepted else "late" if late else "already submitted")
         if not full:
             AnswerSave.objects.create(
-                attempt=locked, question=question, value=cleaned, saved_at=now,
-                accepted=accepted, refusal=refusal[:300],
-            )  # fmt: skip
+                attempt=locked,
+                question=question,
+                value=cleaned,
+                saved_at=now,
+                accepted=accepted,
+                refusal=refusal[:300],
+            )
     if problem:
         raise scoring.AnswerError(problem)
     if full:
-        return Saved(False, now, message=(
-            f"Not saved: this attempt has already saved {MAX_SAVES} answers, the most one "
-            "attempt may. The answers you saved stand."
-        ))  # fmt: skip
+        return Saved(
+            False,
+            now,
+            message=(
+                f"Not saved: this attempt has already saved {MAX_SAVES} answers, the most one "
+                "attempt may. The answers you saved stand."
+            ),
+        )
     if accepted:
         return Saved(True, now, warning=scoring.answer_warning(question, cleaned))
     quiz = attempt.quiz
@@ -290,9 +302,10 @@ def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
     """Put the student's quiz score into the gradebook: the highest or the last submitted attempt
     (as the quiz combines them), scaled to the graded item's points, once it is fully graded."""
     attempts = list(
-        Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.SUBMITTED)
-        .order_by("number")
-    )  # fmt: skip
+        Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.SUBMITTED).order_by(
+            "number"
+        )
+    )
     chosen = counted_attempt(quiz, attempts)
     if chosen is None:
         return
@@ -301,9 +314,13 @@ def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
     # No submitted_at: the quiz keeps its own deadline (a late answer is refused, not penalised),
     # so the item's late policy must not count days from the item's due date as well.
     score_set(
-        item=quiz.item, student=student, points=points, by=by, source=Source.QUIZ,
+        item=quiz.item,
+        student=student,
+        points=points,
+        by=by,
+        source=Source.QUIZ,
         reason=reason or f"attempt {chosen.number}",
-    )  # fmt: skip
+    )
 
 
 def attempts_close_overdue(*, now: datetime.datetime | None = None) -> int:
@@ -328,19 +345,29 @@ def attempts_close_overdue(*, now: datetime.datetime | None = None) -> int:
 
 @transaction.atomic
 def accommodation_set(
-    *, course, student, time_factor=1, extra_minutes: int = 0, extra_attempts: int = 0,
+    *,
+    course,
+    student,
+    time_factor=1,
+    extra_minutes: int = 0,
+    extra_attempts: int = 0,
     note: str = "",
-) -> Accommodation:  # fmt: skip
+) -> Accommodation:
     """Set a student's accommodation; the deadlines of their open attempts move at once."""
     require_student(user=student, course=course)
     factor = Decimal(str(time_factor))
     if factor < 1 or factor > 10 or extra_minutes < 0 or extra_attempts < 0:
         raise ValidationError("Extra time is a factor from 1 to 10 and minutes or attempts >= 0.")
     accommodation, _ = Accommodation.objects.update_or_create(
-        course=course, student=student,
-        defaults={"time_factor": factor, "extra_minutes": extra_minutes,
-                  "extra_attempts": extra_attempts, "note": note},
-    )  # fmt: skip
+        course=course,
+        student=student,
+        defaults={
+            "time_factor": factor,
+            "extra_minutes": extra_minutes,
+            "extra_attempts": extra_attempts,
+            "note": note,
+        },
+    )
     open_attempts = Attempt.objects.select_for_update().filter(
         quiz__course=course, student=student, state=AttemptState.OPEN
     )
@@ -360,10 +387,15 @@ def answer_grade_set(*, attempt: Attempt, question: Question, points, feedback: 
         raise ValidationError("That question is not part of this attempt.")
     value = points_value(points, maximum=question.points)
     AnswerGrade.objects.update_or_create(
-        attempt=attempt, question=question,
-        defaults={"points": value, "feedback": feedback, "graded_by": by,
-                  "graded_at": timezone.now()},
-    )  # fmt: skip
+        attempt=attempt,
+        question=question,
+        defaults={
+            "points": value,
+            "feedback": feedback,
+            "graded_by": by,
+            "graded_at": timezone.now(),
+        },
+    )
     attempt = attempt_score_save(attempt=attempt)
     quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason="hand grade")
     return attempt

@@ -49,12 +49,14 @@ def quiz_statistics(*, quiz: Quiz) -> QuizStats:
 def _question_chart(stats: list[QuestionStats]) -> Chart:
     shares = [
         round(100 * s.mean / float(s.question.points))
-        if s.mean is not None and s.question.points else 0
+        if s.mean is not None and s.question.points
+        else 0
         for s in stats
-    ]  # fmt: skip
+    ]
     labels = [f"Q{n}" for n in range(1, len(stats) + 1)]
-    return bar_chart("Mean points per question, % of its points (Q1 is the first row below)",
-                     labels, shares)  # fmt: skip
+    return bar_chart(
+        "Mean points per question, % of its points (Q1 is the first row below)", labels, shares
+    )
 
 
 def _question_stats(question, attempts, points, answers) -> QuestionStats:

@@ -21,8 +21,9 @@ from courseapp.quizzes.models import Attempt, AttemptState, Question, Quiz
 
 
 def _quiz(course, slug: str) -> Quiz:
-    return get_object_or_404(Quiz.objects.select_related("lecture", "item"), course=course,
-                             slug=slug)  # fmt: skip
+    return get_object_or_404(
+        Quiz.objects.select_related("lecture", "item"), course=course, slug=slug
+    )
 
 
 @login_required
@@ -30,9 +31,11 @@ def _quiz(course, slug: str) -> Quiz:
 def quiz_list(request, course):
     is_staff = may(request.user, course, "quizzes", "change")
     context = {
-        "course": course, "is_staff": is_staff, "now": timezone.now(),
+        "course": course,
+        "is_staff": is_staff,
+        "now": timezone.now(),
         "rows": selectors.student_quiz_rows(course=course, student=request.user),
-    }  # fmt: skip
+    }
     return render(request, "quizzes/quiz_list.html", context)
 
 
@@ -42,11 +45,14 @@ def quiz_detail(request, course, slug: str):
     quiz = _quiz(course, slug)
     attempts = selectors.attempt_list(quiz=quiz, student=request.user)
     context = {
-        "course": course, "quiz": quiz, "attempts": attempts, "now": timezone.now(),
+        "course": course,
+        "quiz": quiz,
+        "attempts": attempts,
+        "now": timezone.now(),
         "is_staff": may(request.user, course, "quizzes", "change"),
         "allowed": selectors.attempts_allowed(quiz, request.user),
         "open_attempt": next((a for a in attempts if a.state == AttemptState.OPEN), None),
-    }  # fmt: skip
+    }
     return render(request, "quizzes/quiz_detail.html", context)
 
 
@@ -73,13 +79,17 @@ def attempt_page(request, course, slug: str, number: int):
     if attempt.state == AttemptState.OPEN and now > attempt.deadline + services.GRACE:
         attempt = services.attempt_submit(attempt=attempt, now=now, by_server=True)
     context = {
-        "course": course, "quiz": quiz, "attempt": attempt, "now": now,
+        "course": course,
+        "quiz": quiz,
+        "attempt": attempt,
+        "now": now,
         "questions": selectors.attempt_questions(attempt=attempt, now=now),
         "review": selectors.review_open(attempt, now=now),
         "score_shown": selectors.attempt_score_visible(attempt, now=now),
         "seconds_left": max(0.0, (attempt.deadline - now).total_seconds()),
-        "grace_seconds": services.GRACE.seconds, "crumb": f"Attempt {attempt.number}",
-    }  # fmt: skip
+        "grace_seconds": services.GRACE.seconds,
+        "crumb": f"Attempt {attempt.number}",
+    }
     return render(request, "quizzes/attempt.html", context)
 
 
@@ -152,8 +162,14 @@ def hand_grading_question(request, course, slug: str, question: str):
             messages.success(request, f"Saved {saved} grade{'s' if saved != 1 else ''}.")
             return redirect("quiz-hand-grading-question", course.code, quiz.slug, found.slug)
         rows = selectors.answers_to_grade(question=found)
-    context = {"course": course, "quiz": quiz, "question": found, "rows": rows, "errors": errors,
-               "prompt": found.prompt}  # fmt: skip
+    context = {
+        "course": course,
+        "quiz": quiz,
+        "question": found,
+        "rows": rows,
+        "errors": errors,
+        "prompt": found.prompt,
+    }
     return render(request, "quizzes/hand_grading_question.html", context)
 
 
@@ -164,8 +180,11 @@ def quiz_stats(request, course, slug: str):
     quiz = _quiz(course, slug)
     closed = timezone.now() >= quiz.closes_at
     stats = statistics.quiz_statistics(quiz=quiz) if closed else None
-    return render(request, "quizzes/stats.html",
-                  {"course": course, "quiz": quiz, "stats": stats, "closed": closed})  # fmt: skip
+    return render(
+        request,
+        "quizzes/stats.html",
+        {"course": course, "quiz": quiz, "stats": stats, "closed": closed},
+    )
 
 
 @login_required
@@ -210,16 +229,27 @@ def question_change(request, course, slug: str, question: str):
         data = form.cleaned_data
         try:
             changes = regrading.question_change(
-                question=found, by=request.user, reason=data["reason"], key=data["key"],
-                points=data["points"], keep_higher=data["keep_higher"], apply=data["apply"],
-            )  # fmt: skip
+                question=found,
+                by=request.user,
+                reason=data["reason"],
+                key=data["key"],
+                points=data["points"],
+                keep_higher=data["keep_higher"],
+                apply=data["apply"],
+            )
         except ValidationError as exc:
             errors.extend(exc.messages)
         else:
             if data["apply"]:
                 messages.success(request, f"Changed {found.slug}: {len(changes)} score(s) moved.")
                 return redirect("quiz-detail", course.code, quiz.slug)
-    context = {"course": course, "quiz": quiz, "question": found, "form": form.shown(),
-               "changes": changes, "errors": errors,
-               "log": found.changes.select_related("changed_by")[:20]}  # fmt: skip
+    context = {
+        "course": course,
+        "quiz": quiz,
+        "question": found,
+        "form": form.shown(),
+        "changes": changes,
+        "errors": errors,
+        "log": found.changes.select_related("changed_by")[:20],
+    }
     return render(request, "quizzes/question_change.html", context)

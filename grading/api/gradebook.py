@@ -68,11 +68,16 @@ class GradebookImportApi(CourseApi):
             "unchanged": report.unchanged,
             "errors": [{"line": e.line, "message": e.message} for e in report.errors],
             "changes": [
-                {"line": c.line, "username": c.student.username, "item": c.item.name,
-                 "old": c.old, "new": c.new}
+                {
+                    "line": c.line,
+                    "username": c.student.username,
+                    "item": c.item.name,
+                    "old": c.old,
+                    "new": c.new,
+                }
                 for c in report.changes
             ],
-        }  # fmt: skip
+        }
         return Response(body, status=status.HTTP_400_BAD_REQUEST if report.errors else 200)
 
 
@@ -82,9 +87,16 @@ class ItemOutput(serializers.ModelSerializer):
     class Meta:
         model = GradedItem
         fields = [
-            "id", "name", "component", "kind", "max_points", "due_at", "published", "never_drop",
+            "id",
+            "name",
+            "component",
+            "kind",
+            "max_points",
+            "due_at",
+            "published",
+            "never_drop",
             "team_graded",
-        ]  # fmt: skip
+        ]
 
 
 class ItemInput(serializers.Serializer):
@@ -145,9 +157,12 @@ class TeamScoreApi(CourseApi):
         data.is_valid(raise_exception=True)
         team = get_object_or_404(Team, pk=data.validated_data["team"], course=self.course)
         scores.team_score_set(
-            item=item, team=team, points=data.validated_data["points"], by=request.user,
+            item=item,
+            team=team,
+            points=data.validated_data["points"],
+            by=request.user,
             reason=data.validated_data["reason"],
-        )  # fmt: skip
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

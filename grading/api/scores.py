@@ -89,9 +89,13 @@ class ScoreSetApi(ScoreChangeApi):
 
     def change(self, item, student, data):
         scores.score_set(
-            item=item, student=student, points=data["points"], by=self.request.user,
-            source=Source.MANUAL, reason=data["reason"],
-        )  # fmt: skip
+            item=item,
+            student=student,
+            points=data["points"],
+            by=self.request.user,
+            source=Source.MANUAL,
+            reason=data["reason"],
+        )
 
 
 class OverrideInput(serializers.Serializer):
@@ -108,9 +112,11 @@ class ScoreOverrideApi(ScoreChangeApi):
 
     def change(self, item, student, data):
         scores.score_override(
-            score=self.existing(item, student), points=data["points"], reason=data["reason"],
+            score=self.existing(item, student),
+            points=data["points"],
+            reason=data["reason"],
             by=self.request.user,
-        )  # fmt: skip
+        )
 
 
 class ReasonInput(serializers.Serializer):
@@ -143,9 +149,12 @@ class ScoreStatusApi(ScoreChangeApi):
 
     def change(self, item, student, data):
         scores.score_set_status(
-            item=item, student=student, status=data["status"], by=self.request.user,
+            item=item,
+            student=student,
+            status=data["status"],
+            by=self.request.user,
             reason=data["reason"],
-        )  # fmt: skip
+        )
 
 
 class ExtensionInput(serializers.Serializer):
@@ -183,6 +192,8 @@ class TeamAdjustmentApi(ScoreChangeApi):
 
     def change(self, item, student, data):
         scores.team_member_adjust(
-            score=self.existing(item, student), adjustment=data["adjustment"],
-            reason=data["reason"], by=self.request.user,
-        )  # fmt: skip
+            score=self.existing(item, student),
+            adjustment=data["adjustment"],
+            reason=data["reason"],
+            by=self.request.user,
+        )

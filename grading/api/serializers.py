@@ -83,6 +83,13 @@ class RegradeOutput(serializers.ModelSerializer):
     class Meta:
         model = RegradeRequest
         fields = [
-            "id", "item_id", "item", "username", "message", "status", "reply", "created_at",
+            "id",
+            "item_id",
+            "item",
+            "username",
+            "message",
+            "status",
+            "reply",
+            "created_at",
             "resolved_at",
-        ]  # fmt: skip
+        ]

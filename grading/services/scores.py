@@ -23,9 +23,15 @@ from grading import selectors
 from grading.models import Extension, GradedItem, Score, ScoreHistory, Source
 
 TRACKED = (
-    "status", "raw_points", "submitted_at", "override_points", "override_reason", "adjustment",
-    "team_id", "comment",
-)  # fmt: skip
+    "status",
+    "raw_points",
+    "submitted_at",
+    "override_points",
+    "override_reason",
+    "adjustment",
+    "team_id",
+    "comment",
+)
 
 
 def points_value(value, *, maximum: Decimal, what: str = "Points") -> Decimal:
@@ -279,7 +285,11 @@ def graded_item_update(*, item: GradedItem, by, reason: str = "", **changes) -> 
         after = _snapshot(score, _context(score))
         if after != before[score.pk]:
             ScoreHistory.objects.create(
-                score=score, changed_by=by, source=Source.MANUAL, old=before[score.pk], new=after,
+                score=score,
+                changed_by=by,
+                source=Source.MANUAL,
+                old=before[score.pk],
+                new=after,
                 reason=why,
-            )  # fmt: skip
+            )
     return item

@@ -59,9 +59,11 @@ def scheme_page(request, course):
         try:
             if request.POST.get("confirm") == "1":
                 schemes.grading_scheme_create(
-                    course=course, created_by=request.user, note=form.cleaned_data["note"],
+                    course=course,
+                    created_by=request.user,
+                    note=form.cleaned_data["note"],
                     **arguments,
-                )  # fmt: skip
+                )
                 messages.success(request, "The new scheme version applies from now on.")
                 return redirect("grading-scheme", course_code=course.code)
             data = schemes.scheme_validate(**arguments)

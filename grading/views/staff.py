@@ -137,8 +137,12 @@ def _score_action(request, course, item, student) -> bool:
     existing = Score.objects.filter(item=item, student=student).first()
     calls = {
         "set": lambda: scores.score_set(
-            item=item, student=student, points=data.get("points"), by=by,
-            source=Source.MANUAL, reason=data.get("reason", ""),
+            item=item,
+            student=student,
+            points=data.get("points"),
+            by=by,
+            source=Source.MANUAL,
+            reason=data.get("reason", ""),
         ),
         "override": lambda: scores.score_override(
             score=_must(existing), points=data.get("points"), reason=data.get("reason", ""), by=by
@@ -150,14 +154,19 @@ def _score_action(request, course, item, student) -> bool:
             item=item, student=student, status=data.get("status"), by=by, reason=data["reason"]
         ),
         "extension": lambda: scores.extension_grant(
-            item=item, student=student, due_at=data["due_at"],
-            reason=data.get("reason", ""), by=by,
-        ),
-        "adjust": lambda: scores.team_member_adjust(
-            score=_must(existing), adjustment=data.get("adjustment"), reason=data.get("reason", ""),
+            item=item,
+            student=student,
+            due_at=data["due_at"],
+            reason=data.get("reason", ""),
             by=by,
         ),
-    }  # fmt: skip
+        "adjust": lambda: scores.team_member_adjust(
+            score=_must(existing),
+            adjustment=data.get("adjustment"),
+            reason=data.get("reason", ""),
+            by=by,
+        ),
+    }
     return run_service(request, calls[action], "Saved; the history below has the change.")
 
 
@@ -184,11 +193,14 @@ def team_scores(request, course, item_id: int):
             run_service(
                 request,
                 lambda: scores.team_score_set(
-                    item=item, team=team, points=form.cleaned_data["points"], by=request.user,
+                    item=item,
+                    team=team,
+                    points=form.cleaned_data["points"],
+                    by=request.user,
                     reason=form.cleaned_data["reason"],
                 ),
                 f"Score of {team.name} saved for each member.",
-            )  # fmt: skip
+            )
             return redirect(request.path)
         _form_errors(request, form)
     by_student = {s.student_id: s for s in Score.objects.filter(item=item)}
@@ -218,12 +230,15 @@ def extensions(request, course):
             granted = run_service(
                 request,
                 lambda: scores.extension_grant(
-                    item=item, student=student, due_at=data["due_at"], reason=data["reason"],
+                    item=item,
+                    student=student,
+                    due_at=data["due_at"],
+                    reason=data["reason"],
                     by=request.user,
                 ),
                 f"{student.get_full_name() or student.username} may hand in {item.name} until "
                 f"{course_time(data['due_at'], course)}.",
-            )  # fmt: skip
+            )
             if granted:
                 return redirect(request.path)
         else:
@@ -289,9 +304,11 @@ def regrade_queue(request, course):
         if request.POST.get("action") == "accept":
             form = forms.RegradeAcceptForm(request.POST)
             call = lambda: regrades.regrade_request_accept(  # noqa: E731
-                request=regrade, points=form.cleaned_data["points"],
-                reply=form.cleaned_data["reply"], by=request.user,
-            )  # fmt: skip
+                request=regrade,
+                points=form.cleaned_data["points"],
+                reply=form.cleaned_data["reply"],
+                by=request.user,
+            )
         else:
             form = forms.RegradeDeclineForm(request.POST)
             call = lambda: regrades.regrade_request_decline(  # noqa: E731

@@ -14,6 +14,8 @@ from tests.grading.conftest import LETTERS, SLIDES
 def assignment(course, instructor):
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
     return assignment_import(
-        course=course, slug="a1", title="A1: ReLU",
+        course=course,
+        slug="a1",
+        title="A1: ReLU",
         files={"a1.ipynb": source_bytes(), "data.csv": b"x,y\n1,2\n"},
-    )  # fmt: skip
+    )

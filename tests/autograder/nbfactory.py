@@ -12,8 +12,13 @@ HIDDEN_TEST = 'assert relu(3) == 3, "relu(3) should be 3"'
 
 
 def meta(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
-    data = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id,
-            "schema_version": 3}  # fmt: skip
+    data = {
+        "grade": grade,
+        "solution": solution,
+        "locked": locked,
+        "grade_id": grade_id,
+        "schema_version": 3,
+    }
     if points is not None:
         data["points"] = points
     return {"nbgrader": data}
@@ -22,8 +27,11 @@ def meta(grade_id: str, *, grade=False, solution=False, locked=False, points=Non
 def source_notebook() -> nbformat.NotebookNode:
     """relu (solution), its tests (2 points, with a hidden part), an answer in words (1 point)."""
     notebook = new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}  # fmt: skip
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     notebook.cells = [
         new_markdown_cell("# A1: ReLU", metadata=meta("intro", locked=True)),
         new_code_cell(RELU_SOLUTION, metadata=meta("relu", solution=True)),

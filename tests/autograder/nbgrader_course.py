@@ -22,8 +22,11 @@ ASSIGNMENT = "ps1"
 
 def folder(path: Path, *, suffix: str = "") -> dict[str, bytes]:
     """The files of a folder of the example course (those ending with ``suffix``), by name."""
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir())
-            if p.is_file() and p.name.endswith(suffix)}  # fmt: skip
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(path.iterdir())
+        if p.is_file() and p.name.endswith(suffix)
+    }
 
 
 def autograde(
@@ -54,9 +57,13 @@ def _nbgrader(root: Path, *args: str) -> None:
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}  # it runs alembic
     done = subprocess.run(
-        [str(bin_dir / "nbgrader"), *args], cwd=root, env=env, capture_output=True, text=True,
+        [str(bin_dir / "nbgrader"), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=600,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stderr[-3000:]}"
 
 

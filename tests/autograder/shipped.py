@@ -38,10 +38,14 @@ class Shipped:
 
     def grade(self, submitted: bytes):
         return grade_notebook(
-            source=self.source, submitted=submitted, data_files=self.data, cell_timeout=60,
-            limits=Limits(wall_seconds=120, cpu_seconds=120), reference_checks=self.checks,
+            source=self.source,
+            submitted=submitted,
+            data_files=self.data,
+            cell_timeout=60,
+            limits=Limits(wall_seconds=120, cpu_seconds=120),
+            reference_checks=self.checks,
             private=self.private,
-        )  # fmt: skip
+        )
 
     def check_scores(self, result) -> dict:
         return {t.name: t.score for t in result.tests if t.name in self.full}

@@ -24,72 +24,128 @@ def test_the_reference_solution_scores_full_marks():
 
 MISTAKES = {
     "leaky ReLU with the slope on the wrong side": (
-        [("torch.where(x > 0, x, negative_slope * x)",
-          "torch.where(x > 0, negative_slope * x, x)")],
-        {"leaky ReLU"}, "Values of the output",
+        [
+            (
+                "torch.where(x > 0, x, negative_slope * x)",
+                "torch.where(x > 0, negative_slope * x, x)",
+            )
+        ],
+        {"leaky ReLU"},
+        "Values of the output",
     ),
     "ELU without the -1": (
-        [("alpha * torch.expm1(torch.clamp(x, max=0))",
-          "alpha * torch.exp(torch.clamp(x, max=0))")],
-        {"ELU"}, "Values of the output",
+        [
+            (
+                "alpha * torch.expm1(torch.clamp(x, max=0))",
+                "alpha * torch.exp(torch.clamp(x, max=0))",
+            )
+        ],
+        {"ELU"},
+        "Values of the output",
     ),
     "ReLU that is not differentiable (built from Python numbers)": (
-        [("return torch.where(x > 0, x, torch.zeros_like(x))",
-          "return torch.tensor([max(0.0, v) for v in x.flatten().tolist()]).reshape(x.shape)")],
-        {"ReLU"}, "does not depend on its input through autograd",
+        [
+            (
+                "return torch.where(x > 0, x, torch.zeros_like(x))",
+                "return torch.tensor([max(0.0, v) for v in x.flatten().tolist()]).reshape(x.shape)",
+            )
+        ],
+        {"ReLU"},
+        "does not depend on its input through autograd",
     ),
     "the forward pass without b2": (
         [("return torch.sigmoid(h @ W2.T + b2)", "return torch.sigmoid(h @ W2.T)")],
-        {"forward pass"}, "Values of the output",
+        {"forward pass"},
+        "Values of the output",
     ),
     "the risk summed, not averaged": (
-        [("return ((predictions - targets) ** 2).mean()",
-          "return ((predictions - targets) ** 2).sum()")],
-        {"empirical risk"}, "Values of the output",
+        [
+            (
+                "return ((predictions - targets) ** 2).mean()",
+                "return ((predictions - targets) ** 2).sum()",
+            )
+        ],
+        {"empirical risk"},
+        "Values of the output",
     ),
     "the L2 gradient without its factor 2": (
-        [("return theta - lr * (grad + 2 * lam * theta)",
-          "return theta - lr * (grad + lam * theta)")],
-        {"gradient step with L2"}, "Values of the output",
+        [
+            (
+                "return theta - lr * (grad + 2 * lam * theta)",
+                "return theta - lr * (grad + lam * theta)",
+            )
+        ],
+        {"gradient step with L2"},
+        "Values of the output",
     ),
     "ReLU calling the forbidden torch.relu": (
         [("return torch.where(x > 0, x, torch.zeros_like(x))", "return torch.relu(x)")],
-        {"ReLU"}, "forbids: torch.relu",
+        {"ReLU"},
+        "forbids: torch.relu",
     ),
     # tanh is 2 * sigmoid(2x) - 1 through the student's sigmoid: torch.sigmoid is tanh's relative
     "sigmoid calling a forbidden API by a name the source does not show": (
-        [("    return torch.where(x >= 0, positive, z / (1 + z))",
-          "    return getattr(torch, 'sig' + 'moid')(x)")],
-        {"sigmoid", "tanh"}, "It calls torch.sigmoid",
+        [
+            (
+                "    return torch.where(x >= 0, positive, z / (1 + z))",
+                "    return getattr(torch, 'sig' + 'moid')(x)",
+            )
+        ],
+        {"sigmoid", "tanh"},
+        "It calls torch.sigmoid",
     ),
     "ReLU as clamp, a relative of torch.relu": (
-        [("    return torch.where(x > 0, x, torch.zeros_like(x))",
-          "    return torch.clamp(x, min=0)")],
-        {"ReLU"}, "torch.clamp (a relative of torch.relu)",
+        [
+            (
+                "    return torch.where(x > 0, x, torch.zeros_like(x))",
+                "    return torch.clamp(x, min=0)",
+            )
+        ],
+        {"ReLU"},
+        "torch.clamp (a relative of torch.relu)",
     ),
     "ReLU as threshold(x, 0, 0)": (
-        [("    return torch.where(x > 0, x, torch.zeros_like(x))",
-          "    return torch.nn.functional.threshold(x, 0.0, 0.0)")],
-        {"ReLU"}, "torch.nn.functional.threshold (a relative of torch.relu)",
+        [
+            (
+                "    return torch.where(x > 0, x, torch.zeros_like(x))",
+                "    return torch.nn.functional.threshold(x, 0.0, 0.0)",
+            )
+        ],
+        {"ReLU"},
+        "torch.nn.functional.threshold (a relative of torch.relu)",
     ),
     "leaky ReLU as rrelu with equal bounds": (
-        [("    return torch.where(x > 0, x, negative_slope * x)",
-          "    s = negative_slope\n    return torch.nn.functional.rrelu(x, s, s, training=False)")],
+        [
+            (
+                "    return torch.where(x > 0, x, negative_slope * x)",
+                "    s = negative_slope\n"
+                "    return torch.nn.functional.rrelu(x, s, s, training=False)",
+            )
+        ],
         {"leaky ReLU"},
         "torch.nn.functional.rrelu (a relative of torch.nn.functional.leaky_relu)",
     ),
     "ELU as celu": (
-        [("    return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0)))",
-          "    return torch.nn.functional.celu(x, alpha)")],
-        {"ELU"}, "forbids: torch.nn.functional.celu (cell activations",  # A1 names it
+        [
+            (
+                "    return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0)))",
+                "    return torch.nn.functional.celu(x, alpha)",
+            )
+        ],
+        {"ELU"},
+        "forbids: torch.nn.functional.celu (cell activations",  # A1 names it
     ),
     "the squared error as a Huber loss with a large delta": (
-        [("return ((predictions - targets) ** 2).mean()",
-          "return 2 * torch.nn.functional.huber_loss(predictions, targets, delta=1e9)")],
+        [
+            (
+                "return ((predictions - targets) ** 2).mean()",
+                "return 2 * torch.nn.functional.huber_loss(predictions, targets, delta=1e9)",
+            )
+        ],
         {"empirical risk"},
         "torch.nn.functional.huber_loss (a relative of torch.nn.functional.mse_loss)",
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("mistake", list(MISTAKES))
@@ -130,9 +186,11 @@ def test_the_issues_three_lines_that_switch_the_guard_off_score_zero_and_are_log
     )
     submitted = A1.solution(
         ("def elu(x, alpha=1.0):\n", cheat + "\n\ndef elu(x, alpha=1.0):\n"),
-        ("    return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0)))",
-         "    return getattr(torch.nn.functional, 'e' + 'lu')(x, alpha)"),
-    )  # fmt: skip
+        (
+            "    return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0)))",
+            "    return getattr(torch.nn.functional, 'e' + 'lu')(x, alpha)",
+        ),
+    )
 
     result = A1.grade(submitted)
 

@@ -31,55 +31,87 @@ def test_the_reference_solution_scores_full_marks():
 
 MISTAKES = {
     "one layer too many frozen, a head without bias, a cache with a graph, unfreezing bottom-up": (
-        [("for layer in model.hidden[:k]:\n        layer.requires_grad_(False)",
-          "for layer in model.hidden[:k + 1]:\n        layer.requires_grad_(False)"),
-         ("nn.Linear(model.head.in_features, n_classes)",
-          "nn.Linear(model.head.in_features, n_classes, bias=False)"),
-         ("    with torch.no_grad():\n        for layer in model.hidden[:k]:\n"
-          "            X = torch.relu(layer(X))",
-          "    for layer in model.hidden[:k]:\n        X = torch.relu(layer(X))"),
-         ("for layer in reversed([*model.hidden, model.head]):",
-          "for layer in [*model.hidden, model.head]:")],
-        {"freeze_lower_layers": "hidden.1.weight should stay trainable (requires_grad=True)"
-                                      "; it is frozen (with k=1).",
-         "replace_the_head": "The network it returns has no parameter head.bias.",
-         "cache_frozen_outputs": "should not track gradients: compute it under "
-                                               "torch.no_grad()",
-         "unfreeze_one_at_a_time": "hidden.0.weight should be frozen "
-                                           "(requires_grad=False) after call 1; it is trainable."},
+        [
+            (
+                "for layer in model.hidden[:k]:\n        layer.requires_grad_(False)",
+                "for layer in model.hidden[:k + 1]:\n        layer.requires_grad_(False)",
+            ),
+            (
+                "nn.Linear(model.head.in_features, n_classes)",
+                "nn.Linear(model.head.in_features, n_classes, bias=False)",
+            ),
+            (
+                "    with torch.no_grad():\n        for layer in model.hidden[:k]:\n"
+                "            X = torch.relu(layer(X))",
+                "    for layer in model.hidden[:k]:\n        X = torch.relu(layer(X))",
+            ),
+            (
+                "for layer in reversed([*model.hidden, model.head]):",
+                "for layer in [*model.hidden, model.head]:",
+            ),
+        ],
+        {
+            "freeze_lower_layers": "hidden.1.weight should stay trainable (requires_grad=True)"
+            "; it is frozen (with k=1).",
+            "replace_the_head": "The network it returns has no parameter head.bias.",
+            "cache_frozen_outputs": "should not track gradients: compute it under torch.no_grad()",
+            "unfreeze_one_at_a_time": "hidden.0.weight should be frozen "
+            "(requires_grad=False) after call 1; it is trainable.",
+        },
     ),
     "freezing by eval(), a cache without the last ReLU, unfreezing everything at once": (
-        [("for layer in model.hidden[:k]:\n        layer.requires_grad_(False)",
-          "for layer in model.hidden[:k]:\n        layer.eval()"),
-         ("            X = torch.relu(layer(X))\n    return X",
-          "            X = layer(X) if layer is model.hidden[k - 1] else torch.relu(layer(X))\n"
-          "    return X"),
-         ("            layer.requires_grad_(True)\n            break",
-          "            layer.requires_grad_(True)")],
-        {"freeze_lower_layers": "hidden.0.weight should be frozen (requires_grad=False); "
-                                      "it is trainable (with k=1).",
-         "cache_frozen_outputs": "Values of the output:",
-         "unfreeze_one_at_a_time": "hidden.0.weight should be frozen "
-                                           "(requires_grad=False) after call 1; it is trainable."},
+        [
+            (
+                "for layer in model.hidden[:k]:\n        layer.requires_grad_(False)",
+                "for layer in model.hidden[:k]:\n        layer.eval()",
+            ),
+            (
+                "            X = torch.relu(layer(X))\n    return X",
+                "            X = layer(X) if layer is model.hidden[k - 1]"
+                " else torch.relu(layer(X))\n"
+                "    return X",
+            ),
+            (
+                "            layer.requires_grad_(True)\n            break",
+                "            layer.requires_grad_(True)",
+            ),
+        ],
+        {
+            "freeze_lower_layers": "hidden.0.weight should be frozen (requires_grad=False); "
+            "it is trainable (with k=1).",
+            "cache_frozen_outputs": "Values of the output:",
+            "unfreeze_one_at_a_time": "hidden.0.weight should be frozen "
+            "(requires_grad=False) after call 1; it is trainable.",
+        },
     ),
     "a hard-coded k, an inference-mode cache, unfreezing that fails when nothing is frozen": (
-        [("for layer in model.hidden[:k]:\n        layer.requires_grad_(False)",
-          "for layer in model.hidden[:2]:\n        layer.requires_grad_(False)"),
-         ("    with torch.no_grad():\n        for layer in model.hidden[:k]:",
-          "    with torch.inference_mode():\n        for layer in model.hidden[:k]:"),
-         ("    for layer in reversed([*model.hidden, model.head]):\n"
-          "        if not all(p.requires_grad for p in layer.parameters()):\n"
-          "            layer.requires_grad_(True)\n            break",
-          "    frozen = [layer for layer in reversed([*model.hidden, model.head])\n"
-          "              if not all(p.requires_grad for p in layer.parameters())]\n"
-          "    frozen[0].requires_grad_(True)")],
-        {"freeze_lower_layers": "hidden.1.weight should stay trainable (requires_grad=True); "
-                                "it is frozen (with k=1).",
-         "cache_frozen_outputs": "is an inference tensor (torch.inference_mode)",
-         "unfreeze_one_at_a_time": "IndexError: list index out of range",
-         TRAINING: "Inference tensors cannot be saved for backward"},
+        [
+            (
+                "for layer in model.hidden[:k]:\n        layer.requires_grad_(False)",
+                "for layer in model.hidden[:2]:\n        layer.requires_grad_(False)",
+            ),
+            (
+                "    with torch.no_grad():\n        for layer in model.hidden[:k]:",
+                "    with torch.inference_mode():\n        for layer in model.hidden[:k]:",
+            ),
+            (
+                "    for layer in reversed([*model.hidden, model.head]):\n"
+                "        if not all(p.requires_grad for p in layer.parameters()):\n"
+                "            layer.requires_grad_(True)\n            break",
+                "    frozen = [layer for layer in reversed([*model.hidden, model.head])\n"
+                "              if not all(p.requires_grad for p in layer.parameters())]\n"
+                "    frozen[0].requires_grad_(True)",
+            ),
+        ],
+        {
+            "freeze_lower_layers": "hidden.1.weight should stay trainable (requires_grad=True); "
+            "it is frozen (with k=1).",
+            "cache_frozen_outputs": "is an inference tensor (torch.inference_mode)",
+            "unfreeze_one_at_a_time": "IndexError: list index out of range",
+            TRAINING: "Inference tensors cannot be saved for backward",
+        },
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("mistake", list(MISTAKES))
@@ -107,9 +139,13 @@ def test_training_only_the_head_earns_part_of_the_training_points():
 
 def test_an_untrained_network_earns_no_training_points():
     untrained = A3.solution(
-        ("    fit(model.head, frozen_features(model, X_train, 3), y_train, epochs=100, lr=1e-2)\n"
-         "    for _ in range(3):", "    for _ in range(0):")
-    )  # fmt: skip
+        (
+            "    fit(model.head, frozen_features(model, X_train, 3), y_train,"
+            " epochs=100, lr=1e-2)\n"
+            "    for _ in range(3):",
+            "    for _ in range(0):",
+        )
+    )
 
     result = A3.grade(untrained)
 
@@ -132,13 +168,18 @@ def test_a_notebook_cannot_fake_frozen_layers_or_reach_a_checks_inputs_early():
 
     peek = "import glob\nprint('inputs seen:', sorted(glob.glob('check-*')))\n\n\n"
     notebook = A3.solution(
-        ("def freeze_lower(model, k):\n    ### BEGIN SOLUTION\n"
-         "    for layer in model.hidden[:k]:\n        layer.requires_grad_(False)\n"
-         "    return model\n    ### END SOLUTION", FAKE_FREEZE),
+        (
+            "def freeze_lower(model, k):\n    ### BEGIN SOLUTION\n"
+            "    for layer in model.hidden[:k]:\n        layer.requires_grad_(False)\n"
+            "    return model\n    ### END SOLUTION",
+            FAKE_FREEZE,
+        ),
         ("def train_on_new_digits(X_train, y_train):", peek + "def train_on_new_digits(X, y):"),
-        ("torch.manual_seed(0)\n    model = replace_head", "X_train, y_train = X, y\n"
-         "    torch.manual_seed(0)\n    model = replace_head"),
-    )  # fmt: skip
+        (
+            "torch.manual_seed(0)\n    model = replace_head",
+            "X_train, y_train = X, y\n    torch.manual_seed(0)\n    model = replace_head",
+        ),
+    )
 
     result = A3.grade(notebook)
 
@@ -166,10 +207,13 @@ LOOKUP = """def train_on_new_digits(X_train, y_train):
 
 def test_looking_the_held_out_digits_up_in_scikit_learns_copy_earns_nothing():
     notebook = A3.solution(
-        ("def train_on_new_digits(X_train, y_train):\n    ### BEGIN SOLUTION\n"
-         "    torch.manual_seed(0)\n", LOOKUP + "\n\n\ndef unused(X_train, y_train):\n"
-         "    ### BEGIN SOLUTION\n    torch.manual_seed(0)\n"),
-    )  # fmt: skip
+        (
+            "def train_on_new_digits(X_train, y_train):\n    ### BEGIN SOLUTION\n"
+            "    torch.manual_seed(0)\n",
+            LOOKUP + "\n\n\ndef unused(X_train, y_train):\n"
+            "    ### BEGIN SOLUTION\n    torch.manual_seed(0)\n",
+        ),
+    )
 
     result = A3.grade(notebook)
 
@@ -189,10 +233,13 @@ SWAPPED_CLASS = """def freeze_lower(model, k):
 
 def test_a_network_whose_class_is_swapped_to_lie_is_read_as_it_is():
     notebook = A3.solution(
-        ("def freeze_lower(model, k):\n    ### BEGIN SOLUTION\n"
-         "    for layer in model.hidden[:k]:\n        layer.requires_grad_(False)\n"
-         "    return model\n    ### END SOLUTION", SWAPPED_CLASS),
-    )  # fmt: skip
+        (
+            "def freeze_lower(model, k):\n    ### BEGIN SOLUTION\n"
+            "    for layer in model.hidden[:k]:\n        layer.requires_grad_(False)\n"
+            "    return model\n    ### END SOLUTION",
+            SWAPPED_CLASS,
+        ),
+    )
 
     result = A3.grade(notebook)
 

@@ -26,10 +26,11 @@ def source() -> nbformat.NotebookNode:
     task = meta("task", locked=True, points=3)
     task["nbgrader"]["task"] = True
     notebook.cells += [
-        nbformat.v4.new_code_cell(CODE_ANSWER, metadata=meta("usecase", grade=True, solution=True,
-                                                             points=2)),
+        nbformat.v4.new_code_cell(
+            CODE_ANSWER, metadata=meta("usecase", grade=True, solution=True, points=2)
+        ),
         nbformat.v4.new_markdown_cell("Describe ReLU's gradient.", metadata=task),
-    ]  # fmt: skip
+    ]
     return notebook
 
 
@@ -107,8 +108,12 @@ def test_it_sends_no_untouched_answer_to_hand_grading(client, course, student):
 
     submission.refresh_from_db()
     statuses = {t["name"]: t["status"] for t in submission.runs.get().tests}
-    assert statuses == {"test_relu": "failed", "why_relu": "unanswered", "usecase": "unanswered",
-                        "task": "manual"}  # fmt: skip
+    assert statuses == {
+        "test_relu": "failed",
+        "why_relu": "unanswered",
+        "usecase": "unanswered",
+        "task": "manual",
+    }
     assert (submission.score, submission.max_score) == (0, 8)
     assert [c.grade_id for c in selectors.manual_grading_queue(assignment=assignment)] == ["task"]
     client.force_login(student)

@@ -109,9 +109,10 @@ def test_the_sweeper_sends_it_once_the_broker_is_back(
     with monkeypatch.context() as down:
         down.setenv("CELERY_BROKER_WRITE_URL", broker.url)
         made = api_as(student).post(
-            "/api/courses/pmldl/assignments/a1/submissions/", {"file": [upload()]},
+            "/api/courses/pmldl/assignments/a1/submissions/",
+            {"file": [upload()]},
             format="multipart",
-        )  # fmt: skip
+        )
         submission = Submission.objects.get(pk=made.json()["id"])
         sweeper.submissions_requeue_stuck(now=soon_after(submission))  # still down: unsent
         assert Submission.objects.get(pk=submission.pk).sent_at is None

@@ -37,12 +37,27 @@ def start_worker(queues: list[str], log_path: Path, **extra_env: str) -> subproc
         **extra_env,
     }
     command = [
-        sys.executable, "-m", "celery", "-A", "courseapp.config", "worker",
-        "--queues", ",".join(queues), "--include", "tests.autograder.worker_tasks",
-        "--pool", pool, "--concurrency", "1",
-        "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
-        "--without-gossip", "--without-mingle", "--loglevel", "INFO",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "courseapp.config",
+        "worker",
+        "--queues",
+        ",".join(queues),
+        "--include",
+        "tests.autograder.worker_tasks",
+        "--pool",
+        pool,
+        "--concurrency",
+        "1",
+        "--hostname",
+        f"test-{uuid.uuid4().hex[:8]}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "INFO",
+    ]
     log = log_path.open("w")
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -36,9 +36,14 @@ def running(assignment, student):
 
 def heartbeat(hostname: str, *, started, last_seen, stopped=None) -> WorkerHeartbeat:
     return WorkerHeartbeat.objects.create(
-        hostname=hostname, queues=["default", "gpu"], isolation="rlimits", pid=1,
-        started_at=started, last_seen_at=last_seen, stopped_at=stopped,
-    )  # fmt: skip
+        hostname=hostname,
+        queues=["default", "gpu"],
+        isolation="rlimits",
+        pid=1,
+        started_at=started,
+        last_seen_at=last_seen,
+        stopped_at=stopped,
+    )
 
 
 def sweep(at, django_capture_on_commit_callbacks) -> int:
@@ -72,23 +77,28 @@ def test_a_slow_worker_that_keeps_beating_keeps_its_submission(
     running, django_capture_on_commit_callbacks
 ):
     ten_minutes_on = running.state_changed_at + seconds(600)  # within 2 × 300 + 120 s
-    heartbeat("w1@host", started=running.state_changed_at - seconds(60),
-              last_seen=ten_minutes_on - seconds(5))  # fmt: skip
+    heartbeat(
+        "w1@host",
+        started=running.state_changed_at - seconds(60),
+        last_seen=ten_minutes_on - seconds(5),
+    )
 
     assert sweep(ten_minutes_on, django_capture_on_commit_callbacks) == 0
     assert Submission.objects.get(pk=running.pk).claimed_by == "t1"
 
 
-@pytest.mark.parametrize(
-    "life", ["stopped after the claim", "started again after the claim"]
-)  # fmt: skip
+@pytest.mark.parametrize("life", ["stopped after the claim", "started again after the claim"])
 def test_a_worker_that_stopped_or_restarted_since_the_claim_gives_it_back_at_once(
     running, life, django_capture_on_commit_callbacks
 ):
     claimed_at = running.state_changed_at
     if life == "stopped after the claim":
-        heartbeat("w1@host", started=claimed_at - seconds(60), last_seen=claimed_at + seconds(1),
-                  stopped=claimed_at + seconds(1))  # fmt: skip
+        heartbeat(
+            "w1@host",
+            started=claimed_at - seconds(60),
+            last_seen=claimed_at + seconds(1),
+            stopped=claimed_at + seconds(1),
+        )
     else:  # the same node name, a new process: it knows nothing of the old one's grading
         heartbeat("w1@host", started=claimed_at + seconds(1), last_seen=claimed_at + seconds(2))
 
@@ -111,8 +121,12 @@ def test_a_stop_of_an_earlier_life_does_not_count_against_a_later_claim(
     """The row still says "stopped" from the worker's previous life, and the new life took the
     submission before its first heartbeat: silent only from the claim on."""
     claimed_at = running.state_changed_at
-    heartbeat("w1@host", started=claimed_at - seconds(600), last_seen=claimed_at - seconds(30),
-              stopped=claimed_at - seconds(30))  # fmt: skip
+    heartbeat(
+        "w1@host",
+        started=claimed_at - seconds(600),
+        last_seen=claimed_at - seconds(30),
+        stopped=claimed_at - seconds(30),
+    )
 
     assert sweep(claimed_at + seconds(5), django_capture_on_commit_callbacks) == 0
     assert sweep(claimed_at + seconds(ALIVE_SECONDS + 1), django_capture_on_commit_callbacks) == 1

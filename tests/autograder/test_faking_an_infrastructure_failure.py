@@ -40,17 +40,26 @@ FORK_BOMB = (
 def grade(first_lines: str):
     solution = "    return max(0, x)\n" + first_lines
     return grade_notebook(
-        source=source_bytes(), submitted=student_notebook(solution), data_files={}, limits=LIMITS,
-        cell_timeout=30, filename="a1.ipynb",
-    )  # fmt: skip
+        source=source_bytes(),
+        submitted=student_notebook(solution),
+        data_files={},
+        limits=LIMITS,
+        cell_timeout=30,
+        filename="a1.ipynb",
+    )
 
 
 @pytest.mark.parametrize(
     ("sabotage", "points"),
-    [(KILL_EVERYTHING, 0), (EXIT_AT_ONCE, 0), (STEAL_AND_WIPE, 0), (FORK_BOMB, 0),
-     (EXHAUST_MEMORY, 2)],  # a MemoryError in the cell; relu was defined before it
+    [
+        (KILL_EVERYTHING, 0),
+        (EXIT_AT_ONCE, 0),
+        (STEAL_AND_WIPE, 0),
+        (FORK_BOMB, 0),
+        (EXHAUST_MEMORY, 2),
+    ],  # a MemoryError in the cell; relu was defined before it
     ids=["kill everything", "os._exit", "steal the report and wipe", "fork bomb", "memory"],
-)  # fmt: skip
+)
 def test_sabotage_in_the_first_student_cell_is_the_students_result(sabotage, points):
     if isolation_level() != "bubblewrap":
         pytest.skip("hostile submissions only run under bubblewrap")
@@ -81,8 +90,11 @@ def test_sabotage_when_a_python_file_is_imported_is_the_students_result(sabotage
     result = grade_python(
         spec=harness.parse(SPEC),
         instructor_files={"autograder.toml": SPEC, "test_relu.py": HARNESS},
-        submitted={"relu.py": submitted}, data_files={}, limits=LIMITS, test_timeout=30,
-    )  # fmt: skip
+        submitted={"relu.py": submitted},
+        data_files={},
+        limits=LIMITS,
+        test_timeout=30,
+    )
 
     assert [(t.name, t.score) for t in result.tests] == [("positive", 0)]
 
@@ -94,8 +106,12 @@ def test_a_cell_claiming_to_be_the_graders_setup_does_not_hide_the_students_code
     submitted = student_notebook("    return max(0, x)\n" + KILL_EVERYTHING, edit=claim_setup)
 
     result = grade_notebook(
-        source=source_bytes(), submitted=submitted, data_files={}, limits=LIMITS,
-        cell_timeout=30, filename="a1.ipynb",
-    )  # fmt: skip
+        source=source_bytes(),
+        submitted=submitted,
+        data_files={},
+        limits=LIMITS,
+        cell_timeout=30,
+        filename="a1.ipynb",
+    )
 
     assert {t.name: t.score for t in result.tests} == {"test_relu": 0, "why_relu": None}

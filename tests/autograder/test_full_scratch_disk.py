@@ -53,9 +53,12 @@ def test_a_notebook_whose_results_cannot_be_written_is_a_fault(small_disk):
 
     with pytest.raises(failures.WorkerExhausted, match="scratch disk"):
         grade_notebook(
-            source=source_bytes(), submitted=printing, data_files={}, limits=LIMITS,
+            source=source_bytes(),
+            submitted=printing,
+            data_files={},
+            limits=LIMITS,
             cell_timeout=30,
-        )  # fmt: skip
+        )
 
 
 def test_python_tests_whose_results_cannot_be_written_are_a_fault(small_disk):
@@ -65,14 +68,17 @@ def test_python_tests_whose_results_cannot_be_written_are_a_fault(small_disk):
         grade_python(
             spec=harness.parse(SPEC),
             instructor_files={"autograder.toml": SPEC, "test_relu.py": HARNESS},
-            submitted={"relu.py": b"def relu(x):\n    return max(0.0, x)\n"}, data_files={},
-            limits=LIMITS, test_timeout=60,
-        )  # fmt: skip
+            submitted={"relu.py": b"def relu(x):\n    return max(0.0, x)\n"},
+            data_files={},
+            limits=LIMITS,
+            test_timeout=60,
+        )
 
 
 def test_a_student_filling_the_disk_gets_their_result(small_disk):
-    limits = Limits(wall_seconds=120, cpu_seconds=60, memory_bytes=1536 * 2**20,
-                    disk_bytes=8 * 2**20)  # fmt: skip
+    limits = Limits(
+        wall_seconds=120, cpu_seconds=60, memory_bytes=1536 * 2**20, disk_bytes=8 * 2**20
+    )
     fill_it = (
         "    return max(0, x)\n"
         "with open('big', 'wb') as big:\n"
@@ -81,8 +87,11 @@ def test_a_student_filling_the_disk_gets_their_result(small_disk):
     )
 
     result = grade_notebook(
-        source=source_bytes(), submitted=student_notebook(fill_it), data_files={},
-        limits=limits, cell_timeout=30,
-    )  # fmt: skip
+        source=source_bytes(),
+        submitted=student_notebook(fill_it),
+        data_files={},
+        limits=limits,
+        cell_timeout=30,
+    )
 
     assert {t.name: t.score for t in result.tests}["test_relu"] == 0

@@ -19,9 +19,13 @@ LIMITS = Limits(wall_seconds=60, cpu_seconds=60, memory_bytes=1536 * 2**20)
 
 def grade(submitted: bytes, *, cell_timeout: int = 10, limits: Limits = LIMITS):
     return grade_notebook(
-        source=source_bytes(), submitted=submitted, data_files={}, limits=limits,
-        cell_timeout=cell_timeout, filename="a1.ipynb",
-    )  # fmt: skip
+        source=source_bytes(),
+        submitted=submitted,
+        data_files={},
+        limits=limits,
+        cell_timeout=cell_timeout,
+        filename="a1.ipynb",
+    )
 
 
 def scores(result) -> dict[str, Decimal | None]:
@@ -129,9 +133,13 @@ def test_the_results_are_gradescope_json():
 
     assert data["score"] == 2
     assert data["tests"][0] == {
-        "name": "test_relu", "score": 2.0, "max_score": 2.0, "status": "passed", "output": "",
+        "name": "test_relu",
+        "score": 2.0,
+        "max_score": 2.0,
+        "status": "passed",
+        "output": "",
         "visibility": "visible",
-    }  # fmt: skip
+    }
     assert data["tests"][1]["score"] is None and data["tests"][1]["status"] == "failed"
     assert nbformat.reads(result.executed.decode(), as_version=4).cells
 

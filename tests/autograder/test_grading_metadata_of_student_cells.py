@@ -55,9 +55,12 @@ def test_a_student_cell_asking_for_more_time_is_stopped_at_the_cell_timeout():
     submitted = student_notebook(slow, edit=ask_for_time)
 
     result = grade_notebook(
-        source=source_bytes(), submitted=submitted, data_files={}, cell_timeout=5,
+        source=source_bytes(),
+        submitted=submitted,
+        data_files={},
+        cell_timeout=5,
         limits=Limits(wall_seconds=120, cpu_seconds=60, memory_bytes=1536 * 2**20),
-    )  # fmt: skip
+    )
 
     # Stopped at 5 s, before the wrong relu replaced the right one: the test passes.
     assert {t.name: t.score for t in result.tests}["test_relu"] == 2

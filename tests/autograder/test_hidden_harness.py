@@ -47,9 +47,11 @@ def grade(student_code: str):
     return grade_python(
         spec=harness.parse(SPEC),
         instructor_files={"autograder.toml": SPEC, "test_relu.py": HARNESS, "helpers.py": HELPERS},
-        submitted={"relu.py": student_code.encode()}, data_files={}, limits=LIMITS,
+        submitted={"relu.py": student_code.encode()},
+        data_files={},
+        limits=LIMITS,
         test_timeout=60,
-    )  # fmt: skip
+    )
 
 
 def outputs(result) -> dict[str, str]:
@@ -69,8 +71,11 @@ def test_the_harness_file_cannot_be_read_by_the_submission():
 def test_no_file_of_the_harness_or_its_helpers_is_in_the_folder():
     code = RELU + "import os\nraise AssertionError(sorted(os.listdir('.')))\n"
 
-    [listing] = [line for line in outputs(grade(code))["visible"].splitlines()
-                 if line.startswith("AssertionError")]  # fmt: skip
+    [listing] = [
+        line
+        for line in outputs(grade(code))["visible"].splitlines()
+        if line.startswith("AssertionError")
+    ]
 
     assert "relu.py" in listing  # the listing did reach the output
     for name in ("test_relu.py", "helpers.py", "pyrunner-hidden.json"):

@@ -94,13 +94,21 @@ def found_by_the_visible_test(output: str) -> list[str]:
 
 @pytest.mark.parametrize("hidden_first", [False, True], ids=["visible first", "hidden first"])
 def test_it_keeps_the_hidden_tests_code_out_of_the_visible_tests_process(hidden_first):
-    files = {"autograder.toml": spec(hidden_first), "test_relu.py": HARNESS,
-             "shared.py": SHARED, "answers.py": ANSWERS}  # fmt: skip
+    files = {
+        "autograder.toml": spec(hidden_first),
+        "test_relu.py": HARNESS,
+        "shared.py": SHARED,
+        "answers.py": ANSWERS,
+    }
 
     result = grade_python(
-        spec=harness.parse(spec(hidden_first)), instructor_files=files,
-        submitted={"relu.py": DIG.encode()}, data_files={}, limits=LIMITS, test_timeout=60,
-    )  # fmt: skip
+        spec=harness.parse(spec(hidden_first)),
+        instructor_files=files,
+        submitted={"relu.py": DIG.encode()},
+        data_files={},
+        limits=LIMITS,
+        test_timeout=60,
+    )
 
     tests = {t.name: t for t in result.tests}
     assert found_by_the_visible_test(tests["visible"].output) == []

@@ -38,17 +38,24 @@ RIGHT = b"def relu(x):\n    return max(0.0, x)\n"
 
 def grade(submitted: bytes, *, limits: Limits = LIMITS, source: bytes | None = None):
     return grade_notebook(
-        source=source or source_bytes(), submitted=submitted, data_files={}, limits=limits,
-        cell_timeout=30, filename="a1.ipynb",
-    )  # fmt: skip
+        source=source or source_bytes(),
+        submitted=submitted,
+        data_files={},
+        limits=limits,
+        cell_timeout=30,
+        filename="a1.ipynb",
+    )
 
 
 def grade_files(submitted: bytes, *, limits: Limits = LIMITS):
     return grade_python(
         spec=harness.parse(SPEC),
         instructor_files={"autograder.toml": SPEC, "test_relu.py": HARNESS},
-        submitted={"relu.py": submitted}, data_files={}, limits=limits, test_timeout=60,
-    )  # fmt: skip
+        submitted={"relu.py": submitted},
+        data_files={},
+        limits=limits,
+        test_timeout=60,
+    )
 
 
 def test_it_grades_through_a_virtualenv_reached_by_a_symlink(tmp_path):
@@ -73,8 +80,12 @@ def test_it_grades_through_a_virtualenv_reached_by_a_symlink(tmp_path):
 
     done = subprocess.run(
         [str(link / "bin" / "python"), "-c", code, str(tmp_path / "a1.ipynb")],
-        capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.splitlines()[-1]) == {"test_relu": 2, "why_relu": None}

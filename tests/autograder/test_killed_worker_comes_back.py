@@ -60,23 +60,33 @@ def test_a_killed_workers_submission_is_graded_once_by_another(
     first = start_worker(["default", "gpu"], logs[0], **env)
     second = beat = None
     try:
-        wait_for(lambda: WorkerHeartbeat.objects.filter(pid=first.pid).exists(),
-                 "the first worker's heartbeat", logs, 120)  # fmt: skip
+        wait_for(
+            lambda: WorkerHeartbeat.objects.filter(pid=first.pid).exists(),
+            "the first worker's heartbeat",
+            logs,
+            120,
+        )
         slow = student_notebook("    return max(0, x)\nimport time\ntime.sleep(8)")
         submission = submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": slow}
         )
         running = wait_for(
             lambda: Submission.objects.filter(pk=submission.pk, state="running").first(),
-            "the first worker's claim", logs, 120,
-        )  # fmt: skip
+            "the first worker's claim",
+            logs,
+            120,
+        )
         kill_hard(first)
         # It takes beat's housekeeping too (the Procfile runs a housekeeper of its own for it).
         second = start_worker(["default", "gpu", "maintenance"], logs[1], **env)
         beat = start_beat(logs[2], **env)
 
-        wait_for(lambda: Submission.objects.filter(pk=submission.pk, state="graded").exists(),
-                 "grading by the second worker", logs, 300)  # fmt: skip
+        wait_for(
+            lambda: Submission.objects.filter(pk=submission.pk, state="graded").exists(),
+            "grading by the second worker",
+            logs,
+            300,
+        )
     finally:
         for process in (second, beat):
             if process is not None:

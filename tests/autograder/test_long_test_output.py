@@ -20,9 +20,11 @@ def grade(printed: str):
     return grade_python(
         spec=harness.parse(SPEC),
         instructor_files={"autograder.toml": SPEC, "test_relu.py": harness_source.encode()},
-        submitted={"relu.py": RELU}, data_files={}, test_timeout=60,
+        submitted={"relu.py": RELU},
+        data_files={},
+        test_timeout=60,
         limits=Limits(wall_seconds=120, memory_bytes=1536 * 2**20, output_bytes=2**20),
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,12 @@ WITH_TORCH = "    import torch\n    return float(torch.relu(torch.tensor(float(x
 
 def grade(memory_mb: int):
     return grade_notebook(
-        source=source_bytes(), submitted=student_notebook(WITH_TORCH), data_files={},
-        limits=Limits(wall_seconds=120, memory_bytes=memory_mb * 2**20), cell_timeout=60,
-    )  # fmt: skip
+        source=source_bytes(),
+        submitted=student_notebook(WITH_TORCH),
+        data_files={},
+        limits=Limits(wall_seconds=120, memory_bytes=memory_mb * 2**20),
+        cell_timeout=60,
+    )
 
 
 def test_a_kernel_too_small_to_load_torch_is_a_fault_not_a_zero():

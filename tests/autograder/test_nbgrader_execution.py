@@ -27,9 +27,13 @@ GUARDED = (
 
 def test_a_notebook_that_skips_slow_work_under_nbgrader_skips_it_here():
     result = grade_notebook(
-        source=source_bytes(), submitted=student_notebook(GUARDED), data_files={}, limits=LIMITS,
-        cell_timeout=20, filename="a1.ipynb",
-    )  # fmt: skip
+        source=source_bytes(),
+        submitted=student_notebook(GUARDED),
+        data_files={},
+        limits=LIMITS,
+        cell_timeout=20,
+        filename="a1.ipynb",
+    )
 
     assert {t.name: t.score for t in result.tests} == {"test_relu": 2, "why_relu": None}
 
@@ -39,8 +43,12 @@ def test_python_files_see_it_too():
     test = b"import os\ndef t():\n    assert os.environ.get('NBGRADER_EXECUTION') == 'autograde'\n"
 
     result = grade_python(
-        spec=harness.parse(spec), instructor_files={"autograder.toml": spec, "t.py": test},
-        submitted={"relu.py": b"x = 1\n"}, data_files={}, limits=LIMITS, test_timeout=30,
-    )  # fmt: skip
+        spec=harness.parse(spec),
+        instructor_files={"autograder.toml": spec, "t.py": test},
+        submitted={"relu.py": b"x = 1\n"},
+        data_files={},
+        limits=LIMITS,
+        test_timeout=30,
+    )
 
     assert [(t.score, t.output) for t in result.tests] == [(1, "")]

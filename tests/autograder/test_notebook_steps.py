@@ -109,8 +109,12 @@ def executed_with(test_outputs: list, *, execution_count=1) -> nbformat.Notebook
 
 
 def test_scoring_follows_nbgrader():
-    error = nbformat.v4.new_output("error", ename="AssertionError", evalue="relu(3) should be 3",
-                                   traceback=["Traceback...", "assert relu(3) == 3"])  # fmt: skip
+    error = nbformat.v4.new_output(
+        "error",
+        ename="AssertionError",
+        evalue="relu(3) should be 3",
+        traceback=["Traceback...", "assert relu(3) == 3"],
+    )
 
     passed = cell_scores.score(executed_with([]), expected=EXPECTED)
     failed = cell_scores.score(executed_with([error]), expected=EXPECTED, hidden={"test_relu"})

@@ -104,11 +104,15 @@ def test_importing_keeps_the_harness_from_students(python_assignment):
 
     assert python_assignment.kind == AssignmentKind.PYTHON
     assert roles == {
-        "autograder.toml": "source", "test_relu.py": "source", "reference.py": "source",
-        "relu.py": "release", "inputs.csv": "data",
-    }  # fmt: skip
-    downloadable = set(selectors.downloadable_files(assignment=python_assignment).values_list(
-        "name", flat=True))  # fmt: skip
+        "autograder.toml": "source",
+        "test_relu.py": "source",
+        "reference.py": "source",
+        "relu.py": "release",
+        "inputs.csv": "data",
+    }
+    downloadable = set(
+        selectors.downloadable_files(assignment=python_assignment).values_list("name", flat=True)
+    )
     assert downloadable == {"relu.py", "inputs.csv"}
     assert python_assignment.item.max_points == Decimal(5)
 
@@ -155,9 +159,10 @@ def test_a_bad_python_upload_is_refused_and_nothing_is_stored(
 
 def test_a_zip_of_the_files_is_a_submission_of_those_files(python_assignment, student):
     submission = submission_create(
-        assignment=python_assignment, student=student,
+        assignment=python_assignment,
+        student=student,
         files={"hw.zip": zipped({"relu.py": RIGHT}, folder="hw/")},
-    )  # fmt: skip
+    )
 
     assert selectors.submission_files(submission=submission) == {"relu.py": RIGHT}
 
@@ -237,8 +242,9 @@ def test_the_autograde_command_grades_a_zip(python_assignment, tmp_path):
     (tmp_path / "hw.zip").write_bytes(zipped({"relu.py": RIGHT}))
     out = StringIO()
 
-    call_command("autograde", "--assignment", "relu", str(tmp_path / "hw.zip"), "--json",
-                 stdout=out)  # fmt: skip
+    call_command(
+        "autograde", "--assignment", "relu", str(tmp_path / "hw.zip"), "--json", stdout=out
+    )
 
     results = json.loads(out.getvalue())
     assert results["score"] == 5.0 and len(results["tests"]) == 3
@@ -272,8 +278,14 @@ def test_staff_import_an_assignment_from_the_page(client, course, ta, student):
     url = "/courses/pmldl/assignments/import/"
 
     form = client.get(url)
-    refused = client.post(url, {"slug": "relu", "title": "ReLU", "files": uploaded(
-        {"autograder.toml": b"files = [", "test_relu.py": HARNESS})})  # fmt: skip
+    refused = client.post(
+        url,
+        {
+            "slug": "relu",
+            "title": "ReLU",
+            "files": uploaded({"autograder.toml": b"files = [", "test_relu.py": HARNESS}),
+        },
+    )
     done = client.post(url, {"slug": "relu", "title": "ReLU", "files": uploaded(source_files())})
 
     assert form.status_code == 200 and b'name="files"' in form.content
@@ -285,8 +297,9 @@ def test_staff_import_an_assignment_from_the_page(client, course, ta, student):
     client.force_login(student)
     assert client.get(url).status_code in (403, 404)
     assert client.post(url, {"slug": "x", "files": uploaded(source_files())}).status_code in (
-        403, 404,
-    )  # fmt: skip
+        403,
+        404,
+    )
     assert not Assignment.objects.filter(slug="x").exists()
 
 
@@ -323,9 +336,10 @@ def test_a_checks_reference_file_is_kept_from_students_even_if_not_listed_privat
         b'reference = "ref:double"\ninputs = [[3]]\npoints = 1\n'
     )
     assignment = assignment_import(
-        course=course, slug="double",
+        course=course,
+        slug="double",
         files={"autograder.toml": spec, "ref.py": b"def double(x):\n    return 2 * x\n"},
-    )  # fmt: skip
+    )
 
     assert dict(assignment.files.values_list("name", "role"))["ref.py"] == "source"
     assert not selectors.downloadable_files(assignment=assignment).filter(name="ref.py").exists()

@@ -43,9 +43,14 @@ def awaiting_retry(assignment, student):
 
 def heartbeat(*, started, last_seen, stopped=None) -> WorkerHeartbeat:
     return WorkerHeartbeat.objects.create(
-        hostname="w1@host", queues=["default", "gpu"], isolation="bubblewrap", pid=1,
-        started_at=started, last_seen_at=last_seen, stopped_at=stopped,
-    )  # fmt: skip
+        hostname="w1@host",
+        queues=["default", "gpu"],
+        isolation="bubblewrap",
+        pid=1,
+        started_at=started,
+        last_seen_at=last_seen,
+        stopped_at=stopped,
+    )
 
 
 def sweep(at, capture) -> int:

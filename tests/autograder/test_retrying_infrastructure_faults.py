@@ -29,9 +29,11 @@ def assignment(course, instructor):
     grading_scheme_create(course=course, components=SLIDES, letter_cutoffs=LETTERS)
     data = f"x,y\n{uuid.uuid4().hex},2\n".encode()
     return assignment_import(
-        course=course, slug="fragile", title="A1: ReLU",
+        course=course,
+        slug="fragile",
+        title="A1: ReLU",
         files={"a1.ipynb": source_bytes(), "data.csv": data},
-    )  # fmt: skip
+    )
 
 
 def submit(assignment, student, body="    return max(0, x)"):

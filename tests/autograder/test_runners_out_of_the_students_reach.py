@@ -91,8 +91,11 @@ def grade(code: str, spec: bytes = SPEC, harness_source: bytes = HARNESS, name="
     return grade_python(
         spec=harness.parse(spec),
         instructor_files={"autograder.toml": spec, "test_relu.py": harness_source},
-        submitted={name: code.encode()}, data_files={}, limits=LIMITS, test_timeout=60,
-    )  # fmt: skip
+        submitted={name: code.encode()},
+        data_files={},
+        limits=LIMITS,
+        test_timeout=60,
+    )
 
 
 def scores(result) -> dict:
@@ -141,8 +144,9 @@ def test_it_imports_no_module_of_the_folder_in_the_runner_that_holds_the_key():
         instructor_files={"autograder.toml": SPEC, "test_relu.py": HARNESS},
         submitted={"relu.py": b"def relu(x):\n    return 0.0\n"},
         data_files={"selectors.py": STEAL_THE_KEY.encode(), "json.py": STEAL_THE_KEY.encode()},
-        limits=LIMITS, test_timeout=60,
-    )  # fmt: skip
+        limits=LIMITS,
+        test_timeout=60,
+    )
 
     assert scores(result) == {"first": 1, "second": 0}
 

@@ -233,8 +233,15 @@ def test_it_hides_the_worker_environment(workdir, monkeypatch):
     env = json.loads(result.stdout)
     assert "not-for-students" not in result.stdout
     assert set(env) <= {
-        "PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PWD", "ASSIGNMENT", "USER", "LOGNAME"
-    }  # fmt: skip
+        "PATH",
+        "HOME",
+        "LANG",
+        "PYTHONDONTWRITEBYTECODE",
+        "PWD",
+        "ASSIGNMENT",
+        "USER",
+        "LOGNAME",
+    }
     assert env["HOME"] == str(workdir) and env["ASSIGNMENT"] == "elu"
 
 
@@ -632,8 +639,9 @@ def test_the_memory_limit_is_what_the_program_gets_on_top_of_torch(workdir):
     from autograder.sandbox import host
 
     limits = Limits(memory_bytes=512 * MiB)
-    fits = run_code(workdir, "import torch; x = bytearray(300 * 2**20); print(len(x) >> 20)",
-                    limits=limits)  # fmt: skip
+    fits = run_code(
+        workdir, "import torch; x = bytearray(300 * 2**20); print(len(x) >> 20)", limits=limits
+    )
     too_much = run_code(workdir, "import torch; x = bytearray(700 * 2**20)", limits=limits)
 
     assert (fits.exit_code, fits.stdout) == (0, "300\n"), fits.stderr

@@ -86,9 +86,11 @@ def test_it_imports_each_notebook_with_its_student_version(ps1):
 
     assert files == [
         ("data", "jupyter.png"),
-        ("release", "problem1.ipynb"), ("release", "problem2.ipynb"),
-        ("source", "problem1.ipynb"), ("source", "problem2.ipynb"),
-    ]  # fmt: skip
+        ("release", "problem1.ipynb"),
+        ("release", "problem2.ipynb"),
+        ("source", "problem1.ipynb"),
+        ("source", "problem2.ipynb"),
+    ]
     _, release = selectors.assignment_file(
         assignment=ps1, role=FileRole.RELEASE, name="problem1.ipynb"
     )
@@ -106,8 +108,11 @@ def test_it_offers_every_file_in_one_zip(client, student, ps1):
     response = client.get("/courses/pmldl/assignments/ps1/files.zip")
 
     archive = zipfile.ZipFile(io.BytesIO(response.content))
-    assert sorted(archive.namelist()) == ["ps1/jupyter.png", "ps1/problem1.ipynb",
-                                          "ps1/problem2.ipynb"]  # fmt: skip
+    assert sorted(archive.namelist()) == [
+        "ps1/jupyter.png",
+        "ps1/problem1.ipynb",
+        "ps1/problem2.ipynb",
+    ]
     assert b"BEGIN SOLUTION" not in archive.read("ps1/problem1.ipynb")
     assert "files.zip" in page and "multiple" in page
 
@@ -143,8 +148,9 @@ def test_it_takes_some_of_the_notebooks_and_says_the_rest_score_zero(client, stu
 
     page = client.post(
         "/courses/pmldl/assignments/ps1/",
-        {"file": SimpleUploadedFile("problem1.ipynb", problem1)}, follow=True,
-    ).content.decode()  # fmt: skip
+        {"file": SimpleUploadedFile("problem1.ipynb", problem1)},
+        follow=True,
+    ).content.decode()
 
     assert "Submission #1 is" in page  # queued, or received while the test holds the commit
     assert "does not hold problem2.ipynb: every cell of that scores 0" in page
@@ -166,15 +172,18 @@ def test_it_grades_each_notebook_and_keeps_their_hand_grades_apart(
     run = submission.runs.get()
     scores = {t["name"]: (t["score"], t["status"]) for t in run.tests}
     assert scores == {
-        "part1/test_relu": ("2.000", "passed"), "part1/why_relu": (None, "manual"),
-        "part2/test_relu": ("0.000", "failed"), "part2/why_relu": (None, "manual"),
+        "part1/test_relu": ("2.000", "passed"),
+        "part1/why_relu": (None, "manual"),
+        "part2/test_relu": ("0.000", "failed"),
+        "part2/why_relu": (None, "manual"),
         "part2/test_data": ("1.000", "passed"),  # data.csv is beside each notebook
-    }  # fmt: skip
+    }
     assert sorted(run.executed_notebooks) == ["part1.ipynb", "part2.ipynb"]
     queue = selectors.manual_grading_queue(assignment=pair)
     assert {(c.grade_id, c.answer) for c in queue} == {
-        ("part1/why_relu", "No saturation."), ("part2/why_relu", "Sparse activations.")
-    }  # fmt: skip
+        ("part1/why_relu", "No saturation."),
+        ("part2/why_relu", "Sparse activations."),
+    }
     assert set(selectors.written_prompts(assignment=pair)) == {"part1/why_relu", "part2/why_relu"}
 
     manual_grade_set(submission=submission, grade_id="part2/why_relu", points=1, by=instructor)
@@ -199,9 +208,13 @@ def test_the_autograde_command_grades_a_submitted_folder(ps1):
     out = StringIO()
 
     call_command(
-        "autograde", "--assignment", "ps1", str(USER_GUIDE / "submitted" / "hacker" / "ps1"),
-        "--json", stdout=out,
-    )  # fmt: skip
+        "autograde",
+        "--assignment",
+        "ps1",
+        str(USER_GUIDE / "submitted" / "hacker" / "ps1"),
+        "--json",
+        stdout=out,
+    )
 
     results = json.loads(out.getvalue())
     scores = {t["name"]: t["score"] for t in results["tests"]}
@@ -220,8 +233,11 @@ def test_it_shares_the_run_time_between_the_notebooks(pair):
     pair.run_timeout_seconds, pair.cell_timeout_seconds = 40, 120
     pair.save()
     endless = answered(part(reads_data=False), "    return max(0, x)\nwhile True:\n    pass", "")
-    slow = answered(part(reads_data=True), f"    return max(0, x)\nimport time\n"
-                    f"time.sleep({2 * MIN_RUN_SECONDS})", "")  # fmt: skip
+    slow = answered(
+        part(reads_data=True),
+        f"    return max(0, x)\nimport time\ntime.sleep({2 * MIN_RUN_SECONDS})",
+        "",
+    )
 
     grade = grade_files(pair, {"part1.ipynb": endless, "part2.ipynb": slow})
 
@@ -255,5 +271,6 @@ def test_the_api_takes_the_notebooks_as_several_files(api_as, student, ps1):
 
     assert response.status_code == 201, response.content
     assert sorted(Submission.objects.get().files.values_list("name", flat=True)) == [
-        "problem1.ipynb", "problem2.ipynb"
-    ]  # fmt: skip
+        "problem1.ipynb",
+        "problem2.ipynb",
+    ]

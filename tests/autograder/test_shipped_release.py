@@ -14,8 +14,11 @@ def test_every_written_answer_cell_follows_its_question(name):
     released = notebooks.release_version(notebooks.read(Shipped(name).source))
     cells = released.cells
 
-    answers = [i for i, c in enumerate(cells) if c.cell_type == "markdown"
-               and c.metadata.get("nbgrader", {}).get("solution")]  # fmt: skip
+    answers = [
+        i
+        for i, c in enumerate(cells)
+        if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")
+    ]
     assert answers
     for index in answers:
         question = cells[index - 1]

@@ -32,8 +32,12 @@ def test_a_dead_workers_submission_is_swept_while_the_grading_worker_is_busy(
     housekeeper = start_worker(["maintenance"], logs[1], **env)
     beat = None
     try:
-        wait_for(lambda: WorkerHeartbeat.objects.filter(pid=grader.pid).exists(),
-                 "the grading worker's heartbeat", logs, 120)  # fmt: skip
+        wait_for(
+            lambda: WorkerHeartbeat.objects.filter(pid=grader.pid).exists(),
+            "the grading worker's heartbeat",
+            logs,
+            120,
+        )
         busy = hold.apply_async(args=[240], queue="default")
         wait_for(lambda: busy.state == "STARTED", "the grading worker busy", logs, 120)
         stuck = submission_create(
@@ -41,13 +45,20 @@ def test_a_dead_workers_submission_is_swept_while_the_grading_worker_is_busy(
         )
         ten_minutes_ago = timezone.now() - datetime.timedelta(minutes=10)
         Submission.objects.filter(pk=stuck.pk).update(
-            state=SubmissionState.RUNNING, claimed_by="lost-task", claimed_worker="gone@nowhere",
-            attempts=1, state_changed_at=ten_minutes_ago,
-        )  # fmt: skip
+            state=SubmissionState.RUNNING,
+            claimed_by="lost-task",
+            claimed_worker="gone@nowhere",
+            attempts=1,
+            state_changed_at=ten_minutes_ago,
+        )
         beat = start_beat(logs[2], **env)
 
-        wait_for(lambda: Submission.objects.filter(pk=stuck.pk, state="queued").exists(),
-                 "the sweep by the housekeeper", logs, 180)  # fmt: skip
+        wait_for(
+            lambda: Submission.objects.filter(pk=stuck.pk, state="queued").exists(),
+            "the sweep by the housekeeper",
+            logs,
+            180,
+        )
 
         assert busy.state == "STARTED"  # the grading worker never stopped to sweep
     finally:

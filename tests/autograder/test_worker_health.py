@@ -58,10 +58,14 @@ def test_a_running_worker_reports_itself_and_says_when_it_stops(transactional_db
 def _beat(hostname: str, seconds_ago: int, **fields) -> WorkerHeartbeat:
     now = timezone.now()
     return WorkerHeartbeat.objects.create(
-        hostname=hostname, queues=["default"], isolation="bubblewrap", pid=1,
+        hostname=hostname,
+        queues=["default"],
+        isolation="bubblewrap",
+        pid=1,
         started_at=now - datetime.timedelta(hours=1),
-        last_seen_at=now - datetime.timedelta(seconds=seconds_ago), **fields,
-    )  # fmt: skip
+        last_seen_at=now - datetime.timedelta(seconds=seconds_ago),
+        **fields,
+    )
 
 
 def test_a_worker_silent_for_three_heartbeats_is_not_alive(db):
@@ -106,19 +110,26 @@ def test_the_queues_count_queued_and_running_submissions_by_where_they_go(
     db, assignment, student, other_student, monkeypatch
 ):
     monkeypatch.setattr(workers, "broker_queue_lengths", lambda names: ({}, "down"))
-    gpu = assignment_import(course=assignment.course, slug="gpu", title="GPU",
-                            files={"a1.ipynb": source_bytes()})  # fmt: skip
+    gpu = assignment_import(
+        course=assignment.course, slug="gpu", title="GPU", files={"a1.ipynb": source_bytes()}
+    )
     Assignment.objects.filter(pk=gpu.pk).update(wants_gpu=True)
-    for number, (on, who, state) in enumerate([
-        (assignment, student, "queued"), (assignment, other_student, "queued"),
-        (assignment, student, "running"), (assignment, student, "graded"),
-        (gpu, student, "queued"),
-    ], start=1):  # fmt: skip
+    for number, (on, who, state) in enumerate(
+        [
+            (assignment, student, "queued"),
+            (assignment, other_student, "queued"),
+            (assignment, student, "running"),
+            (assignment, student, "graded"),
+            (gpu, student, "queued"),
+        ],
+        start=1,
+    ):
         Submission.objects.create(assignment=on, student=who, number=number, state=state)
 
     queues, error = workers.queue_states(workers=[])
 
     assert error == "down"
     assert [(q.name, q.in_broker, q.waiting, q.running) for q in queues] == [
-        ("default", None, 2, 1), ("gpu", None, 1, 0)
-    ]  # fmt: skip
+        ("default", None, 2, 1),
+        ("gpu", None, 1, 0),
+    ]

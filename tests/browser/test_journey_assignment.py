@@ -210,9 +210,10 @@ def test_a_student_submits_a1_sees_the_feedback_and_resubmits(
     # 6. Fix it and submit again: the new score and one submission left.
     page.get_by_role("link", name=f"Back to {A1_TITLE}").click()
     page.get_by_label(re.compile(r"^a1\.ipynb \(\.ipynb")).set_input_files(
-        files=[{"name": "a1.ipynb", "mimeType": "application/x-ipynb+json",
-                "buffer": solved(release)}]
-    )  # fmt: skip
+        files=[
+            {"name": "a1.ipynb", "mimeType": "application/x-ipynb+json", "buffer": solved(release)}
+        ]
+    )
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("Submission #2 is queued for grading.")).to_be_visible()
     second = card(page, 2)

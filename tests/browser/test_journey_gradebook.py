@@ -76,8 +76,13 @@ def spread_the_letters(course) -> None:
         student = users.get(username=f"student{n:02d}")
         score_set(item=quizzes[1], student=student, points=5 + n % 5, by=None, source=Source.MANUAL)
     for quiz in quizzes:
-        score_set(item=quiz, student=users.get(username="student11"), points=10, by=None,
-                  source=Source.MANUAL)  # fmt: skip
+        score_set(
+            item=quiz,
+            student=users.get(username="student11"),
+            points=10,
+            by=None,
+            source=Source.MANUAL,
+        )
     project = GradedItem.objects.get(course=course, name="Final project")
     for team, points in PROJECT.items():
         team = Team.objects.get(course=course, name=team)
@@ -191,9 +196,13 @@ def test_the_instructor_imports_midterm_scores_corrects_and_exports_the_gradeboo
     student06 = users.get(username="student06")
     raw06 = Score.objects.get(item=quiz2, student=student06).raw_points  # spread_the_letters
     score_set(
-        item=quiz2, student=student06, points=raw06, by=None, source=Source.MANUAL,
+        item=quiz2,
+        student=student06,
+        points=raw06,
+        by=None,
+        source=Source.MANUAL,
         submitted_at=quiz2.due_at + datetime.timedelta(hours=10),
-    )  # fmt: skip
+    )
     before = midterm_scores()
     assert before == {("student01", "Midterm theory"): ("graded", Decimal(6), None)}
 

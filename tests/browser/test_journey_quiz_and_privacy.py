@@ -106,8 +106,15 @@ def test_a_student_takes_the_week1_quiz_and_reads_the_review(page, live_server, 
     adam = "bias-correction-adam" in drawn
     pool = "bias-correction-adam" if adam else "bias-correction-true-false"
     pool_choice = "Adam" if adam else "True"
-    assert drawn == {"relu-property", "sigmoid-slope", "gd-update", "batchnorm", pool,
-                     "dropout-prevents", "limitation"}  # fmt: skip
+    assert drawn == {
+        "relu-property",
+        "sigmoid-slope",
+        "gd-update",
+        "batchnorm",
+        pool,
+        "dropout-prevents",
+        "limitation",
+    }
     page.shot("started")
 
     # Every question answered; each says "Saved" on its own (the formula with no warning: the
@@ -155,9 +162,11 @@ def test_a_student_takes_the_week1_quiz_and_reads_the_review(page, live_server, 
     question(page, "dropout-prevents").get_by_role("textbox").fill("overfitting")
     refused = question(page, "dropout-prevents").locator(".save-state")
     expect(refused).to_have_text(
-        re.compile(r"^Not saved: this answer arrived at .+, after the deadline \(.+, with 30 s of "
-                   r"grace\)\. The answers you saved before the deadline stand\.$")
-    )  # fmt: skip
+        re.compile(
+            r"^Not saved: this answer arrived at .+, after the deadline \(.+, with 30 s of "
+            r"grace\)\. The answers you saved before the deadline stand\.$"
+        )
+    )
     expect(page.get_by_role("alert")).to_have_text(re.compile(r"^This attempt is closed"))
     expect(question(page, "dropout-prevents").get_by_role("textbox")).to_be_disabled()
     page.shot("refused-after-the-deadline")
@@ -197,9 +206,12 @@ def test_a_student_takes_the_week1_quiz_and_reads_the_review(page, live_server, 
     attempt.refresh_from_db()
     assert (attempt.state, attempt.submitted_by_server, attempt.score) == ("submitted", True, None)
     quiz_services.answer_grade_set(
-        attempt=attempt, question=limitation, points="1.5", feedback="Good; say why it matters.",
+        attempt=attempt,
+        question=limitation,
+        points="1.5",
+        feedback="Good; say why it matters.",
         by=ta,
-    )  # fmt: skip
+    )
     page.reload()
     attempt.refresh_from_db()
     shown = page.get_by_text(re.compile(r"^Score: [\d.]+ / [\d.]+$"))
@@ -355,8 +367,9 @@ def crawl(page, base: str, *, watch=(), roster=None, also=(), limit=150, per_kin
     for url in downloads:  # files and exports: what they hold is watched as a page's HTML is
         response = page.request.get(url)
         body = response.body().lower()
-        visits.append(Visit(url, response.status, url,
-                            found=[s for s in watch if s.lower().encode() in body]))  # fmt: skip
+        visits.append(
+            Visit(url, response.status, url, found=[s for s in watch if s.lower().encode() in body])
+        )
     return visits, downloads
 
 
@@ -397,9 +410,12 @@ def _student02_everywhere(course):
     quiz2 = score_set(item=quiz2_item, student=other, points=7, by=instructor, source="manual")
     regrade_request_create(score=quiz2, student=other, message=SECRET_REGRADE)
     extension_grant(
-        item=assignment.item, student=other, reason=SECRET_EXTENSION, by=instructor,
+        item=assignment.item,
+        student=other,
+        reason=SECRET_EXTENSION,
+        by=instructor,
         due_at=assignment.item.due_at + datetime.timedelta(days=3),
-    )  # fmt: skip
+    )
     score_override(score=quiz2, points="9.25", reason=SECRET_OVERRIDE, by=instructor)
     return submission, quiz2.item
 
@@ -433,17 +449,30 @@ def test_no_page_a_student_can_open_shows_another_students_data(page, live_serve
     student01 = get_user_model().objects.get(username="student01")
     score_set(item=quiz2, student=student01, points=8, by=None, source="manual")
     username, first, last = STUDENT02
-    forbidden = [username, f"{username}@", f"{first} {last}", last, SECRET_ANSWER, SECRET_REGRADE,
-                 SECRET_EXTENSION, SECRET_OVERRIDE, *SECRET_WORDS]  # fmt: skip
+    forbidden = [
+        username,
+        f"{username}@",
+        f"{first} {last}",
+        last,
+        SECRET_ANSWER,
+        SECRET_REGRADE,
+        SECRET_EXTENSION,
+        SECRET_OVERRIDE,
+        *SECRET_WORDS,
+    ]
     roster = _roster_of(username)
 
-    visits, requested = _crawl_as(page, live_server, log_in, "student01", watch=forbidden,
-                                  roster=roster)  # fmt: skip
+    visits, requested = _crawl_as(
+        page, live_server, log_in, "student01", watch=forbidden, roster=roster
+    )
 
     paths = {urlsplit(v.final_url).path for v in visits}
     # The crawl reached the pages where a student's own data lives (so it can find a leak).
-    for expected in ("/courses/pmldl/quizzes/week1/", "/courses/pmldl/grades/",
-                     "/courses/pmldl/assignments/a1/"):  # fmt: skip
+    for expected in (
+        "/courses/pmldl/quizzes/week1/",
+        "/courses/pmldl/grades/",
+        "/courses/pmldl/assignments/a1/",
+    ):
         assert expected in paths, sorted(paths)
     assert any(re.fullmatch(r"/courses/pmldl/grades/\d+/", p) for p in paths), sorted(paths)
     assert [(v.url, v.found) for v in visits if v.found] == []
@@ -510,18 +539,24 @@ def test_every_page_the_instructor_can_reach_works(page, live_server, demo, log_
     _student02_everywhere(demo)
     items = dict(GradedItem.objects.filter(course=demo).values_list("name", "pk"))
     also = [
-        *(f"/courses/pmldl/gradebook/items/{items[name]}/students/student02/"
-          for name in ("Quiz 1", "Quiz 2", "A1: neural network basics")),
+        *(
+            f"/courses/pmldl/gradebook/items/{items[name]}/students/student02/"
+            for name in ("Quiz 1", "Quiz 2", "A1: neural network basics")
+        ),
         "/courses/pmldl/assignments/a1/submissions/1/feedback/?student=student02",
-    ]  # fmt: skip
+    ]
     secrets = [SECRET_ANSWER, SECRET_REGRADE, SECRET_EXTENSION, SECRET_OVERRIDE]
 
-    visits, requested = _crawl_as(page, live_server, log_in, "instructor", watch=secrets,
-                                  also=also, per_kind=3)  # fmt: skip
+    visits, requested = _crawl_as(
+        page, live_server, log_in, "instructor", watch=secrets, also=also, per_kind=3
+    )
 
     paths = {urlsplit(v.final_url).path for v in visits}
-    for expected in ("/courses/pmldl/gradebook/", "/courses/pmldl/regrades/",
-                     "/courses/pmldl/quizzes/week1/grading/"):  # fmt: skip
+    for expected in (
+        "/courses/pmldl/gradebook/",
+        "/courses/pmldl/regrades/",
+        "/courses/pmldl/quizzes/week1/grading/",
+    ):
         assert expected in paths, sorted(paths)
     assert [(v.url, v.status) for v in visits if v.status is None or v.status >= 500] == []
     assert [(v.url, v.status) for v in visits if v.status != 200] == []  # no link to a dead end

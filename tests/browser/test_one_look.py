@@ -20,19 +20,33 @@ UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 STUDENT_PAGES = [
-    "/courses/pmldl/", "/courses/pmldl/quizzes/", "/courses/pmldl/quizzes/week1/",
-    "/courses/pmldl/assignments/", "/courses/pmldl/assignments/a1/", "/courses/pmldl/grades/",
-    "/courses/pmldl/scheme/", "/courses/pmldl/about/",
-]  # fmt: skip
+    "/courses/pmldl/",
+    "/courses/pmldl/quizzes/",
+    "/courses/pmldl/quizzes/week1/",
+    "/courses/pmldl/assignments/",
+    "/courses/pmldl/assignments/a1/",
+    "/courses/pmldl/grades/",
+    "/courses/pmldl/scheme/",
+    "/courses/pmldl/about/",
+]
 STAFF_PAGES = [
-    "/courses/pmldl/", "/courses/pmldl/gradebook/", "/courses/pmldl/gradebook/import/",
-    "/courses/pmldl/extensions/", "/courses/pmldl/regrades/", "/courses/pmldl/scheme/",
-    "/courses/pmldl/quizzes/", "/courses/pmldl/quizzes/week1/",
-    "/courses/pmldl/quizzes/accommodations/", "/courses/pmldl/quizzes/import/",
-    "/courses/pmldl/assignments/", "/courses/pmldl/assignments/a1/",
-    "/courses/pmldl/assignments/a1/manual/", "/courses/pmldl/assignments/import/",
-    "/courses/pmldl/gradebook/items/{item}/students/student01/", "/courses/pmldl/about/",
-]  # fmt: skip
+    "/courses/pmldl/",
+    "/courses/pmldl/gradebook/",
+    "/courses/pmldl/gradebook/import/",
+    "/courses/pmldl/extensions/",
+    "/courses/pmldl/regrades/",
+    "/courses/pmldl/scheme/",
+    "/courses/pmldl/quizzes/",
+    "/courses/pmldl/quizzes/week1/",
+    "/courses/pmldl/quizzes/accommodations/",
+    "/courses/pmldl/quizzes/import/",
+    "/courses/pmldl/assignments/",
+    "/courses/pmldl/assignments/a1/",
+    "/courses/pmldl/assignments/a1/manual/",
+    "/courses/pmldl/assignments/import/",
+    "/courses/pmldl/gradebook/items/{item}/students/student01/",
+    "/courses/pmldl/about/",
+]
 
 
 @pytest.fixture

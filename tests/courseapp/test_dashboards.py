@@ -52,13 +52,19 @@ def test_a_student_sees_their_quizzes_assignments_grade_and_requests(client, dem
     me, instructor = user("student01"), user("instructor")
     quiz_services.accommodation_set(course=demo, student=me, time_factor="1.5")
     a2 = Assignment.objects.get(slug="a2")
-    extension_grant(item=a2.item, student=me, due_at=a2.item.due_at + datetime.timedelta(days=3),
-                    reason="illness", by=instructor)  # fmt: skip
+    extension_grant(
+        item=a2.item,
+        student=me,
+        due_at=a2.item.due_at + datetime.timedelta(days=3),
+        reason="illness",
+        by=instructor,
+    )
     a1 = Assignment.objects.get(slug="a1")
     a1.max_submissions = 5
     a1.save()
-    Submission.objects.create(assignment=a1, student=me, number=1, state="graded", score=7,
-                              max_score=10)  # fmt: skip
+    Submission.objects.create(
+        assignment=a1, student=me, number=1, state="graded", score=7, max_score=10
+    )
     quiz2 = GradedItem.objects.get(name="Quiz 2")  # a paper quiz, scored by hand
     score = score_set(item=quiz2, student=me, points=6, by=instructor, source="manual")
     regrade_request_create(score=score, student=me, message="Question 3 was right.")
@@ -87,8 +93,10 @@ def test_a_student_sees_their_quizzes_assignments_grade_and_requests(client, dem
 
 
 def test_a_student_with_nothing_to_do_is_told_what_comes_next(client, demo):
-    Quiz.objects.update(opens_at=timezone.now() + datetime.timedelta(days=30),
-                        closes_at=timezone.now() + datetime.timedelta(days=31))  # fmt: skip
+    Quiz.objects.update(
+        opens_at=timezone.now() + datetime.timedelta(days=30),
+        closes_at=timezone.now() + datetime.timedelta(days=31),
+    )
     Assignment.objects.all().delete()
 
     html = page(client, "student02")
@@ -116,9 +124,17 @@ def test_a_students_quiz_shows_the_score_that_counts(client, demo, combine, scor
     )
     now = timezone.now()
     for number, score in enumerate(scores, start=1):
-        Attempt.objects.create(quiz=quiz, student=user("student01"), number=number,
-                               state=AttemptState.SUBMITTED, started_at=now, deadline=now,
-                               submitted_at=now, score=score, max_score=10)  # fmt: skip
+        Attempt.objects.create(
+            quiz=quiz,
+            student=user("student01"),
+            number=number,
+            state=AttemptState.SUBMITTED,
+            started_at=now,
+            deadline=now,
+            submitted_at=now,
+            score=score,
+            max_score=10,
+        )
 
     html = page(client, "student01")
 
@@ -129,16 +145,23 @@ def test_the_staff_dashboard_lists_what_waits_for_grading(client, demo):
     a1 = Assignment.objects.get(slug="a1")
     queued = Submission.objects.create(assignment=a1, student=user("student03"), number=1)
     assert queued.state == "queued"
-    failed = Submission.objects.create(assignment=a1, student=user("student04"), number=1,
-                                       state="running")  # fmt: skip
+    failed = Submission.objects.create(
+        assignment=a1, student=user("student04"), number=1, state="running"
+    )
     submission_fail(submission=failed, error="RuntimeError('disk full')")
-    graded = Submission.objects.create(assignment=a1, student=user("student05"), number=1,
-                                       state="graded")  # fmt: skip
+    graded = Submission.objects.create(
+        assignment=a1, student=user("student05"), number=1, state="graded"
+    )
     GradingRun.objects.create(
-        submission=graded, worker="w", isolation="bubblewrap", started_at=timezone.now(),
-        tests=[{"name": "written", "status": "manual", "score": None, "max_score": "2"},
-               {"name": "relu", "status": "passed", "score": "2", "max_score": "2"}],
-    )  # fmt: skip
+        submission=graded,
+        worker="w",
+        isolation="bubblewrap",
+        started_at=timezone.now(),
+        tests=[
+            {"name": "written", "status": "manual", "score": None, "max_score": "2"},
+            {"name": "relu", "status": "passed", "score": "2", "max_score": "2"},
+        ],
+    )
     submit_quiz("student06", "They need a lot of data.")
     submit_quiz("student07", "Hard to interpret.")
     quiz2 = GradedItem.objects.get(name="Quiz 2")  # a paper quiz, scored by hand
@@ -162,20 +185,37 @@ def test_the_staff_dashboard_lists_what_waits_for_grading(client, demo):
     assert "6 to look at" in html  # 1 queued, 1 failed, 1 + 2 by hand, 1 request
     assert "0 attempts in progress · 12 of 20 students submitted" in html  # the demo's 10 + 2
     shortcuts = html.split('aria-label="Shortcuts">')[1].split("</nav>")[0]
-    for shortcut in ("Gradebook", "Import scores (CSV)", "Extensions", "Import a quiz",
-                     "Import an assignment", "Publish items"):  # fmt: skip
+    for shortcut in (
+        "Gradebook",
+        "Import scores (CSV)",
+        "Extensions",
+        "Import a quiz",
+        "Import an assignment",
+        "Publish items",
+    ):
         assert f">{shortcut}" in shortcuts, shortcuts
     assert "No worker has reported yet" in html
 
 
 def test_the_staff_dashboard_shows_each_workers_isolation_and_the_queues(client, demo):
     now = timezone.now()
-    WorkerHeartbeat.objects.create(hostname="gpu1@lab", queues=["default", "gpu"],
-                                   isolation="bubblewrap", device="cuda", pid=10,
-                                   started_at=now, last_seen_at=now)  # fmt: skip
-    WorkerHeartbeat.objects.create(hostname="old@laptop", queues=["default"], isolation="rlimits",
-                                   pid=11, started_at=now, last_seen_at=now - datetime.timedelta(
-                                       minutes=10))  # fmt: skip
+    WorkerHeartbeat.objects.create(
+        hostname="gpu1@lab",
+        queues=["default", "gpu"],
+        isolation="bubblewrap",
+        device="cuda",
+        pid=10,
+        started_at=now,
+        last_seen_at=now,
+    )
+    WorkerHeartbeat.objects.create(
+        hostname="old@laptop",
+        queues=["default"],
+        isolation="rlimits",
+        pid=11,
+        started_at=now,
+        last_seen_at=now - datetime.timedelta(minutes=10),
+    )
     a1 = Assignment.objects.get(slug="a1")
     Submission.objects.create(assignment=a1, student=user("student03"), number=1)
 
@@ -229,10 +269,16 @@ def test_extensions_are_listed_and_granted_on_their_page(client, demo):
         days=2
     )
 
-    response = client.post("/courses/pmldl/extensions/", {
-        "student": "student09", "item": a2.pk, "due_at": later.strftime("%Y-%m-%dT%H:%M"),
-        "reason": "hospital",
-    }, follow=True)  # fmt: skip
+    response = client.post(
+        "/courses/pmldl/extensions/",
+        {
+            "student": "student09",
+            "item": a2.pk,
+            "due_at": later.strftime("%Y-%m-%dT%H:%M"),
+            "reason": "hospital",
+        },
+        follow=True,
+    )
 
     html = response.content.decode()
     assert "may hand in A2: training deep networks until" in html
@@ -241,9 +287,15 @@ def test_extensions_are_listed_and_granted_on_their_page(client, demo):
     earlier = timezone.localtime(a2.due_at, zoneinfo.ZoneInfo(demo.timezone)) - datetime.timedelta(
         days=2
     )
-    response = client.post("/courses/pmldl/extensions/", {
-        "student": "student09", "item": a2.pk, "due_at": earlier.strftime("%Y-%m-%dT%H:%M"),
-    }, follow=True)  # fmt: skip
+    response = client.post(
+        "/courses/pmldl/extensions/",
+        {
+            "student": "student09",
+            "item": a2.pk,
+            "due_at": earlier.strftime("%Y-%m-%dT%H:%M"),
+        },
+        follow=True,
+    )
     assert "moves the due date later, not earlier" in response.content.decode()
     client.force_login(user("student01"))
     assert client.get("/courses/pmldl/extensions/").status_code == 403

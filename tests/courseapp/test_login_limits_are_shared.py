@@ -45,8 +45,12 @@ def _in_another_process(
     env["DATABASE_URL"] = _database_url()  # TEST_RUN_ID is inherited: the same cache keys
     done = subprocess.run(
         [sys.executable, "-c", OTHER_PROCESS, path, username, password, str(count), address],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return [int(code) for code in done.stdout.split()]
 
@@ -91,10 +95,12 @@ def test_a_forged_forwarded_for_header_does_not_dodge_the_throttle(client, db, t
 
     codes = [
         client.post(
-            "/api/auth/token/", {"username": "someone", "password": PASSWORD},
-            REMOTE_ADDR="198.51.100.32", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+            "/api/auth/token/",
+            {"username": "someone", "password": PASSWORD},
+            REMOTE_ADDR="198.51.100.32",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
         ).status_code
         for n in range(25)
-    ]  # fmt: skip
+    ]
 
     assert codes[:20] == [200] * 20 and set(codes[20:]) == {429}

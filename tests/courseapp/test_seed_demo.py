@@ -127,9 +127,11 @@ def test_it_imports_a1_with_its_reference_checks(client, db):
     assert (a1.kind, a1.item.name) == ("notebook", "A1: neural network basics")
     assert a1.item.max_points == 10
     assert set(a1.files.values_list("role", "name")) == {
-        ("source", "a1.ipynb"), ("release", "a1.ipynb"),
-        ("source", "autograder.toml"), ("source", "a1_reference.py"),
-    }  # fmt: skip
+        ("source", "a1.ipynb"),
+        ("release", "a1.ipynb"),
+        ("source", "autograder.toml"),
+        ("source", "a1_reference.py"),
+    }
     client.force_login(get_user_model().objects.get(username="student01"))
     student_version = client.get("/courses/pmldl/assignments/a1/files/a1.ipynb").content
     assert b"def relu(x)" in student_version and b"torch.where(x > 0" not in student_version
@@ -140,8 +142,10 @@ def test_it_imports_a3_with_the_pretrained_weights_for_students(client, db):
 
     a3 = Assignment.objects.get(course__code="pmldl", slug="a3")
     assert (a3.kind, a3.item.name, a3.item.max_points) == (
-        "notebook", "A3: reusing pretrained layers", 10
-    )  # fmt: skip
+        "notebook",
+        "A3: reusing pretrained layers",
+        10,
+    )
     assert ("data", "digits_0_4.safetensors") in set(a3.files.values_list("role", "name"))
     client.force_login(get_user_model().objects.get(username="student01"))
     weights = client.get("/courses/pmldl/assignments/a3/files/digits_0_4.safetensors")

@@ -40,9 +40,13 @@ def quiz(scheme, course):
 @pytest.fixture
 def assignment(scheme, course):
     return graded_item_create(
-        course=course, component="Assignments", name="A1", max_points=10, due_at=DUE,
+        course=course,
+        component="Assignments",
+        name="A1",
+        max_points=10,
+        due_at=DUE,
         published=True,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ def final(course, student, item):
 
 def test_an_imported_cell_on_a_late_score_is_what_counts(assignment, student, ta, course):
     late = DUE + datetime.timedelta(hours=2)  # one day late: 10 → 9
-    scores.score_set(item=assignment, student=student, points=10, by=ta, source="autograder",
-                     submitted_at=late)  # fmt: skip
+    scores.score_set(
+        item=assignment, student=student, points=10, by=ta, source="autograder", submitted_at=late
+    )
 
     report = gradebook_import(course=course, data="username,item,points\nstudent,A1,9.5\n", by=ta)
     again = gradebook_import(course=course, data="username,item,points\nstudent,A1,9.5\n", by=ta)

@@ -140,8 +140,14 @@ def test_the_history_refuses_bulk_edits_and_deletes(quiz, student, ta):
 
 
 def test_changing_an_items_due_date_is_in_each_affected_history(assignment, student, ta):
-    scores.score_set(item=assignment, student=student, points=10, by=None, source="autograder",
-                     submitted_at=DUE + datetime.timedelta(hours=2))  # fmt: skip
+    scores.score_set(
+        item=assignment,
+        student=student,
+        points=10,
+        by=None,
+        source="autograder",
+        submitted_at=DUE + datetime.timedelta(hours=2),
+    )
 
     scores.graded_item_update(
         item=assignment, by=ta, reason="moved", due_at=DUE + datetime.timedelta(days=1)

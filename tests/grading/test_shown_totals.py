@@ -36,10 +36,19 @@ from tests.grading.conftest import LETTERS, SLIDES
 CUTOFFS = tuple(Cutoff(c["letter"], Decimal(c["min_points"])) for c in LETTERS)
 EDGES = [Fraction(e) for e in ("90", "76", "60", "89.5", "75.5", "59.5", "0.5", "100.5")]
 OFFSETS = [
-    Fraction(0), Fraction(-1, 10**7), Fraction(-5, 10**7), Fraction(-1, 10**6),
-    Fraction(-1, 3 * 10**6), Fraction(-1, 10**4), Fraction(-1, 200), Fraction(-51, 10**4),
-    Fraction(1, 10**7), Fraction(1, 3 * 10**6), Fraction(4, 10**3), Fraction(-1, 3),
-]  # fmt: skip
+    Fraction(0),
+    Fraction(-1, 10**7),
+    Fraction(-5, 10**7),
+    Fraction(-1, 10**6),
+    Fraction(-1, 3 * 10**6),
+    Fraction(-1, 10**4),
+    Fraction(-1, 200),
+    Fraction(-51, 10**4),
+    Fraction(1, 10**7),
+    Fraction(1, 3 * 10**6),
+    Fraction(4, 10**3),
+    Fraction(-1, 3),
+]
 TOTALS = sorted({edge + offset for edge in EDGES for offset in OFFSETS if edge + offset >= 0})
 
 
@@ -103,8 +112,11 @@ ONE = Decimal(1)
 
 def test_shown_writes_numbers_plainly():
     assert [shown(v) for v in (Decimal("8.000"), Decimal("7.50"), 0, Decimal("1E+1"))] == [
-        "8", "7.5", "0", "10",
-    ]  # fmt: skip
+        "8",
+        "7.5",
+        "0",
+        "10",
+    ]
     assert shown(0.3) == "0.3" and shown(Fraction(2, 3)) == "0.66" and shown("-1.005") == "-1.01"
 
 
@@ -159,12 +171,16 @@ def test_every_place_shows_a_hair_under_the_edge_below_it(
     assert "75.49" in book and "75.5<" not in book and "75.50" not in book
     rows = {r["username"]: r for r in csv.DictReader(io.StringIO(export))}
     assert [rows["student"][k] for k in ("total", "rounded total", "letter")] == [
-        "75.499999", "75", "C",
-    ]  # fmt: skip
+        "75.499999",
+        "75",
+        "C",
+    ]
     assert rows["student"]["Quizzes total"] == "4.999999"
     assert [rows["other_student"][k] for k in ("total", "rounded total", "letter")] == [
-        "75.5", "76", "B",
-    ]  # fmt: skip
+        "75.5",
+        "76",
+        "B",
+    ]
     by_name = {row["username"]: row["breakdown"] for row in api}
     assert (by_name["student"]["total"], by_name["student"]["rounded_total"]) == ("75.499999", "75")
     assert (my_api["total"], my_api["rounded_total"], my_api["letter"]) == ("75.499999", "75", "C")

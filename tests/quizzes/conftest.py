@@ -15,34 +15,83 @@ from tests.factories import LectureFactory
 from tests.grading.conftest import scheme  # noqa: F401  (the fixture)
 
 QUESTIONS = [
-    {"slug": "relu", "kind": "single", "points": 1, "prompt": "Which does not saturate?",
-     "choices": ["ReLU", "sigmoid", "tanh"], "key": {"answer": 0}},
-    {"slug": "bn", "kind": "multiple", "points": 2, "prompt": "Batch norm...",
-     "choices": ["normalizes", "scales and shifts", "keeps running stats", "divides the lr"],
-     "key": {"answers": [0, 1, 2], "partial": "right_minus_wrong"}},
-    {"slug": "adam", "kind": "true_false", "points": 1, "prompt": "Adam corrects bias.",
-     "key": {"answer": True}},
-    {"slug": "slope", "kind": "numeric", "points": 1, "prompt": "sigma'(0)?",
-     "key": {"answer": 0.25, "abs_tol": 0.001}},
-    {"slug": "dropout", "kind": "short_text", "points": 1, "prompt": "Dropout prevents?",
-     "key": {"accepted": ["overfitting"], "regex": "over-?fit(ting)?"}},
-    {"slug": "gd", "kind": "formula", "points": 2, "prompt": "The update?",
-     "key": {"answer": "theta - eta*dR/dtheta", "symbols": ["theta", "eta", "dR", "dtheta"]}},
-    {"slug": "why", "kind": "free_text", "points": 2, "prompt": "A limitation?",
-     "key": {"rubric": "one point each"}},
-]  # fmt: skip
-RIGHT = {"relu": 0, "bn": [0, 1, 2], "adam": True, "slope": "0.25", "dropout": "Overfitting.",
-         "gd": "-eta*dR/dtheta + theta", "why": "Deep nets need a lot of data."}  # fmt: skip
+    {
+        "slug": "relu",
+        "kind": "single",
+        "points": 1,
+        "prompt": "Which does not saturate?",
+        "choices": ["ReLU", "sigmoid", "tanh"],
+        "key": {"answer": 0},
+    },
+    {
+        "slug": "bn",
+        "kind": "multiple",
+        "points": 2,
+        "prompt": "Batch norm...",
+        "choices": ["normalizes", "scales and shifts", "keeps running stats", "divides the lr"],
+        "key": {"answers": [0, 1, 2], "partial": "right_minus_wrong"},
+    },
+    {
+        "slug": "adam",
+        "kind": "true_false",
+        "points": 1,
+        "prompt": "Adam corrects bias.",
+        "key": {"answer": True},
+    },
+    {
+        "slug": "slope",
+        "kind": "numeric",
+        "points": 1,
+        "prompt": "sigma'(0)?",
+        "key": {"answer": 0.25, "abs_tol": 0.001},
+    },
+    {
+        "slug": "dropout",
+        "kind": "short_text",
+        "points": 1,
+        "prompt": "Dropout prevents?",
+        "key": {"accepted": ["overfitting"], "regex": "over-?fit(ting)?"},
+    },
+    {
+        "slug": "gd",
+        "kind": "formula",
+        "points": 2,
+        "prompt": "The update?",
+        "key": {"answer": "theta - eta*dR/dtheta", "symbols": ["theta", "eta", "dR", "dtheta"]},
+    },
+    {
+        "slug": "why",
+        "kind": "free_text",
+        "points": 2,
+        "prompt": "A limitation?",
+        "key": {"rubric": "one point each"},
+    },
+]
+RIGHT = {
+    "relu": 0,
+    "bn": [0, 1, 2],
+    "adam": True,
+    "slope": "0.25",
+    "dropout": "Overfitting.",
+    "gd": "-eta*dR/dtheta + theta",
+    "why": "Deep nets need a lot of data.",
+}
 
 
 def quiz_yaml(**overrides) -> str:
     now = timezone.now()
     data = {
-        "slug": "week1", "title": "Quiz 1", "lecture": 1, "points": 10,
+        "slug": "week1",
+        "title": "Quiz 1",
+        "lecture": 1,
+        "points": 10,
         "opens_at": (now - datetime.timedelta(hours=1)).isoformat(),
         "closes_at": (now + datetime.timedelta(hours=1)).isoformat(),
-        "time_limit_minutes": 10, "attempts": 1, "review": "after_close", "questions": QUESTIONS,
-    }  # fmt: skip
+        "time_limit_minutes": 10,
+        "attempts": 1,
+        "review": "after_close",
+        "questions": QUESTIONS,
+    }
     data.update(overrides)
     return yaml.safe_dump(data)
 

@@ -22,10 +22,15 @@ def client(api_as, week1, student):
 
 @pytest.mark.parametrize(
     ("content_type", "body"),
-    [("text/plain", BODY), ("application/x-www-form-urlencoded", b"value=0"),
-     ("multipart/form-data; boundary=xx", FORM), ("", BODY), ("application/xml", b"<value/>")],
+    [
+        ("text/plain", BODY),
+        ("application/x-www-form-urlencoded", b"value=0"),
+        ("multipart/form-data; boundary=xx", FORM),
+        ("", BODY),
+        ("application/xml", b"<value/>"),
+    ],
     ids=["text", "urlencoded", "multipart", "none", "xml"],
-)  # fmt: skip
+)
 def test_a_body_that_is_not_json_is_a_400_recorded_as_refused(client, content_type, body):
     response = client.generic("PUT", URL, body, content_type=content_type)
 

@@ -19,12 +19,22 @@ def judged(answer, key=KEY, symbols=SYMBOLS):
 
 @pytest.mark.parametrize(
     "answer",
-    ["theta - eta*dR/dtheta", "-eta*dR/dtheta + theta", "theta-(eta*dR)/dtheta",
-     "theta - eta*(dR/dtheta)", "theta - dR*eta/dtheta", "theta + (-1)*eta*dR/dtheta",
-     "(theta*dtheta - eta*dR)/dtheta", "theta - eta*dR*dtheta**-1", "theta - eta*dR*dtheta^(-1)",
-     "θ − η·dR/dtheta", "theta - 1/dtheta*dR*eta", "2*theta/2 - eta*dR/dtheta",
-     "theta - 0.5*eta*dR/dtheta - eta*dR/(2*dtheta)"],
-)  # fmt: skip
+    [
+        "theta - eta*dR/dtheta",
+        "-eta*dR/dtheta + theta",
+        "theta-(eta*dR)/dtheta",
+        "theta - eta*(dR/dtheta)",
+        "theta - dR*eta/dtheta",
+        "theta + (-1)*eta*dR/dtheta",
+        "(theta*dtheta - eta*dR)/dtheta",
+        "theta - eta*dR*dtheta**-1",
+        "theta - eta*dR*dtheta^(-1)",
+        "θ − η·dR/dtheta",
+        "theta - 1/dtheta*dR*eta",
+        "2*theta/2 - eta*dR/dtheta",
+        "theta - 0.5*eta*dR/dtheta - eta*dR/(2*dtheta)",
+    ],
+)
 def test_it_accepts_equivalent_forms(answer):
     assert judged(answer).right
 

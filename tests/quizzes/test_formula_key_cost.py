@@ -27,14 +27,14 @@ def test_a_key_slower_than_the_budget_is_never_the_students_zero(settings):
     settings.QUIZ_JUDGE_CPU_SECONDS = 0.01  # far less than the key's points take
 
     with pytest.raises(judge.JudgeUnavailable, match="key"):
-        judge.formula_judge(answer="tanh(b + x*a)*(1 - tanh(a*x + b)**2)", key=KEY,
-                            symbols=SYMBOLS)  # fmt: skip
+        judge.formula_judge(answer="tanh(b + x*a)*(1 - tanh(a*x + b)**2)", key=KEY, symbols=SYMBOLS)
 
 
 def test_with_the_key_ready_the_answer_has_the_whole_budget(settings):
     _fresh_judges()
 
-    verdict = judge.formula_judge(answer="tanh(a*x + b)*(1 - tanh(a*x + b)**2)", key=KEY,
-                                  symbols=SYMBOLS)  # fmt: skip
+    verdict = judge.formula_judge(
+        answer="tanh(a*x + b)*(1 - tanh(a*x + b)**2)", key=KEY, symbols=SYMBOLS
+    )
 
     assert verdict.right, verdict.feedback

@@ -61,9 +61,12 @@ def test_a_key_change_judges_such_an_answer_and_goes_through(week1, student, ins
     question = week1.questions.get(slug="gd")
 
     changes = regrading.question_change(
-        question=question, by=instructor, key={"answer": "theta", "symbols": SYMBOLS},
-        reason="simpler", apply=True,
-    )  # fmt: skip
+        question=question,
+        by=instructor,
+        key={"answer": "theta", "symbols": SYMBOLS},
+        reason="simpler",
+        apply=True,
+    )
 
     question.refresh_from_db()
     assert question.key["answer"] == "theta" and changes == []
@@ -71,9 +74,13 @@ def test_a_key_change_judges_such_an_answer_and_goes_through(week1, student, ins
 
 def test_a_constant_key_is_a_key(week1):
     question = question_create(
-        quiz=week1, slug="slope0", kind="formula", prompt="sigma'(0), exactly?", points=1,
+        quiz=week1,
+        slug="slope0",
+        kind="formula",
+        prompt="sigma'(0), exactly?",
+        points=1,
         key={"answer": "1/4", "symbols": []},
-    )  # fmt: skip
+    )
 
     assert formula_judge(answer="exp(0)/(1 + exp(0))**2", key="1/4", symbols=[]).right
     assert not formula_judge(answer="0.25 + 1e-30", key="1/4", symbols=[]).right

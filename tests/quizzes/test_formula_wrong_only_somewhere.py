@@ -68,19 +68,28 @@ def test_a_formula_wrong_only_somewhere_is_wrong(answer, key, symbols):
         (f"x + {RELU_1000}/2", "x + (abs(x - 1000) + x - 1000)/2", ["x"]),
         ("log(1 + exp(x))", "log(1 + exp(-abs(x))) + (x + abs(x))/2", ["x"]),
         ("tanh(abs(x))", "abs(tanh(x))", ["x"]),
-        ("abs(a - b) + abs(b - c) + abs(c - a)", "abs(b - a) + abs(c - b) + abs(a - c)",
-         ["a", "b", "c"]),
+        (
+            "abs(a - b) + abs(b - c) + abs(c - a)",
+            "abs(b - a) + abs(c - b) + abs(a - c)",
+            ["a", "b", "c"],
+        ),
         ("x**(n + 1)/x", "x**n", {"x": "positive", "n": "integer"}),
         # a long sum or product is one level of nesting, as SymPy reads it
-        ("a*b*c*d*e1*f*g*h*i*j*k*l", "l*k*j*i*h*g*f*e1*d*c*b*a",
-         ["a", "b", "c", "d", "e1", "f", "g", "h", "i", "j", "k", "l"]),
-        ("x + x**2 + x**3 + x**4 + x**5 + x**6 + x**7 + x**8 + x**9 + x**10 + x**11 + x**12 + 1",
-         "(x**13 - 1)/(x - 1)", {"x": {"min": 2, "max": 10}}),
+        (
+            "a*b*c*d*e1*f*g*h*i*j*k*l",
+            "l*k*j*i*h*g*f*e1*d*c*b*a",
+            ["a", "b", "c", "d", "e1", "f", "g", "h", "i", "j", "k", "l"],
+        ),
+        (
+            "x + x**2 + x**3 + x**4 + x**5 + x**6 + x**7 + x**8 + x**9 + x**10 + x**11 + x**12 + 1",
+            "(x**13 - 1)/(x - 1)",
+            {"x": {"min": 2, "max": 10}},
+        ),
         # a number is a number, whether written 1e10 or 10**10
         ("x/10000000000", "1e-10*x", ["x"]),
         ("6.02e23*n", "602*10**21*n", {"n": "natural"}),
     ],
-)  # fmt: skip
+)
 def test_the_same_kinds_of_formula_that_are_right_stay_right(answer, key, symbols):
     verdict = judged(answer, key, symbols)
 

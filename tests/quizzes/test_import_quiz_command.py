@@ -40,13 +40,15 @@ def test_a_bad_file_is_refused_whole_with_the_reason(tmp_path):
     [
         ("time_limit_minutes: 10", "time_limit_minutes: ten"),
         ("shuffle_choices: true", "shuffle_choices: maybe"),
-        ("  - {name: optimizers, draw: 1}", "  - {name: optimizers, draw: 1}\n"
-                                            "  - {name: optimizers, draw: 1}"),
+        (
+            "  - {name: optimizers, draw: 1}",
+            "  - {name: optimizers, draw: 1}\n  - {name: optimizers, draw: 1}",
+        ),
         ("key: {answer: 0}", "key: {answer: '0'}"),
         ("slug: week1", "slug: week1\nsurprise: 1"),
     ],
     ids=["minutes", "flag", "pools", "key", "unknown"],
-)  # fmt: skip
+)
 @pytest.mark.usefixtures("quiz", "lecture")
 def test_a_file_with_a_mistake_is_refused_whole_with_a_reason(tmp_path, change, message):
     bad = tmp_path / "bad.yaml"

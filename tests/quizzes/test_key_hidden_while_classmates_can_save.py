@@ -30,9 +30,11 @@ def _what_the_first_student_sees(api, client, student) -> dict:
     page = client.get("/courses/pmldl/quizzes/week1/attempts/1/").content.decode()
     me = api.get("/api/courses/pmldl/grades/me/").json()
     return {
-        "score": data["score"], "key": any("review" in q for q in data["questions"]),
-        "page_key": "Key:" in page, "total": me["breakdown"]["total"],
-    }  # fmt: skip
+        "score": data["score"],
+        "key": any("review" in q for q in data["questions"]),
+        "page_key": "Key:" in page,
+        "total": me["breakdown"]["total"],
+    }
 
 
 def test_the_key_waits_until_no_classmate_can_save(

@@ -24,9 +24,20 @@ def right(given, **key) -> bool:
 
 @pytest.mark.parametrize(
     "answer",
-    ["0.251", "0.249", "0.25", " 0.251 ", "+0.251", "0,251", "2.51e-1", "251E-3", ".2500",
-     "0.2510000000000000000000000000001e0"[:-3], "−0.249e0".replace("−", "")],
-)  # fmt: skip
+    [
+        "0.251",
+        "0.249",
+        "0.25",
+        " 0.251 ",
+        "+0.251",
+        "0,251",
+        "2.51e-1",
+        "251E-3",
+        ".2500",
+        "0.2510000000000000000000000000001e0"[:-3],
+        "−0.249e0".replace("−", ""),
+    ],
+)
 def test_it_accepts_the_key_and_both_bounds_of_its_tolerance(answer):
     assert right(answer, answer=0.25, abs_tol=0.001)
 
@@ -58,9 +69,27 @@ def test_absolute_and_relative_tolerances_include_their_bounds(key, inside, outs
 
 @pytest.mark.parametrize(
     "answer",
-    ["nan", "NaN", "inf", "-Infinity", "1e999999999", "1e-999999999", "0x10", "1_000", "1 000",
-     "0.1.2", "1,000.5", "", "e5", "1e", "--1", "½", "٣", "1" * 150],
-)  # fmt: skip
+    [
+        "nan",
+        "NaN",
+        "inf",
+        "-Infinity",
+        "1e999999999",
+        "1e-999999999",
+        "0x10",
+        "1_000",
+        "1 000",
+        "0.1.2",
+        "1,000.5",
+        "",
+        "e5",
+        "1e",
+        "--1",
+        "½",
+        "٣",
+        "1" * 150,
+    ],
+)
 def test_what_is_not_a_number_we_compute_with_scores_zero_and_warns(answer):
     q = question(answer=0.25, abs_tol=0.001)
 
@@ -73,10 +102,18 @@ def test_what_is_not_a_number_we_compute_with_scores_zero_and_warns(answer):
 
 @pytest.mark.parametrize(
     "key",
-    [{"answer": "nan"}, {"answer": float("inf")}, {"answer": True}, {"answer": 1, "abs_tol": -1},
-     {"answer": 1, "rel_tol": "-0.1"}, {}, {"answer": [1]}, {"answer": 1, "tolerance": 0.1},
-     {"answer": "1e999999999"}],
-)  # fmt: skip
+    [
+        {"answer": "nan"},
+        {"answer": float("inf")},
+        {"answer": True},
+        {"answer": 1, "abs_tol": -1},
+        {"answer": 1, "rel_tol": "-0.1"},
+        {},
+        {"answer": [1]},
+        {"answer": 1, "tolerance": 0.1},
+        {"answer": "1e999999999"},
+    ],
+)
 def test_a_bad_numeric_key_is_refused(key):
     with pytest.raises(ValidationError):
         scoring.key_validate("numeric", key, [])
@@ -84,5 +121,7 @@ def test_a_bad_numeric_key_is_refused(key):
 
 def test_the_key_is_kept_as_the_authors_decimal_text():
     assert scoring.key_validate("numeric", {"answer": 0.1, "abs_tol": 1e-3}, []) == {
-        "answer": "0.1", "abs_tol": "0.001", "rel_tol": "0"
-    }  # fmt: skip
+        "answer": "0.1",
+        "abs_tol": "0.001",
+        "rel_tol": "0",
+    }

@@ -79,12 +79,37 @@ def test_a_value_of_another_kind_is_a_400_with_the_reason(client, slug, value):
 
 @pytest.mark.parametrize(
     "body",
-    ["", "not json", "[0]", "0", "null", '{"value": 0, "extra": 1}', '{"answer": 0}', "{}",
-     '{"value": NaN}', '{"value": Infinity}', "[" * 100_000, '{"value": ' + "9" * 5000 + "}",
-     '{"value": 1e999999}'],
-    ids=["empty", "text", "list", "number", "null", "extra", "other-field", "no-field", "nan",
-         "infinity", "deep", "long-int", "inf-float"],
-)  # fmt: skip
+    [
+        "",
+        "not json",
+        "[0]",
+        "0",
+        "null",
+        '{"value": 0, "extra": 1}',
+        '{"answer": 0}',
+        "{}",
+        '{"value": NaN}',
+        '{"value": Infinity}',
+        "[" * 100_000,
+        '{"value": ' + "9" * 5000 + "}",
+        '{"value": 1e999999}',
+    ],
+    ids=[
+        "empty",
+        "text",
+        "list",
+        "number",
+        "null",
+        "extra",
+        "other-field",
+        "no-field",
+        "nan",
+        "infinity",
+        "deep",
+        "long-int",
+        "inf-float",
+    ],
+)
 def test_a_body_that_is_not_an_answer_is_a_400_and_recorded_as_refused(client, body):
     before = AnswerSave.objects.count()
 

@@ -89,9 +89,15 @@ def test_the_key_is_hidden_until_the_review_opens(api_as, week1, student):
 
 @pytest.mark.parametrize(
     "formula",
-    ["__import__('os').system('touch /tmp/pwned')", "9**9**9**9", "(lambda: 1)()",
-     "theta.__class__.__mro__", "x" * 300, "10**10**10"],
-)  # fmt: skip
+    [
+        "__import__('os').system('touch /tmp/pwned')",
+        "9**9**9**9",
+        "(lambda: 1)()",
+        "theta.__class__.__mro__",
+        "x" * 300,
+        "10**10**10",
+    ],
+)
 def test_a_malicious_formula_is_saved_as_text_refused_as_a_formula_and_scores_zero(
     api_as, week1, student, formula
 ):

@@ -37,15 +37,20 @@ def _refused(api, text: str, match: str) -> None:
     [
         (ONE + "slug: other\n", "given twice"),
         (ONE.replace("  key:\n", "  key: {answer: 1}\n  key:\n"), "given twice"),
-        (ONE.replace("  key:\n    answer: 0\n", "  key: {answer: 1, answer: 0}\n"),
-         "given twice"),
+        (ONE.replace("  key:\n    answer: 0\n", "  key: {answer: 1, answer: 0}\n"), "given twice"),
         (ONE + "True: 1\ntrue: 2\n", "given twice"),
         (ONE.replace("  kind: single", "  <<: {kind: multiple}\n  kind: single"), "merge key"),
         (ONE.replace("  kind: single", "  <<: [{kind: single}, {points: 3}]"), "merge key"),
     ],
-    ids=["top-level", "question", "flow-mapping", "same-value-two-spellings", "merge",
-         "merge-list"],
-)  # fmt: skip
+    ids=[
+        "top-level",
+        "question",
+        "flow-mapping",
+        "same-value-two-spellings",
+        "merge",
+        "merge-list",
+    ],
+)
 def test_a_file_that_says_two_things_is_refused(staff_api, text, match):
     assert yaml.safe_load(text)  # PyYAML alone reads each of these one way, silently
     _refused(staff_api, text, match)

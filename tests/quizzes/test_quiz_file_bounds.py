@@ -45,31 +45,45 @@ def refused(course, text, match: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [ALIAS_BOMB,
-     quiz_yaml().replace("title: Quiz 1", "title: &t Quiz 1\nitem: *t"),
-     "slug: &s week1\ntitle: x\n",
-     "questions: &q []\n"],
+    [
+        ALIAS_BOMB,
+        quiz_yaml().replace("title: Quiz 1", "title: &t Quiz 1\nitem: *t"),
+        "slug: &s week1\ntitle: x\n",
+        "questions: &q []\n",
+    ],
     ids=["bomb", "scalar-alias", "anchor-only", "empty-anchor"],
-)  # fmt: skip
+)
 def test_yaml_anchors_and_aliases_are_refused(ready, text):
     refused(ready, text, "anchor or alias")
 
 
 @pytest.mark.parametrize(
     ("text", "match"),
-    [("x: " + "[" * 50 + "]" * 50, "nested more than"),
-     ("items:\n" + "  - 1\n" * 30_000, "more than 20,000 values"),
-     (b"x" * ((1 << 20) + 1), "larger than 1 MB"),
-     ("x" * ((1 << 20) + 1), "larger than 1 MB"),
-     (b"\xff\xfe", "not UTF-8"),
-     ("- just\n- a list\n", "must be a mapping"),
-     ("slug: !!python/object/apply:os.system ['id']\n", "not valid YAML"),
-     ("slug: [unclosed\n", "not valid YAML"),
-     ("opens_at: 2026-13-45\n", "cannot read"),
-     ("lecture: " + "9" * 5000 + "\n", "cannot read")],
-    ids=["deep", "many", "big-bytes", "big-text", "not-utf8", "list", "python-tag", "syntax",
-         "bad-date", "long-int"],
-)  # fmt: skip
+    [
+        ("x: " + "[" * 50 + "]" * 50, "nested more than"),
+        ("items:\n" + "  - 1\n" * 30_000, "more than 20,000 values"),
+        (b"x" * ((1 << 20) + 1), "larger than 1 MB"),
+        ("x" * ((1 << 20) + 1), "larger than 1 MB"),
+        (b"\xff\xfe", "not UTF-8"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("slug: !!python/object/apply:os.system ['id']\n", "not valid YAML"),
+        ("slug: [unclosed\n", "not valid YAML"),
+        ("opens_at: 2026-13-45\n", "cannot read"),
+        ("lecture: " + "9" * 5000 + "\n", "cannot read"),
+    ],
+    ids=[
+        "deep",
+        "many",
+        "big-bytes",
+        "big-text",
+        "not-utf8",
+        "list",
+        "python-tag",
+        "syntax",
+        "bad-date",
+        "long-int",
+    ],
+)
 def test_files_too_big_deep_or_strange_are_refused(ready, text, match):
     refused(ready, text, match)
 
@@ -169,18 +183,30 @@ def test_every_field_of_every_kind_is_checked_and_named(ready, index, changes, m
 
 @pytest.mark.parametrize(
     ("changes", "match"),
-    [({"slug": "a b"}, "The quiz's slug"), ({"title": ""}, "title must be"),
-     ({"lecture": "one"}, "lecture must be"), ({"lecture": 9}, "no lecture number 9"),
-     ({"points": 0}, "points must be a number above 0"), ({"attempts": 0}, "attempts must be"),
-     ({"combine": "mean"}, "combine must be one of"), ({"review": "sometimes"}, "review must be"),
-     ({"time_limit_minutes": 0}, "time_limit_minutes"), ({"opens_at": "soon"}, "opens_at must"),
-     ({"opens_at": "2026-09-07T10:00:00"}, "with its zone"), ({"questions": []}, "at least one"),
-     ({"questions": "all"}, "at least one"), ({"pools": [{"name": "p", "draw": 0}]}, "draw must"),
-     ({"pools": [{"name": "p", "draw": 5}]}, "Pool p draws 5 but holds 0"),
-     ({"pools": {"name": "p"}}, "pools must be a list"), ({"item": ["x"]}, "item must be"),
-     ({"questions": [{**copy.deepcopy(QUESTIONS[0]), "slug": f"q{i}"} for i in range(201)]},
-      "at most 200")],
-)  # fmt: skip
+    [
+        ({"slug": "a b"}, "The quiz's slug"),
+        ({"title": ""}, "title must be"),
+        ({"lecture": "one"}, "lecture must be"),
+        ({"lecture": 9}, "no lecture number 9"),
+        ({"points": 0}, "points must be a number above 0"),
+        ({"attempts": 0}, "attempts must be"),
+        ({"combine": "mean"}, "combine must be one of"),
+        ({"review": "sometimes"}, "review must be"),
+        ({"time_limit_minutes": 0}, "time_limit_minutes"),
+        ({"opens_at": "soon"}, "opens_at must"),
+        ({"opens_at": "2026-09-07T10:00:00"}, "with its zone"),
+        ({"questions": []}, "at least one"),
+        ({"questions": "all"}, "at least one"),
+        ({"pools": [{"name": "p", "draw": 0}]}, "draw must"),
+        ({"pools": [{"name": "p", "draw": 5}]}, "Pool p draws 5 but holds 0"),
+        ({"pools": {"name": "p"}}, "pools must be a list"),
+        ({"item": ["x"]}, "item must be"),
+        (
+            {"questions": [{**copy.deepcopy(QUESTIONS[0]), "slug": f"q{i}"} for i in range(201)]},
+            "at most 200",
+        ),
+    ],
+)
 def test_every_field_of_the_quiz_is_checked(ready, changes, match):
     refused(ready, quiz_yaml(**changes), match)
 

@@ -54,13 +54,27 @@ def _seen(client, api_as, student, quiz) -> dict:
         "history": api.get(f"/api/courses/pmldl/grades/me/{quiz.item_id}/history/").status_code,
         "attempt": api.get(f"/api/courses/pmldl/quizzes/{quiz.slug}/attempts/1/").json()["score"],
         "home": "Submitted: <strong>8 / 8</strong>" in home,
-    }  # fmt: skip
+    }
 
 
-HIDDEN = {"api_item": ("hidden", None), "api_total": 0, "page_total": 0, "score_page": 404,
-          "history": 404, "attempt": None, "home": False}  # fmt: skip
-SHOWN = {"api_item": ("counted", "10"), "api_total": 10, "page_total": 10, "score_page": 200,
-         "history": 200, "attempt": "8.000", "home": True}  # fmt: skip
+HIDDEN = {
+    "api_item": ("hidden", None),
+    "api_total": 0,
+    "page_total": 0,
+    "score_page": 404,
+    "history": 404,
+    "attempt": None,
+    "home": False,
+}
+SHOWN = {
+    "api_item": ("counted", "10"),
+    "api_total": 10,
+    "page_total": 10,
+    "score_page": 200,
+    "history": 200,
+    "attempt": "8.000",
+    "home": True,
+}
 
 
 @pytest.mark.parametrize(

@@ -46,8 +46,10 @@ def test_the_preview_lists_exactly_the_scores_that_will_change_and_changes_nothi
     relu.refresh_from_db()
     assert relu.key == {"answer": 0} and not QuestionChange.objects.exists()
     assert sorted(Score.objects.values_list("student__username", "raw_points")) == [
-        ("other_student", 0), ("student", 1), ("third", 1)
-    ]  # fmt: skip
+        ("other_student", 0),
+        ("student", 1),
+        ("third", 1),
+    ]
 
 
 def test_applying_changes_those_scores_and_logs_who_why_and_what(three_students, instructor):
@@ -60,12 +62,17 @@ def test_applying_changes_those_scores_and_logs_who_why_and_what(three_students,
 
     assert applied == preview
     log = QuestionChange.objects.get()
-    assert (log.old["key"], log.new["key"], log.changed_by) == ({"answer": 0}, {"answer": 1},
-                                                                 instructor)  # fmt: skip
+    assert (log.old["key"], log.new["key"], log.changed_by) == (
+        {"answer": 0},
+        {"answer": 1},
+        instructor,
+    )
     assert [c["student"] for c in log.changed_scores] == ["other_student", "student"]
     assert dict(Score.objects.values_list("student__username", "raw_points")) == {
-        "other_student": 1, "student": 0, "third": 1
-    }  # fmt: skip
+        "other_student": 1,
+        "student": 0,
+        "third": 1,
+    }
     history = ScoreHistory.objects.filter(score__student__username="student").last()
     assert "relu changed: choice 1 is right" in history.reason and history.changed_by == instructor
 
@@ -74,9 +81,13 @@ def test_keep_higher_means_no_score_goes_down(three_students, instructor):
     relu = Question.objects.get(slug="relu")
 
     changes = question_change(
-        question=relu, key={"answer": 1}, by=instructor, reason="both right", keep_higher=True,
+        question=relu,
+        key={"answer": 1},
+        by=instructor,
+        reason="both right",
+        keep_higher=True,
         apply=True,
-    )  # fmt: skip
+    )
 
     assert changes == [ScoreChange("other_student", 1, 0, 1)]
     assert dict(Score.objects.values_list("student__username", "raw_points"))["student"] == 1

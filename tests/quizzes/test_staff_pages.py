@@ -34,11 +34,14 @@ def test_a_ta_grades_free_text_answers_across_students_and_the_scores_flow(
     client.force_login(ta)
 
     page = client.get(GRADING).content.decode()
-    response = client.post(GRADING, {
-        f"points-{week1.attempts.get(student=student).pk}": "2",
-        f"feedback-{week1.attempts.get(student=student).pk}": "Both parts.",
-        f"points-{week1.attempts.get(student=other_student).pk}": "",  # left waiting
-    })  # fmt: skip
+    response = client.post(
+        GRADING,
+        {
+            f"points-{week1.attempts.get(student=student).pk}": "2",
+            f"feedback-{week1.attempts.get(student=student).pk}": "Both parts.",
+            f"points-{week1.attempts.get(student=other_student).pk}": "",  # left waiting
+        },
+    )
 
     assert "Deep nets need a lot of data." in page and "no idea" in page
     assert response.status_code == 302
@@ -80,8 +83,13 @@ def test_statistics_after_close_give_means_choices_and_discrimination(week1, cou
     assert relu.discrimination == pytest.approx(1.0)
     assert [bar.count for bar in stats.scores.bars] == [2, 0, 0, 0, 0, 0, 0, 0, 0, 2]
     # Per question, in the table's order: relu right half the time, why 2 of 2 points half the time
-    shares = dict(zip([q.question.slug for q in stats.questions],
-                      [bar.count for bar in stats.per_question.bars], strict=True))  # fmt: skip
+    shares = dict(
+        zip(
+            [q.question.slug for q in stats.questions],
+            [bar.count for bar in stats.per_question.bars],
+            strict=True,
+        )
+    )
     assert shares["relu"] == 50 and shares["why"] == 50 and shares["adam"] == 50
     assert [bar.label for bar in stats.per_question.bars][:2] == ["Q1", "Q2"]
 

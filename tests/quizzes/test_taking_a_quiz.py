@@ -83,8 +83,10 @@ def test_every_save_is_appended_never_overwritten(week1, student):
         services.answer_save(attempt=attempt, question=question, value=text)
 
     assert list(AnswerSave.objects.values_list("value", flat=True)) == [
-        "under", "overfit", "overfitting"
-    ]  # fmt: skip
+        "under",
+        "overfit",
+        "overfitting",
+    ]
 
 
 def test_the_beat_task_submits_abandoned_attempts_with_their_last_saved_answers(
@@ -210,10 +212,15 @@ def test_highest_attempt_counts_when_the_quiz_says_so(week1, student, course):
 
 def test_pools_and_shuffling_are_per_student_and_stay_put(scheme, lecture, course):
     pooled = [{**q, "pool": "three"} for q in QUESTIONS[:3]] + QUESTIONS[3:]
-    quiz = quiz_import(course=course, text=quiz_yaml(
-        questions=pooled, pools=[{"name": "three", "draw": 2}], shuffle_questions=True,
-        shuffle_choices=True,
-    ))  # fmt: skip
+    quiz = quiz_import(
+        course=course,
+        text=quiz_yaml(
+            questions=pooled,
+            pools=[{"name": "three", "draw": 2}],
+            shuffle_questions=True,
+            shuffle_choices=True,
+        ),
+    )
     layouts = []
     for n in range(8):
         user = UserFactory(username=f"s{n}")
@@ -254,8 +261,9 @@ def test_a_quiz_score_is_never_counted_late_against_its_items_due_date(db):
 
     course = demo_seed(with_admin=False).course
     quiz = Quiz.objects.get(slug="week1")
-    graded_item_update(item=quiz.item, by=None, reason="test",
-                       due_at=quiz.opens_at - datetime.timedelta(days=30))  # fmt: skip
+    graded_item_update(
+        item=quiz.item, by=None, reason="test", due_at=quiz.opens_at - datetime.timedelta(days=30)
+    )
     student = get_user_model().objects.get(username="student05")
     attempt = services.attempt_start(quiz=quiz, student=student)
     for question in Question.objects.filter(pk__in=attempt.question_pks, kind="true_false"):

@@ -43,10 +43,11 @@ def course_nav(context):
         {
             "label": label,
             "url": reverse(name, kwargs={"course_code": course.code}),
-            "current": any(current == m or (m.endswith("-") and current.startswith(m))
-                           for m in members),
+            "current": any(
+                current == m or (m.endswith("-") and current.startswith(m)) for m in members
+            ),
         }
         for label, name, members in sections
-    ]  # fmt: skip
+    ]
     # Every time on a course's pages is in the course's zone: say which, once, on every page.
     return {"course": course, "links": links, "zone": zone_label(course)}

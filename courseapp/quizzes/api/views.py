@@ -26,8 +26,17 @@ class QuizOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Quiz
-        fields = ["slug", "title", "lecture", "opens_at", "closes_at", "time_limit_seconds",
-                  "attempts_allowed", "combine", "review"]  # fmt: skip
+        fields = [
+            "slug",
+            "title",
+            "lecture",
+            "opens_at",
+            "closes_at",
+            "time_limit_seconds",
+            "attempts_allowed",
+            "combine",
+            "review",
+        ]
 
     def get_time_limit_seconds(self, quiz) -> int:
         return int(quiz.time_limit.total_seconds())
@@ -55,13 +64,17 @@ def attempt_data(attempt: Attempt) -> dict:
         if "review" in question:
             question["review"]["explanation_html"] = str(question["review"]["explanation_html"])
     return {
-        "number": attempt.number, "state": attempt.state, "started_at": attempt.started_at,
-        "deadline": attempt.deadline, "server_now": now,
+        "number": attempt.number,
+        "state": attempt.state,
+        "started_at": attempt.started_at,
+        "deadline": attempt.deadline,
+        "server_now": now,
         "seconds_left": max(0.0, (attempt.deadline - now).total_seconds()),
         "submitted_at": attempt.submitted_at,
-        "score": attempt.score if score_visible else None, "max_score": attempt.max_score,
+        "score": attempt.score if score_visible else None,
+        "max_score": attempt.max_score,
         "questions": questions,
-    }  # fmt: skip
+    }
 
 
 class QuizApi(APIView):
@@ -74,8 +87,10 @@ class QuizApi(APIView):
     def attempt(self, slug: str, number: int) -> Attempt:
         return get_object_or_404(
             Attempt.objects.select_related("quiz__course"),
-            quiz=self.quiz(slug), student=self.request.user, number=number,
-        )  # fmt: skip
+            quiz=self.quiz(slug),
+            student=self.request.user,
+            number=number,
+        )
 
 
 class QuizListApi(QuizApi):
@@ -125,9 +140,10 @@ class AnswerApi(QuizApi):
     parser_classes = [BoundedJSONParser]
 
     @extend_schema(
-        request=AnswerInput, responses={200: SavedOutput, 400: None, 409: None},
+        request=AnswerInput,
+        responses={200: SavedOutput, 400: None, 409: None},
         summary="Save an answer",
-    )  # fmt: skip
+    )
     def put(self, request, course_code: str, slug: str, number: int, question: str):
         """Appends the answer to the attempt's log. 400 with the reason for a body that is not
         ``{"value": ...}`` with an answer of the question's kind; 409 with the reason when it
@@ -225,9 +241,10 @@ class QuestionChangeApi(QuizApi):
     course_resource = "quizzes"
 
     @extend_schema(
-        request=QuestionChangeInput, responses=ScoreChangeOutput(many=True),
+        request=QuestionChangeInput,
+        responses=ScoreChangeOutput(many=True),
         summary="Change a key or points: preview, then apply (staff)",
-    )  # fmt: skip
+    )
     def post(self, request, course_code: str, slug: str, question: str):
         """Every attempt score the change would alter; with ``apply``, alters them and logs it."""
         found = get_object_or_404(Question, quiz=self.quiz(slug), slug=question)

@@ -28,10 +28,12 @@ class Command(BaseCommand):
         imp.add_argument("file", help="CSV file ('-' for standard input)")
         imp.add_argument("--dry-run", action="store_true", help="validate and report only")
         imp.add_argument(
-            "--as", dest="as_user", metavar="USERNAME",
+            "--as",
+            dest="as_user",
+            metavar="USERNAME",
             help="a staff member the history names as making the changes (default: nobody; "
             "the history shows the change as an import without a person)",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, action: str, course: str, **options):
         found = Course.objects.filter(code=course).first()
