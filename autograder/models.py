@@ -61,6 +61,11 @@ class Assignment(models.Model):
     def __str__(self) -> str:
         return f"{self.course.code}/{self.slug}"
 
+    @property
+    def max_upload_bytes(self) -> int:
+        """The most an upload may hold, zipped or not: what every way of submitting refuses past."""
+        return self.max_upload_kb * 1024
+
 
 class FileRole(models.TextChoices):
     SOURCE = "source", "Instructor's source (solutions and hidden tests)"

@@ -100,7 +100,7 @@ def assignment_detail(request, course, slug: str):
     if request.method == "POST":
         try:
             files = uploads.read_uploaded(
-                request.FILES.getlist("file"), max_bytes=assignment.max_upload_kb * 1024
+                request.FILES.getlist("file"), max_bytes=assignment.max_upload_bytes
             )
             submission = submission_create(assignment=assignment, student=request.user, files=files)
         except ValidationError as exc:

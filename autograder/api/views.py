@@ -81,7 +81,7 @@ class SubmissionListApi(AssignmentApi):
         data = SubmitInput(data=request.data)
         data.is_valid(raise_exception=True)
         files = uploads.read_uploaded(
-            data.validated_data["file"], max_bytes=assignment.max_upload_kb * 1024
+            data.validated_data["file"], max_bytes=assignment.max_upload_bytes
         )
         submission = submission_create(assignment=assignment, student=request.user, files=files)
         return Response(SubmittedOutput(submission).data, status=status.HTTP_201_CREATED)

@@ -49,7 +49,7 @@ def check_submission(assignment: Assignment, files: dict[str, bytes]) -> dict[st
         raise ValidationError(f"Upload {listing(expected)} (or a zip of them).")
     if not files:
         raise ValidationError(f"Upload your notebook, {listing(expected)}.")
-    files = uploads.unpack(files, max_bytes=assignment.max_upload_kb * 1024)
+    files = uploads.unpack(files, max_bytes=assignment.max_upload_bytes)
     if assignment.kind == AssignmentKind.PYTHON:
         return _check_python(expected, files)
     if len(expected) > 1:
