@@ -49,9 +49,8 @@ def test_a_training_check_scores_held_out_accuracy(old, new, points, message):
     }
 
 
-def test_training_feedback_says_what_is_wrong_with_the_predictions():
-    import torch
-
+def _digits_check():
+    """A training check on digits 5-9 with a tenth of the rows to train on, seed 5."""
     [check] = parse(
         [
             {
@@ -67,6 +66,13 @@ def test_training_feedback_says_what_is_wrong_with_the_predictions():
         ],
         default_module="nn",
     )
+    return check
+
+
+def test_training_feedback_says_what_is_wrong_with_the_predictions():
+    import torch
+
+    check = _digits_check()
     *_, y_test = dataset_split(check)
     n = len(y_test)
 
@@ -141,21 +147,7 @@ def test_a_model_that_trains_when_asked_to_predict_is_over_budget_in_python_file
 
 
 def test_an_implausible_held_out_accuracy_is_pointed_out_to_staff():
-    [check] = parse(
-        [
-            {
-                "name": "t",
-                "kind": "training",
-                "target": "fit",
-                "points": 2,
-                "classes": [5, 6, 7, 8, 9],
-                "thresholds": [[0.9, 2]],
-                "train_fraction": 0.1,
-                "seed": 5,
-            }
-        ],
-        default_module="nn",
-    )
+    check = _digits_check()
     *_, y_test = dataset_split(check)
 
     perfect = implausible(check, {"predictions": y_test.clone()})
