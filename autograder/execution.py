@@ -25,6 +25,7 @@ PYRUNNER = Path(__file__).with_name("pyrunner.py")
 PROBES = Path(__file__).with_name("probes.py")
 PYTESTER = Path(__file__).with_name("pytester.py")
 KEYHOLDER = Path(__file__).with_name("keyholder.py")  # the runners' key and report channel
+FORKSERVER = Path(__file__).with_name("forkserver.py")  # starts the runners' kernel and testers
 GUARD = Path(__file__).with_name("guard.py")  # the checks' guard, sealed first (probes' sibling)
 MAX_COLLECTED_BYTES = 64 * 2**20
 # Names the runners use in the scratch directory; an assignment's own files may not take them.
@@ -39,6 +40,8 @@ RESERVED_NAMES = frozenset(
         "probes.py",
         "guard.py",
         "pyrunner-hidden.json",
+        "forkserver.py",
+        "keyholder.py",
     }
 )
 MAX_STATUS_BYTES = 64 * 1024
@@ -172,7 +175,7 @@ def _scratch(files: dict[str, bytes], runners: tuple[Path, ...]):
         programs.mkdir()
         for name, content in files.items():
             (work / name).write_bytes(content)
-        for program in (*runners, KEYHOLDER, PROBES, GUARD):
+        for program in (*runners, KEYHOLDER, FORKSERVER, PROBES, GUARD):
             shutil.copyfile(program, programs / program.name)
         yield work, programs
 

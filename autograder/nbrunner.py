@@ -40,12 +40,14 @@ was before any student cell ran, and the worker knows the outputs it vouches for
 may ask for its own time limit (``timeout``).
 """
 
+import contextlib
 import hashlib
 import hmac
 import importlib.util
 import json
 import os
 import secrets
+import signal
 import sys
 import time
 
@@ -57,10 +59,16 @@ sys.modules.setdefault("rfc3987_syntax", None)
 # path).
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 
+import forkserver  # noqa: E402
 import keyholder  # noqa: E402
 import nbformat  # noqa: E402
+from jupyter_client.connect import write_connection_file  # noqa: E402
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUNNER_MODULES = ("nbrunner", "pyrunner", "pytester", "keyholder", "forkserver", "zygote")
 
 # Evaluated in the kernel before each test cell, as a user expression (which does not pass through
 # IPython's input transformers): it undoes the usual ways a notebook changes how later cells run
@@ -80,6 +88,72 @@ GUARD = """(lambda ip, sys: (
     sys.settrace(None),
     sys.setprofile(None),
     NONCE)[-1])(get_ipython(), __import__("sys"))"""
+
+
+def kernel(connection_file: str) -> None:
+    """The kernel, in a process the fork server started: what ``python -m ipykernel_launcher -f
+    FILE`` (the python3 kernelspec) does, with what this process had imported already (in a warm
+    sandbox, torch). The runners' own folder and modules are taken off the path first."""
+    for name in RUNNER_MODULES:
+        sys.modules.pop(name, None)
+    sys.path[:] = [entry for entry in sys.path if entry not in ("", HERE)]
+    launcher = importlib.util.find_spec("ipykernel_launcher")
+    sys.argv = [launcher.origin if launcher else "ipykernel_launcher", "-f", connection_file]
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance(argv=[*sys.argv[1:], "--HistoryManager.hist_file=:memory:"])
+
+
+class _ForkedKernelManager(AsyncKernelManager):
+    """The kernel the fork server started, for nbclient: alive while its process is, interrupted
+    with SIGINT to its process group (as the python3 kernelspec's "signal" mode does)."""
+
+    proc = None
+
+    @property
+    def has_kernel(self) -> bool:
+        return self.proc is not None
+
+    async def _async_is_alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    is_alive = _async_is_alive
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGINT)
+
+    interrupt_kernel = _async_interrupt_kernel
+
+    async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        self.stop()
+
+    shutdown_kernel = _async_shutdown_kernel
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.kill()
+            self.proc.wait()
+            self.proc.close()
+            self.proc = None
+
+
+def _start_kernel(server) -> _ForkedKernelManager:
+    """A kernel started by the fork server, on the loopback of the sandbox's own network, with
+    its connection file where jupyter puts it (the runtime folder under HOME)."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = jupyter_runtime_dir()
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"kernel-{secrets.token_hex(8)}.json")
+    write_connection_file(path, ip="127.0.0.1", key=secrets.token_hex(16).encode())
+    manager = _ForkedKernelManager(kernel_name="python3")
+    manager.load_connection_file(path)
+    manager.proc = server.spawn("kernel", [path])
+    return manager
 
 
 class PreflightFailed(RuntimeError):
@@ -146,6 +220,8 @@ def main(
     output_bytes: int,
     student_cells: set[int],
 ) -> None:
+    # Before the key: the kernel is forked from this server, which never sees it.
+    server = forkserver.ForkServer({"kernel": kernel})
     key, report = keyholder.take_key()
     notebook = nbformat.read(source, as_version=4)
     # It holds the hidden tests: the student's cells must not read them before they run.
@@ -239,6 +315,7 @@ def main(
                 )
             )
 
+    manager = None
     client = NotebookClient(
         notebook,
         timeout=cell_timeout,
@@ -257,6 +334,7 @@ def main(
     # claiming to be setup would shift every index reported (and which cell is the student's).
     setup = notebook.cells[:1] if stash else []
     try:
+        manager = client.km = _start_kernel(server)
         client.execute()
         status["state"] = "finished"
     except DeadKernelError as exc:
@@ -266,6 +344,8 @@ def main(
     except Exception as exc:  # the kernel could not start, or nbclient failed: for staff
         status.update(state="runner_error", message=repr(exc)[-2000:])
     finally:
+        if manager is not None:
+            manager.stop()
         for name, content in kept.items():  # the kernel is gone: the checks' outputs come back
             with open(name, "wb") as handle:
                 handle.write(content)
@@ -282,6 +362,10 @@ def main(
             json.dump({"status": status, "mac": mac}, handle, sort_keys=True)
 
 
+def cli(argv: list[str]) -> None:
+    cells = {int(index) for index in argv[5].split(",") if index}
+    main(argv[0], argv[1], argv[2], int(argv[3]), int(argv[4]), cells)
+
+
 if __name__ == "__main__":
-    cells = {int(index) for index in sys.argv[6].split(",") if index}
-    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), cells)
+    cli(sys.argv[1:])

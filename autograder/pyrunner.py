@@ -54,12 +54,12 @@ import os
 import secrets
 import selectors
 import signal
-import subprocess
 import sys
 import time
 
 # The siblings copied beside this file, in its read-only folder (``-I`` leaves it off the path).
 sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+import forkserver
 import keyholder
 import pytester
 
@@ -76,31 +76,29 @@ def _line_limit(spec: dict) -> int:
 # The runner: holds the key, enforces the time per test, signs the results.
 
 
-def _start_tester(payload: bytes):
-    """A tester, isolated, from ``pytester.py`` beside this file (read-only: see the module's
-    docstring); ``payload`` on its standard input."""
+def _start_tester(server, payload: bytes):
+    """A tester, forked by the fork server (which split off before this process read its key:
+    see ``forkserver``); ``payload`` on its standard input."""
     read, write = os.pipe()
     go_read, go_write = os.pipe()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-I",
-            "-B",
-            os.path.join(os.path.dirname(os.path.abspath(__file__)), "pytester.py"),
-            str(write),
-            str(go_read),
-        ],
-        pass_fds=(write, go_read),
-        stdin=subprocess.PIPE,
-        start_new_session=True,
-    )
-    os.close(write)
-    os.close(go_read)
-    with contextlib.suppress(OSError):  # a tester that died at once: its end tells the rest
-        proc.stdin.write(payload)
-    with contextlib.suppress(OSError):
-        proc.stdin.close()
+    stdin_read, stdin_write = os.pipe()
+    try:
+        proc = server.spawn("tester", fds=(write, go_read), stdin=stdin_read)
+    finally:
+        for fd in (write, go_read, stdin_read):
+            os.close(fd)
+    # A tester that died at once: its end tells the rest.
+    with contextlib.suppress(OSError), open(stdin_write, "wb") as stdin:
+        stdin.write(payload)
     return proc, os.fdopen(read, "rb"), os.fdopen(go_write, "wb", buffering=0)
+
+
+def tester(report_fd: int, go_fd: int) -> None:
+    """The tester's process: ``pytester`` with the runners' modules off the path it imports the
+    student's code with."""
+    for name in ("pyrunner", "nbrunner", "keyholder", "forkserver", "zygote"):
+        sys.modules.pop(name, None)
+    pytester.tester(report_fd, go_fd)
 
 
 def _group_end(tests: list[dict], start: int) -> int:
@@ -172,6 +170,7 @@ def _stop(proc) -> str:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     code = proc.wait()
+    proc.close()
     if code is None or code == -signal.SIGKILL:
         return ""
     return f"exit code {code}" if code >= 0 else f"signal {signal.Signals(-code).name}"
@@ -204,7 +203,7 @@ def _lines(stream, deadline_for, line_limit: int):
             return
 
 
-def run_tests(spec: dict, bundle: dict, report=lambda stage: None) -> dict:
+def run_tests(server, spec: dict, bundle: dict, report=lambda stage: None) -> dict:
     tests = spec["tests"]
     results: list[dict | None] = [None] * len(tests)
     timeout = spec["test_timeout"]
@@ -217,7 +216,8 @@ def run_tests(spec: dict, bundle: dict, report=lambda stage: None) -> dict:
     while start < len(tests):
         began, stop = start, _group_end(tests, start)
         probe_keys.append(secrets.token_hex(32))
-        proc, stream, go = _start_tester(_payload(spec, bundle, start, stop, probe_keys[-1]))
+        payload = _payload(spec, bundle, start, stop, probe_keys[-1])
+        proc, stream, go = _start_tester(server, payload)
         current = {"index": None, "deadline": time.monotonic() + IMPORT_TIMEOUT}
         reason = ""
         messages = _lines(stream, lambda: current["deadline"], line_limit)  # noqa: B023
@@ -298,6 +298,8 @@ def run_tests(spec: dict, bundle: dict, report=lambda stage: None) -> dict:
 
 
 def main(spec_path: str, status_path: str, hidden_path: str) -> None:
+    # Before the key: the testers are forked from this server, which never sees it.
+    server = forkserver.ForkServer({"tester": tester})
     key, report = keyholder.take_key()
     with open(spec_path) as handle:
         spec = json.load(handle)
@@ -308,12 +310,16 @@ def main(spec_path: str, status_path: str, hidden_path: str) -> None:
     for path in (spec_path, hidden_path):  # out of the folder before any of the student's code
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
-    status = run_tests(spec, bundle, report)
+    status = run_tests(server, spec, bundle, report)
     status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")
     mac = hmac.new(key, b"\0" + status_bytes, hashlib.sha256).hexdigest()
     with open(status_path, "w") as handle:
         json.dump({"status": status, "mac": mac}, handle, sort_keys=True)
 
 
+def cli(argv: list[str]) -> None:
+    main(argv[0], argv[1], argv[2])
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3])
+    cli(sys.argv[1:])
