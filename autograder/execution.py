@@ -18,7 +18,7 @@ from nbformat import NotebookNode
 
 from autograder import notebooks
 from autograder.failures import SandboxDidNotStart, StoppedBeforeStudentCode, WorkerExhausted
-from autograder.sandbox import Limits, SandboxResult, host, run_sandboxed
+from autograder.sandbox import Limits, SandboxResult, host, run_sandboxed, warm
 
 RUNNER = Path(__file__).with_name("nbrunner.py")
 PYRUNNER = Path(__file__).with_name("pyrunner.py")
@@ -168,7 +168,7 @@ def _scratch(files: dict[str, bytes], runners: tuple[Path, ...]):
     student's code may write anything in ``work``: a runner that ran a file from there again (a
     test process restarted after a crash) or imported a module from there before it has its key
     would run what the student's code wrote. Both removed after."""
-    with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="grade-", dir=warm.scratch_parent()) as scratch:
         root = Path(scratch)
         work, programs = root / "work", root / "programs"
         work.mkdir()
@@ -209,6 +209,7 @@ def _run(
         replaced_files=shown,
         report=True,
         readonly_paths=[runner.parent],
+        warm=(runner.stem, args),
     )
     return result, key
 

@@ -346,6 +346,7 @@ def main(
     finally:
         if manager is not None:
             manager.stop()
+        server.close()
         for name, content in kept.items():  # the kernel is gone: the checks' outputs come back
             with open(name, "wb") as handle:
                 handle.write(content)

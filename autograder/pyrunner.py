@@ -310,7 +310,10 @@ def main(spec_path: str, status_path: str, hidden_path: str) -> None:
     for path in (spec_path, hidden_path):  # out of the folder before any of the student's code
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
-    status = run_tests(server, spec, bundle, report)
+    try:
+        status = run_tests(server, spec, bundle, report)
+    finally:
+        server.close()
     status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")
     mac = hmac.new(key, b"\0" + status_bytes, hashlib.sha256).hexdigest()
     with open(status_path, "w") as handle:

@@ -15,6 +15,7 @@ from pathlib import Path
 # By module, not ``from autograder.sandbox import``: submodules never import the package.
 import autograder.sandbox.bubblewrap as bubblewrap
 import autograder.sandbox.host as host
+import autograder.sandbox.warm as warm
 from autograder.failures import InfrastructureFault
 from autograder.sandbox.limits import Limits, SandboxResult
 from autograder.sandbox.supervisor import Spawn, supervise
@@ -55,6 +56,7 @@ def run_sandboxed(
     readonly_paths: Sequence[Path] = (),
     replaced_files: dict[Path, Path] | None = None,
     report: bool = False,
+    warm: tuple[str, list[str]] | None = None,
 ) -> SandboxResult:
     """Run ``argv`` in ``workdir`` under ``limits``; see the module docstring. ``env`` is added to
     a minimal environment (PATH, HOME=workdir, LANG, PYTHONDONTWRITEBYTECODE), never to the
@@ -81,7 +83,14 @@ def run_sandboxed(
         try:
             extra = {REPORT_FD_ENV: str(report_write)} if report else {}
             child_env = host.minimal_env(workdir, {**(env or {}), **extra})
-            if level == "bubblewrap":
+            warm_spawn = None
+            if level == "bubblewrap" and warm is not None:
+                warm_spawn = _warm_spawn(
+                    warm, workdir, child_env, limits, uid, stdin, report_write, replaced_files
+                )
+            if warm_spawn is not None:
+                spawn = warm_spawn
+            elif level == "bubblewrap":
                 spawn = _bubblewrap_spawn(
                     argv, workdir, child_env, limits, readonly, uid, replaced_files or {}
                 )
@@ -117,6 +126,29 @@ def _bubblewrap_spawn(argv, workdir, env, limits, readonly, uid, replaced) -> Sp
     )
     fds = (lifeline_read,) + (() if filter_fd is None else (filter_fd,))
     return Spawn(command, "bubblewrap", pass_fds=fds, hold_fds=(lifeline_write,))
+
+
+def _warm_spawn(warm_run, workdir, env, limits, uid, stdin, report_write, replaced) -> Spawn | None:
+    if report_write is None:
+        return None  # the runners always report
+    if host.is_root():
+        host.give_workdir_to(workdir, uid)
+    runner, args = warm_run
+    started = warm.start(
+        runner,
+        list(args),
+        workdir=workdir,
+        env=env,
+        limits=limits,
+        uid=uid,
+        has_stdin=stdin is not None,
+        report_write=report_write,
+        replaced=replaced or {},
+    )
+    if started is None:
+        return None
+    process, hold = started
+    return Spawn([runner, *args], "bubblewrap", hold_fds=hold, process=process)
 
 
 def _rlimits_spawn(argv, workdir, env, readonly, uid) -> Spawn:

@@ -51,6 +51,8 @@ class Spawn:
     hold_fds: tuple[int, ...] = ()  # kept open here until the run is over, then closed
     watch_dir: Path | None = None  # the scratch directory, held to Limits.disk_*
     report_fd: int | None = None  # the read end of the report channel, closed when the run ends
+    # Already started elsewhere (a warm sandbox: ``warm.WarmProcess``), instead of ``argv``.
+    process: object | None = None
 
 
 class _Head:
@@ -77,7 +79,11 @@ class _Head:
 def supervise(spawn: Spawn, limits: Limits, stdin: bytes | None) -> SandboxResult:
     started = time.monotonic()
     try:
-        proc = _start(spawn, limits, has_stdin=stdin is not None)
+        if spawn.process is not None:
+            proc = spawn.process
+            _close(spawn.pass_fds)
+        else:
+            proc = _start(spawn, limits, has_stdin=stdin is not None)
     except OSError as exc:  # the program itself could not be started (rlimits fallback only)
         _close(spawn.hold_fds)
         _close(() if spawn.report_fd is None else (spawn.report_fd,))
@@ -135,8 +141,10 @@ class _Run:
         self.started, self.deadline = started, started + limits.wall_seconds
         self.disk_check_at = started if spawn.watch_dir is not None else None
         self.pending = memoryview(stdin or b"")
+        if getattr(proc, "is_sandbox_init", False):  # a warm sandbox's pid 1 itself
+            self.sandbox_init = (proc.pid, os.dup(proc.pidfd))
         try:
-            self.pidfd = os.pidfd_open(proc.pid)
+            self.pidfd = os.dup(proc.pidfd) if hasattr(proc, "pidfd") else os.pidfd_open(proc.pid)
         except OSError:  # kernels before 5.3: do not leave the child running
             self._kill_group()
             proc.wait()
@@ -254,6 +262,9 @@ class _Run:
         self._kill_group()
 
     def _kill_group(self) -> None:
+        if hasattr(self.proc, "kill_group"):
+            self.proc.kill_group()
+            return
         # Safe from pid reuse: the child is reaped only after this, so its pid, which is the
         # group's id, cannot have been given to another process.
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -262,7 +273,10 @@ class _Run:
     def reap(self) -> None:
         self.ended_at = time.monotonic()
         self._kill_group()
-        _, self.status, self.usage = os.wait4(self.proc.pid, 0)
+        if hasattr(self.proc, "reap"):
+            self.status, self.usage = self.proc.reap()
+        else:
+            _, self.status, self.usage = os.wait4(self.proc.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(self.status)  # Popen must not reap it
         os.close(self.pidfd)
         if self.sandbox_init is not None:
