@@ -85,18 +85,18 @@ def warm_up() -> None:
     import torch
 
     torch.set_num_threads(1)  # a fork of a process whose thread pool ran can deadlock
-    with contextlib.suppress(Exception):
-        import torch._dynamo  # noqa: F401 - the guard's dispatch mode pulls it in at first use
+    with contextlib.suppress(Exception):  # the guard's dispatch mode pulls it in at first use
+        import torch._dynamo
     with contextlib.suppress(Exception):
         import numpy  # noqa: F401
     import guard  # noqa: F401
+    import ipykernel.ipkernel
     import ipykernel.kernelapp  # noqa: F401
-    import ipykernel.ipkernel  # noqa: F401
     import nbrunner  # noqa: F401
     import probes  # noqa: F401
     import pyrunner  # noqa: F401
 
-    torch.ones(2) + torch.ones(2)  # noqa: B018 - the first op's one-time setup, done here
+    torch.ones(2) + torch.ones(2)  # the first op's one-time setup, done here
 
 
 def _vm_size() -> int:

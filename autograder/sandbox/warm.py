@@ -155,7 +155,8 @@ class Zygote:
             self.close()
             raise RuntimeError("the zygote did not start")
         self.loaded = int(reply.get("loaded", 0))
-        logger.info("warm sandbox zygote %s ready (%d MiB mapped)", self.proc.pid, self.loaded >> 20)
+        mapped = self.loaded >> 20
+        logger.info("warm sandbox zygote %s ready (%d MiB mapped)", self.proc.pid, mapped)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -304,4 +305,3 @@ def start(
         result_fd=res_r,
     )
     return proc, (lifeline_write,)
-
