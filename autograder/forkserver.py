@@ -171,6 +171,22 @@ def _end(selector) -> None:
             os.waitpid(key.data, 0)
 
 
+def fresh_randomness() -> None:
+    """A forked process starts with its parent's random generators; a process started fresh
+    seeds its own. Python's ``random`` reseeds itself after a fork; numpy's and torch's global
+    generators, where the parent imported them, are reseeded here from the system's entropy, so
+    that no two runs (nor a run and the next) draw the same numbers. (The seed of ``hash()`` is
+    the one thing a fork cannot change: it is the zygote's.)"""
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        with contextlib.suppress(Exception):
+            numpy_random.seed()
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        with contextlib.suppress(Exception):
+            torch.seed()
+
+
 def _open_fds() -> list[int]:
     try:
         return [int(name) for name in os.listdir("/proc/self/fd")]
@@ -196,6 +212,7 @@ def _start(sock, selector, targets, request: dict, fds: list[int]) -> None:
                 os.dup2(stdin, 0)
                 os.close(stdin)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            fresh_randomness()
             result = target(*request.get("args", []), *fds)
             code = result if isinstance(result, int) else 0
         except SystemExit as exc:

@@ -166,6 +166,7 @@ def _init(request: dict, fds: dict) -> int:
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _check(libc.sethostname(b"sandbox", 7), "sethostname")
     _loopback_up()
+    os.chdir("/")  # not the worker's folder of scratch directories, now out of sight
     lifeline = fds["lifeline"]
     if os.fork() == 0:  # the watcher: the worker gone, everything here goes
         _close_all_but({lifeline})

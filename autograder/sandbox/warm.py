@@ -38,6 +38,7 @@ from types import SimpleNamespace
 
 import autograder.sandbox.bubblewrap as bubblewrap
 import autograder.sandbox.host as host
+from autograder.failures import InfrastructureFault
 from autograder.sandbox.limits import Limits, rlimits_for
 from autograder.sandbox.seccomp import no_new_user_namespaces
 
@@ -66,6 +67,10 @@ CAPABILITIES = (
     "CAP_DAC_OVERRIDE",  # the run's scratch directory belongs to the run's uid
     "CAP_DAC_READ_SEARCH",
 )
+
+
+class SandboxLost(InfrastructureFault):
+    """The zygote that started a run ended before it could say how the run ended."""
 
 
 def wanted() -> bool:
@@ -237,7 +242,10 @@ class WarmProcess:
             )
             return report["status"], usage
         except (ValueError, KeyError):
-            return signal.SIGKILL, SimpleNamespace(ru_utime=0.0, ru_stime=0.0, ru_maxrss=0)
+            # Only the zygote writes there, after reaping the run: it died (and the run with it).
+            raise SandboxLost(
+                "the warm sandbox's zygote ended during the run; the run was lost with it"
+            ) from None
 
 
 def start(
