@@ -46,6 +46,7 @@ import hmac
 import importlib.util
 import json
 import os
+import queue
 import secrets
 import signal
 import sys
@@ -62,6 +63,7 @@ sys.path.append(os.path.dirname(os.path.abspath(__file__)))
 import forkserver  # noqa: E402
 import keyholder  # noqa: E402
 import nbformat  # noqa: E402
+from jupyter_client.asynchronous import AsyncKernelClient  # noqa: E402
 from jupyter_client.connect import write_connection_file  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
@@ -102,6 +104,39 @@ def kernel(connection_file: str) -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     IPKernelApp.launch_instance(argv=[*sys.argv[1:], "--HistoryManager.hist_file=:memory:"])
+
+
+class _Client(AsyncKernelClient):
+    """jupyter_client's client, but ready as soon as the kernel has answered ``kernel_info`` and
+    its IOPub channel has delivered: jupyter_client then also waits until IOPub has been silent
+    for 0.2 s, a fixed cost on every run that changes nothing here (the runner reads a cell's
+    output by the message it answers)."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (60.0 if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=0.5)
+            except queue.Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:  # IOPub is connected once something arrives on it
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except queue.Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        with contextlib.suppress(queue.Empty):
+            while True:
+                await self.iopub_channel.get_msg(timeout=0.005)
+
+    wait_for_ready = _async_wait_for_ready
 
 
 class _ForkedKernelManager(AsyncKernelManager):
@@ -150,7 +185,7 @@ def _start_kernel(server) -> _ForkedKernelManager:
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"kernel-{secrets.token_hex(8)}.json")
     write_connection_file(path, ip="127.0.0.1", key=secrets.token_hex(16).encode())
-    manager = _ForkedKernelManager(kernel_name="python3")
+    manager = _ForkedKernelManager(kernel_name="python3", client_factory=_Client)
     manager.load_connection_file(path)
     manager.proc = server.spawn("kernel", [path])
     return manager
@@ -221,8 +256,15 @@ def main(
     student_cells: set[int],
 ) -> None:
     # Before the key: the kernel is forked from this server, which never sees it.
+    began = time.monotonic()
     server = forkserver.ForkServer({"kernel": kernel})
-    key, report = keyholder.take_key()
+    key, signed = keyholder.take_key()
+    phases: dict[str, float] = {}  # seconds since the start when each stage was reached
+
+    def report(stage: str) -> None:
+        phases.setdefault(stage, round(time.monotonic() - began, 3))
+        signed(stage)
+
     notebook = nbformat.read(source, as_version=4)
     # It holds the hidden tests: the student's cells must not read them before they run.
     os.remove(source)
@@ -288,6 +330,7 @@ def main(
                 handle.write(stash[name])
         if is_check:
             started[cell_index] = time.monotonic()
+            phases.setdefault("checks", round(started[cell_index] - began, 3))
 
     def after_cell(cell, cell_index, execute_reply):
         if cell_index in started:
@@ -353,6 +396,8 @@ def main(
         del notebook.cells[: len(setup)]  # the student's notebook, as it ran, indexes as sent
         executed = [i for i, c in enumerate(notebook.cells) if c.get("execution_count")]
         status["last_executed"] = max(executed, default=None)
+        phases["end"] = round(time.monotonic() - began, 3)
+        status["phases"] = phases
         _truncate(notebook, output_bytes)
         notebook_bytes = nbformat.writes(notebook).encode("utf-8")
         status_bytes = json.dumps(status, sort_keys=True).encode("utf-8")

@@ -54,6 +54,14 @@ COPIED = (
     "probes.py",
     "guard.py",
 )
+# One thread each for the math libraries (OpenBLAS starts a pool when numpy is imported: a
+# process that forks must have no other thread), and no debugger notice on every start.
+ZYGOTE_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
 START_SECONDS = 180.0  # importing torch on a loaded machine
 RESULT_GRACE_SECONDS = 5.0
 MAX_MESSAGE = 1 << 20
@@ -141,7 +149,7 @@ class Zygote:
         for name in COPIED:
             shutil.copyfile(PROGRAMS / name, programs / name)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = host.minimal_env(root, {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+        env = host.minimal_env(root, ZYGOTE_ENV)
         argv = [host.resolved_program(sys.executable), "-I", "-B", str(programs / "zygote.py")]
         command = _command([*argv, str(theirs.fileno())], root, env)
         self.lock = threading.Lock()
