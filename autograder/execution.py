@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import hmac
 import json
@@ -149,7 +150,7 @@ def run_notebook(
         notebook_bytes, status, tampered = _verified(work, key)
         collected = _collect(work, collect)
     if notebook_bytes is None:
-        require_room(Path(tempfile.gettempdir()), limits)
+        require_room(_scratch_folder(), limits)
     finished = status.get("state") == "finished"
     require_student_code(result, key, finished=finished, detail=str(status.get("message", "")))
     executed = None
@@ -168,15 +169,21 @@ def _scratch(files: dict[str, bytes], runners: tuple[Path, ...]):
     student's code may write anything in ``work``: a runner that ran a file from there again (a
     test process restarted after a crash) or imported a module from there before it has its key
     would run what the student's code wrote. Both removed after."""
-    with tempfile.TemporaryDirectory(prefix="grade-", dir=warm.scratch_parent()) as scratch:
+    folder = _scratch_folder()
+    with tempfile.TemporaryDirectory(prefix="grade-", dir=folder) as scratch:
         root = Path(scratch)
         work, programs = root / "work", root / "programs"
-        work.mkdir()
-        programs.mkdir()
-        for name, content in files.items():
-            (work / name).write_bytes(content)
-        for program in (*runners, KEYHOLDER, FORKSERVER, PROBES, GUARD):
-            shutil.copyfile(program, programs / program.name)
+        try:
+            work.mkdir()
+            programs.mkdir()
+            for name, content in files.items():
+                (work / name).write_bytes(content)
+            for program in (*runners, KEYHOLDER, FORKSERVER, PROBES, GUARD):
+                shutil.copyfile(program, programs / program.name)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                require_room(folder, Limits(disk_bytes=MAX_COLLECTED_BYTES, disk_entries=1))
+            raise
         yield work, programs
 
 
@@ -212,6 +219,12 @@ def _run(
         warm=(runner.stem, args),
     )
     return result, key
+
+
+def _scratch_folder() -> Path:
+    """Where the scratch directories are made (a warm sandbox's folder, on the same disk as the
+    temporary folder unless it moved)."""
+    return warm.scratch_parent() or Path(tempfile.gettempdir())
 
 
 def require_room(folder: Path, limits: Limits) -> None:
@@ -333,7 +346,7 @@ def run_python_tests(
         status, tampered = _signed_status(work, key, limit=limit)
         collected = _collect(work, collect)
     if status is None:
-        require_room(Path(tempfile.gettempdir()), limits)
+        require_room(_scratch_folder(), limits)
     # With no test to run (every check refused before the run), no student code is imported.
     require_student_code(
         result,

@@ -165,17 +165,20 @@ def _init(request: dict, fds: dict) -> int:
     runner, and exits with the runner's status (128 + n for a signal, as bubblewrap reports it),
     which ends the namespace and everything left in it."""
     _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
-    _close_all_but(set(fds.values()) | set(request["replaced"].values()))
+    _close_all_but(set(fds.values()))
     workdir = request["workdir"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # Opened by path here, before /tmp is covered: a bind's source must be a mount of this
+    # namespace (a file opened by the worker, in the host's, is refused).
     work = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
+    replaced = {dest: os.open(source, os.O_PATH) for dest, source in request["replaced"].items()}
     size = f"size={request['tmp_bytes']},mode=1777"
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, size)
     os.makedirs(workdir, exist_ok=True)
     _mount(f"/proc/self/fd/{work}", workdir, None, MS_BIND)
     os.close(work)
-    for dest, fd in request["replaced"].items():
+    for dest, fd in replaced.items():
         _mount(f"/proc/self/fd/{fd}", dest, None, MS_BIND)
         _mount(None, dest, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.close(fd)
@@ -268,8 +271,6 @@ FD_NAMES = ("stdin", "stdout", "stderr", "report", "lifeline", "result")
 
 def _start(sock, selector, request: dict, received: list[int]) -> None:
     fds = dict(zip(FD_NAMES, received, strict=False))
-    replaced = dict(zip(request["replaced"], received[len(FD_NAMES) :], strict=False))
-    request = {**request, "replaced": replaced}
     if request.get("runner") not in RUNNERS or len(fds) != len(FD_NAMES):
         for fd in received:
             os.close(fd)

@@ -64,6 +64,7 @@ ZYGOTE_ENV = {
 }
 START_SECONDS = 180.0  # importing torch on a loaded machine
 RESULT_GRACE_SECONDS = 5.0
+RETRY_SECONDS = 60.0  # after a zygote failed to start, runs are cold this long before a retry
 MAX_MESSAGE = 1 << 20
 CAPABILITIES = (
     "CAP_SYS_ADMIN",  # the child's namespaces and mounts
@@ -104,15 +105,21 @@ _state: dict = {}
 
 
 def _root() -> Path:
+    """This process's folder of scratch directories (its zygote sees it, and only it), in the
+    temporary folder as it is now: a process that moved it (tests do) gets a new one, and a new
+    zygote. A forked process (a Celery worker's child) never uses its parent's."""
     with _lock:
-        root = _state.get("root")
-        if root is None or _state.get("pid") != os.getpid():
+        key = (os.getpid(), tempfile.gettempdir())
+        if _state.get("key") != key:
+            zygote = _state.get("zygote")
+            if zygote is not None and _state["key"][0] == os.getpid():
+                zygote.close()
             root = Path(tempfile.mkdtemp(prefix=f"autograder-warm-{os.getpid()}-"))
             root.chmod(0o711)
             _state.clear()
-            _state.update(root=root, pid=os.getpid())
+            _state.update(root=root, key=key)
             atexit.register(shutil.rmtree, root, True)
-        return root
+        return _state["root"]
 
 
 def prestart() -> None:
@@ -134,7 +141,13 @@ def _zygote() -> Zygote | None:
         if zygote is not None:
             zygote.close()
         _state["zygote"] = None
-        zygote = Zygote(root)
+        if time.monotonic() < _state.get("retry_at", 0.0):
+            raise RuntimeError("the zygote failed to start a moment ago")
+        try:
+            zygote = Zygote(root)
+        except Exception:
+            _state["retry_at"] = time.monotonic() + RETRY_SECONDS
+            raise
         _state["zygote"] = zygote
         return zygote
 
@@ -271,8 +284,11 @@ def start(
     """A warm run of ``runner`` (None when this process has no zygote that answers: run it
     cold). Returns the process and the fds the caller holds until the run is over (the
     lifeline's write end)."""
-    if not wanted() or not workdir.is_relative_to(_root()):
+    root = _root() if wanted() else None
+    if root is None or not workdir.is_relative_to(root):
         return None
+    if not all(Path(source).is_relative_to(root) for source in replaced.values()):
+        return None  # the child shows them from its own view, where only the root is
     try:
         zygote = _zygote()
     except Exception:
@@ -290,13 +306,12 @@ def start(
         "rlimits": rlimits,
         "tmp_bytes": limits.file_size_bytes,
         "seccomp": program.hex() if program else "",
-        "replaced": [str(dest) for dest in replaced],
+        "replaced": {str(dest): str(source) for dest, source in replaced.items()},
     }
     pipes = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, result
     lifeline_read, lifeline_write = os.pipe()
-    sources = [os.open(source, os.O_RDONLY) for source in replaced.values()]
     (in_r, in_w), (out_r, out_w), (err_r, err_w), (res_r, res_w) = pipes
-    theirs = [in_r, out_w, err_w, report_write, lifeline_read, res_w, *sources]
+    theirs = [in_r, out_w, err_w, report_write, lifeline_read, res_w]
     try:
         pid, pidfd = zygote.start(request, theirs)
     except OSError:

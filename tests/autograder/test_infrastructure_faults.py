@@ -91,26 +91,38 @@ def test_it_grades_through_a_virtualenv_reached_by_a_symlink(tmp_path):
     assert json.loads(done.stdout.splitlines()[-1]) == {"test_relu": 2, "why_relu": None}
 
 
-def test_a_sandbox_that_cannot_start_the_runner_is_a_fault_not_a_zero():
-    # Too few open files for bubblewrap itself: the runner never starts, nor signs that it did.
+@pytest.fixture(params=["warm", "cold"])
+def sandbox_start(request, monkeypatch):
+    """Both ways a run starts: from the warm sandbox's zygote, and a cold bubblewrap sandbox."""
+    monkeypatch.setenv("AUTOGRADER_WARM", "auto" if request.param == "warm" else "off")
+    return request.param
+
+
+def test_a_sandbox_that_cannot_start_the_runner_is_a_fault_not_a_zero(sandbox_start):
+    # Too few open files: cold, bubblewrap or the interpreter cannot start the runner, which never
+    # signs that it started; warm, the runner (loaded already) starts, then cannot open the
+    # notebook's schema before any student cell: a fault either way, never a score.
     limits = Limits(wall_seconds=60, memory_bytes=1536 * 2**20, open_files=6)
+    expected = failures.SandboxDidNotStart if sandbox_start == "cold" else failures.GradingFailure
+
+    with pytest.raises(expected) as raised:
+        grade(student_notebook(), limits=limits)
+    assert isinstance(raised.value, failures.InfrastructureFault)
+
+
+def test_a_kernel_that_cannot_start_is_a_fault_not_a_zero(sandbox_start):
+    # One process only: the runner cannot fork the server its kernel comes from (it does so
+    # before it takes its key, hence before it signs that it started); no student cell ran.
+    limits = Limits(wall_seconds=60, memory_bytes=1536 * 2**20, processes=1)
 
     with pytest.raises(failures.SandboxDidNotStart, match="did not start the runner"):
         grade(student_notebook(), limits=limits)
 
 
-def test_a_kernel_that_cannot_start_is_a_fault_not_a_zero():
-    # The runner starts and signs, but cannot fork the kernel: no student cell ever ran.
+def test_a_test_process_that_cannot_start_is_a_fault_not_a_zero(sandbox_start):
     limits = Limits(wall_seconds=60, memory_bytes=1536 * 2**20, processes=1)
 
-    with pytest.raises(failures.StoppedBeforeStudentCode, match="last stage: started"):
-        grade(student_notebook(), limits=limits)
-
-
-def test_a_test_process_that_cannot_start_is_a_fault_not_a_zero():
-    limits = Limits(wall_seconds=60, memory_bytes=1536 * 2**20, processes=1)
-
-    with pytest.raises(failures.StoppedBeforeStudentCode):
+    with pytest.raises(failures.SandboxDidNotStart):
         grade_files(RIGHT, limits=limits)
 
 
