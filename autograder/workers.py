@@ -160,8 +160,9 @@ def on_worker_process_init(sender=None, **kwargs) -> None:
 
 
 def takes_gradings(consumed) -> bool:
-    """Whether a worker consuming ``consumed`` (queue names; None: every queue) grades."""
-    return consumed is None or any(name in consumed for name in GRADING_QUEUES)
+    """Whether a worker consuming the queues named in ``consumed`` grades. (Celery's
+    ``consume_from``: the ``--queues`` given, else every queue the settings define.)"""
+    return any(name in consumed for name in GRADING_QUEUES)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def test_a_failing_warm_up_does_not_fail_the_worker_start(monkeypatch, caplog):
         raise RuntimeError("no warm-up today")
 
     monkeypatch.setattr(workers, "warm_worker", broken)
-    monkeypatch.setattr(workers, "current_app", app_consuming(None))
+    monkeypatch.setattr(workers, "current_app", app_consuming({"default"}))
 
     workers.on_worker_process_init(sender="test@host")
 
@@ -66,7 +66,7 @@ def test_a_failing_warm_up_does_not_fail_the_worker_start(monkeypatch, caplog):
 
 @pytest.mark.parametrize(
     "consumed, warmed",
-    [(None, True), ({"default"}, True), ({"gpu", "other"}, True), ({"maintenance"}, False)],
+    [({"default", "gpu", "maintenance"}, True), ({"gpu", "x"}, True), ({"maintenance"}, False)],
 )
 def test_only_a_worker_that_grades_is_warmed(monkeypatch, consumed, warmed):
     calls = []
