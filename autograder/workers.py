@@ -27,6 +27,7 @@ from autograder.checks.reference import best_device
 from autograder.models import Submission, SubmissionState, WorkerHeartbeat, grading_queue
 from autograder.queues import GRADING_QUEUES
 from autograder.sandbox import isolation_level
+from autograder.warmup import warm_worker
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +145,24 @@ def on_worker_shutdown(sender=None, **kwargs) -> None:
     """``celery.signals.worker_shutdown``: say that this worker stopped on purpose."""
     if _current is not None:
         _current.stop()
+
+
+def on_worker_process_init(sender=None, **kwargs) -> None:
+    """``celery.signals.worker_process_init``: in each pool process (with the solo pool, the
+    worker itself), before it takes a task. A worker that grades is warmed here
+    (``autograder.warmup``), so that its first submission is graded as fast as the next ones; a
+    worker only on other queues (the housekeeper) is not. Never fails the start."""
+    try:
+        if takes_gradings(current_app.amqp.queues.consume_from):
+            warm_worker()
+    except Exception:
+        logger.exception("could not warm worker process %d; it grades all the same", os.getpid())
+
+
+def takes_gradings(consumed) -> bool:
+    """Whether a worker consuming the queues named in ``consumed`` grades. (Celery's
+    ``consume_from``: the ``--queues`` given, else every queue the settings define.)"""
+    return any(name in consumed for name in GRADING_QUEUES)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.metadata
+import importlib.util
 import logging
 import os
 import shutil
@@ -25,10 +27,13 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import autograder.sandbox.host_cache as host_cache
+
 UID_BASE = 1_000_000_000
 SLOTS = 16  # sandboxes at once in one worker process
 PID_LIMIT = 2**22  # the largest pid_max Linux allows
 NAMESPACE_UID = 65534
+MAX_ADDRESS_SPACE = 2**44  # a kept measurement past 16 TiB is not one
 SANDBOX_USER = "student"  # the name student code sees for its uid (USER, LOGNAME)
 _slots_in_use: set[int] = set()
 _slots_lock = threading.Lock()
@@ -159,12 +164,52 @@ def _program_path(program: str, workdir: Path, path: str) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def torch_address_space() -> int:
-    """The address space this interpreter maps once it has imported torch, measured once per
-    process; 0 where that fails (no torch, no ``/proc``). A CPU build maps ~0.6 GiB; a CUDA build
-    maps several GiB of libraries (cuBLAS, cuDNN, the kernels) that student code in the sandbox,
-    which has no GPU, never touches. RLIMIT_AS is this plus ``Limits.memory_bytes``, so that an
-    assignment's memory limit leaves students the same room on a GPU worker as on a CPU one
-    (with RLIMIT_AS at the limit alone, ``import torch`` fails there: "failed to map segment")."""
+    """The address space this interpreter maps once it has imported torch; 0 where that cannot
+    be known (no torch, no ``/proc``). A CPU build maps ~0.6 GiB; a CUDA build maps several GiB
+    of libraries (cuBLAS, cuDNN, the kernels) that student code in the sandbox, which has no GPU,
+    never touches. RLIMIT_AS is this plus ``Limits.memory_bytes``, so that an assignment's memory
+    limit leaves students the same room on a GPU worker as on a CPU one (with RLIMIT_AS at the
+    limit alone, ``import torch`` fails there: "failed to map segment").
+
+    Measured once per host, not per process: importing torch in a child takes seconds (8 s on a
+    loaded machine), which each new worker process paid inside its first grading. The result is
+    kept (``host_cache``) under a key of everything that changes what ``import torch`` maps."""
+    key = _torch_install_key()
+    if key is None:
+        return 0
+    kept = host_cache.read("torch-address-space", key)
+    if isinstance(kept, int) and not isinstance(kept, bool) and 0 < kept < MAX_ADDRESS_SPACE:
+        return kept
+    loaded = _measure_torch_address_space()
+    if loaded:
+        host_cache.write("torch-address-space", key, loaded)
+    return loaded
+
+
+def _torch_install_key() -> dict | None:
+    """What decides what ``import torch`` maps here, found without importing it: the interpreter
+    (its real path and mtime), the environment, torch's version and where it is installed (the
+    folder's mtime changes when it is reinstalled), and the host. None without torch."""
+    try:
+        spec = importlib.util.find_spec("torch")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        package = os.path.realpath(spec.submodule_search_locations[0])
+        python = os.path.realpath(sys.executable)
+        return {
+            "python": python,
+            "python_mtime_ns": os.stat(python).st_mtime_ns,
+            "prefix": os.path.realpath(sys.prefix),
+            "torch": importlib.metadata.version("torch"),
+            "torch_path": package,
+            "torch_mtime_ns": os.stat(package).st_mtime_ns,
+            "host": os.uname().nodename,
+        }
+    except (ImportError, ValueError, OSError, importlib.metadata.PackageNotFoundError):
+        return None
+
+
+def _measure_torch_address_space() -> int:
     try:
         done = subprocess.run(
             [sys.executable, "-c", _MEASURE_TORCH],

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import math
+import os
 import resource
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+PRLIMIT = shutil.which("prlimit") or "/usr/bin/prlimit"  # util-linux, as setpriv is
+PRLIMIT_OPTIONS = {
+    resource.RLIMIT_CPU: "--cpu",
+    resource.RLIMIT_AS: "--as",
+    resource.RLIMIT_NPROC: "--nproc",
+    resource.RLIMIT_NOFILE: "--nofile",
+    resource.RLIMIT_FSIZE: "--fsize",
+    resource.RLIMIT_CORE: "--core",
+}
 STOP_REASONS = (
     "exited",
     "timeout",
@@ -83,9 +94,29 @@ def _clamped(res: int, soft: int, hard: int) -> tuple[int, int, int]:
     return res, min(soft, hard), hard
 
 
+def rlimit_command(limits: Limits, loaded_bytes: int = 0) -> list[str]:
+    """A command prefix that sets the limits of ``rlimits_for`` and then execs the command after
+    it: util-linux ``prlimit --cpu=S:H ... --``, which sets them on itself (as setrlimit would)
+    and execs. [] where prlimit is missing; the caller then sets them in ``rlimit_setter``.
+
+    Why not ``preexec_fn``: with one, CPython's subprocess has to ``fork()`` the worker, copying
+    the page tables of everything it holds, where without one it may ``vfork()``: ``Popen``
+    took 58 to 69 ms against 0.1 to 0.4 ms in a process with torch and 400 MB. A program
+    prlimit cannot run ends as a shell's would: 127 when missing, 126 otherwise, with
+    prlimit's message on stderr."""
+    if not os.access(PRLIMIT, os.X_OK):
+        return []
+    options = [
+        f"{PRLIMIT_OPTIONS[res]}={soft}:{hard}"
+        for res, soft, hard in rlimits_for(limits, loaded_bytes)
+    ]
+    return [PRLIMIT, *options, "--"]
+
+
 def rlimit_setter(limits: Limits, loaded_bytes: int = 0) -> Callable[[], None]:
     """A ``preexec_fn`` that only calls setrlimit on values computed beforehand: it runs in the
-    forked child, where allocating or taking locks is what makes ``preexec_fn`` risky."""
+    forked child, where allocating or taking locks is what makes ``preexec_fn`` risky. Only where
+    ``rlimit_command`` cannot be used (no prlimit on the host)."""
     triples = rlimits_for(limits, loaded_bytes)
 
     def apply() -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.sandbox.host import torch_address_space
-from autograder.sandbox.limits import Limits, SandboxResult, rlimit_setter
+from autograder.sandbox.limits import Limits, SandboxResult, rlimit_command, rlimit_setter
 
 CHUNK = 64 * 1024
 KILL_GRACE_SECONDS = 5.0  # after SIGKILL, how long to wait for the exit to be seen
@@ -97,9 +97,16 @@ def supervise(spawn: Spawn, limits: Limits, stdin: bytes | None) -> SandboxResul
 
 
 def _start(spawn: Spawn, limits: Limits, *, has_stdin: bool) -> subprocess.Popen:
+    """The rlimits are set by a ``prlimit`` in front of the command, not by a ``preexec_fn``,
+    which would make CPython ``fork()`` the whole worker instead of ``vfork()`` (see
+    ``limits.rlimit_command``). ``user``/``group`` (the rlimits fallback as root) rule out vfork
+    all the same in CPython 3.11: ``_posixsubprocess`` vforks only without them, since glibc's
+    setuid would signal the parent's threads from the child sharing its memory."""
+    loaded = torch_address_space()
+    prefix = rlimit_command(limits, loaded)
     try:
         return subprocess.Popen(
-            spawn.argv,
+            [*prefix, *spawn.argv],
             stdin=subprocess.PIPE if has_stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -110,7 +117,7 @@ def _start(spawn: Spawn, limits: Limits, *, has_stdin: bool) -> subprocess.Popen
             extra_groups=[] if spawn.user is not None else None,
             start_new_session=True,
             pass_fds=spawn.pass_fds,
-            preexec_fn=rlimit_setter(limits, torch_address_space()),
+            preexec_fn=None if prefix else rlimit_setter(limits, loaded),
         )
     finally:
         _close(spawn.pass_fds)

@@ -474,21 +474,19 @@ WORKER = (
     "import sys; from pathlib import Path; from autograder.sandbox import run_sandboxed; "
     "run_sandboxed(['sleep', sys.argv[2]], workdir=Path(sys.argv[1]))"
 )
-# The same worker, but the child it forks for bubblewrap kills it before exec'ing bubblewrap: a
+# The same worker, but the child it starts for bubblewrap kills it before exec'ing bubblewrap: a
 # worker that dies before bubblewrap has armed its parent-death signal (in its monitor, just
-# after clone(); in the sandbox, just before exec). In CI this happened by chance once.
+# after clone(); in the sandbox, just before exec). In CI this happened by chance once. The
+# child is the command that sets the rlimits and execs bubblewrap (``limits.rlimit_command``),
+# with a shell in front that kills the worker first.
 WORKER_DYING_AS_BUBBLEWRAP_STARTS = (
-    "import os, signal, sys, time; from pathlib import Path\n"
+    "import sys; from pathlib import Path\n"
     "from autograder.sandbox import run_sandboxed, supervisor\n"
-    "setter = supervisor.rlimit_setter\n"
+    "command = supervisor.rlimit_command\n"
     "def kill_worker_first(limits, loaded_bytes):\n"
-    "    apply = setter(limits, loaded_bytes)\n"
-    "    def preexec():\n"
-    "        os.kill(os.getppid(), signal.SIGKILL)\n"
-    "        time.sleep(0.2)\n"
-    "        apply()\n"
-    "    return preexec\n"
-    "supervisor.rlimit_setter = kill_worker_first\n"
+    "    kill = 'kill -KILL $PPID; sleep 0.2; exec \"$@\"'\n"
+    "    return ['/bin/sh', '-c', kill, 'sh', *command(limits, loaded_bytes)]\n"
+    "supervisor.rlimit_command = kill_worker_first\n"
     "run_sandboxed(['sleep', sys.argv[2]], workdir=Path(sys.argv[1]))\n"
 )
 
