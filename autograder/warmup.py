@@ -4,6 +4,8 @@ grading took 40 s against 15 to 20 s warm.
 
 What the first grading would pay, done here once instead (``warm_worker``):
 
+* the warm sandbox's zygote (``sandbox.warm.prestart``), started first: it imports torch, the
+  kernel and the runners in its own process while the steps below run in this one;
 * ``host.torch_address_space``: what importing torch maps, which each run's memory limit counts
   (read from the host's cache, or measured once in a child: seconds);
 * the reference side: torch itself, the probes, safetensors, autograd and the deterministic
@@ -25,7 +27,7 @@ import logging
 import time
 
 from autograder import families
-from autograder.sandbox import host
+from autograder.sandbox import host, warm
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +60,13 @@ def warm_worker() -> dict[str, float]:
         return {}
     _warmed = True
     steps = {
+        # First: the zygote imports torch in its own process while the steps below run here.
+        "warm sandbox": warm.prestart,
         "torch address space": host.torch_address_space,
         "reference run": _reference_run,
         "source scans": _source_scans,
         "data sets": _data_sets,
         "notebooks": _notebooks,
-        # The lead's zygote goes here: ``"zygote": zygote.prestart``, so that the warm sandbox
-        # is ready before the first task too.
     }
     took = {}
     for name, step in steps.items():

@@ -16,6 +16,13 @@ Isolation levels (``isolation_level()``; the grading run records it):
   interpreter, the system libraries, ``readonly_paths`` and ``workdir``, a private ``/tmp``, its own
   pid namespace, an unprivileged uid of its own (see ``host``) with no capabilities, unable to
   create user namespaces, plus the rlimits below.
+  A run of a runner (``nbrunner``, ``pyrunner``) is *warm* where the worker is root and
+  ``AUTOGRADER_WARM`` is not ``off`` (``warm``): a zygote in bubblewrap, which imported torch,
+  the kernel and the runners once, clones the run into new mount, pid, network, IPC, UTS and
+  cgroup namespaces of its own, with a fresh ``/tmp``, ``/dev/shm`` and ``/proc``, its scratch
+  directory bound back at its path and every other run's out of sight, and the same uid,
+  capabilities (none), no-new-privs, seccomp filter and rlimits as above (``zygote``). Recorded
+  as ``"bubblewrap"`` too: what the program can see and do is the same.
 * ``"rlimits"``: the fallback when bubblewrap is missing or cannot start here: a child in its
   own session with the rlimits, the minimal environment and ``cwd=workdir``, as an unprivileged
   uid when the worker is root and such a uid can reach the program and the scratch directory

@@ -124,7 +124,7 @@ def _root() -> Path:
 
 def prestart() -> None:
     """Start this process's zygote now (a worker process, before its first task), if runs are
-    to be warm; never raises."""
+    to be warm, without waiting for it to be ready; never raises."""
     try:
         if wanted():
             _zygote()
@@ -175,12 +175,19 @@ class Zygote:
             start_new_session=True,
         )
         theirs.close()
-        ready, _, _ = select.select([mine], [], [], START_SECONDS)
-        reply = json.loads(mine.recv(MAX_MESSAGE) or b"{}") if ready else {}
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Wait until the zygote has imported what it preloads (once); RuntimeError if it does
+        not say so within START_SECONDS."""
+        if self.ready:
+            return
+        ready, _, _ = select.select([self.sock], [], [], START_SECONDS)
+        reply = json.loads(self.sock.recv(MAX_MESSAGE) or b"{}") if ready else {}
         if not reply.get("ready"):
             self.close()
             raise RuntimeError("the zygote did not start")
-        self.loaded = int(reply.get("loaded", 0))
+        self.ready, self.loaded = True, int(reply.get("loaded", 0))
         mapped = self.loaded >> 20
         logger.info("warm sandbox zygote %s ready (%d MiB mapped)", self.proc.pid, mapped)
 
@@ -198,6 +205,7 @@ class Zygote:
     def start(self, request: dict, fds: list[int]) -> tuple[int, int]:
         """(pid, pidfd) of the run's pid 1; raises OSError when the zygote cannot start it."""
         with self.lock:
+            self.wait_ready()
             socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
             ready, _, _ = select.select([self.sock], [], [], START_SECONDS)
             if not ready:
@@ -314,8 +322,10 @@ def start(
     theirs = [in_r, out_w, err_w, report_write, lifeline_read, res_w]
     try:
         pid, pidfd = zygote.start(request, theirs)
-    except OSError:
+    except (OSError, RuntimeError):
         logger.exception("the zygote could not start a run; this run is cold")
+        with _lock:
+            _state["retry_at"] = time.monotonic() + RETRY_SECONDS
         for fd in (in_w, out_r, err_r, res_r, lifeline_write):
             os.close(fd)
         return None
