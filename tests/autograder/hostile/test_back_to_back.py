@@ -20,6 +20,7 @@ daemon); no database is needed.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 import sysconfig
@@ -30,7 +31,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder import harness
@@ -238,9 +238,10 @@ def grade_a_py(submitted: bytes) -> Graded:
 
 def installed_files() -> dict[str, str]:
     """The installed files A tries to write, by path: their hash, or absent."""
-    torch_dir = Path(torch.__file__).parent
+    torch_init = Path(importlib.util.find_spec("torch").origin)  # not imported: collection is quick
+    torch_dir = torch_init.parent
     paths = [
-        Path(torch.__file__),
+        torch_init,
         torch_dir / f"{MARK}.py",
         torch_dir / "__pycache__" / f"{MARK}.pyc",
         Path(sysconfig.get_paths()["purelib"]) / f"{MARK}.pth",
