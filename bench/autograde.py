@@ -23,6 +23,7 @@ descendant (a helper that forks sandboxes) with the children it reaped, read fro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -105,8 +106,14 @@ class Timing:
     wall: list[float] = field(default_factory=list)
     cpu: list[CpuSpan] = field(default_factory=list)
 
+    @contextlib.contextmanager
     def measure(self):
-        return _Measured(self)
+        """Add the wall and CPU seconds of the block."""
+        span = CpuSpan().start()
+        started = time.perf_counter()
+        yield
+        self.wall.append(time.perf_counter() - started)
+        self.cpu.append(span.stop())
 
     @property
     def wall_median(self) -> float:
@@ -126,20 +133,6 @@ class Timing:
             f"getrusage of this process and its reaped children, plus {from_proc:.2f} s read from "
             f"/proc of {helpers} live descendant process(es) and the children they reaped"
         )
-
-
-class _Measured:
-    def __init__(self, timing: Timing) -> None:
-        self.timing = timing
-
-    def __enter__(self):
-        self.span = CpuSpan().start()
-        self.started = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.timing.wall.append(time.perf_counter() - self.started)
-        self.timing.cpu.append(self.span.stop())
 
 
 def time_ours(source: bytes, submitted: bytes, n: int) -> Timing:
