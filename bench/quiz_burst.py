@@ -28,7 +28,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch import database as scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -101,23 +102,8 @@ def _environment(scratch: Path):
         "PYTHONPATH": str(ROOT),
     }
     env.pop("REDIS_URL", None)  # the site needs no broker for quizzes
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        env["DATABASE_URL"] = f"sqlite:///{scratch / 'bench.sqlite3'}"
-        return env, lambda: None
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    _postgres(admin, f"DROP DATABASE IF EXISTS {BENCH_DB}", f"CREATE DATABASE {BENCH_DB}")
-    env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-    return env, lambda: _postgres(admin, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-
-def _postgres(url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement)
+    env["DATABASE_URL"], drop = scratch_database(scratch, BENCH_DB)
+    return env, drop
 
 
 def _manage(env: dict, *args: str, quiet: bool = False) -> None:
