@@ -258,6 +258,12 @@ def main(
     # Before the key: the kernel is forked from this server, which never sees it.
     began = time.monotonic()
     server = forkserver.ForkServer({"kernel": kernel})
+    # The kernel starts now, while this process reads its key and the notebook: it runs nothing
+    # but its own start until this process sends it a cell.
+    try:
+        manager, kernel_error = _start_kernel(server), None
+    except Exception as exc:  # reported once there is a key to sign the report with
+        manager, kernel_error = None, exc
     key, signed = keyholder.take_key()
     phases: dict[str, float] = {}  # seconds since the start when each stage was reached
 
@@ -358,7 +364,6 @@ def main(
                 )
             )
 
-    manager = None
     client = NotebookClient(
         notebook,
         timeout=cell_timeout,
@@ -377,7 +382,9 @@ def main(
     # claiming to be setup would shift every index reported (and which cell is the student's).
     setup = notebook.cells[:1] if stash else []
     try:
-        manager = client.km = _start_kernel(server)
+        if kernel_error is not None:
+            raise kernel_error
+        client.km = manager
         client.execute()
         status["state"] = "finished"
     except DeadKernelError as exc:

@@ -70,6 +70,7 @@ KERNEL_MODULES = (
     "IPython.core.completerlib",
     "IPython.core.oinspect",
     "IPython.extensions.storemagic",
+    "psutil",
 )
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -109,6 +110,10 @@ def warm_up() -> None:
     for name in KERNEL_MODULES:
         with contextlib.suppress(Exception):
             __import__(name)
+    with contextlib.suppress(Exception):  # the kernel's addresses: the same loopback in a child
+        from jupyter_client import localinterfaces
+
+        localinterfaces.localhost()
     cell = nbformat.v4.new_code_cell("1")
     nbformat.reads(nbformat.writes(nbformat.v4.new_notebook(cells=[cell])), as_version=4)
 
