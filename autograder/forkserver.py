@@ -18,6 +18,7 @@ project.
 """
 
 import contextlib
+import ctypes
 import json
 import os
 import select
@@ -27,6 +28,7 @@ import socket
 import sys
 
 MAX_MESSAGE = 64 * 1024
+PR_SET_DUMPABLE = 4
 
 
 class Forked:
@@ -126,7 +128,12 @@ class ForkServer:
 
 def _serve(sock: socket.socket, targets: dict) -> None:
     """The server's loop: a process per request, each reaped and its status sent back; ends when
-    the runner closes its end."""
+    the runner closes its end. Not dumpable, nor what it starts (a fork keeps the flag): the
+    student's code, under the same uid, cannot take the server's socket (``pidfd_getfd``,
+    ptrace) to read another process's payload from it or to speak for the server, nor attach
+    to a test process that runs hidden tests."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # never the runner's standard input (the key came that way)
     os.close(devnull)

@@ -78,6 +78,21 @@ _raw = ctypes.PyDLL(None, use_errno=True)  # the GIL held across clone, as os.fo
 _raw.syscall.restype = ctypes.c_long
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+CAPABILITY_VERSION_3 = 0x20080522
+
+
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 
@@ -266,9 +281,16 @@ def _drop_privileges(uid: int) -> None:
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    # Changing uid clears the effective and permitted sets, not the inheritable one.
+    empty = (_CapData * 2)()
+    _check(libc.capset(ctypes.byref(_CapHeader(CAPABILITY_VERSION_3, 0)), empty), "capset")
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     if os.getuid() == 0 or os.geteuid() == 0:
         raise PermissionError("still root after dropping privileges")
+    with open("/proc/self/status") as status:
+        held = [line for line in status if line.startswith("Cap") and int(line.split()[1], 16)]
+    if held:
+        raise PermissionError(f"capabilities left after dropping privileges: {held}")
 
 
 FD_NAMES = ("stdin", "stdout", "stderr", "report", "lifeline", "result")

@@ -39,7 +39,7 @@ from autograder.sandbox.host import (
     sandbox_uid,
 )
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.seccomp import no_new_user_namespaces
+from autograder.sandbox.seccomp import sandbox_filter
 
 BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
@@ -201,9 +201,9 @@ def _inside(path: str, ancestor: str) -> bool:
 
 
 def seccomp_filter_fd() -> int | None:
-    """A pipe to read ``seccomp.no_new_user_namespaces()`` from (None on an unknown
+    """A pipe to read ``seccomp.sandbox_filter()`` from (None on an unknown
     architecture); the caller passes it to bubblewrap and closes it."""
-    program = no_new_user_namespaces()
+    program = sandbox_filter()
     if program is None:
         return None
     read, write = os.pipe()

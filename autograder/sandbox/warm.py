@@ -40,7 +40,7 @@ import autograder.sandbox.bubblewrap as bubblewrap
 import autograder.sandbox.host as host
 from autograder.failures import InfrastructureFault
 from autograder.sandbox.limits import Limits, rlimits_for
-from autograder.sandbox.seccomp import no_new_user_namespaces
+from autograder.sandbox.seccomp import sandbox_filter
 
 logger = logging.getLogger(__name__)
 PROGRAMS = Path(__file__).resolve().parent.parent  # autograder/: the zygote and the runners
@@ -302,7 +302,7 @@ def start(
     except Exception:
         logger.exception("the warm sandbox's zygote did not start; this run is cold")
         return None
-    program = no_new_user_namespaces()
+    program = sandbox_filter()
     # The address space as the memory limit alone: the child adds what it maps already.
     rlimits = rlimits_for(limits)
     request = {
