@@ -165,6 +165,22 @@ def _mount(source, target, fstype, flags, data=None) -> None:
     _check(result, f"mount {target}")
 
 
+def _cap_ipc(room: int) -> None:
+    """System V shared memory and message queues are memory that no rlimit counts: in the run's
+    own IPC namespace, at most ``room`` bytes of shared memory in all (as ``/dev/shm``), each
+    segment removed once no process has it attached, and a few small queues."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    for name, value in (
+        ("shmmax", room),
+        ("shmall", max(1, room // page)),
+        ("shmmni", 64),
+        ("shm_rmid_forced", 1),
+        ("msgmni", 16),
+    ):
+        with open(f"/proc/sys/kernel/{name}", "w") as setting:
+            setting.write(str(value))
+
+
 def _loopback_up() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         request = struct.pack("16sH14x", b"lo", 0)
@@ -203,6 +219,7 @@ def _init(request: dict, fds: dict) -> int:
         _mount(None, dest, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.close(fd)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _cap_ipc(request["tmp_bytes"])
     _check(libc.sethostname(b"sandbox", 7), "sethostname")
     _loopback_up()
     os.chdir("/")  # not the worker's folder of scratch directories, now out of sight

@@ -73,6 +73,7 @@ CAPABILITIES = (
     "CAP_SETPCAP",  # emptying the runner's bounding set
     "CAP_KILL",
     "CAP_NET_ADMIN",  # the child's loopback up
+    "CAP_SYS_RESOURCE",  # the child's IPC namespace capped
     "CAP_DAC_OVERRIDE",  # the run's scratch directory belongs to the run's uid
     "CAP_DAC_READ_SEARCH",
 )
