@@ -12,6 +12,10 @@ Keyrings (``add_key``, ``request_key``, ``keyctl`` fail with EPERM, as in Docker
 profile): a uid's keyring is not in any namespace a sandbox has and outlives the run, so a run
 could leave a key (a hidden test's text) for the next run of its uid to read.
 
+``memfd_create`` fails with ENOSYS (as on a kernel without it; libraries fall back to files):
+an anonymous file's memory is counted by no rlimit (RLIMIT_FSIZE caps each one, and there may
+be as many as open files), where a file in ``/tmp`` or ``/dev/shm`` counts against their size.
+
 The filter is classic BPF, as bubblewrap's ``--seccomp FD`` takes it: an array of
 ``struct sock_filter``.
 """
@@ -25,10 +29,10 @@ import struct
 CLONE_NEWUSER = 0x10000000
 X32_SYSCALL_BIT = 0x40000000
 
-# machine: (AUDIT_ARCH_*, clone, unshare, clone3, (add_key, request_key, keyctl))
+# machine: (AUDIT_ARCH_*, clone, unshare, clone3, (add_key, request_key, keyctl), memfd_create)
 ARCHITECTURES = {
-    "x86_64": (0xC000003E, 56, 272, 435, (248, 249, 250)),
-    "aarch64": (0xC00000B7, 220, 97, 435, (217, 218, 219)),
+    "x86_64": (0xC000003E, 56, 272, 435, (248, 249, 250), 319),
+    "aarch64": (0xC00000B7, 220, 97, 435, (217, 218, 219), 279),
 }
 
 _LOAD = 0x20  # BPF_LD | BPF_W | BPF_ABS
@@ -50,7 +54,7 @@ def sandbox_filter(machine: str | None = None) -> bytes | None:
     arch = ARCHITECTURES.get(machine or platform.machine())
     if arch is None:
         return None
-    audit_arch, clone, unshare, clone3, keyrings = arch
+    audit_arch, clone, unshare, clone3, keyrings, memfd_create = arch
     refused = [
         op for nr in keyrings for op in (_op(_JEQ, nr, jt=0, jf=1), _op(_RET, _ERRNO | errno.EPERM))
     ]
@@ -62,6 +66,8 @@ def sandbox_filter(machine: str | None = None) -> bytes | None:
         _op(_JGE, X32_SYSCALL_BIT, jt=0, jf=1),  # x32 system calls: refuse
         _op(_RET, _ERRNO | errno.EPERM),
         _op(_JEQ, clone3, jt=0, jf=1),
+        _op(_RET, _ERRNO | errno.ENOSYS),
+        _op(_JEQ, memfd_create, jt=0, jf=1),
         _op(_RET, _ERRNO | errno.ENOSYS),
         *refused,
         _op(_JEQ, clone, jt=1),
