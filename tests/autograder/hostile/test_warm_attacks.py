@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -480,3 +481,147 @@ def test_killing_everything_it_can_reach_ends_only_its_own_run():
 
     assert printed(run_cells("print('alive')")) == "alive\n"
     assert warm._state.get("zygote") is not None and warm._state["zygote"].alive()
+
+
+# What the keyring finding gives a student: hidden tests run in testers whose output never
+# reaches the student (pyrunner), and their text is withheld from any output that quotes it; a
+# hidden test's constants, put in the keyring by the first submission's code, are printed (hex)
+# by a visible test of the second submission.
+SPEC = b"""
+files = ["relu.py"]
+harness = "test_relu.py"
+
+[[tests]]
+name = "visible"
+function = "test_visible"
+points = 1
+
+[[tests]]
+name = "hidden"
+function = "test_hidden"
+points = 1
+hidden = true
+"""
+HARNESS = b"""from relu import relu
+
+def test_visible():
+    assert relu(-1.0) == 0.0
+
+def test_hidden():
+    assert relu(31.4159) == 31.4159, "the secret expectation"
+"""
+EXFILTRATE = """import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+NAME = b"hidden-{tag}"
+
+def relu(x):
+    caller = sys._getframe(1).f_code
+    if caller.co_name == "test_hidden":
+        data = repr(caller.co_consts).encode().hex().encode()
+        libc.syscall(248, b"user", NAME, data, len(data), ctypes.c_long(-4))  # add_key
+    else:
+        key = libc.syscall(250, 10, ctypes.c_long(-4), b"user", NAME, 0)  # KEYCTL_SEARCH
+        found = ctypes.create_string_buffer(4096)
+        size = libc.syscall(250, 11, ctypes.c_long(key), found, 4096) if key > 0 else 0
+        print("found:", found.raw[: max(size, 0)].decode())
+    return max(0.0, x)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="FINDING: a hidden test's text reaches the student through the uid keyring",
+)
+def test_a_hidden_tests_text_does_not_reach_a_later_visible_test():
+    from autograder import harness
+    from autograder.grader import grade_python
+
+    code = EXFILTRATE.format(tag=uuid.uuid4().hex)
+
+    def submit():
+        return grade_python(
+            spec=harness.parse(SPEC),
+            instructor_files={"autograder.toml": SPEC, "test_relu.py": HARNESS},
+            submitted={"relu.py": code.encode()},
+            data_files={},
+            limits=LIMITS,
+            test_timeout=60,
+        )
+
+    submit()
+    visible = next(test for test in submit().tests if test.name == "visible")
+
+    printed_hex = visible.output.partition("found:")[2].strip()
+    assert "31.4159" not in bytes.fromhex(printed_hex).decode(), visible.output
+
+
+# Memory the kernel keeps in shared memory counts in no rlimit: RLIMIT_AS counts it only while it
+# is mapped, RLIMIT_FSIZE caps each file, not how many. Each cell holds 3 GiB past a 1 GiB limit
+# until the run ends (its IPC namespace and descriptors go with it); a run that held the host's
+# memory this way would have the host's OOM killer pick among the worker and the other runs.
+HOLD_SYSV_SHM = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+size, held = 128 * 2**20, 0
+for i in range(24):
+    segment = libc.shmget(0x10000 + i, ctypes.c_size_t(size), 0o1600)
+    address = libc.shmat(segment, None, 0) if segment >= 0 else None
+    if address in (None, ctypes.c_void_p(-1).value):
+        break
+    ctypes.memset(address, 1, size)
+    libc.shmdt(ctypes.c_void_p(address))
+    held += size
+print(held // 2**20)
+"""
+HOLD_MEMFDS = """
+import os
+chunk, held, kept = b"x" * 2**20, 0, []
+try:
+    for i in range(48):
+        kept.append(os.memfd_create(f"hold-{i}"))
+        for _ in range(64):
+            os.write(kept[-1], chunk)
+            held += 1
+except OSError:
+    pass
+print(held)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="FINDING: SysV shm and memfds hold host memory past the run's memory limit",
+)
+@pytest.mark.parametrize("cell", [HOLD_SYSV_SHM, HOLD_MEMFDS], ids=["sysv-shm", "memfd"])
+def test_shared_memory_is_held_to_the_memory_limit(cell):
+    limits = Limits(wall_seconds=60, cpu_seconds=60, memory_bytes=1024 * MiB)
+
+    held_mib = int(printed(run_cells(cell, limits=limits)))
+
+    assert held_mib * MiB <= limits.memory_bytes
+
+
+def test_killing_its_runner_scores_zero_and_is_no_infrastructure_fault():
+    from autograder.notebook_pipeline import grade_notebook
+    from tests.autograder.nbfactory import source_bytes, student_notebook
+
+    kill = (
+        "import os, signal\nserver = os.getppid()\n"
+        "runner = int(open(f'/proc/{server}/stat').read().split(')')[1].split()[1])\n"
+        "os.kill(runner, signal.SIGKILL)"
+    )
+    wrong = student_notebook("    return 0", extra_cells=[kill])
+
+    result = grade_notebook(
+        source=source_bytes(),
+        submitted=wrong,
+        data_files={},
+        limits=LIMITS,
+        cell_timeout=10,
+        filename="a1.ipynb",
+    )
+
+    assert {t.name: t.score for t in result.tests}["test_relu"] == 0
+    assert result.notes == ["The notebook was killed."]
