@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.execution import Execution, run_notebook
+from autograder.failures import StoppedBeforeStudentCode
 from autograder.sandbox import Limits, bubblewrap, host, warm
 
 pytestmark = [
@@ -625,3 +628,36 @@ def test_killing_its_runner_scores_zero_and_is_no_infrastructure_fault():
 
     assert {t.name: t.score for t in result.tests}["test_relu"] == 0
     assert result.notes == ["The notebook was killed."]
+
+
+@pytest.fixture
+def temporary_folder_outside_tmp(monkeypatch):
+    """The worker's temporary folder (``TMPDIR``) on another disk than /tmp, as a host whose /tmp
+    is small would set it: the warm sandbox's folder of scratch directories follows it."""
+    if not os.path.isdir("/var/tmp"):
+        pytest.skip("no /var/tmp here")
+    folder = Path(tempfile.mkdtemp(prefix="warm-attack-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    monkeypatch.undo()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=StoppedBeforeStudentCode,  # (a run that started and saw more fails outright)
+    reason="FINDING: with TMPDIR outside /tmp a warm run cannot reach its folder (fault, retried)",
+)
+def test_a_warm_run_with_the_temporary_folder_outside_tmp_sees_only_its_own_folder(
+    temporary_folder_outside_tmp,
+):
+    # Its scratch directory's parent (``grade-*``, 0700, the worker's) is not covered by the run's
+    # own /tmp there: the runner, as the run's uid, cannot pass it (PermissionError before any
+    # student code: StoppedBeforeStudentCode, every run). Were it passable, every other run's
+    # folder beside it would be in sight.
+    look = "import json, os\nprint(json.dumps([os.getcwd(), sorted(os.listdir('../..'))]))"
+
+    cwd, beside = facts(run_cells(look))
+
+    assert cwd.startswith(str(temporary_folder_outside_tmp)) and beside == [Path(cwd).parent.name]
