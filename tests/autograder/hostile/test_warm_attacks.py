@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -661,3 +662,58 @@ def test_a_warm_run_with_the_temporary_folder_outside_tmp_sees_only_its_own_fold
     cwd, beside = facts(run_cells(look))
 
     assert cwd.startswith(str(temporary_folder_outside_tmp)) and beside == [Path(cwd).parent.name]
+
+
+# Two runs at once from one zygote (a worker's threads): the second looks for the first, its uid,
+# its processes and its socket, then kills every process it may signal; the first goes on.
+NEIGHBOUR = f"""
+import ctypes, os, socket, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(15, b"{DAEMON_NAME}", 0, 0, 0)
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(b"\\0warm-neighbour")
+listener.listen()
+open("neighbour-started", "w").write(str(os.getuid()))
+for _ in range(600):
+    if os.path.exists("neighbour-may-end"):
+        break
+    time.sleep(0.1)
+print("survived", os.getuid())
+"""
+INTRUDER = """
+import json, os, socket
+found = {"uid": os.getuid(), "processes": len([p for p in os.listdir("/proc") if p.isdigit()])}
+try:
+    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect(b"\\0warm-neighbour")
+    found["socket"] = "connected"
+except OSError as exc:
+    found["socket"] = exc.strerror
+print(json.dumps(found))
+"""
+
+
+def test_a_run_cannot_see_or_kill_a_run_beside_it():
+    results = {}
+    neighbour = threading.Thread(target=lambda: results.update(first=run_cells(NEIGHBOUR)))
+    neighbour.start()
+    try:
+        root = warm.scratch_parent()
+        started = []
+        deadline = time.monotonic() + 120
+        while not started and time.monotonic() < deadline and neighbour.is_alive():
+            started = list(root.glob("grade-*/work/neighbour-started"))
+            time.sleep(0.1)
+        assert started, "the first run did not start"
+
+        intruder = run_cells(INTRUDER)
+        killer = run_cells("import os, signal\nos.kill(-1, signal.SIGKILL)")  # (its own runner too)
+    finally:
+        for marker in root.glob("grade-*/work"):
+            (marker / "neighbour-may-end").touch()
+        neighbour.join()
+
+    found = facts(intruder)
+    assert found["socket"] == "Connection refused" and found["processes"] <= 5
+    assert killer.executed is None  # it killed its own run, and only that
+    survived, first_uid = printed(results["first"]).split()
+    assert survived == "survived" and int(first_uid) != found["uid"]
