@@ -432,10 +432,12 @@ for _ in range(2000):
 def test_a_fork_bomb_is_held_to_the_process_limit():
     limits = Limits(wall_seconds=20, cpu_seconds=60, memory_bytes=1536 * MiB, processes=16)
 
-    execution = run_cells(FORK_BOMB, limits=limits, cell_timeout=5)
+    execution = run_cells(FORK_BOMB, "print('next cell')", limits=limits, cell_timeout=5)
 
+    # As cold: the bomb's cell is stopped at its timeout, the next cell runs, the run ends itself.
     assert "fork refused: [Errno 11] Resource temporarily unavailable" in printed(execution)
-    assert execution.sandbox.stopped_because in ("timeout", "exited")
+    assert execution.status["timeouts"] == [0] and printed(execution, 1) == "next cell\n"
+    assert execution.sandbox.stopped_because == "exited"
 
 
 def test_a_huge_allocation_is_refused_at_the_memory_limit():
@@ -723,3 +725,25 @@ def test_a_run_cannot_see_or_kill_a_run_beside_it():
     assert killer.executed is None  # it killed its own run, and only that
     survived, first_uid = printed(results["first"]).split()
     assert survived == "survived" and int(first_uid) != found["uid"]
+
+
+def test_killing_the_fork_server_scores_zero_and_is_no_infrastructure_fault():
+    from autograder import harness
+    from autograder.grader import grade_python
+
+    # Right answers, but the first call kills the process the testers are forked from (its
+    # parent, same uid): the hidden tester cannot start.
+    code = "import os, signal\ndef relu(x):\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+    code += "    return max(0.0, x)\n"
+
+    result = grade_python(
+        spec=harness.parse(SPEC),
+        instructor_files={"autograder.toml": SPEC, "test_relu.py": HARNESS},
+        submitted={"relu.py": code.encode()},
+        data_files={},
+        limits=LIMITS,
+        test_timeout=60,
+    )
+
+    assert {t.name: t.score for t in result.tests} == {"visible": 0, "hidden": 0}
+    assert result.notes == ["The tests could not be run."]
