@@ -758,3 +758,42 @@ def test_killing_the_fork_server_scores_zero_and_is_no_infrastructure_fault():
 
     assert {t.name: t.score for t in result.tests} == {"visible": 0, "hidden": 0}
     assert result.notes == ["The tests could not be run."]
+
+
+def test_a_tester_cannot_reach_the_fork_server_or_the_runner_either():
+    from autograder import harness
+    from autograder.grader import grade_python
+
+    # pyrunner's testers are forks of the fork server too; the visible test prints what it found.
+    code = (
+        "import ctypes, errno, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\n"
+        "def relu(x):\n"
+        "    server = os.getppid()\n"
+        "    runner = int(open(f'/proc/{server}/stat').read().split(')')[1].split()[1])\n"
+        "    for pid in (server, runner):\n"
+        "        got = libc.syscall(438, os.pidfd_open(pid), 3, 0)\n"
+        "        print('getfd', got, errno.errorcode[ctypes.get_errno()] if got < 0 else '')\n"
+        "        print('ptrace', libc.ptrace(16, pid, 0, 0), errno.errorcode[ctypes.get_errno()])\n"
+        "    caps = [l for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapPrm'))]\n"
+        "    print(*sorted(l.split()[1] for l in caps))\n"
+        "    return max(0.0, x)\n"
+    )
+
+    result = grade_python(
+        spec=harness.parse(SPEC),
+        instructor_files={"autograder.toml": SPEC, "test_relu.py": HARNESS},
+        submitted={"relu.py": code.encode()},
+        data_files={},
+        limits=LIMITS,
+        test_timeout=60,
+    )
+
+    visible = next(test for test in result.tests if test.name == "visible")
+    assert visible.output.strip().split("\n") == [
+        "getfd -1 EPERM",
+        "ptrace -1 EPERM",
+        "getfd -1 EPERM",
+        "ptrace -1 EPERM",
+        "0000000000000000 0000000000000000",
+    ]
