@@ -211,7 +211,13 @@ def _init(request: dict, fds: dict) -> int:
     size = f"size={request['tmp_bytes']},mode=1777"
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, size)
+    root = request["root"]
+    if os.path.commonpath([root, "/tmp"]) != "/tmp":  # else the fresh /tmp covers it already
+        _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # Every other run's folder is out of sight; the way down to this one is made anew, passable.
+    umask = os.umask(0o022)
     os.makedirs(workdir, exist_ok=True)
+    os.umask(umask)
     _mount(f"/proc/self/fd/{work}", workdir, None, MS_BIND)
     os.close(work)
     for dest, fd in replaced.items():

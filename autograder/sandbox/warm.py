@@ -310,6 +310,7 @@ def start(
         "runner": runner,
         "args": args,
         "workdir": str(workdir),
+        "root": str(root),
         "uid": uid,
         "env": env,
         "rlimits": rlimits,

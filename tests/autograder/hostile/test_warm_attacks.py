@@ -2,8 +2,9 @@
 test runs a student's cell through the real entry point (``execution.run_notebook``) from this
 process's zygote and shows that one attack is contained: what the cell can read of the zygote,
 the runner and other runs, which privileges it can get, what outlives its run, the limits, and the
-randomness a fork inherits. A test marked ``xfail(strict=True)`` is a finding: it fails while the
-hole is open, and passes (failing the suite) once it is closed (no database)."""
+randomness a fork inherits. The findings this attack made (a uid's keyring, shared memory past
+the limit, a dumpable fork server, inheritable capabilities, a temporary folder outside /tmp)
+are closed; their tests stay (no database)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.execution import Execution, run_notebook
-from autograder.failures import StoppedBeforeStudentCode
 from autograder.sandbox import Limits, bubblewrap, host, warm
 
 pytestmark = [
@@ -183,10 +183,6 @@ def test_the_students_process_has_no_privilege_left(probed):
     assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: the runner keeps the zygote's inheritable capabilities (CapInh 0x2011e6)",
-)
 def test_the_students_process_has_no_inheritable_capability_either(probed):
     # zygote._drop_privileges promises no capability in any set, as a cold sandbox has (0). A
     # file's inheritable capabilities would add these on exec, were no-new-privs not set.
@@ -343,8 +339,8 @@ def test_a_daemon_dies_with_its_run_and_the_next_run_meets_none_of_its_state():
 
 
 # The kernel's keyrings are not namespaced: a uid's user keyring outlives all its processes and
-# is found again by the next process of that uid, which is the next run on this worker (one
-# sandbox at a time takes the same uid slot), warm or cold. Keys hold up to 20 000 bytes a uid.
+# would be found again by the next process of that uid, which is the next run on this worker (one
+# sandbox at a time takes the same uid slot), warm or cold: the seccomp filter refuses them.
 PLANT_A_KEY = """
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
@@ -364,15 +360,11 @@ print(content.raw[: max(size, 0)].decode() or "nothing")
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: a run's uid keyring (add_key to @u) is read by the next run of the same uid",
-)
 @pytest.mark.parametrize("start", ["warm", "cold"])
 def test_a_key_left_in_the_uids_keyring_is_not_found_by_the_next_run(monkeypatch, start):
     monkeypatch.setenv("AUTOGRADER_WARM", "auto" if start == "warm" else "off")
     planted = run_cells(PLANT_A_KEY)
-    assert int(printed(planted)) > 0  # add_key worked
+    assert int(printed(planted)) == -1  # add_key refused
 
     assert printed(run_cells(FIND_THE_KEY)).strip() == "nothing"
 
@@ -395,13 +387,7 @@ print(sorted(os.readlink(f"/proc/self/fd/{fd}").split(":")[0] for fd in taken if
     "start",
     [
         "warm",
-        pytest.param(
-            "cold",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="FINDING: cold, the fork server is dumpable: the kernel takes its socket",
-            ),
-        ),
+        "cold",
     ],
 )
 def test_the_kernel_cannot_take_the_fork_servers_socket(monkeypatch, start):
@@ -493,7 +479,8 @@ def test_a_cpu_burner_is_stopped_at_its_cpu_limit():
     # run itself exits, the cells after it are not reached.
     assert execution.status["state"] == "kernel_died"
     assert execution.unreached == {1} and execution.sandbox.stopped_because == "exited"
-    assert limits.cpu_seconds <= execution.sandbox.cpu_seconds < limits.cpu_seconds + 5
+    # (the kernel counts CPU by ticks for the limit, and reports it more finely: 2.9 s was seen)
+    assert 0.9 * limits.cpu_seconds <= execution.sandbox.cpu_seconds < limits.cpu_seconds + 5
 
 
 def test_killing_everything_it_can_reach_ends_only_its_own_run():
@@ -552,10 +539,6 @@ def relu(x):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: a hidden test's text reaches the student through the uid keyring",
-)
 def test_a_hidden_tests_text_does_not_reach_a_later_visible_test():
     from autograder import harness
     from autograder.grader import grade_python
@@ -613,10 +596,6 @@ print(held)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING: SysV shm and memfds hold host memory past the run's memory limit",
-)
 @pytest.mark.parametrize("cell", [HOLD_SYSV_SHM, HOLD_MEMFDS], ids=["sysv-shm", "memfd"])
 def test_shared_memory_is_held_to_the_memory_limit(cell):
     limits = Limits(wall_seconds=60, cpu_seconds=60, memory_bytes=1024 * MiB)
@@ -664,18 +643,12 @@ def temporary_folder_outside_tmp(monkeypatch):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StoppedBeforeStudentCode,  # (a run that started and saw more fails outright)
-    reason="FINDING: with TMPDIR outside /tmp a warm run cannot reach its folder (fault, retried)",
-)
 def test_a_warm_run_with_the_temporary_folder_outside_tmp_sees_only_its_own_folder(
     temporary_folder_outside_tmp,
 ):
-    # Its scratch directory's parent (``grade-*``, 0700, the worker's) is not covered by the run's
-    # own /tmp there: the runner, as the run's uid, cannot pass it (PermissionError before any
-    # student code: StoppedBeforeStudentCode, every run). Were it passable, every other run's
-    # folder beside it would be in sight.
+    # Its scratch directory's parent (``grade-*``, 0700, the worker's) is not under the run's own
+    # /tmp there: the run covers the worker's folder of scratch directories with a tmpfs of its
+    # own and makes the way down to its folder anew (every other run's stays out of sight).
     look = "import json, os\nprint(json.dumps([os.getcwd(), sorted(os.listdir('../..'))]))"
 
     cwd, beside = facts(run_cells(look))
