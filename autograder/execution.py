@@ -27,6 +27,7 @@ PROBES = Path(__file__).with_name("probes.py")
 PYTESTER = Path(__file__).with_name("pytester.py")
 KEYHOLDER = Path(__file__).with_name("keyholder.py")  # the runners' key and report channel
 FORKSERVER = Path(__file__).with_name("forkserver.py")  # starts the runners' kernel and testers
+NBKERNEL = Path(__file__).with_name("nbkernel.py")  # the notebook's kernel, forked
 GUARD = Path(__file__).with_name("guard.py")  # the checks' guard, sealed first (probes' sibling)
 MAX_COLLECTED_BYTES = 64 * 2**20
 # Names the runners use in the scratch directory; an assignment's own files may not take them.
@@ -42,6 +43,7 @@ RESERVED_NAMES = frozenset(
         "guard.py",
         "pyrunner-hidden.json",
         "forkserver.py",
+        "nbkernel.py",
         "keyholder.py",
     }
 )
@@ -178,7 +180,7 @@ def _scratch(files: dict[str, bytes], runners: tuple[Path, ...]):
             programs.mkdir()
             for name, content in files.items():
                 (work / name).write_bytes(content)
-            for program in (*runners, KEYHOLDER, FORKSERVER, PROBES, GUARD):
+            for program in (*runners, KEYHOLDER, FORKSERVER, NBKERNEL, PROBES, GUARD):
                 shutil.copyfile(program, programs / program.name)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):

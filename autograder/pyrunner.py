@@ -96,7 +96,7 @@ def _start_tester(server, payload: bytes):
 def tester(report_fd: int, go_fd: int) -> None:
     """The tester's process: ``pytester`` with the runners' modules off the path it imports the
     student's code with."""
-    for name in ("pyrunner", "nbrunner", "keyholder", "forkserver", "zygote"):
+    for name in ("pyrunner", "nbrunner", "nbkernel", "keyholder", "forkserver", "zygote"):
         sys.modules.pop(name, None)
     pytester.tester(report_fd, go_fd)
 

@@ -47,6 +47,7 @@ PROGRAMS = Path(__file__).resolve().parent.parent  # autograder/: the zygote and
 COPIED = (
     "zygote.py",
     "nbrunner.py",
+    "nbkernel.py",
     "pyrunner.py",
     "pytester.py",
     "keyholder.py",
