@@ -11,9 +11,10 @@ STUDENT_CELLS: the indexes (comma-separated) of the cells that hold the student'
 It imports nothing from the project but its siblings copied beside it: ``keyholder`` (the key and
 the report channel, as pyrunner holds them), ``forkserver`` and ``nbkernel``: the kernel is a fork
 of a server this process starts before it reads its key (so the kernel holds nothing of this
-process's, and starts with what it had imported: in a warm sandbox, torch). A cell that errors does not stop the run (nbgrader scores it
-0); a cell that runs past its timeout is interrupted and marked; a kernel that dies (``os._exit``,
-a crash) ends the run, and the cells after it are reported as never reached.
+process's, and starts with what it had imported: in a warm sandbox, torch). A cell that errors
+does not stop the run (nbgrader scores it 0); a cell that runs past its timeout is interrupted
+and marked; a kernel that dies (``os._exit``, a crash) ends the run, and the cells after it are
+reported as never reached.
 
 The student's code shares this scratch directory, so it could rewrite OUT.ipynb after we wrote
 it. The worker therefore sends a one-time key on standard input, read before the kernel starts,

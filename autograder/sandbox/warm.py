@@ -116,12 +116,25 @@ def _root() -> Path:
             zygote = _state.get("zygote")
             if zygote is not None and _state["key"][0] == os.getpid():
                 zygote.close()
+            _remove_orphans(Path(key[1]))
             root = Path(tempfile.mkdtemp(prefix=f"autograder-warm-{os.getpid()}-"))
             root.chmod(0o711)
             _state.clear()
             _state.update(root=root, key=key)
             atexit.register(shutil.rmtree, root, True)
         return _state["root"]
+
+
+def _remove_orphans(folder: Path) -> None:
+    """The folders of scratch directories that worker processes killed outright (no ``atexit``)
+    left behind: those whose process is gone."""
+    for orphan in folder.glob("autograder-warm-*-*"):
+        try:
+            pid = int(orphan.name.split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(orphan, ignore_errors=True)
 
 
 def prestart() -> None:
