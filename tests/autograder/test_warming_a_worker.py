@@ -24,20 +24,22 @@ def fresh_process(monkeypatch):
 
 
 def test_it_warms_each_step_once(fresh_process, monkeypatch):
-    measured = []
+    measured, zygotes = [], []
     monkeypatch.setattr(warmup.host, "torch_address_space", lambda: measured.append(1) or 1)
+    monkeypatch.setattr(warmup.warm, "prestart", lambda: zygotes.append(1))
 
     first = warmup.warm_worker()
     second = warmup.warm_worker()
 
     assert set(first) == {
+        "warm sandbox",
         "torch address space",
         "reference run",
         "source scans",
         "data sets",
         "notebooks",
     }
-    assert second == {} and measured == [1]  # the second call does nothing
+    assert second == {} and measured == [1] and zygotes == [1]  # the second call does nothing
 
 
 def test_it_does_not_fail_without_torch(fresh_process, monkeypatch, caplog):
