@@ -77,6 +77,9 @@ def run_sandboxed(
     argv[0] = host.resolved_program(argv[0])
     workdir = _checked_workdir(workdir)
     readonly = [_existing(path) for path in readonly_paths]
+    # At the path the program reads them by: the sandbox binds the Python installation by its
+    # resolved path, so a file of a virtualenv reached through a symlink is replaced there.
+    replaced_files = {_existing(dest): source for dest, source in (replaced_files or {}).items()}
     level = isolation_level()
     with host.sandbox_uid() as uid:
         report_read, report_write = os.pipe() if report else (None, None)
