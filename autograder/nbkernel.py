@@ -15,11 +15,13 @@ import signal
 import sys
 import time
 
+import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.connect import write_connection_file
 from jupyter_client.manager import AsyncKernelManager
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RECONNECT_MS = 5
 RUNNER_MODULES = (
     "nbrunner",
     "nbkernel",
@@ -76,6 +78,12 @@ class _Client(AsyncKernelClient):
                 await self.iopub_channel.get_msg(timeout=0.005)
 
     wait_for_ready = _async_wait_for_ready
+
+    def start_channels(self, *args, **kwargs) -> None:
+        """Connected while the kernel starts, before it listens: ZMQ tries again after 100 ms by
+        default, which every run waited (twice: the shell and IOPub channels)."""
+        self.context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+        super().start_channels(*args, **kwargs)
 
 
 class _ForkedKernelManager(AsyncKernelManager):
