@@ -300,6 +300,11 @@ def main(
         executed = [i for i, c in enumerate(notebook.cells) if c.get("execution_count")]
         status["last_executed"] = max(executed, default=None)
         phases["end"] = round(time.monotonic() - began, 3)
+        # CPU seconds of this process and of the kernel (all the fork server started), for the
+        # benchmark's breakdown: where a run's time goes.
+        used = os.times()
+        phases["runner_cpu"] = round(used.user + used.system, 3)
+        phases["kernel_cpu"] = round(used.children_user + used.children_system, 3)
         status["phases"] = phases
         _truncate(notebook, output_bytes)
         notebook_bytes = nbformat.writes(notebook).encode("utf-8")
