@@ -272,13 +272,19 @@ def phases(n: int) -> None:
 
 def print_runner_phases(runs: list[dict]) -> None:
     """The runner's timestamps (seconds since it started), medians, in the order they came, with
-    the time from each to the next."""
-    names = sorted(runs[0], key=lambda name: runs[0][name])
-    medians = {n: statistics.median(float(run.get(n, "nan")) for run in runs) for n in names}
+    the time from each to the next; then the CPU seconds it reports (``*_cpu``: the runner's
+    own, and the kernel's with all the fork server started)."""
+    cpu = [name for name in runs[0] if name.endswith("_cpu")]
+    names = sorted((n for n in runs[0] if n not in cpu), key=lambda name: runs[0][name])
+    medians = {
+        n: statistics.median(float(run.get(n, "nan")) for run in runs) for n in [*names, *cpu]
+    }
     print(f"the runner's phases (seconds from its start, median of {len(runs)}):")
     for name, after in zip(names, [*names[1:], None], strict=True):
         step = "" if after is None else f"  then {medians[after] - medians[name]:.3f} s"
         print(f"  {name:<20} {medians[name]:8.3f}{step}")
+    for name in cpu:
+        print(f"  {name:<20} {medians[name]:8.3f} s of CPU")
 
 
 def main() -> None:
