@@ -197,12 +197,15 @@ def test_a_replaced_file_shows_only_its_replacement_and_stays_read_only(workdir,
     import sklearn.datasets
 
     shipped = Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"
+    # Read where the sandbox's Python reads it: the installation by its resolved path (the worker
+    # may name it through a symlinked virtualenv; the replacement is bound at the resolved path).
+    read = os.path.realpath(shipped)
     public = tmp_path / "public.csv.gz"
     public.write_bytes(b"the public part only")
     public.chmod(0o644)
     code = (
-        f"print(open({str(shipped)!r}, 'rb').read())\n"
-        f"try:\n    open({str(shipped)!r}, 'wb')\nexcept OSError as e:\n    print(type(e).__name__)"
+        f"print(open({read!r}, 'rb').read())\n"
+        f"try:\n    open({read!r}, 'wb')\nexcept OSError as e:\n    print(type(e).__name__)"
     )
 
     result = run_code(workdir, code, replaced_files={shipped: public})
