@@ -61,6 +61,7 @@ PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 SECCOMP_MODE_FILTER = 2
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 REPORT_FD = 3  # where the runner finds its report channel
+PTYS = 8  # pseudo-terminals a run may hold at once
 MAX_MESSAGE = 1 << 20
 RUNNERS = ("nbrunner", "pyrunner")
 
@@ -211,6 +212,9 @@ def _init(request: dict, fds: dict) -> int:
     size = f"size={request['tmp_bytes']},mode=1777"
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, size)
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, size)
+    # Pseudo-terminals of its own, a few (/dev/ptmx points here): not the host's pool.
+    ptys = f"newinstance,ptmxmode=0666,mode=0620,max={PTYS}"
+    _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, ptys)
     root = request["root"]
     if os.path.commonpath([root, "/tmp"]) != "/tmp":  # else the fresh /tmp covers it already
         _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")

@@ -22,7 +22,6 @@ Two ways to get an unprivileged uid, because RLIMIT_NPROC is not enforced for ui
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
@@ -212,9 +211,22 @@ def seccomp_filter_fd() -> int | None:
     return read
 
 
-@functools.lru_cache(maxsize=8)
+_WORKING: set[str] = set()
+
+
 def works(bwrap: str) -> tuple[bool, str]:
-    """Whether a sandbox built by ``command`` starts here; probed once per bwrap path."""
+    """Whether a sandbox built by ``command`` starts here. A success is kept for the process; a
+    failure is probed again next time: one slow start on a loaded machine must not leave the
+    process grading with the weaker fallback for good."""
+    if bwrap in _WORKING:
+        return True, ""
+    answer = _probe(bwrap)
+    if answer[0]:
+        _WORKING.add(bwrap)
+    return answer
+
+
+def _probe(bwrap: str) -> tuple[bool, str]:
     if not os.access(bwrap, os.X_OK):
         return False, f"{bwrap} is not installed"
     if is_root() and not os.access(SETPRIV, os.X_OK):

@@ -717,3 +717,17 @@ def test_the_fallback_drops_to_the_sandbox_uid_when_that_uid_can_reach_everythin
 def test_it_refuses_a_workdir_that_would_expose_the_interpreter():
     with pytest.raises(ValueError, match="read-write"):  # the virtualenv's folder, wherever it is
         run_sandboxed(["true"], workdir=Path(sys.prefix).resolve().parent)
+
+
+def test_a_failed_bubblewrap_probe_is_tried_again(monkeypatch):
+    """One slow start on a loaded machine must not leave the process grading with the weaker
+    fallback for good: only a success is kept."""
+    answers = iter([(False, "timed out"), (True, ""), (False, "never asked")])
+    calls = []
+    monkeypatch.setattr(bubblewrap, "_WORKING", set())
+    monkeypatch.setattr(bubblewrap, "_probe", lambda bwrap: calls.append(bwrap) or next(answers))
+
+    assert bubblewrap.works("/x/bwrap") == (False, "timed out")
+    assert bubblewrap.works("/x/bwrap") == (True, "")
+    assert bubblewrap.works("/x/bwrap") == (True, "")
+    assert calls == ["/x/bwrap", "/x/bwrap"]

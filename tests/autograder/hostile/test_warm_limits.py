@@ -81,6 +81,26 @@ def test_its_own_tmp_and_shm_are_capped(where):
     assert written * MiB <= limits.file_size_bytes and error == 28  # ENOSPC
 
 
+OPEN_PTYS = """
+import os, pty
+opened = []
+try:
+    for _ in range(50):
+        opened.extend(pty.openpty())
+except OSError:
+    pass
+print(len(opened) // 2, open("/proc/sys/kernel/pty/nr").read().strip())
+"""
+
+
+def test_a_run_holds_only_a_few_pseudo_terminals_of_its_own():
+    # Not the host's pool (bubblewrap's /dev/pts has no cap; within the limits a run could take
+    # every pty of the host): pid 1 mounts a devpts instance of its own, of 8.
+    held, counted = printed(run_cells(OPEN_PTYS)).split()
+
+    assert int(held) == 8 and int(counted) == 8
+
+
 def test_a_cpu_burner_is_stopped_at_its_cpu_limit():
     limits = Limits(wall_seconds=60, cpu_seconds=3, memory_bytes=1536 * MiB)
 
