@@ -15,10 +15,10 @@ Each request (``CONTROL_FD``: a SOCK_SEQPACKET socket) names a runner (``nbrunne
 ``pyrunner``), its arguments, the scratch directory, the run's uid, environment and limits, and
 passes the run's standard input, output and error, its report channel, its lifeline and a pipe for
 its result. The child is cloned into new mount, pid, network, IPC, UTS and cgroup namespaces and is
-pid 1 there (``_init``); it mounts a fresh, size-capped ``/tmp`` and ``/dev/shm`` and a few pseudo-
-terminals of its own, binds its scratch directory back at its own path (the folder of every other
-run is under the old ``/tmp``, out of sight), shows the replaced files, mounts a ``/proc`` of its
-own, brings up its own loopback, and forks the runner, which drops to the run's uid with no
+pid 1 there (``_init``); it mounts a fresh, size-capped ``/tmp`` and ``/dev/shm`` and a few
+pseudo-terminals of its own, binds its scratch directory back at its own path (the folder of every
+other run is under the old ``/tmp``, out of sight), shows the replaced files, mounts a ``/proc`` of
+its own, brings up its own loopback, and forks the runner, which drops to the run's uid with no
 capabilities (an empty bounding set, no-new-privs), takes the run's rlimits (the address space
 counted on top of what it maps already, so the memory limit means the same room as in a cold
 sandbox), loads the seccomp filter and runs the runner's ``cli``. The zygote reaps the child and
