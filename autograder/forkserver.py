@@ -26,6 +26,7 @@ import selectors
 import signal
 import socket
 import sys
+import traceback
 
 MAX_MESSAGE = 64 * 1024
 PR_SET_DUMPABLE = 4
@@ -37,7 +38,6 @@ class Forked:
     def __init__(self, server: "ForkServer", pid: int, pidfd: int) -> None:
         self.server, self.pid, self.pidfd = server, pid, pidfd
         self.returncode = None
-        self.stdin = None
 
     def poll(self):
         if self.returncode is None:
@@ -178,6 +178,26 @@ def _end(selector) -> None:
             os.waitpid(key.data, 0)
 
 
+def run_and_exit(work) -> None:
+    """End a forked process with what ``work()`` returned (an int is the exit status; anything
+    else 0), with ``SystemExit``'s status, or with 1 and the traceback on standard error; its
+    output flushed first. Never returns: the fork must not go back into its parent's code."""
+    code = 1
+    try:
+        result = work()
+        code = result if isinstance(result, int) else 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
 def fresh_randomness() -> None:
     """A forked process starts with its parent's random generators; a process started fresh
     seeds its own. Python's ``random`` reseeds itself after a fork; numpy's and torch's global
@@ -211,8 +231,8 @@ def _start(sock, selector, targets, request: dict, fds: list[int]) -> None:
     stdin = fds.pop(0) if request.get("stdin") else None
     pid = os.fork()
     if pid == 0:
-        code = 1
-        try:
+
+        def child() -> object:
             sock.close()
             os.setsid()
             if stdin is not None:
@@ -220,19 +240,9 @@ def _start(sock, selector, targets, request: dict, fds: list[int]) -> None:
                 os.close(stdin)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             fresh_randomness()
-            result = target(*request.get("args", []), *fds)
-            code = result if isinstance(result, int) else 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:
-            import traceback
+            return target(*request.get("args", []), *fds)
 
-            traceback.print_exc()
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
+        run_and_exit(child)
     for fd in fds + ([stdin] if stdin is not None else []):
         os.close(fd)
     pidfd = os.pidfd_open(pid)

@@ -44,6 +44,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.append(HERE)
 
+import forkserver  # noqa: E402  (a sibling, beside this file)
+
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
@@ -258,8 +260,8 @@ def _init(request: dict, fds: dict) -> int:
 
 def _runner(request: dict, fds: dict) -> None:
     """The runner's process: the run's uid, limits and filter, then the runner itself."""
-    code = 1
-    try:
+
+    def runner() -> None:
         os.setsid()
         os.dup2(fds["stdin"], 0)
         os.dup2(fds["stdout"], 1)
@@ -284,17 +286,8 @@ def _runner(request: dict, fds: dict) -> None:
         module = sys.modules[request["runner"]]
         sys.argv = [module.__file__, *request["args"]]
         module.cli(request["args"])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            traceback.print_exc()
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+
+    forkserver.run_and_exit(runner)
 
 
 def _drop_privileges(uid: int) -> None:
