@@ -126,6 +126,11 @@ class Submission(models.Model):
         help_text="When its grading message went to the broker; empty while none did "
         "(the broker was down), for the sweeper to send.",
     )
+    # Queued by staff's "grade everything again": it waits behind every fresh submission
+    # (``autograder.services.queue``'s fair order), so a batch never holds up a student.
+    batch = models.BooleanField(
+        default=False, help_text='Queued by an assignment\'s "grade everything again".'
+    )
     score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     max_score = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
 
@@ -136,7 +141,11 @@ class Submission(models.Model):
                 fields=["assignment", "student", "number"], name="unique_submission_number"
             ),
         ]
-        indexes = [models.Index(fields=["state", "state_changed_at"])]
+        # claimed_by: a delivery finds the claim it holds by its token, whichever submission.
+        indexes = [
+            models.Index(fields=["state", "state_changed_at"]),
+            models.Index(fields=["claimed_by"], name="submission_claimed_by"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.assignment} #{self.number} by {self.student}"

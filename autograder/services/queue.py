@@ -6,8 +6,19 @@ from __future__ import annotations
 import socket
 
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Now
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, Now, RowNumber
 from django.utils import timezone
 
 from autograder import blobs, dispatch, selectors
@@ -25,29 +36,125 @@ def submission_claim(
     *, submission_pk: int, token: str, worker: str = "", retry: bool = False
 ) -> Submission | None:
     """Move a queued submission to running under ``token`` (the task's id) and ``worker`` (the
-    Celery node whose heartbeat the sweeper watches); None when it is not this delivery's to
-    grade. The same message delivered again after its worker process died carries the same token
-    and takes the submission back, up to ``MAX_ATTEMPTS`` claims, then gives it up; any other
-    delivery finds it taken and does nothing. A ``retry`` (of an infrastructure fault) takes only
-    a submission still waiting for it: once staff or the sweeper queued it again, the fresh
-    message grades it, with its own tries. The claim time is the database's clock, as the
-    heartbeats' are."""
+    Celery node whose heartbeat the sweeper watches); None when this delivery has nothing to
+    grade. The claim time is the database's clock, as the heartbeats' are.
+
+    A delivery that holds a claim (the same message delivered again after its worker process
+    died, or the retry of an infrastructure fault: both carry the same token) takes that
+    submission back, up to ``MAX_ATTEMPTS`` claims, then gives it up. A ``retry`` whose claim is
+    gone (staff or the sweeper queued the submission again) does nothing: the fresh message grades
+    it, with its own tries. Any other delivery is fresh and grades the fairest queued submission
+    of its queue (``fair_order``), which need not be the one it was sent for: every queued
+    submission has one message, so a message whose own submission was taken grades another."""
+    if not token:
+        raise ValueError("a claim needs the delivery's token")
     changes = {"state_changed_at": Now(), "attempts": F("attempts") + 1, "claimed_worker": worker}
-    mine = Submission.objects.filter(pk=submission_pk)
-    again = mine.filter(state=SubmissionState.RUNNING, claimed_by=token)
-    queued = mine.filter(state=SubmissionState.QUEUED)
-    if retry:
-        queued = queued.filter(claimed_by=token)
-    claimed = queued.update(
-        state=SubmissionState.RUNNING, claimed_by=token, **changes
-    ) or again.filter(attempts__lt=MAX_ATTEMPTS).update(**changes)
-    if claimed:
-        return Submission.objects.select_related("assignment__item", "student").get(
-            pk=submission_pk
-        )
-    for submission in again:  # it killed the worker process every time
+    held = _take_back(token=token, changes=changes)
+    if held is None and not retry:
+        held = _claim_fairest(submission_pk=submission_pk, token=token, changes=changes)
+    if not held:
+        return None
+    return Submission.objects.select_related("assignment__item", "student").get(pk=held)
+
+
+def _take_back(*, token: str, changes: dict) -> int | None:
+    """The submission this delivery holds, claimed again: its pk; 0 when it holds one but may not
+    take it (given up, or moved on since it was read); None when it holds none."""
+    mine = Submission.objects.filter(claimed_by=token)
+    found = mine.filter(state__in=PENDING).values_list("pk", "state", "attempts").first()
+    if found is None:
+        return None
+    pk, state, attempts = found
+    if state == SubmissionState.QUEUED:  # waiting for this delivery's retry
+        taken = mine.filter(pk=pk, state=state).update(state=SubmissionState.RUNNING, **changes)
+        return pk if taken else 0
+    if attempts < MAX_ATTEMPTS:  # its worker process died: delivered again
+        taken = mine.filter(pk=pk, state=state, attempts__lt=MAX_ATTEMPTS).update(**changes)
+        return pk if taken else 0
+    for submission in mine.filter(pk=pk, state=state):  # it killed the worker process every time
         submission_give_up(submission=submission)
-    return None
+    return 0
+
+
+# Candidates read per query: a claim taken by a concurrent delivery moves on to the next one.
+CANDIDATES = 8
+
+
+def _claim_fairest(*, submission_pk: int, token: str, changes: dict) -> int:
+    """Claim the first of ``fair_order`` that no other delivery takes first: the conditional
+    update (queued, unclaimed) lets one delivery win each submission, on SQLite and PostgreSQL
+    alike. Returns its pk, or 0 when nothing of this queue is waiting."""
+    while True:
+        candidates = list(fair_order(submission_pk=submission_pk)[:CANDIDATES])
+        for pk in candidates:
+            unclaimed = Submission.objects.filter(
+                pk=pk, state=SubmissionState.QUEUED, claimed_by=""
+            )
+            if unclaimed.update(state=SubmissionState.RUNNING, claimed_by=token, **changes):
+                return pk
+        if len(candidates) < CANDIDATES:
+            return 0
+
+
+def fair_order(*, submission_pk: int) -> QuerySet:
+    """The pks of the queued, unclaimed submissions of ``submission_pk``'s Celery queue, fairest
+    first, so that one student's burst does not starve the class. Smallest first:
+
+    1. a batch ("grade everything again") after every fresh submission and single requeue;
+    2. the student's turn: how many of their submissions in this queue (any assignment) were
+       served or are ahead since this one was queued (``_turns_before``); a student who sent 30
+       at once has their k-th graded in round k, after every other student's first;
+    3. the delivery's own submission before another's, only among equals (a tie-break);
+    4. queue time, then pk: first come, first served.
+
+    One query, whatever the queue's length: a window numbers each student's queued submissions,
+    a correlated count adds the ones in flight or done since."""
+    queue = Submission.objects.filter(pk=submission_pk).values("assignment__wants_gpu")
+    return (
+        Submission.objects.filter(
+            state=SubmissionState.QUEUED,
+            claimed_by="",
+            assignment__wants_gpu=Subquery(queue),
+        )
+        .annotate(
+            earlier=Window(
+                RowNumber(),
+                partition_by=[F("student"), F("batch")],
+                order_by=[F("state_changed_at").asc(), F("pk").asc()],
+            ),
+            served=Coalesce(Subquery(_turns_before(), output_field=IntegerField()), 0),
+            own=Case(When(pk=submission_pk, then=0), default=1),
+        )
+        .order_by("batch", F("earlier") + F("served"), "own", "state_changed_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _turns_before() -> QuerySet:
+    """For the queued submission ``OuterRef``: how many of its student's other submissions in
+    the same queue are in flight (running, or waiting for a retry) or finished since it was
+    queued. Counting those finished too is what makes it a round-robin: with in-flight ones
+    only, the burst's second would rank with everyone's first as soon as its first was graded,
+    and win on queue time. (Queued ones ahead of it are the window's part.) Every time compared
+    is the database's clock."""
+    in_flight = Q(state=SubmissionState.RUNNING) | (
+        Q(state=SubmissionState.QUEUED) & ~Q(claimed_by="")
+    )
+    done_since = Q(
+        state__in=(SubmissionState.GRADED, SubmissionState.FAILED),
+        state_changed_at__gte=OuterRef("state_changed_at"),
+    )
+    return (
+        Submission.objects.filter(
+            in_flight | done_since,
+            student=OuterRef("student"),
+            assignment__wants_gpu=OuterRef("assignment__wants_gpu"),
+        )
+        .order_by()
+        .values("student")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
 
 
 @transaction.atomic
@@ -145,8 +252,9 @@ def submission_give_up(*, submission: Submission) -> bool:
 @transaction.atomic
 def submission_requeue(*, submission: Submission) -> Submission:
     """Grade again from the start (staff, after fixing a test): a fresh message, a new claim,
-    attempts counted from zero. A grading in progress is superseded (it records nothing)."""
-    _queue_again([submission])
+    attempts counted from zero. A grading in progress is superseded (it records nothing). Not a
+    batch: it waits as fairly as a fresh submission."""
+    _queue_again([submission], batch=False)
     submission.refresh_from_db()
     return submission
 
@@ -164,18 +272,20 @@ def submission_regrade(*, assignment: Assignment, submission_pk: int) -> int:
 @transaction.atomic
 def assignment_regrade(*, assignment: Assignment) -> int:
     """Grade every student's newest submission again, and remember the batch for its progress
-    (``selectors.regrade_progress``). Returns how many were queued."""
+    (``selectors.regrade_progress``). Returns how many were queued. They are a batch: each waits
+    behind every fresh submission of its queue (``fair_order``)."""
     batch = selectors.latest_submissions(assignment=assignment)
-    _queue_again(batch)
+    _queue_again(batch, batch=True)
     Assignment.objects.filter(pk=assignment.pk).update(
         regrade_started_at=Now(), regrade_batch=[s.pk for s in batch]
     )
     return len(batch)
 
 
-def _queue_again(submissions: list[Submission]) -> None:
+def _queue_again(submissions: list[Submission], *, batch: bool) -> None:
     Submission.objects.filter(pk__in=[s.pk for s in submissions]).update(
         state=SubmissionState.QUEUED,
+        batch=batch,
         state_changed_at=Now(),
         claimed_by="",
         claimed_worker="",
