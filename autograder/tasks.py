@@ -1,7 +1,10 @@
 """Celery tasks of the autograder: thin adapters over ``autograder.services``.
 
-``grade_submission_task`` takes only an id, claims the submission idempotently, and treats a
-student's crash, timeout or wrong answer as a result, never as a reason to retry. An
+``grade_submission_task`` takes only an id and claims idempotently: a fresh delivery grades the
+fairest queued submission of its queue, which is its own unless one student's burst or a regrade
+batch is ahead of someone else's (``services.queue.fair_order``); a retry or redelivery takes back
+the one it holds. It treats a student's crash, timeout or wrong answer as a result, never as a
+reason to retry. An
 infrastructure fault (``autograder.failures.TRANSIENT``) is retried with backoff, the same task
 id reclaiming the submission, and after ``MAX_RETRIES`` fails it; any other error in the grading
 machinery fails it at once. Either way staff see why, and nothing reaches the gradebook.
@@ -57,7 +60,7 @@ def grade_submission_task(self, *, submission_pk: int) -> str:
         worker=self.request.hostname or "",
         retry=bool(self.request.retries),
     )
-    if submission is None:
+    if submission is None:  # its own was taken by another delivery, and nothing else waits
         return "already taken"
     started = timezone.now()
     try:
