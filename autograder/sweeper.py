@@ -14,6 +14,12 @@
 Each change is an update conditional on the row as it was read, so two sweepers, or a sweeper
 and a worker, never both act on one submission; a requeued submission's old grading finds its
 claim gone and records nothing, so there is one final score.
+
+With fair queues a message grades the fairest queued submission of its queue, not necessarily
+the one it was sent for (``services.queue.fair_order``). Every queued submission still has a
+message, so sending one again never loses work: a message that finds nothing queued does nothing.
+A submission of a burst may wait its turn longer than its "lost message" limit; the message sent
+again for it is one spare delivery, not a second grading.
 """
 
 from __future__ import annotations
