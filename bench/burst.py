@@ -1,11 +1,15 @@
 """Benchmark: one student's burst against the class's first submissions, through a real worker.
 
-A scratch course and a quick Python assignment (one test of a one-line function), 20 students
+A scratch course and a quick Python assignment (one test of a one-line function that sleeps 1 s,
+``--grading-seconds``, so that gradings and not the bench set the pace), 20 students
 and one more who bursts, in a scratch database (SQLite in a temporary VAR_DIR, or a scratch
 database ``burst_bench`` on the PostgreSQL server DATABASE_URL names, dropped after); the broker
 is Redis at REDIS_URL (under this run's own key prefix) or the embedded Redis server. Each run
 starts its own worker (``celery worker --pool prefork --concurrency C``, as ``throughput.py``
-does), waits for its heartbeat, grades one warm-up submission, then submits through
+does), waits for its heartbeat, grades one warm-up submission (the bursting student's: their
+gradebook row then exists before the burst, whose first two gradings would otherwise both create
+it, and on PostgreSQL one of them can fail on the unique constraint, a race of
+``grading.services.scores.score_set`` that is not the queue's), then submits through
 ``submission_create`` (the normal path: queued once its transaction commits) and waits until all
 are graded:
 
@@ -19,7 +23,8 @@ right after the claim; both on this machine's clock). Printed: the 20 students' 
 wait in each run, B / A, and B under FIFO / A. Nothing is asserted about speed; a grading that
 fails or scores other than 1 of 1 is printed with ``!!!`` and the exit status is 1.
 
-    .venv/bin/python bench/burst.py [--concurrency 2] [--students 20] [--burst 30] [--no-fifo]
+    .venv/bin/python bench/burst.py [--concurrency 2] [--students 20] [--burst 30]
+        [--grading-seconds 1] [--no-fifo]
 """
 
 from __future__ import annotations
@@ -50,7 +55,12 @@ BENCH_DB = "burst_bench"
 SPEC = (
     b'files = ["double.py"]\nharness = "test_double.py"\n[[tests]]\nname = "doubles"\npoints = 1\n'
 )
-HARNESS = b"from double import double\n\ndef doubles():\n    assert double(2) == 4\n"
+# The test sleeps (``--grading-seconds``) so that a grading, not storing the submissions, sets
+# the pace, as with a real assignment; sleeping takes no CPU, so other load moves it little.
+HARNESS = (
+    "import time\nfrom double import double\n\ndef doubles():\n"
+    "    time.sleep({seconds})\n    assert double(2) == 4\n"
+)
 ANSWER = {"double.py": b"def double(x):\n    return 2 * x\n"}
 
 
@@ -71,9 +81,9 @@ def environment(scratch: Path) -> None:
     return drop
 
 
-def seed(students: int):
-    """The demo's course and grading scheme, the quick assignment, ``students`` students plus the one who bursts and one who
-    warms each worker up; returns (assignment, class, burster, warmer)."""
+def seed(students: int, seconds: float):
+    """The demo's course and grading scheme, the quick assignment (its test takes ``seconds``),
+    ``students`` students and the one who bursts; returns (assignment, class, burster)."""
     from django.contrib.auth import get_user_model
 
     from autograder.services.assignments import assignment_import
@@ -86,14 +96,14 @@ def seed(students: int):
     grading_scheme_create(
         course=course, components=demo.COMPONENTS, letter_cutoffs=demo.LETTER_CUTOFFS
     )
-    files = {"autograder.toml": SPEC, "test_double.py": HARNESS}
+    files = {"autograder.toml": SPEC, "test_double.py": HARNESS.format(seconds=seconds).encode()}
     assignment = assignment_import(course=course, slug="quick", files=files, title="Quick")
     people = []
-    for name in [f"s{n:03d}" for n in range(students)] + ["burster", "warmer"]:
+    for name in [f"s{n:03d}" for n in range(students)] + ["burster"]:
         user = get_user_model().objects.create(username=name)
         course_services.enrollment_create(course=course, user=user, role=Role.STUDENT)
         people.append(user)
-    return assignment, people[:-2], people[-2], people[-1]
+    return assignment, people[:-1], people[-1]
 
 
 def start_worker(concurrency: int, log: Path, fifo: bool) -> tuple[subprocess.Popen, str]:
@@ -114,6 +124,8 @@ class Run:
     waits: list[float]  # the class's submissions, seconds from created to claimed
     burst_waits: list[float]
     wall: float
+    submitting: float  # seconds the bench took to store all its submissions
+    grading: float  # the median grading's own seconds (its run's duration)
     wrong: list[str]
 
     def line(self) -> str:
@@ -123,9 +135,11 @@ class Run:
             if self.burst_waits
             else ""
         )
+        who = f"the {len(self.waits)} students'"
         return (
-            f"  {self.name:<7} the {len(self.waits)} students' wait: median {median(self.waits):6.2f} s, "
-            f"p90 {p90(self.waits):6.2f} s{burst}; all graded in {self.wall:.1f} s"
+            f"  {self.name:<7} {who} wait: median {median(self.waits):6.2f} s, "
+            f"p90 {p90(self.waits):6.2f} s{burst}; submitted in {self.submitting:.1f} s, all "
+            f"graded in {self.wall:.1f} s, one grading {self.grading:.2f} s (median)"
         )
 
 
@@ -173,16 +187,19 @@ def waits(pks: list[int]) -> tuple[list[float], list[str]]:
     return found, wrong
 
 
-def run(name, assignment, students, burster, warmer, args, scratch, *, burst, fifo) -> Run:
+def run(name, assignment, students, burster, args, scratch, *, burst, fifo) -> Run:
+    from autograder.models import GradingRun
+
     log = scratch / f"worker-{name.replace(' ', '-')}.log"
     worker, node = start_worker(args.concurrency, log, fifo)
     try:
         wait_until_ready(worker, node, log, timeout=300)
-        warm = submit(assignment, warmer)
+        warm = submit(assignment, burster)
         graded([warm.pk], worker, log, timeout=300)
         started = time.monotonic()
         burst_pks = [submit(assignment, burster).pk for _ in range(burst)]
         class_pks = [submit(assignment, student).pk for student in students]
+        submitting = time.monotonic() - started
         # Generous: a quick grading takes well under 10 s even on a loaded 2-core machine.
         graded(burst_pks + class_pks, worker, log, timeout=300 + 30 * (burst + len(students)))
         wall = time.monotonic() - started
@@ -190,7 +207,12 @@ def run(name, assignment, students, burster, warmer, args, scratch, *, burst, fi
         stop_worker(worker)
     class_waits, wrong = waits(class_pks)
     burst_waits, burst_wrong = waits(burst_pks)
-    return Run(name, class_waits, burst_waits, wall, wrong + burst_wrong)
+    grading = statistics.median(
+        GradingRun.objects.filter(submission__in=burst_pks + class_pks, error="").values_list(
+            "duration_seconds", flat=True
+        )
+    )
+    return Run(name, class_waits, burst_waits, wall, submitting, grading, wrong + burst_wrong)
 
 
 def main() -> None:
@@ -198,6 +220,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--burst", type=int, default=30)
+    parser.add_argument("--grading-seconds", type=float, default=1.0, help="the test's sleep")
     parser.add_argument("--no-fifo", action="store_true", help="skip the run under plain FIFO")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-burst-"))
@@ -226,7 +249,7 @@ def bench(args, scratch: Path) -> list[Run]:
     from courseapp.config import embedded_redis
 
     call_command("migrate", verbosity=0)
-    assignment, students, burster, warmer = seed(args.students)
+    assignment, students, burster = seed(args.students, args.grading_seconds)
     broker = (
         contextlib.nullcontext() if settings.REDIS_URL else embedded_redis.serving(settings.VAR_DIR)
     )
@@ -236,19 +259,8 @@ def bench(args, scratch: Path) -> list[Run]:
     runs = []
     with broker:
         for name, burst, fifo in plan:
-            runs.append(
-                run(
-                    name,
-                    assignment,
-                    students,
-                    burster,
-                    warmer,
-                    args,
-                    scratch,
-                    burst=burst,
-                    fifo=fifo,
-                )
-            )
+            who = (assignment, students, burster)
+            runs.append(run(name, *who, args, scratch, burst=burst, fifo=fifo))
     print(
         f"{args.students} students x 1 submission, with and without one student's burst of "
         f"{args.burst} sent first; one worker, prefork x{args.concurrency}, "
