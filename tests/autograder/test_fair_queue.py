@@ -81,6 +81,27 @@ def test_a_burst_with_concurrent_workers_still_lets_the_others_go_first(
     assert set(order[:6]) == {burst[0].pk, *(s.pk for s in firsts)}
 
 
+def test_gradings_finished_before_a_submission_was_queued_do_not_count_against_it(
+    assignment, student, other_student
+):
+    import datetime
+
+    from django.utils import timezone
+
+    for _ in range(5):  # last week's
+        queued(assignment, student)
+    long_ago = timezone.now() - datetime.timedelta(days=7)
+    Submission.objects.update(state=SubmissionState.GRADED, state_changed_at=long_ago)
+    mine = queued(assignment, student)
+    theirs = queued(assignment, other_student)
+    spare = Submission.objects.filter(state=SubmissionState.GRADED).first()
+
+    first = submission_claim(submission_pk=spare.pk, token="spare")  # its own long graded
+
+    assert first.pk == mine.pk  # equal turns: first come, first served
+    assert Submission.objects.get(pk=theirs.pk).state == SubmissionState.QUEUED
+
+
 def test_a_regrade_batch_yields_to_fresh_submissions(course, assignment, student, other_student):
     earlier = [queued(assignment, s) for s in (student, other_student)]
     Submission.objects.update(state=SubmissionState.GRADED)
