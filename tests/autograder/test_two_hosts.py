@@ -28,8 +28,9 @@ MARKER_OUTPUT = "executed by the worker: 45"
 class Cluster:
     """The web server and workers of one module, stopped together at its end."""
 
-    def __init__(self, *, database, machines, envs, logs, port):
+    def __init__(self, *, database, bucket, machines, envs, logs, port):
         self.database = database
+        self.bucket = bucket
         self.machines = machines
         self.envs = envs
         self.logs = logs
@@ -95,7 +96,15 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def bucket(s3_server, s3_bucket_name):
+    """A prefix of this module's own in the session's bucket on the real S3-protocol server."""
+    from tests import s3
+
+    return s3.Bucket(s3_server, s3_bucket_name, prefix=f"twohost-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, bucket):
     multihost.require_namespaces()
     redis_url = multihost.reachable_redis_url()
     database = multihost.fresh_postgres_database()
@@ -103,14 +112,16 @@ def cluster(tmp_path_factory):
     logs = base / "logs"
     logs.mkdir()
     machines = multihost.machines(base, ["web", "cpu", "gpu"], hidden=[logs])
-    shared = {"DATABASE_URL": database.url, "REDIS_URL": redis_url}
+    shared = {"DATABASE_URL": database.url, "REDIS_URL": redis_url, **bucket.env}
     run_id = f"twohost-{uuid.uuid4().hex[:8]}"
     envs = {
         name: multihost.role_env(machine, shared=shared, run_id=run_id)
         for name, machine in machines.items()
     }
     port = multihost.free_port()
-    cluster = Cluster(database=database, machines=machines, envs=envs, logs=logs, port=port)
+    cluster = Cluster(
+        database=database, bucket=bucket, machines=machines, envs=envs, logs=logs, port=port
+    )
     try:
         multihost.manage(machines["web"], envs["web"], "migrate", "--no-input")
         multihost.manage(
@@ -212,6 +223,9 @@ def test_an_upload_through_the_web_is_graded_by_the_worker_of_its_queue(cluster)
         assert page.status_code == 200, f"{page.text[-3000:]}\n{logs}"
         assert "2 / 3" in page.text, page.text[-3000:]  # the written answer waits for a TA
         assert MARKER_OUTPUT in page.text, page.text[-3000:]  # the executed notebook's output
+    assert len(cluster.bucket.blob_keys()) >= 4  # sources, uploads and executed notebooks
+    web_disk = cluster.machines["web"].media_root
+    assert not [p for p in web_disk.rglob("*") if p.is_file()], "files on the web's disk"
 
 
 def test_no_worker_can_see_the_web_servers_files_or_secret(cluster):
