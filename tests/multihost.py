@@ -226,9 +226,13 @@ class Process:
     def log(self, tail: int = 4000) -> str:
         return f"--- {self.name} log ---\n{self.log_path.read_text(errors='replace')[-tail:]}"
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
         if self.popen.poll() is None:
             self.popen.terminate()  # a warm shutdown for Celery, a graceful one for gunicorn
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
             try:
                 self.popen.wait(timeout=30)
             except subprocess.TimeoutExpired:
