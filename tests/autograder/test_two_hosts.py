@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 # A cell whose output only running the notebook can produce (the source says 45 nowhere).
 MARKER_CELL = 'print("executed by the worker:", sum(range(10)))'
 MARKER_OUTPUT = "executed by the worker: 45"
+SEED = "from tests.multihost import seed; seed()"  # in the web's manage.py shell
 
 
 class Cluster:
@@ -107,37 +108,37 @@ def bucket(s3_server, s3_bucket_name):
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, bucket):
+def cluster(tmp_path_factory, request):
+    """The web server (workers start on first use), after a fresh database is migrated and seeded
+    by the web's own ``manage.py``. What is missing is said before anything starts."""
     multihost.require_namespaces()
     redis_url = multihost.reachable_redis_url()
-    database = multihost.fresh_postgres_database()
+    bucket = request.getfixturevalue("bucket")
     base = tmp_path_factory.mktemp("twohost")
     logs = base / "logs"
     logs.mkdir()
     machines = multihost.machines(base, ["web", "cpu", "gpu"], hidden=[logs])
-    shared = {"DATABASE_URL": database.url, "REDIS_URL": redis_url, **bucket.env}
-    run_id = f"twohost-{uuid.uuid4().hex[:8]}"
-    envs = {
-        name: multihost.role_env(machine, shared=shared, run_id=run_id)
-        for name, machine in machines.items()
-    }
-    port = multihost.free_port()
-    cluster = Cluster(
-        database=database, bucket=bucket, machines=machines, envs=envs, logs=logs, port=port
-    )
+    database = multihost.fresh_postgres_database()
     try:
-        multihost.manage(machines["web"], envs["web"], "migrate", "--no-input")
-        multihost.manage(
-            machines["web"],
-            envs["web"],
-            "shell",
-            "-c",
-            "from tests.multihost import seed; seed()",
+        shared = {"DATABASE_URL": database.url, "REDIS_URL": redis_url, **bucket.env}
+        run_id = f"twohost-{uuid.uuid4().hex[:8]}"
+        envs = {
+            name: multihost.role_env(machine, shared=shared, run_id=run_id)
+            for name, machine in machines.items()
+        }
+        port = multihost.free_port()
+        cluster = Cluster(
+            database=database, bucket=bucket, machines=machines, envs=envs, logs=logs, port=port
         )
-        cluster.start_web(port)
-        yield cluster
+        web = machines["web"]
+        multihost.manage(web, envs["web"], "migrate", "--no-input")
+        multihost.manage(web, envs["web"], "shell", "-c", SEED)
+        try:
+            cluster.start_web(port)
+            yield cluster
+        finally:
+            cluster.stop()
     finally:
-        cluster.stop()
         multihost.drop_database(database)
 
 
