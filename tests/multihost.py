@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from courseapp.config.env import redact_url
+
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = "courseapp.config.test_settings"  # the real settings, with a fast password hasher
 # What this process's own configuration says about files, secrets and services: never handed on,
@@ -56,38 +58,29 @@ def free_port() -> int:
 # Services shared by every "machine".
 
 
-def postgres_admin_dsn() -> str:
-    """The PostgreSQL server to make a database on: DATABASE_URL's when it names PostgreSQL, else
-    the local one (127.0.0.1:5432, user postgres)."""
+def postgres_server() -> str:
+    """The PostgreSQL server to make a database on, as a URL without one: DATABASE_URL's when it
+    names PostgreSQL (CI's), else the local one (127.0.0.1:5432, user postgres)."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
         parts = urlsplit(url)
-        return (
-            f"host={parts.hostname or '127.0.0.1'} port={parts.port or 5432} "
-            f"user={parts.username or 'postgres'} password={parts.password or ''} dbname=postgres"
-        )
-    return "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+        return f"postgres://{parts.netloc}"
+    return "postgres://postgres@127.0.0.1:5432"
 
 
 @dataclass
 class Database:
-    admin_dsn: str
+    server: str
     name: str
 
     @property
     def url(self) -> str:
-        options = dict(item.split("=", 1) for item in self.admin_dsn.split())
-        password = f":{options['password']}" if options.get("password") else ""
-        return (
-            f"postgres://{options['user']}{password}@{options['host']}:{options['port']}"
-            f"/{self.name}"
-        )
+        return f"{self.server}/{self.name}"
 
     def query(self, sql: str, *params) -> list[tuple]:
         import psycopg
 
-        dsn = self.admin_dsn.replace("dbname=postgres", f"dbname={self.name}")
-        with psycopg.connect(dsn, connect_timeout=10) as connection:
+        with psycopg.connect(self.url, connect_timeout=10) as connection:
             return connection.execute(sql, params).fetchall()
 
 
@@ -95,23 +88,26 @@ def fresh_postgres_database() -> Database:
     """A new, empty database on the PostgreSQL server, or a skip saying why there is none."""
     import psycopg
 
-    dsn = postgres_admin_dsn()
-    name = f"twohost_{uuid.uuid4().hex[:10]}"
+    database = Database(postgres_server(), f"twohost_{uuid.uuid4().hex[:10]}")
     try:
-        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(
+            f"{database.server}/postgres", autocommit=True, connect_timeout=5
+        ) as connection:
+            connection.execute(f'CREATE DATABASE "{database.name}"')
     except psycopg.OperationalError as exc:
         unavailable(
-            f"PostgreSQL not reachable ({dsn.split(' password')[0]}: {exc}): the two-host test "
-            "shares only PostgreSQL, Redis and the bucket, and SQLite is one machine's file."
+            f"PostgreSQL not reachable at {redact_url(database.server)} ({exc}): the two-host "
+            "test shares only PostgreSQL, Redis and the bucket (SQLite is one machine's file)."
         )
-    return Database(dsn, name)
+    return database
 
 
 def drop_database(database: Database) -> None:
     import psycopg
 
-    with psycopg.connect(database.admin_dsn, autocommit=True, connect_timeout=5) as connection:
+    with psycopg.connect(
+        f"{database.server}/postgres", autocommit=True, connect_timeout=5
+    ) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
 
 
