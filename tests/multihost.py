@@ -31,6 +31,8 @@ SETTINGS = "courseapp.config.test_settings"  # the real settings, with a fast pa
 # so each role states its own and nothing leaks from the test session into a "machine".
 NOT_INHERITED = (
     "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
     "DATABASE_URL",
     "REDIS_URL",
     "STORAGE_URL",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -92,11 +93,12 @@ class Cluster:
         )
         return dict(zip(("id", "state", "attempts", "claimed_worker"), row, strict=True))
 
-    def run_hosts(self, submission_id: int) -> list[str]:
-        rows = self.database.query(
-            "SELECT worker FROM autograder_gradingrun WHERE submission_id = %s", submission_id
+    def runs(self, submission_id: int) -> list[tuple[str, str]]:
+        """Each grading run's host name and sandbox."""
+        return self.database.query(
+            "SELECT worker, isolation FROM autograder_gradingrun WHERE submission_id = %s",
+            submission_id,
         )
-        return [worker for (worker,) in rows]
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +204,10 @@ def finished(student: Student, slug: str, number: int):
 
 
 def test_an_upload_through_the_web_is_graded_by_the_worker_of_its_queue(cluster):
+    """Both submissions wait while only the gpu worker is up: it grades the gpu one and leaves
+    the other, which the default-queue worker, started after, grades. Each run in the sandbox
+    this machine has without namespaces around it (bubblewrap nests), on its own host."""
+    from autograder.sandbox.runner import isolation_level
     from tests.factories import PASSWORD
 
     student = Student(cluster.url)
@@ -209,50 +215,53 @@ def test_an_upload_through_the_web_is_graded_by_the_worker_of_its_queue(cluster)
     released = student.download("relu", "a1.ipynb")  # from the bucket, through the web
     assert b"def relu" in released and b"max(0, x)" not in released  # never the solution
     notebook = student_notebook(extra_cells=[MARKER_CELL])
-    gpu_worker = cluster.worker("gpu")  # only the gpu worker is up while both wait
+    gpu_worker = cluster.worker("gpu")
 
     on_cpu = student.submit("relu", notebook)
     on_gpu = student.submit("relu-gpu", notebook)
     gpu_done = cluster.wait_until(
         lambda: finished(student, "relu-gpu", on_gpu), what="the gpu submission's grading"
     )
-    waiting = cluster.submission("relu", on_cpu)  # the gpu worker had its chance at it
-
+    left = cluster.submission("relu", on_cpu)  # the gpu worker had its chance at it
     cluster.worker("cpu")
     cpu_done = cluster.wait_until(
         lambda: finished(student, "relu", on_cpu), what="the default-queue submission's grading"
     )
+
     logs = cluster.logs_text()
     assert gpu_done["state"] == cpu_done["state"] == "graded", logs
-    assert (waiting["state"], waiting["attempts"]) == ("queued", 0), logs
-    gpu_row, cpu_row = cluster.submission("relu-gpu", on_gpu), cluster.submission("relu", on_cpu)
-    assert (gpu_row["claimed_worker"], cluster.run_hosts(gpu_row["id"])) == ("gpu@gpu", ["gpu"])
-    assert (cpu_row["claimed_worker"], cluster.run_hosts(cpu_row["id"])) == ("cpu@cpu", ["cpu"])
-    assert gpu_worker.popen.poll() is None, logs
-    for slug, number in (("relu", on_cpu), ("relu-gpu", on_gpu)):
+    assert (left["state"], left["attempts"]) == ("queued", 0), logs
+    sandbox = isolation_level()
+    for slug, number, host in (("relu-gpu", on_gpu, "gpu"), ("relu", on_cpu, "cpu")):
+        row = cluster.submission(slug, number)
+        assert row["claimed_worker"] == f"{host}@{host}", logs
+        assert cluster.runs(row["id"]) == [(host, sandbox)], logs
         page = student.feedback_page(slug, number)
         assert page.status_code == 200, f"{page.text[-3000:]}\n{logs}"
         assert "2 / 3" in page.text, page.text[-3000:]  # the written answer waits for a TA
         assert MARKER_OUTPUT in page.text, page.text[-3000:]  # the executed notebook's output
+    assert gpu_worker.popen.poll() is None, logs
     assert len(cluster.bucket.blob_keys()) >= 4  # sources, uploads and executed notebooks
     web_disk = cluster.machines["web"].media_root
     assert not [p for p in web_disk.rglob("*") if p.is_file()], "files on the web's disk"
 
 
 def test_no_worker_can_see_the_web_servers_files_or_secret(cluster):
-    web = cluster.machines["web"]
+    """Read through ``/proc/PID/root``: the paths as the running process itself resolves them."""
+    web, web_process = cluster.machines["web"], cluster.processes["web"]
     web_key = web.var_dir / "secret_key"
     assert web_key.is_file()  # the web made it, in DEBUG, in its own VAR_DIR
     for name in ("cpu", "gpu"):
         worker, machine = cluster.worker(name), cluster.machines[name]
-        seen_by_worker = f"/proc/{worker.pid}/root"  # the worker's own mount namespace
+        seen_by_worker = f"/proc/{worker.pid}/root"
 
-        assert not multihost.Path(f"{seen_by_worker}{web.media_root}").exists()
-        assert not multihost.Path(f"{seen_by_worker}{web_key}").exists()
-        assert multihost.Path(f"{seen_by_worker}{machine.var_dir}/secret_key").is_file()
+        assert not Path(f"{seen_by_worker}{web.media_root}").exists()
+        assert not Path(f"{seen_by_worker}{web_key}").exists()
+        assert Path(f"{seen_by_worker}{machine.var_dir}/secret_key").is_file()
+        assert not Path(f"/proc/{web_process.pid}/root{machine.var_dir}").exists()
         listing = machine.run(["ls", "-A", str(web.media_root)], env=cluster.envs[name])
         assert listing.returncode != 0 and not listing.stdout, listing
-        environ = multihost.Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
+        environ = Path(f"/proc/{worker.pid}/environ").read_bytes().split(b"\0")
         assert not [v for v in environ if v.startswith(b"SECRET_KEY=")]
         assert not [v for v in environ if str(web.home).encode() in v]
         assert (machine.var_dir / "secret_key").read_text() != web_key.read_text()
