@@ -126,18 +126,18 @@ def reachable_redis_url() -> str:
     return url
 
 
-def require_namespaces() -> None:
-    """Mount and UTS namespaces (root, or a user namespace that allows them)."""
-    probe = subprocess.run(
-        ["unshare", "--mount", "--uts", "--propagation", "private", "true"],
-        capture_output=True,
-        text=True,
-    )
-    if probe.returncode != 0:
+def require_namespaces(scratch: Path) -> None:
+    """What ``Machine.isolated`` does (a host name, a tmpfs over a directory, in namespaces of
+    its own), tried once on ``scratch``: it needs util-linux's ``unshare`` and root."""
+    probe = Machine("probe", scratch, hide=[scratch])
+    try:
+        result = probe.run(["true"], env=dict(os.environ), timeout=60)
+    except FileNotFoundError as exc:
+        unavailable(f"`unshare` not found ({exc}); install util-linux.")
+    if result.returncode != 0:
         unavailable(
-            "No mount namespaces here (`unshare --mount` said: "
-            f"{probe.stderr.strip() or probe.returncode}): the two-host test hides each "
-            "process's directories from the others with them."
+            f"No mount and UTS namespaces here ({result.stderr.strip() or result.returncode}): "
+            "the two-host test hides each process's directories from the others with them."
         )
 
 
