@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
@@ -89,5 +89,10 @@ def _faults(sha256: str):
         if code in NOT_FOUND:
             raise BlobMissing(f"no file is stored under {sha256} in the bucket") from exc
         raise StorageUnreachable(f"the bucket refused {sha256}: {exc}") from exc
+    except NoCredentialsError as exc:
+        raise StorageUnreachable(
+            "no credentials for the bucket on this machine: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+        ) from exc
     except BotoCoreError as exc:
         raise StorageUnreachable(f"the bucket could not be reached for {sha256}: {exc}") from exc

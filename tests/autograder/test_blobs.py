@@ -122,3 +122,27 @@ def test_a_bucket_that_does_not_answer_is_an_infrastructure_fault(settings, s3_b
 
     with pytest.raises(InfrastructureFault, match="could not be reached"):
         blobs.put(unique_bytes())
+
+
+def test_a_machine_without_credentials_for_the_bucket_is_told_which_variables_to_set(
+    settings, s3_bucket, monkeypatch, tmp_path
+):
+    for variable in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "blobs": storage_url.blob_storage(s3_bucket.url, media_root=tmp_path),
+    }
+
+    with pytest.raises(
+        InfrastructureFault, match="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    ):
+        blobs.put(unique_bytes())

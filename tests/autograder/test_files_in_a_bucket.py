@@ -5,6 +5,9 @@ view that checks access. Unset, they stay under ``MEDIA_ROOT/blobs`` as before."
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -20,6 +23,8 @@ from autograder.services.intake import submission_create
 from grading.services.schemes import grading_scheme_create
 from tests.autograder.nbfactory import source_bytes, student_notebook
 from tests.grading.conftest import LETTERS, SLIDES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def import_a1(course):
@@ -90,3 +95,39 @@ def test_unset_files_stay_under_media_root_as_before(course, instructor):
 
     # The layout of every release so far: files already stored are found where they were.
     assert (Path(settings.MEDIA_ROOT) / "blobs" / digest[:2] / digest).read_bytes() == data
+
+
+READ_AND_WRITE = """
+import django, os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.config.settings")
+django.setup()
+from autograder import blobs
+sys.stdout.write(blobs.get(sys.argv[1]).decode())
+sys.stdout.write("\\n" + blobs.put(b"written by another process " + sys.argv[1].encode()))
+"""
+
+
+def test_another_machine_with_only_the_bucket_in_common_reads_and_writes_the_same_files(
+    blobs_in_bucket, tmp_path
+):
+    data = f"stored by the web {uuid.uuid4().hex}".encode()
+    digest = blobs.put(data)
+    # Its own VAR_DIR and MEDIA_ROOT: nothing of this process's disk; STORAGE_URL and the AWS
+    # variables as a deployer sets them.
+    env = {k: v for k, v in os.environ.items() if k not in ("MEDIA_ROOT", "DJANGO_SETTINGS_MODULE")}
+    env.update(blobs_in_bucket.env, VAR_DIR=str(tmp_path / "elsewhere"))
+
+    done = subprocess.run(
+        [sys.executable, "-c", READ_AND_WRITE, digest],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    read, written = done.stdout.split("\n")
+    assert read == data.decode()
+    assert blobs.get(written) == b"written by another process " + digest.encode()
+    assert not (tmp_path / "elsewhere" / "media" / "blobs").exists()
