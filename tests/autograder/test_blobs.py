@@ -4,6 +4,7 @@ in an S3 bucket (a real S3-protocol server, ``tests/s3.py``), through Django's s
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import uuid
 from pathlib import Path
@@ -146,3 +147,27 @@ def test_a_machine_without_credentials_for_the_bucket_is_told_which_variables_to
         InfrastructureFault, match="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     ):
         blobs.put(unique_bytes())
+
+
+def test_a_forked_process_reads_the_bucket_on_connections_of_its_own(blobs_in_bucket):
+    """Celery's prefork pool and the fork server fork processes that inherit the storage: an
+    inherited HTTP connection read by two processes would mix their replies."""
+    data = unique_bytes()
+    digest = blobs.put(data)
+    inherited = blobs.storage().connection
+    reader, writer = os.pipe()
+
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running pytest's teardown
+        try:
+            fresh = blobs.storage().connection is not inherited
+            os.write(writer, b"ok" if fresh and blobs.get(digest) == data else b"shared")
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as answer:
+        said = answer.read()
+    os.waitpid(pid, 0)
+
+    assert said == b"ok"
+    assert blobs.storage().connection is inherited  # the parent keeps its own
