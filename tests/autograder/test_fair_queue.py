@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
 
+import pytest
 from django.db import connection, connections
 
 from autograder.models import Submission, SubmissionState
@@ -259,3 +261,48 @@ def test_two_concurrent_claimers_never_take_the_same_submission(
     assert sorted(claimed) == sorted(s.pk for s in submissions)  # each once, none twice
     tokens = Submission.objects.values_list("claimed_by", flat=True)
     assert len(set(tokens)) == 30 and connection.vendor in ("sqlite", "postgresql")
+
+
+SPEC = (
+    b'files = ["double.py"]\nharness = "test_double.py"\n[[tests]]\nname = "doubles"\npoints = 1\n'
+)
+HARNESS = b"from double import double\n\ndef doubles():\n    assert double(2) == 4\n"
+
+
+@pytest.mark.slow
+def test_a_real_worker_grades_everyone_elses_first_before_the_bursts_second(
+    transactional_db, tmp_path, course, assignment, student
+):
+    """End to end on the real broker: one worker process, the burst's messages sent first."""
+    from django.db import transaction
+
+    from autograder.services.assignments import assignment_import
+    from autograder.services.intake import submission_create
+    from tests.autograder.test_celery_worker import start_worker, stop_worker
+    from tests.autograder.test_worker_grades_a_submission import database_url
+
+    quick = assignment_import(
+        course=course, slug="quick", files={"autograder.toml": SPEC, "test_double.py": HARNESS}
+    )
+    answer = {"double.py": b"def double(x):\n    return 2 * x\n"}
+    others = classmates(course, 3)
+    log = tmp_path / "worker.log"
+    worker = start_worker(["default"], log, DATABASE_URL=database_url())
+    try:
+        with transaction.atomic():  # sent after the commit, in this order: the burst's first
+            burst = [submission_create(assignment=quick, student=student, files=answer)]
+            burst += [submission_create(assignment=quick, student=student, files=answer)]
+            burst += [submission_create(assignment=quick, student=student, files=answer)]
+            firsts = [submission_create(assignment=quick, student=s, files=answer) for s in others]
+        everything = Submission.objects.filter(pk__in=[s.pk for s in burst + firsts])
+        deadline = time.monotonic() + 300
+        while everything.exclude(state=SubmissionState.GRADED).exists():
+            assert worker.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+    finally:
+        stop_worker(worker)
+
+    started = {s.pk: s.runs.get().started_at for s in everything.prefetch_related("runs")}
+    order = sorted(started, key=started.get)
+    assert order == [burst[0].pk, *(s.pk for s in firsts), burst[1].pk, burst[2].pk]
