@@ -3,7 +3,7 @@ yields to fresh submissions. A fresh delivery grades the fairest queued submissi
 (``autograder.services.queue.fair_order``), not necessarily its own; retries and redeliveries
 still take back the submission they hold. Messages are simulated in the broker's order (first
 sent, first delivered), each with a task id of its own; the claims run against the real
-database."""
+database. The last test sends real messages to a real worker."""
 
 from __future__ import annotations
 
