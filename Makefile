@@ -38,6 +38,7 @@ migrate: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --no-input
 
 seed: migrate
+	@echo "Setting up the demo course (manage.py seed_demo; Django starts in a few seconds)"
 	$(BIN)/python manage.py seed_demo
 
 run: seed
