@@ -18,7 +18,9 @@ class AutograderConfig(AppConfig):
 
         worker_ready.connect(workers.on_worker_ready, weak=False)
         worker_shutdown.connect(workers.on_worker_shutdown, weak=False)
-        worker_process_init.connect(workers.on_worker_process_init, weak=False)
+        # First: a pool process leaves the worker's process group before its slow warm-up, or a
+        # stop signalled to the group during the warm-up still reaches it.
         worker_process_init.connect(shutdown.on_worker_process_init, weak=False)
+        worker_process_init.connect(workers.on_worker_process_init, weak=False)
         worker_shutting_down.connect(shutdown.on_worker_shutting_down, weak=False)
         worker_shutdown.connect(shutdown.on_worker_shutdown, weak=False)
