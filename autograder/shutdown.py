@@ -41,20 +41,22 @@ def on_worker_shutting_down(sender=None, sig=None, how=None, **kwargs) -> None:
     worker does with the tasks in flight."""
     from celery.worker import state
 
+    if how != "Warm":
+        # Celery has cancelled them already (active_requests is empty by now); kombu logs
+        # "Restoring N unacknowledged message(s)" as it puts them back.
+        logger.info(
+            "cold shutdown (%s): the tasks in flight are stopped and handed back to the queue "
+            "for the next worker",
+            sig,
+        )
+        return
     in_flight = sorted(f"{r.name}[{r.id}]" for r in state.active_requests)
     if not in_flight:
-        logger.info("%s shutdown (%s): no task in flight; stopping", how, sig)
-    elif how == "Warm":
+        logger.info("warm shutdown (%s): no task in flight; stopping", sig)
+    else:
         logger.info(
             "warm shutdown (%s): finishing %d task(s) in flight before stopping: %s "
             "(SIGQUIT hands them back to the queue instead)",
-            sig,
-            len(in_flight),
-            ", ".join(in_flight),
-        )
-    else:
-        logger.info(
-            "cold shutdown (%s): handing %d task(s) in flight back to the queue: %s",
             sig,
             len(in_flight),
             ", ".join(in_flight),

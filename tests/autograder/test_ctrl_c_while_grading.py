@@ -84,3 +84,59 @@ def test_ctrl_c_finishes_the_grading_in_flight_and_says_so(
     assert not [word for word in ROUGH if word in output], output[-4000:]
     assert submission.state == "graded", output[-4000:]
     assert submission.attempts == 1
+
+
+def start_worker_role(tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / f"{name}.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "courseapp.config.test_settings",
+        "VAR_DIR": str(settings.VAR_DIR),
+        "DATABASE_URL": database_url(),
+        "WORKER_NAME": name,
+        "WORKER_CONCURRENCY": "1",
+        "WORKER_QUEUES": "default,gpu",
+    }
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [str(ROOT / "deploy" / "bin" / "worker")], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    return worker, log
+
+
+def test_sigquit_hands_the_grading_in_flight_back_to_the_next_worker(
+    transactional_db, tmp_path, assignment, student
+):
+    first, first_log = start_worker_role(tmp_path, "first")
+    second = None
+    try:
+        notebook = student_notebook(extra_cells=["import time\ntime.sleep(30)"])
+        submission = submission_create(
+            assignment=assignment, student=student, files={"a1.ipynb": notebook}
+        )
+        deadline = time.monotonic() + 300
+        while submission.state == "queued" and time.monotonic() < deadline:
+            assert first.poll() is None, first_log.read_text()[-4000:]
+            time.sleep(0.05)
+            submission.refresh_from_db()
+        assert submission.state == "running", first_log.read_text()[-4000:]
+
+        first.send_signal(signal.SIGQUIT)
+        first.wait(timeout=120)
+        second, second_log = start_worker_role(tmp_path, "second")
+        deadline = time.monotonic() + 300
+        while submission.state != "graded" and time.monotonic() < deadline:
+            assert second.poll() is None, second_log.read_text()[-4000:]
+            time.sleep(0.2)
+            submission.refresh_from_db()
+    finally:
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=120)
+
+    output = first_log.read_text()
+    assert "handed back to the queue" in output, output[-4000:]
+    assert "Restoring 1 unacknowledged message(s)" in output, output[-4000:]
+    assert submission.state == "graded", second_log.read_text()[-4000:]
+    assert submission.attempts == 2  # the first worker's claim, then the second's
