@@ -1,44 +1,98 @@
 """Content-addressed file storage: a file is stored once under its sha256 and never changed.
 
-Lives under ``MEDIA_ROOT/blobs`` (not served by the site: downloads go through views that check
-who may read what).
+Every file of the autograder (submissions, assignment sources and data, executed notebooks) lives
+here, in the Django storage ``settings.STORAGES["blobs"]``: a directory under ``MEDIA_ROOT`` by
+default, or an S3-compatible bucket when ``STORAGE_URL`` names one, so that workers on other
+machines read what the web process stored. Nothing here is served by the site: downloads go
+through views that check who may read what.
+
+A file's key is ``ab/abcdef…`` (its sha256, under its first two hex digits), relative to the
+storage's root (``MEDIA_ROOT/blobs``, or ``[PREFIX/]blobs`` in the bucket).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
-import tempfile
-from pathlib import Path
 
-from django.conf import settings
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
+
+from autograder.failures import InfrastructureFault
+
+ALIAS = "blobs"
+HEX = frozenset("0123456789abcdef")
+NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 
 
-def root() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "blobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+class BlobMissing(FileNotFoundError):
+    """No file is stored under this sha256. A ``FileNotFoundError``, so that grading counts it as
+    a missing file (``failures.worker_resources``: retried, never a score)."""
 
 
-def path_for(sha256: str) -> Path:
-    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+class StorageUnreachable(InfrastructureFault):
+    """The bucket did not answer, or refused us (network, credentials, a server error)."""
+
+
+def storage() -> Storage:
+    """The storage that holds blobs, as the settings name it now (read at each use, so that
+    ``override_settings(STORAGES=...)`` takes effect)."""
+    return storages[ALIAS]
+
+
+def key_for(sha256: str) -> str:
+    if len(sha256) != 64 or not HEX.issuperset(sha256):
         raise ValueError(f"not a sha256: {sha256!r}")
-    return root() / sha256[:2] / sha256
+    return f"{sha256[:2]}/{sha256}"
 
 
 def put(data: bytes) -> str:
-    """Store ``data``; return its sha256. Storing the same bytes again is a no-op."""
+    """Store ``data``; return its sha256. Storing the same bytes again writes nothing: an existing
+    key is never rewritten."""
     digest = hashlib.sha256(data).hexdigest()
-    target = path_for(digest)
-    if target.exists():
-        return digest
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, target)  # atomic: readers see the whole file or none
+    key = key_for(digest)
+    blobs = storage()
+    with _faults(digest):
+        if blobs.exists(key):
+            return digest
+        saved = blobs.save(key, ContentFile(data))
+    if saved != key:
+        raise RuntimeError(f"the blobs storage stored {digest} as {saved!r}, not {key!r}")
     return digest
 
 
 def get(sha256: str) -> bytes:
-    return path_for(sha256).read_bytes()
+    with open(sha256) as handle, _faults(sha256):
+        return handle.read()
+
+
+def open(sha256: str) -> File:  # the storage API's word; shadows the builtin in this module only
+    """The stored file, opened for reading in binary; the caller closes it (a ``FileResponse``
+    does). Raises ``BlobMissing`` at once when nothing is stored under ``sha256``."""
+    with _faults(sha256):
+        return storage().open(key_for(sha256), "rb")
+
+
+@contextlib.contextmanager
+def _faults(sha256: str):
+    """The storage's failures as this module's two kinds: no such blob, or storage unreachable."""
+    try:
+        yield
+    except BlobMissing:
+        raise
+    except FileNotFoundError as exc:
+        raise BlobMissing(f"no file is stored under {sha256} ({exc})") from exc
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in NOT_FOUND:
+            raise BlobMissing(f"no file is stored under {sha256} in the bucket") from exc
+        raise StorageUnreachable(f"the bucket refused {sha256}: {exc}") from exc
+    except NoCredentialsError as exc:
+        raise StorageUnreachable(
+            "no credentials for the bucket on this machine: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+        ) from exc
+    except BotoCoreError as exc:
+        raise StorageUnreachable(f"the bucket could not be reached for {sha256}: {exc}") from exc

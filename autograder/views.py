@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -145,9 +145,13 @@ def download(request, course, slug: str, name: str):
     file = selectors.downloadable_files(assignment=assignment).filter(name=name).first()
     if file is None:
         raise Http404("No such file.")
-    response = HttpResponse(blobs.get(file.sha256), content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="{file.name}"'
-    return response
+    # Streamed from storage (the disk or the bucket), not read whole into memory first.
+    return FileResponse(
+        blobs.open(file.sha256),
+        as_attachment=True,
+        filename=file.name,
+        content_type="application/octet-stream",
+    )
 
 
 @login_required

@@ -8,6 +8,7 @@ With ``REDIS_URL`` unset, the session runs the embedded Redis broker on ``var/te
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from rest_framework.test import APIClient
@@ -101,3 +102,33 @@ def pytest_sessionfinish(session, exitstatus):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None and not reporter.stats.get("passed"):
             session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-protocol server: CI's (``TEST_S3_ENDPOINT``), or moto's, started for the session
+    only when a test asks for it (``tests/s3.py``)."""
+    from tests import s3
+
+    with s3.serving() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_bucket_name(s3_server) -> str:
+    return s3_server.new_bucket()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, s3_bucket_name):
+    """A prefix of this test's own in the session's bucket (``tests.s3.Bucket``)."""
+    from tests import s3
+
+    return s3.Bucket(s3_server, s3_bucket_name, prefix=f"test-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def blobs_in_bucket(s3_bucket, settings):
+    """``autograder.blobs`` stores in ``s3_bucket`` for this test, as with ``STORAGE_URL`` set."""
+    settings.STORAGES = {**settings.STORAGES, "blobs": s3_bucket.storages_entry()}
+    return s3_bucket

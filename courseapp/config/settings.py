@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kombu import Exchange, Queue
 
-from courseapp.config import embedded_redis, env
+from courseapp.config import embedded_redis, env, storage_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = env.writable_dir(
@@ -148,8 +148,13 @@ MEDIA_ROOT = env.writable_dir(
     purpose="uploaded files",
     variable="MEDIA_ROOT",
 )
+# The autograder's files (``autograder.blobs``): under MEDIA_ROOT/blobs, or in the S3-compatible
+# bucket STORAGE_URL names (s3://BUCKET[/PREFIX]?endpoint_url=...), which web and workers on
+# other machines share. Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+STORAGE_URL = env.env_str("STORAGE_URL", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "blobs": storage_url.blob_storage(STORAGE_URL, media_root=MEDIA_ROOT),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

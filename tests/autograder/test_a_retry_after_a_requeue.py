@@ -50,7 +50,7 @@ def awaiting_retry(assignment, student):
 
 def lose_the_data_file(assignment) -> None:
     data = AssignmentFile.objects.get(assignment=assignment, name="data.csv")
-    blobs.path_for(data.sha256).unlink()
+    blobs.storage().delete(blobs.key_for(data.sha256))
 
 
 def test_the_old_last_retry_leaves_a_regraded_submission_to_the_new_message(

@@ -45,7 +45,7 @@ def submit(assignment, student, body="    return max(0, x)"):
 def lose_the_data_file(assignment) -> None:
     """Storage lost a file of the assignment (a disk, a bucket): the worker cannot grade."""
     data = AssignmentFile.objects.get(assignment=assignment, name="data.csv")
-    blobs.path_for(data.sha256).unlink()
+    blobs.storage().delete(blobs.key_for(data.sha256))
 
 
 def test_a_missing_file_is_retried_then_failed_for_staff_and_never_scored(assignment, student):
