@@ -24,11 +24,13 @@ from django.conf import settings
 from autograder.tasks import worker_ping
 from courseapp.config.celery import app
 from tests.autograder.test_worker_grades_a_submission import database_url
+from tests.autograder.worker_tasks import visible_gpus
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "deploy" / "bin"
 UNITS = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
 ROLES = ("web", "worker", "gpu-worker", "beat", "housekeeper")
+INCLUDE_TEST_TASKS = ("--include", "tests.autograder.worker_tasks")
 ROUGH = ("exited with signal", "Traceback", "ERROR", "CRITICAL")
 pytestmark = pytest.mark.slow
 
@@ -36,7 +38,7 @@ pytestmark = pytest.mark.slow
 class Role:
     """One role's script, running as its own process, its output in a file."""
 
-    def __init__(self, name: str, log: Path, **env: str) -> None:
+    def __init__(self, name: str, log: Path, extra: tuple[str, ...] = (), **env: str) -> None:
         self.name, self.log_path = name, log
         environment = {
             **os.environ,
@@ -50,7 +52,11 @@ class Role:
         }
         with log.open("w") as out:
             self.process = subprocess.Popen(
-                [str(BIN / name)], cwd="/", env=environment, stdout=out, stderr=subprocess.STDOUT
+                [str(BIN / name), *extra],
+                cwd="/",
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
 
     def log(self) -> str:
@@ -154,17 +160,20 @@ def test_the_gpu_worker_role_takes_only_gpu_with_a_process_per_gpu(transactional
     name = f"gpu-{uuid.uuid4().hex[:8]}"
     path = f"{fake}:{os.environ['PATH']}"
     env = {"WORKER_NAME": name, "PATH": path, "GPU_WORKER_CONCURRENCY": ""}
-    worker = Role("gpu-worker", tmp_path / "gpu.log", **env)
+    worker = Role("gpu-worker", tmp_path / "gpu.log", **env, extra=INCLUDE_TEST_TASKS)
     node = f"{name}@{socket.gethostname()}"
     try:
         answered = answered_by(ping("gpu"), worker)
         queues = until(lambda: inspect(node, "active_queues"), "active_queues", worker)
         stats = inspect(node, "stats")
+        held = [visible_gpus.apply_async(args=[3.0], queue="gpu") for _ in range(4)]
+        seen = {answer["pid"]: answer["gpus"] for answer in (r.get(timeout=180) for r in held)}
     finally:
         worker.assert_stops_calmly()
     assert answered
     assert [q["name"] for q in queues] == ["gpu"]
     assert stats["pool"]["max-concurrency"] == 2  # the two GPUs nvidia-smi listed
+    assert sorted(seen.values()) == ["0", "1"]  # each pool process on a GPU of its own
 
 
 def test_the_gpu_worker_role_refuses_to_start_without_a_gpu(tmp_path):
