@@ -52,12 +52,16 @@ def terminal_foreground():
     except OSError:
         yield  # no terminal (CI, a test): signals come from whoever started us
         return
+    previous = os.getpgrp()
     try:
-        previous = os.tcgetpgrp(tty)
+        if os.tcgetpgrp(tty) != previous:
+            raise OSError("started in the background: the terminal stays where it is")
         os.setpgid(0, 0)
         signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # a background group may not take it
         os.tcsetpgrp(tty, os.getpgrp())
     except OSError:
+        with contextlib.suppress(OSError):
+            os.setpgid(0, previous)  # back with make, which then gets the Ctrl-C as before
         os.close(tty)
         yield
         return
