@@ -24,22 +24,26 @@ $(BIN)/python:
 
 # Reinstall only when a requirements file changed since the last install.
 $(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	@echo "Installing requirements.txt into $(VENV)/ (the first time takes a few minutes: torch, nbgrader)"
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
 	@touch $@
 
 $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	@echo "Installing requirements-dev.txt into $(VENV)/ (the first time takes a few minutes)"
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@ $(VENV)/.run-deps
 
 migrate: $(VENV)/.run-deps
+	@echo "Migrating the database (DATABASE_URL, or SQLite in var/)"
 	$(BIN)/python manage.py migrate --no-input
 
 seed: migrate
+	@echo "Setting up the demo course (manage.py seed_demo; Django starts in a few seconds)"
 	$(BIN)/python manage.py seed_demo
 
 run: seed
 	@echo "Starting the broker (embedded Redis unless REDIS_URL is set), web on http://$(WEB_HOST):$(WEB_PORT)/, a Celery worker (queues default, gpu), beat and its housekeeper worker (queue maintenance). Ctrl-C stops them all."
-	$(BIN)/honcho start -f Procfile
+	@$(BIN)/python deploy/dev.py -f Procfile
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .

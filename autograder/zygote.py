@@ -372,7 +372,10 @@ def serve(control_fd: int) -> None:
     while True:
         for key, _ in selector.select():
             if key.data is None:
-                data, received, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 64)
+                try:
+                    data, received, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 64)
+                except ConnectionResetError:
+                    return  # the worker is gone (killed before it closed its end)
                 if not data:
                     return  # the worker is gone
                 _start(sock, selector, json.loads(data), received)

@@ -7,12 +7,15 @@ creates nothing new and changes nothing that exists.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from courseapp.courses import services as course_services
@@ -122,6 +125,16 @@ class DemoReport:
     course: Course | None = None
     created: list[str] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)  # (username, role)
+    # Told each step before it starts: seeding takes a while (it imports three assignments and
+    # grades half the class's quiz), and a silent command looks stuck.
+    say: Callable[[str], None] = lambda line: None
+
+
+@functools.cache
+def _demo_password_hash() -> str:
+    """One hash for every demo account: they share a published password, and hashing it once
+    per account (the slow hash on purpose, ~0.5 s each) was half of the seeding's time."""
+    return make_password(DEMO_PASSWORD)
 
 
 def _user(username: str, first: str, last: str, report: DemoReport, *, superuser: bool = False):
@@ -131,7 +144,7 @@ def _user(username: str, first: str, last: str, report: DemoReport, *, superuser
         user = User(username=username, first_name=first, last_name=last)
         user.is_staff = user.is_superuser = superuser
         user.email = f"{username}@pmldl.example.org"
-        user.set_password(DEMO_PASSWORD)
+        user.password = _demo_password_hash()
         user.save()
         report.created.append(f"user {username}")
     return user
@@ -239,20 +252,24 @@ def _knows(username: str, question: str) -> bool:
     return hashlib.sha256(f"{username}/{question}".encode()).digest()[0] < 192
 
 
-def demo_seed(*, with_admin: bool = True) -> DemoReport:
+def demo_seed(*, with_admin: bool = True, say: Callable[[str], None] | None = None) -> DemoReport:
     """``with_admin``: also a Django superuser ``admin`` with the demo password (never on a site
     seeded with --allow-production).
 
     The course is made in one transaction; the students' week-1 attempts come after it, as real
-    attempts do: formula answers are judged outside any transaction."""
-    report, ta, students = _course_seed(with_admin=with_admin)
+    attempts do: formula answers are judged outside any transaction. ``say`` is told each step."""
+    report, ta, students = _course_seed(with_admin=with_admin, say=say or (lambda line: None))
+    report.say("The week-1 quiz: half the class's attempts, their written answers graded")
     _quiz_attempts(report.course, students, ta, report)
     return report
 
 
 @transaction.atomic
-def _course_seed(*, with_admin: bool) -> tuple[DemoReport, object, list[Enrollment]]:
-    report = DemoReport()
+def _course_seed(
+    *, with_admin: bool, say: Callable[[str], None]
+) -> tuple[DemoReport, object, list[Enrollment]]:
+    report = DemoReport(say=say)
+    say("The course and its people (an instructor, a TA, 20 students)")
     course = report.course = _course(report)
     if with_admin:
         _admin(report)
@@ -262,11 +279,13 @@ def _course_seed(*, with_admin: bool) -> tuple[DemoReport, object, list[Enrollme
         _enroll(course, _user(f"student{n:02d}", first, last, report), Role.STUDENT, report)
         for n, (first, last) in enumerate(STUDENT_NAMES, start=1)
     ]
+    say("Lectures, teams, the grading scheme and its items")
     _lectures(course, report)
     _teams(course, students, report)
     _grading_scheme(course, report)
     _items(course, report)
     _assignments(course, report)
+    say("The week-1 quiz")
     _quizzes(course, report)
     return report, ta, students
 
@@ -358,6 +377,7 @@ def _assignments(course: Course, report: DemoReport) -> None:
     for folder, (slug, title, item) in AUTOGRADED.items():
         if Assignment.objects.filter(course=course, slug=slug).exists():
             continue  # staff may have imported a newer version: leave it
+        report.say(f"Importing assignment {slug.upper()} from {folder}/")
         files = {
             f.name: f.read_bytes()
             for f in sorted((ASSIGNMENTS / folder).iterdir())

@@ -19,3 +19,11 @@ def hold(seconds: float) -> int:
     """Keep a worker busy (as a long grading does) for ``seconds``."""
     time.sleep(seconds)
     return os.getpid()
+
+
+@app.task(name="tests.visible_gpus")
+def visible_gpus(seconds: float) -> dict:
+    """Which GPUs this pool process may use, after holding it ``seconds`` (so that the next
+    message goes to another pool process)."""
+    time.sleep(seconds)
+    return {"pid": os.getpid(), "gpus": os.environ.get("CUDA_VISIBLE_DEVICES")}

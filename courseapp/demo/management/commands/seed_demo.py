@@ -25,7 +25,8 @@ class Command(BaseCommand):
                 "Pass --allow-production if this really is a demo site."
             )
         # A superuser with a published password has no place on a production site.
-        report = demo_seed(with_admin=not allow_production)
+        self.stdout.write("Seeding the demo course:")
+        report = demo_seed(with_admin=not allow_production, say=self._step)
         course = report.course
         if report.created:
             self.stdout.write(f"Created {len(report.created)} objects for {course.code}.")
@@ -41,3 +42,7 @@ class Command(BaseCommand):
         for username, role in staff:
             self.stdout.write(f"  {username:<12} {role}")
         self.stdout.write(f"  {students[0]} … {students[-1]}  Students ({len(students)})")
+
+    def _step(self, line: str) -> None:
+        self.stdout.write(f"  {line} …")
+        self.stdout.flush()
