@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from courseapp.courses.models import Team
 from courseapp.courses.selectors import require_student
@@ -92,7 +92,25 @@ def _snapshot(score: Score, context: _Context | None) -> dict:
 
 def _apply(score: Score, *, by, logged_as: str, reason: str, **changes) -> Score:
     """Apply ``changes`` to ``score`` (a new, unsaved one when ``score`` has no pk) and log it.
-    The same points again (an autograder re-run, an unchanged import) cost no query."""
+    The same points again (an autograder re-run, an unchanged import) cost no query.
+
+    A new score is inserted in a savepoint: two writers that both found no row (two workers
+    grading one student's submissions at once, a quiz submitted while staff type a score) race to
+    insert it, and the one that loses applies its change to the row the other committed, as if it
+    had come second, rather than failing on the unique constraint."""
+    if score.pk is None:
+        try:
+            with transaction.atomic():
+                return _change(score, by=by, logged_as=logged_as, reason=reason, **changes)
+        except IntegrityError:
+            first = _locked(score.item, score.student)
+            if first.pk is None:
+                raise  # not the race: some other constraint
+            score = first
+    return _change(score, by=by, logged_as=logged_as, reason=reason, **changes)
+
+
+def _change(score: Score, *, by, logged_as: str, reason: str, **changes) -> Score:
     if score.pk is not None and all(getattr(score, k) == v for k, v in changes.items()):
         return score
     context = _context(score)
