@@ -29,6 +29,7 @@ def grade_python(
     data_files: dict[str, bytes],
     limits: Limits,
     test_timeout: int,
+    check_key: bytes | None = None,
 ) -> Grade:
     """Grade a Python-file submission: the harness's tests (``autograder.harness``) and the
     reference checks (``autograder.checks``) run in the sandbox on the student's files; the
@@ -41,7 +42,9 @@ def grade_python(
             tests=_harness_zero(spec, message), notes=[message], isolation=isolation_level()
         )
     students = {n: submitted[n] for n in spec.files}
-    prepared = PreparedChecks.prepare(spec.checks, students, instructor_files, data_files)
+    prepared = PreparedChecks.prepare(
+        spec.checks, students, instructor_files, data_files, key=check_key
+    )
     spec = replace(spec, checks=prepared.checks)  # with this submission's seeds (checks.inputs)
     run, runner_spec, replaced, hidden = _run_harness(
         spec, prepared, students, instructor_files, data_files, limits, test_timeout

@@ -7,6 +7,8 @@ through ``grading.services.scores``.
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
@@ -23,6 +25,11 @@ class AssignmentKind(models.TextChoices):
 def grading_queue(wants_gpu: bool) -> str:
     """The Celery queue that grades an assignment's submissions."""
     return "gpu" if wants_gpu else "default"
+
+
+def new_check_key() -> str:
+    """A fresh secret for an assignment's ``check_key``."""
+    return secrets.token_hex(32)
 
 
 class Assignment(models.Model):
@@ -51,6 +58,10 @@ class Assignment(models.Model):
     # say how many are done.
     regrade_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     regrade_batch = models.JSONField(default=list, blank=True, editable=False)
+    # Salts the inputs of its reference checks (``checks.inputs.salted``) so that a student cannot
+    # compute them ahead of a check. In the database, so every worker on every machine salts with
+    # the same key (the same files get the same inputs anywhere); never shown, never exported.
+    check_key = models.CharField(max_length=64, default=new_check_key, editable=False)
 
     class Meta:
         ordering = ["course", "slug"]

@@ -44,6 +44,7 @@ def grade_notebook(
     filename: str = "the notebook",
     reference_checks: tuple[Check, ...] = (),
     private: dict[str, bytes] | None = None,
+    check_key: bytes | None = None,
 ) -> Grade:
     """``reference_checks`` (``autograder.checks``) run after the student's cells, in the same
     kernel, on the notebook's variables, and checks declared in the source's grade cells
@@ -59,6 +60,7 @@ def grade_notebook(
         cell_timeout=cell_timeout,
         reference_checks=reference_checks,
         private=private or {},
+        check_key=check_key,
     )
     for step in NOTEBOOK_STEPS:
         step(grading)
@@ -80,6 +82,7 @@ class NotebookGrading:
     filename: str = "the notebook"
     reference_checks: tuple[Check, ...] = ()
     private: dict[str, bytes] = field(default_factory=dict)
+    check_key: bytes | None = None  # the assignment's (``PreparedChecks.prepare``)
     submitted_notebook: NotebookNode | None = None  # ``read_submission``
     restored: notebooks.Restored | None = None  # ``restore``
     in_cells: tuple[Check, ...] = ()  # ``prepare_checks``: the checks of grade cells
@@ -148,6 +151,7 @@ def prepare_checks(grading: NotebookGrading) -> None:
         grading.private,
         grading.data_files,
         aliases=notebook_aliases(notebook),
+        key=grading.check_key,
     ).told_in_cells(cell_lines(notebook))
 
 

@@ -37,6 +37,7 @@ def grade_notebook_set(
     limits: Limits,
     cell_timeout: int,
     private: dict[str, bytes],
+    check_key: bytes | None = None,
 ) -> Grade:
     """``sources``: the assignment's source notebooks by file name; ``submitted``: the student's
     files by name; ``private``: the instructor's files that reference checks in grade cells may
@@ -54,6 +55,7 @@ def grade_notebook_set(
                 cell_timeout=cell_timeout,
                 filename=name,
                 private=private,
+                check_key=check_key,
             )
         else:
             parts[name] = not_submitted(name, sources[name])

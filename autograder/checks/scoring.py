@@ -47,8 +47,13 @@ class PreparedChecks:
         data: dict,
         *,
         aliases: dict[str, str] | None = None,
+        key: bytes | None = None,
     ) -> PreparedChecks:
-        key = settings.SECRET_KEY.encode()
+        """``key``: the secret the inputs are salted with (``checks.inputs.salted``): the
+        assignment's own ``check_key``, which every worker reads from the database, so that the
+        same files get the same inputs on any machine; the site's ``SECRET_KEY`` where no
+        assignment is at hand (a benchmark, a test)."""
+        key = key or settings.SECRET_KEY.encode()
         reference_checks = tuple(salted(c, students, key) for c in reference_checks)
         changes = tampering(students, aliases=aliases) if reference_checks else []
         reaches = reach.reaches(students, aliases=aliases) if reference_checks else []

@@ -37,6 +37,8 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
     data = selectors.assignment_files(assignment=assignment, role=FileRole.DATA)
     limits = _limits(assignment)
     sources = selectors.assignment_files(assignment=assignment, role=FileRole.SOURCE)
+    # The same on every worker (it is in the database), so a regrade anywhere gets the same inputs.
+    check_key = assignment.check_key.encode()
     if assignment.kind == AssignmentKind.PYTHON:
         return grade_python(
             spec=harness.parse(sources[harness.SPEC_NAME]),
@@ -45,6 +47,7 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
             data_files=data,
             limits=limits,
             test_timeout=assignment.cell_timeout_seconds,
+            check_key=check_key,
         )
     notebook_sources = {n: c for n, c in sources.items() if n.endswith(NOTEBOOK_SUFFIX)}
     _refuse_free_points(notebook_sources)
@@ -54,6 +57,7 @@ def grade_files(assignment: Assignment, submitted: dict[str, bytes]) -> Grade:
         "limits": limits,
         "cell_timeout": assignment.cell_timeout_seconds,
         "private": sources,
+        "check_key": check_key,
     }
     if len(notebook_sources) > 1:
         return grade_notebook_set(sources=notebook_sources, submitted=submitted, **given)

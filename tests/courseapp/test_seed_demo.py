@@ -133,7 +133,7 @@ def test_it_imports_a1_with_its_reference_checks(client, db):
         ("source", "a1_reference.py"),
     }
     client.force_login(get_user_model().objects.get(username="student01"))
-    student_version = client.get("/courses/pmldl/assignments/a1/files/a1.ipynb").content
+    student_version = client.get("/courses/pmldl/assignments/a1/files/a1.ipynb").getvalue()
     assert b"def relu(x)" in student_version and b"torch.where(x > 0" not in student_version
 
 
