@@ -33,13 +33,30 @@ class BlobMissing(FileNotFoundError):
 
 
 class StorageUnreachable(InfrastructureFault):
-    """The bucket did not answer, or refused us (network, credentials, a server error)."""
+    """The bucket did not answer, or refused us (network, credentials, a server error). A
+    worker retries the grading; a page or the API answers 503 with ``FOR_PEOPLE``
+    (``courseapp.config.unavailable``), never a bare 500."""
+
+    FOR_PEOPLE = (
+        "The file store is not answering right now, so nothing was stored or read. "
+        "Try again in a minute; if it lasts, tell the course staff."
+    )
 
 
 def storage() -> Storage:
     """The storage that holds blobs, as the settings name it now (read at each use, so that
     ``override_settings(STORAGES=...)`` takes effect)."""
     return storages[ALIAS]
+
+
+def where() -> str:
+    """Where the files are, as a worker says when it starts (a worker on another machine than
+    the web that says "this machine's disk" has no STORAGE_URL, and will find nothing)."""
+    blobs = storage()
+    bucket = getattr(blobs, "bucket_name", None)
+    if bucket:
+        return f"bucket {bucket}/{blobs.location} at {blobs.endpoint_url or 'AWS S3'}"
+    return f"{blobs.location} on this machine's disk (STORAGE_URL unset)"
 
 
 def key_for(sha256: str) -> str:

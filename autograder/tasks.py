@@ -33,10 +33,12 @@ RETRY_BACKOFF_SECONDS = 30
 RETRY_BACKOFF_MAX_SECONDS = 120
 
 
-@shared_task(name="autograder.worker_ping")
-def worker_ping(*, sent_at: float) -> dict:
-    """Answer with who ran the task and how long the message took to arrive."""
+@shared_task(name="autograder.worker_ping", bind=True)
+def worker_ping(self, *, sent_at: float) -> dict:
+    """Answer with who ran the task (its Celery node, as the staff home lists workers, and its
+    machine) and how long the message took to arrive."""
     return {
+        "node": self.request.hostname or "",
         "hostname": socket.gethostname(),
         "pid": os.getpid(),
         "queue_delay_s": round(time.time() - sent_at, 4),

@@ -23,6 +23,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from kombu.exceptions import ChannelError
 
+from autograder import blobs
 from autograder.checks.reference import best_device
 from autograder.models import Submission, SubmissionState, WorkerHeartbeat, grading_queue
 from autograder.queues import GRADING_QUEUES
@@ -99,11 +100,12 @@ class Heartbeat:
         """The first heartbeat is written here, before the worker takes a task, so that its
         ``started_at`` precedes every claim of this life of the worker."""
         logger.info(
-            "worker %s: isolation %s, device %s, queues %s",
+            "worker %s: isolation %s, device %s, queues %s, files in %s",
             self.row["hostname"],
             self.row["isolation"],
             self.row["device"],
             ",".join(self.row["queues"]),
+            blobs.where(),
         )
         self._write()
         self._thread.start()

@@ -25,6 +25,12 @@ ADDRESSING_STYLES = ("path", "virtual", "auto")
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # A downloaded file larger than this is spooled to a temporary file, not held in memory.
 SPOOL_BYTES = 8 * 1024 * 1024
+# A bucket that does not answer is told within about a second (a student's upload then gets a
+# clear "try again", not a page that hangs while botocore retries five times with backoff); a
+# slow answer may still take its time.
+CONNECT_TIMEOUT_SECONDS = 1
+READ_TIMEOUT_SECONDS = 60
+ATTEMPTS = 2
 
 
 def blob_storage(url: str, *, media_root: Path) -> dict:
@@ -63,7 +69,20 @@ def bucket_options(url: str) -> dict:
         "max_memory_size": SPOOL_BYTES,
     }
     options.update(_query_options(url, parts.query))
+    # Given a client_config, django-storages no longer applies addressing_style itself.
+    options["client_config"] = _client_config(options.get("addressing_style"))
     return options
+
+
+def _client_config(addressing_style: str | None):
+    from botocore.config import Config  # only when a bucket is named: botocore is slow to import
+
+    return Config(
+        s3={"addressing_style": addressing_style} if addressing_style else None,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"max_attempts": ATTEMPTS, "mode": "standard"},
+    )
 
 
 def _query_options(url: str, query: str) -> dict:

@@ -7,6 +7,7 @@ Redis at REDIS_URL when it is set (CI), the embedded Redis server on var/test/'s
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -128,6 +129,7 @@ def test_the_worker_ping_command_reports_the_worker(worker):
     call_command("worker_ping", "--queue", "gpu", "--timeout", "120", stdout=out)
 
     assert "answered on queue 'gpu'" in out.getvalue()
+    assert re.match(r"worker test-[0-9a-f]{8}@\S+ \(host \S+, pid \d+\)", out.getvalue())
 
 
 def test_the_grading_task_decorator_sets_late_acks_and_limits():

@@ -21,8 +21,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.config.settings")
 django.setup()
 from django.conf import settings
 from autograder import blobs
+config = blobs.storage().client_config if hasattr(blobs.storage(), "client_config") else None
 print(json.dumps({"entry": settings.STORAGES["blobs"], "class": type(blobs.storage()).__name__,
-                  "media": str(settings.MEDIA_ROOT)}))
+                  "media": str(settings.MEDIA_ROOT), "client": config and {
+                      "connect_timeout": config.connect_timeout, "retries": config.retries,
+                      "s3": config.s3}}, default=repr))
 """
 
 
@@ -59,6 +62,13 @@ def test_an_s3_url_names_the_bucket_its_prefix_and_the_server(tmp_path):
     assert (options["region_name"], options["addressing_style"]) == ("eu-1", "path")
     # Downloads go through our views: no signed or public URLs, no ACLs.
     assert options["querystring_auth"] is False and options["default_acl"] is None
+    # A bucket that does not answer is told at once (no five retries with backoff), and the
+    # client that says so still addresses the bucket as the URL asked.
+    assert found["client"] == {
+        "connect_timeout": 1,
+        "retries": {"max_attempts": 2, "mode": "standard"},
+        "s3": {"addressing_style": "path"},
+    }
 
 
 def test_a_bucket_alone_is_enough():

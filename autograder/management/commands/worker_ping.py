@@ -30,10 +30,12 @@ class Command(BaseCommand):
         except CeleryTimeout as exc:
             raise CommandError(
                 f"No worker answered on queue {queue!r} within {timeout:g} s (broker {broker}). "
-                "Is a worker running? `make run` starts one."
+                "Is a worker for that queue running? `make run` starts one; on a deployment, "
+                "deploy/bin/worker (default) or deploy/bin/gpu-worker (gpu)."
             ) from exc
         elapsed_ms = (time.monotonic() - started) * 1000
         self.stdout.write(
-            f"worker {answer['hostname']} (pid {answer['pid']}) answered on queue {queue!r} "
+            f"worker {answer.get('node') or answer['hostname']} (host {answer['hostname']}, "
+            f"pid {answer['pid']}) answered on queue {queue!r} "
             f"in {elapsed_ms:.0f} ms via {broker}"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from autograder.blobs import StorageUnreachable
 from courseapp.demo.services import DEMO_PASSWORD, demo_seed
 
 
@@ -26,7 +27,13 @@ class Command(BaseCommand):
             )
         # A superuser with a published password has no place on a production site.
         self.stdout.write("Seeding the demo course:")
-        report = demo_seed(with_admin=not allow_production, say=self._step)
+        try:
+            report = demo_seed(with_admin=not allow_production, say=self._step)
+        except StorageUnreachable as exc:  # a bucket not made yet, or not answering
+            raise CommandError(
+                f"The assignments' files could not be stored: {exc}. Check STORAGE_URL and "
+                "that its bucket exists (the site never creates it). Nothing was seeded."
+            ) from exc
         course = report.course
         if report.created:
             self.stdout.write(f"Created {len(report.created)} objects for {course.code}.")
