@@ -9,7 +9,8 @@
   heartbeat limit, stopped, or started again since it claimed it) is queued again about a
   minute after the worker's last heartbeat, keeping its attempts; so is one running far past its
   time limit.
-- A submission stuck like that after ``MAX_ATTEMPTS`` claims is given up, once.
+- A running submission stuck like that after ``MAX_ATTEMPTS`` claims is given up, once (its
+  worker died under it each time); one waiting for a retry is sent again, its attempts kept.
 
 Each change is an update conditional on the row as it was read, so two sweepers, or a sweeper
 and a worker, never both act on one submission; a requeued submission's old grading finds its
@@ -74,7 +75,9 @@ def sweep_one(submission: Submission, *, beat: WorkerHeartbeat | None, now) -> s
     why = stuck_reason(submission, beat, now)
     if not why:
         return ""
-    if submission.attempts >= MAX_ATTEMPTS:
+    # Its worker died under it MAX_ATTEMPTS times. A queued one waiting for a retry ended its
+    # tries in infrastructure faults, which the task counts and fails itself: sent again.
+    if submission.state == SubmissionState.RUNNING and submission.attempts >= MAX_ATTEMPTS:
         return "given up" if submission_give_up(submission=submission) else ""
     if not _queue_again_as_read(submission):
         return ""

@@ -118,3 +118,28 @@ def test_a_worker_that_keeps_beating_keeps_its_retry(
     awaiting_retry.refresh_from_db()
     assert (awaiting_retry.claimed_by, awaiting_retry.claimed_worker) == ("t1", "w1@host")
     assert brokerside.waiting("default") == before
+
+
+def test_a_retry_left_when_its_worker_stopped_is_sent_again_not_given_up(
+    awaiting_retry, django_capture_on_commit_callbacks
+):
+    """Three tries ended in infrastructure faults (a worker without the bucket's address) and the
+    fourth, which the task still allows, was waiting when that worker was stopped: the sweeper
+    sends it again for another worker, as the task would have tried it. Giving up is for a
+    submission whose worker died under it ``MAX_ATTEMPTS`` times, not for faults the task
+    counts and fails itself."""
+    for _ in range(2):  # the task's retries took it back, and failed again
+        submission_claim(submission_pk=awaiting_retry.pk, token="t1", worker="w1@host", retry=True)
+        assert submission_fail(
+            submission=awaiting_retry, error="FileMissing: blobs", retry=True, token="t1"
+        )
+    waiting = Submission.objects.get(pk=awaiting_retry.pk)
+    assert (waiting.state, waiting.attempts) == ("queued", 3)
+    failed_at = waiting.state_changed_at
+    heartbeat(started=failed_at - seconds(600), last_seen=failed_at, stopped=failed_at)
+
+    assert sweep(failed_at + seconds(1), django_capture_on_commit_callbacks) == 1
+
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.claimed_by, waiting.attempts) == ("queued", "", 3)
+    assert not waiting.runs.filter(error__startswith="Gave up").exists()

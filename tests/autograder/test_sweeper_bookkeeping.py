@@ -91,12 +91,12 @@ def test_grading_every_submission_again_costs_the_same_queries_for_any_class_siz
         assert assignment_regrade(assignment=assignment) == 6
 
 
-def test_a_stuck_queued_submission_out_of_attempts_is_given_up_once(submission):
+def test_a_stuck_running_submission_out_of_attempts_is_given_up_once(submission):
     """Swept twice: failed the first time, with one "Gave up" run; the second sweep finds
-    nothing to do (it used to stay queued and gain a run per sweep)."""
+    nothing to do (a stuck one used to stay as it was and gain a run per sweep)."""
     an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
     Submission.objects.filter(pk=submission.pk).update(
-        attempts=MAX_ATTEMPTS, state_changed_at=an_hour_ago
+        state=SubmissionState.RUNNING, attempts=MAX_ATTEMPTS, state_changed_at=an_hour_ago
     )
 
     sweeper.submissions_requeue_stuck()
