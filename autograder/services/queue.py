@@ -24,7 +24,10 @@ from django.utils import timezone
 from autograder import blobs, dispatch, selectors
 from autograder.grades import Grade, test_dicts, total_points
 from autograder.models import Assignment, GradingRun, Submission, SubmissionState
-from autograder.services.hand_grades import submission_score_to_gradebook
+from autograder.services.hand_grades import (
+    student_submissions_lock,
+    submission_score_to_gradebook,
+)
 
 # Claims of one submission (since it was submitted or staff queued it again) before it is given
 # up: each one ended with its worker dying.
@@ -163,11 +166,11 @@ def submission_record(
 ) -> GradingRun | None:
     """Store the run and the score, once, and only for the delivery that holds the claim: a
     submission requeued meanwhile (staff fixed a test) is left to the newer grading."""
-    if (
-        not Submission.objects.select_for_update()
-        .filter(pk=submission.pk, state=SubmissionState.RUNNING, claimed_by=token)
-        .exists()
-    ):
+    student_submissions_lock(submission=submission)  # also keeps the claim till the commit
+    claimed = Submission.objects.filter(
+        pk=submission.pk, state=SubmissionState.RUNNING, claimed_by=token
+    )
+    if not claimed.exists():
         return None
     tests = test_dicts(grade)
     score = total_points(tests, selectors.manual_points(submission=submission))

@@ -1,0 +1,94 @@
+"""Attacks on the fair queue: ways it could give a wrong grade, grade a submission twice or on
+the wrong kind of worker, or leave one queued forever. Each test is one attack that once worked."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from autograder.grades import Grade
+from autograder.grades import TestResult as Result
+from autograder.models import Submission
+from autograder.services import queue
+from grading.models import Score
+
+
+def _grade(points: int) -> Grade:
+    return Grade(tests=[Result("t", Decimal(points), Decimal(3), "partial", "")])
+
+
+def _others_waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # else one snapshot per transaction
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_newest_score_when_two_gradings_of_one_student_record_at_once(
+    assignment, student, monkeypatch
+):
+    """Two workers grade one student's #1 and #2 together (a burst, two workers). #1 records
+    first and finds itself the newest graded (#2 still running); before it writes the gradebook,
+    #2 records and commits. #1 must not then write its older score over #2's."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes its write lock at BEGIN: two records never overlap")
+    first = Submission.objects.create(assignment=assignment, student=student, number=1)
+    second = Submission.objects.create(assignment=assignment, student=student, number=2)
+    assert queue.submission_claim(submission_pk=first.pk, token="t1").pk == first.pk
+    assert queue.submission_claim(submission_pk=second.pk, token="t2").pk == second.pk
+    first_checked, second_done = threading.Event(), threading.Event()
+    real = queue.submission_score_to_gradebook
+
+    def to_gradebook(*, submission, **kwargs):
+        if submission.pk == first.pk:
+            first_checked.set()
+            deadline = time.monotonic() + 60
+            # #2 records meanwhile, unless it waits for #1's locks (then #1 goes on).
+            while not second_done.is_set() and time.monotonic() < deadline:
+                if _others_waiting_on_a_lock():
+                    break
+                time.sleep(0.05)
+        real(submission=submission, **kwargs)
+
+    monkeypatch.setattr(queue, "submission_score_to_gradebook", to_gradebook)
+    errors: list[BaseException] = []
+
+    def record(submission, points, token, after=None):
+        try:
+            if after is not None:
+                assert after.wait(60)
+            claimed = Submission.objects.get(pk=submission.pk)
+            queue.submission_record(
+                submission=claimed, grade=_grade(points), started_at=timezone.now(), token=token
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            if submission.pk == second.pk:
+                second_done.set()
+            connection.close()
+
+    threads = [
+        threading.Thread(target=record, args=(first, 1, "t1")),
+        threading.Thread(target=record, args=(second, 2, "t2", first_checked)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert set(Submission.objects.values_list("state", flat=True)) == {"graded"}
+    score = Score.objects.get(item=assignment.item, student=student)
+    assert score.raw_points == (Decimal(2) / 3 * assignment.item.max_points).quantize(
+        Decimal("0.001")
+    )
