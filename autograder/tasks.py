@@ -59,6 +59,8 @@ def grade_submission_task(self, *, submission_pk: int) -> str:
         token=token,
         worker=self.request.hostname or "",
         retry=bool(self.request.retries),
+        # The queue this message came from (a routing key names its queue in CELERY_TASK_QUEUES).
+        queue=(self.request.delivery_info or {}).get("routing_key") or None,
     )
     if submission is None:  # its own was taken by another delivery, and nothing else waits
         return "already taken"

@@ -92,3 +92,24 @@ def test_it_keeps_the_newest_score_when_two_gradings_of_one_student_record_at_on
     assert score.raw_points == (Decimal(2) / 3 * assignment.item.max_points).quantize(
         Decimal("0.001")
     )
+
+
+@pytest.mark.django_db
+def test_it_leaves_a_gpu_submission_to_the_gpu_queue_when_staff_moved_it_there_while_queued(
+    assignment, student
+):
+    """The message went to ``default`` while the assignment was a CPU one; staff then set
+    ``wants_gpu``. A CPU worker that receives that message must not grade the now-GPU submission
+    (nor any other GPU one): a fresh delivery claims from the queue it came from."""
+    from autograder.tasks import grade_submission_task
+
+    waiting = Submission.objects.create(assignment=assignment, student=student, number=1)
+    type(assignment).objects.filter(pk=assignment.pk).update(wants_gpu=True)
+
+    outcome = grade_submission_task.apply(
+        kwargs={"submission_pk": waiting.pk}, task_id="sent-to-default", routing_key="default"
+    ).get()
+
+    assert outcome == "already taken"
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.claimed_by, waiting.attempts) == ("queued", "", 0)
