@@ -37,6 +37,10 @@ class LocalBlobStorage(FileSystemStorage):
             with os.fdopen(fd, "wb") as handle:
                 for chunk in content.chunks():
                     handle.write(chunk)
+                # On the disk before the name: a crash must not leave the name on a short file
+                # (``blobs.put`` never writes a name again; ``blobs.get`` would refuse it).
+                handle.flush()
+                os.fsync(handle.fileno())
             if self.file_permissions_mode is not None:
                 os.chmod(temporary, self.file_permissions_mode)
             os.replace(temporary, target)
