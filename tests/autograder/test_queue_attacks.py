@@ -113,3 +113,40 @@ def test_it_leaves_a_gpu_submission_to_the_gpu_queue_when_staff_moved_it_there_w
     assert outcome == "already taken"
     waiting.refresh_from_db()
     assert (waiting.state, waiting.claimed_by, waiting.attempts) == ("queued", "", 0)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_database_fault_during_the_claim_is_tried_again_and_grades_the_submission(
+    assignment, student, monkeypatch
+):
+    """The database drops the connection while a delivery claims (a failover, a restart): the
+    task is retried, as any infrastructure fault. That retry held no claim, so it used to do
+    nothing ("already taken"), and the submission waited for the sweeper's lost-message limit
+    (2 x its run time + 2 min) with no message left to grade it."""
+    from django.db import OperationalError
+
+    from autograder import tasks
+    from autograder.services.intake import submission_create
+    from tests.autograder.nbfactory import student_notebook
+
+    waiting = submission_create(
+        assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
+    )
+    real, calls = tasks.submission_claim, []
+
+    def claim_after_a_dropped_connection(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(**kwargs)
+
+    monkeypatch.setattr(tasks, "submission_claim", claim_after_a_dropped_connection)
+
+    outcome = tasks.grade_submission_task.apply(
+        kwargs={"submission_pk": waiting.pk}, task_id="dropped"
+    ).get()
+
+    assert outcome == "graded"
+    waiting.refresh_from_db()
+    assert (waiting.state, waiting.claimed_by) == ("graded", "dropped")
