@@ -150,3 +150,23 @@ def test_a_database_fault_during_the_claim_is_tried_again_and_grades_the_submiss
     assert outcome == "graded"
     waiting.refresh_from_db()
     assert (waiting.state, waiting.claimed_by) == ("graded", "dropped")
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_newest_score_when_the_older_submission_finishes_last(assignment, student):
+    """``test_the_gradebook_keeps_the_newest_submission_whatever_finishes_last`` no longer grades
+    out of order: with fair queues the message sent for #2 claims #1 first. Here #2 records first
+    for real, then #1."""
+    first = Submission.objects.create(assignment=assignment, student=student, number=1)
+    second = Submission.objects.create(assignment=assignment, student=student, number=2)
+    assert queue.submission_claim(submission_pk=second.pk, token="t1").pk == first.pk
+    assert queue.submission_claim(submission_pk=second.pk, token="t2").pk == second.pk
+
+    for submission, points, token in ((second, 2, "t2"), (first, 1, "t1")):
+        claimed = Submission.objects.get(pk=submission.pk)
+        assert queue.submission_record(
+            submission=claimed, grade=_grade(points), started_at=timezone.now(), token=token
+        )
+
+    score = Score.objects.get(item=assignment.item, student=student)
+    assert score.raw_points == Decimal(2)  # #2's 2 of 3, on an item of 3 points
