@@ -3,13 +3,20 @@ still be graded. Each test is one attack that once worked."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from autograder import blobs
+from autograder.blob_storages import LocalBlobStorage
 from autograder.failures import InfrastructureFault, worker_resources
 from autograder.models import Submission
 from courseapp.config import storage_url
@@ -71,3 +78,41 @@ def test_the_api_answers_503_while_the_bucket_is_down(api_as, student, assignmen
     assert response.status_code == 503
     assert "could not be stored" in response.json()["detail"]
     assert not Submission.objects.exists()
+
+
+def _as_uid(uid: int, command: str) -> int:
+    """Run ``command`` in a shell as ``uid`` (its own group, no others); its exit status."""
+    argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "sh", "-c", command]
+    return subprocess.run(argv, capture_output=True, timeout=60).returncode
+
+
+@pytest.fixture
+def open_dir():
+    """A folder every uid can pass through (pytest's ``tmp_path`` is under a 0700 one)."""
+    path = Path(tempfile.mkdtemp(prefix="blob-owners-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv"
+)
+def test_on_disk_a_blob_a_root_worker_stores_is_the_web_users_and_no_one_elses(open_dir):
+    """One machine, files on disk: the web runs as its own user (``courseapp``) and owns
+    ``MEDIA_ROOT``; the worker runs as root and stores executed notebooks. The rlimits fallback
+    runs a student's code as another unprivileged uid on the host's filesystem: it must not read
+    the instructor's sources (hidden tests, solutions) or other students' files, and the web
+    must still read what the worker stored and store files under the folders the worker made."""
+    web, student_code = 65534, 65533
+    media = open_dir / "media"
+    media.mkdir()
+    os.chown(media, web, web)
+    storage = LocalBlobStorage(**storage_url.blob_storage("", media_root=media)["OPTIONS"])
+
+    storage.save("ab/ab01", ContentFile(b"the hidden tests"))  # as root: the worker
+    stored = media / "blobs" / "ab" / "ab01"
+
+    assert _as_uid(student_code, f"cat {stored}") != 0
+    assert _as_uid(web, f"cat {stored}") == 0
+    assert _as_uid(web, f"echo x > {stored.parent}/ab02") == 0
