@@ -20,7 +20,6 @@ def manual_grade_set(
     *, submission: Submission, grade_id: str, points, comment: str = "", by
 ) -> ManualGrade:
     """A TA's points for a written answer; the submission's total and the gradebook follow."""
-    student_submissions_lock(submission=submission)
     run = selectors.latest_run(submission=submission)
     tests = run.tests if run else []
     test = next((t for t in tests if t["name"] == grade_id and t["status"] == "manual"), None)
@@ -47,12 +46,13 @@ def manual_grade_set(
 
 def student_submissions_lock(*, submission: Submission) -> None:
     """Hold every submission of ``submission``'s student for its assignment until the transaction
-    ends (in pk order, so two holders never deadlock). Whatever asks ``is_newest_graded`` and then
-    writes the gradebook takes it first, before changing any of them: two gradings of one
-    student's submissions recording at once (two workers, a burst), or a grading and a hand grade,
-    then take turns, and the second decides after the first committed. Without it, #1 could find
-    itself the newest graded while #2 was still running, and write its score after #2 wrote its
-    own (on PostgreSQL; SQLite runs one writer at a time)."""
+    ends (in pk order, so two holders never deadlock). A grading takes it before recording: two
+    gradings of one student's submissions recording at once (two workers, a burst) then take
+    turns, and the second asks ``is_newest_graded`` after the first committed. Without it, #1
+    could find itself the newest graded while #2 was still running, and write its score after #2
+    wrote its own (on PostgreSQL; SQLite runs one writer at a time). A hand grade needs no more:
+    it updates its submission's row before asking, so a grading recording meanwhile waits for it
+    here, and it waits for such a grading."""
     mine = Submission.objects.filter(
         assignment=submission.assignment_id, student=submission.student_id
     )

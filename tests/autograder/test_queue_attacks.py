@@ -170,3 +170,80 @@ def test_it_keeps_the_newest_score_when_the_older_submission_finishes_last(assig
 
     score = Score.objects.get(item=assignment.item, student=student)
     assert score.raw_points == Decimal(2)  # #2's 2 of 3, on an item of 3 points
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_the_newest_score_when_a_hand_grade_of_an_older_one_lands_meanwhile(
+    assignment, student, ta, monkeypatch
+):
+    """A TA hand-grades #1 (then the newest graded) while #2 records. The hand grade found #1 the
+    newest before #2 committed; it must not then write #1's total over #2's score."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes its write lock at BEGIN: two writers never overlap")
+    from autograder.services import hand_grades
+
+    first = Submission.objects.create(assignment=assignment, student=student, number=1)
+    second = Submission.objects.create(assignment=assignment, student=student, number=2)
+    queue.submission_claim(submission_pk=first.pk, token="t1")
+    written = Grade(
+        tests=[
+            Result("auto", Decimal(0), Decimal(1), "failed", ""),
+            Result("essay", None, Decimal(2), "manual", ""),
+        ]
+    )
+    queue.submission_record(
+        submission=Submission.objects.get(pk=first.pk),
+        grade=written,
+        started_at=timezone.now(),
+        token="t1",
+    )
+    assert queue.submission_claim(submission_pk=second.pk, token="t2").pk == second.pk
+    first_checked, second_done = threading.Event(), threading.Event()
+    real = hand_grades.submission_score_to_gradebook
+
+    def to_gradebook(**kwargs):
+        first_checked.set()
+        deadline = time.monotonic() + 60
+        while not second_done.is_set() and time.monotonic() < deadline:
+            if _others_waiting_on_a_lock():
+                break
+            time.sleep(0.05)
+        real(**kwargs)
+
+    monkeypatch.setattr(hand_grades, "submission_score_to_gradebook", to_gradebook)
+    errors: list[BaseException] = []
+
+    def hand_grade():
+        try:
+            hand_grades.manual_grade_set(
+                submission=Submission.objects.get(pk=first.pk), grade_id="essay", points=1, by=ta
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def record_second():
+        try:
+            assert first_checked.wait(60)
+            queue.submission_record(
+                submission=Submission.objects.get(pk=second.pk),
+                grade=_grade(3),
+                started_at=timezone.now(),
+                token="t2",
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            second_done.set()
+            connection.close()
+
+    threads = [threading.Thread(target=hand_grade), threading.Thread(target=record_second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    score = Score.objects.get(item=assignment.item, student=student)
+    assert score.raw_points == Decimal(3)  # #2's 3 of 3, not #1's 1 of 3
