@@ -24,6 +24,12 @@ class LocalBlobStorage(FileSystemStorage):
     file. Here a file is written to a temporary name beside it and renamed into place, which is
     atomic on one filesystem. A name is a content address, so it is kept as given: the same name
     always means the same bytes (``blobs.put`` does not write a name that exists).
+
+    Who may read: on one machine the web runs as its own user and owns ``MEDIA_ROOT``, a worker
+    runs as root, and the sandbox's rlimits fallback runs students' code as other uids on this
+    filesystem. So a folder or file made here belongs to the owner of the folder it is made in
+    (when root makes it), with the modes ``storage_url`` gives (no access for others): the web
+    reads and adds to what the worker stored, students' code reads none of it.
     """
 
     def get_available_name(self, name, max_length=None):
@@ -31,12 +37,18 @@ class LocalBlobStorage(FileSystemStorage):
 
     def _save(self, name, content):
         target = self.path(name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".incoming-")
+        folder = os.path.dirname(target)
+        self._make_folders(folder)
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-")
         try:
+            self._take_owner_of(temporary, folder)
             with os.fdopen(fd, "wb") as handle:
                 for chunk in content.chunks():
                     handle.write(chunk)
+                # On the disk before the name: a crash must not leave the name on a short file
+                # (``blobs.put`` never writes a name again; ``blobs.get`` would refuse it).
+                handle.flush()
+                os.fsync(handle.fileno())
             if self.file_permissions_mode is not None:
                 os.chmod(temporary, self.file_permissions_mode)
             os.replace(temporary, target)
@@ -45,6 +57,24 @@ class LocalBlobStorage(FileSystemStorage):
                 os.unlink(temporary)
             raise
         return name
+
+    def _make_folders(self, folder: str) -> None:
+        missing = []
+        while not os.path.isdir(folder):
+            missing.append(folder)
+            folder = os.path.dirname(folder)
+        for path in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+                os.mkdir(path)
+                if self.directory_permissions_mode is not None:
+                    os.chmod(path, self.directory_permissions_mode)
+                self._take_owner_of(path, os.path.dirname(path))
+
+    @staticmethod
+    def _take_owner_of(path: str, folder: str) -> None:
+        if os.geteuid() == 0:
+            owner = os.stat(folder)
+            os.chown(path, owner.st_uid, owner.st_gid)
 
 
 class BucketStorage(S3Storage):

@@ -32,6 +32,11 @@ class BlobMissing(FileNotFoundError):
     a missing file (``failures.worker_resources``: retried, never a score)."""
 
 
+class BlobCorrupt(InfrastructureFault):
+    """What is stored under a sha256 is not the file of that sha256. An infrastructure fault:
+    grading is retried, then failed for staff, and never scores the damaged bytes."""
+
+
 class StorageUnreachable(InfrastructureFault):
     """The bucket did not answer, or refused us (network, credentials, a server error). A
     worker retries the grading; a page or the API answers 503 with ``FOR_PEOPLE``
@@ -81,8 +86,16 @@ def put(data: bytes) -> str:
 
 
 def get(sha256: str) -> bytes:
+    """The bytes stored under ``sha256``, checked against it: a file cut short by a crash or
+    changed in the bucket raises ``BlobCorrupt`` rather than being graded as the student's."""
     with open(sha256) as handle, _faults(sha256):
-        return handle.read()
+        data = handle.read()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise BlobCorrupt(
+            f"the {len(data)} bytes stored under {sha256} are not the file of that sha256 "
+            "(cut short by a crash, or changed in storage)"
+        )
+    return data
 
 
 def open(sha256: str) -> File:  # the storage API's word; shadows the builtin in this module only

@@ -17,6 +17,7 @@ import socket
 import time
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.utils import timezone
 
 from autograder import failures, sweeper
@@ -54,14 +55,22 @@ def worker_ping(self, *, sent_at: float) -> dict:
     retry_backoff=RETRY_BACKOFF_SECONDS,
     retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
 )
-def grade_submission_task(self, *, submission_pk: int) -> str:
+def grade_submission_task(self, *, submission_pk: int, claim_anew: bool = False) -> str:
     token = self.request.id  # a retry keeps it, and so takes the submission back
-    submission = submission_claim(
-        submission_pk=submission_pk,
-        token=token,
-        worker=self.request.hostname or "",
-        retry=bool(self.request.retries),
-    )
+    try:
+        submission = submission_claim(
+            submission_pk=submission_pk,
+            token=token,
+            worker=self.request.hostname or "",
+            retry=bool(self.request.retries) and not claim_anew,
+            # The queue this message came from (a routing key names its queue).
+            queue=(self.request.delivery_info or {}).get("routing_key") or None,
+        )
+    except failures.TRANSIENT as exc:
+        # The fault met the claim itself, so this delivery may hold nothing: its retry claims as
+        # a fresh delivery would (taking back what it holds first), not only what it holds, or
+        # the message's work would be lost until the sweeper sent one again.
+        raise _retry(self, exc, submission_pk=submission_pk, claim_anew=True) from exc
     if submission is None:  # its own was taken by another delivery, and nothing else waits
         return "already taken"
     started = timezone.now()
@@ -73,11 +82,25 @@ def grade_submission_task(self, *, submission_pk: int) -> str:
         submission_fail(
             submission=submission, error=failures.describe(exc), retry=retry, token=token
         )
-        raise
+        # Holding a claim now: the retry only takes it back (a requeue meanwhile supersedes it).
+        raise _retry(self, exc, submission_pk=submission_pk, claim_anew=False) from exc
     except Exception as exc:  # our bug, not the student's code: failed for staff, never a score
         submission_fail(submission=submission, error=failures.describe(exc), token=token)
         raise
     return "graded" if run else "superseded"
+
+
+def _retry(task, exc: BaseException, *, submission_pk: int, claim_anew: bool):
+    """The retry of an infrastructure fault, as ``autoretry_for`` sends it (same task id, the
+    same backoff), saying whether it must claim anew; past ``MAX_RETRIES`` it raises ``exc``."""
+    countdown = get_exponential_backoff_interval(
+        factor=RETRY_BACKOFF_SECONDS,
+        retries=task.request.retries,
+        maximum=RETRY_BACKOFF_MAX_SECONDS,
+        full_jitter=True,
+    )
+    kwargs = {"submission_pk": submission_pk, "claim_anew": claim_anew}
+    return task.retry(exc=exc, kwargs=kwargs, countdown=countdown)
 
 
 @shared_task(name="autograder.requeue_stuck_submissions")

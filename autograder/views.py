@@ -5,6 +5,8 @@ Students see only their own submissions; staff see everyone's and can grade agai
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,15 +16,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from autograder import blobs, dispatch, feedback, selectors, uploads
+from autograder.failures import InfrastructureFault
 from autograder.forms import AssignmentImportForm, ManualGradeForm, RegradeForm, cleaned
 from autograder.models import Assignment, Submission
 from autograder.services import assignments
 from autograder.services.hand_grades import manual_grade_set
-from autograder.services.intake import submission_create
+from autograder.services.intake import NOT_STORED, submission_create
 from autograder.services.queue import assignment_regrade, submission_regrade
 from courseapp.courses.permissions import course_view, may
 from grading import charts
 from grading.selectors import gradebook_for_course, graded_item_list
+
+logger = logging.getLogger(__name__)
 
 IMPORT_BYTES = 100 * 2**20  # an assignment's files together, data sets included
 
@@ -106,6 +111,9 @@ def assignment_detail(request, course, slug: str):
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
+        except InfrastructureFault:
+            logger.warning("A submission could not be stored", exc_info=True)
+            messages.error(request, NOT_STORED)
         else:
             messages.success(request, dispatch.receipt(submission))
             left_out = selectors.notebooks_left_out(submission=submission)

@@ -6,15 +6,25 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from autograder import dispatch, selectors, uploads
+from autograder.failures import InfrastructureFault
 from autograder.models import Assignment, Submission
-from autograder.services.intake import submission_create
+from autograder.services.intake import NOT_STORED, submission_create
 from autograder.services.queue import assignment_regrade, submission_regrade
 from courseapp.courses.permissions import CoursePermission, may
+
+
+class NotStored(APIException):
+    """The upload could not be stored (the file store did not answer): try again, nothing counts."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = NOT_STORED
+    default_code = "not_stored"
 
 
 class SubmissionOutput(serializers.ModelSerializer):
@@ -83,7 +93,10 @@ class SubmissionListApi(AssignmentApi):
         files = uploads.read_uploaded(
             data.validated_data["file"], max_bytes=assignment.max_upload_bytes
         )
-        submission = submission_create(assignment=assignment, student=request.user, files=files)
+        try:
+            submission = submission_create(assignment=assignment, student=request.user, files=files)
+        except InfrastructureFault as exc:
+            raise NotStored() from exc
         return Response(SubmittedOutput(submission).data, status=status.HTTP_201_CREATED)
 
 

@@ -44,6 +44,21 @@ def manual_grade_set(
     return grade
 
 
+def student_submissions_lock(*, submission: Submission) -> None:
+    """Hold every submission of ``submission``'s student for its assignment until the transaction
+    ends (in pk order, so two holders never deadlock). A grading takes it before recording: two
+    gradings of one student's submissions recording at once (two workers, a burst) then take
+    turns, and the second asks ``is_newest_graded`` after the first committed. Without it, #1
+    could find itself the newest graded while #2 was still running, and write its score after #2
+    wrote its own (on PostgreSQL; SQLite runs one writer at a time). A hand grade needs no more:
+    it updates its submission's row before asking, so a grading recording meanwhile waits for it
+    here, and it waits for such a grading."""
+    mine = Submission.objects.filter(
+        assignment=submission.assignment_id, student=submission.student_id
+    )
+    list(mine.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
 def submission_score_to_gradebook(
     *, submission: Submission, score: Decimal, maximum: Decimal, reason: str, by=None
 ) -> None:

@@ -13,6 +13,12 @@ from autograder.services.assignments import listing
 from courseapp.courses.selectors import require_student, student_enrollments
 
 NOTEBOOK_SUFFIX = notebooks.SUFFIX
+# What a student is told when their files could not be stored (the bucket did not answer): an
+# infrastructure fault, not their upload's, and nothing was kept (the transaction rolled back).
+NOT_STORED = (
+    "Your files could not be stored just now: the file store is not answering. Nothing was "
+    "submitted and nothing counts against your limit; please submit again in a minute."
+)
 
 
 @transaction.atomic

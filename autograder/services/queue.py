@@ -23,8 +23,11 @@ from django.utils import timezone
 
 from autograder import blobs, dispatch, selectors
 from autograder.grades import Grade, test_dicts, total_points
-from autograder.models import Assignment, GradingRun, Submission, SubmissionState
-from autograder.services.hand_grades import submission_score_to_gradebook
+from autograder.models import Assignment, GradingRun, Submission, SubmissionState, grading_queue
+from autograder.services.hand_grades import (
+    student_submissions_lock,
+    submission_score_to_gradebook,
+)
 
 # Claims of one submission (since it was submitted or staff queued it again) before it is given
 # up: each one ended with its worker dying.
@@ -33,7 +36,12 @@ PENDING = (SubmissionState.QUEUED, SubmissionState.RUNNING)
 
 
 def submission_claim(
-    *, submission_pk: int, token: str, worker: str = "", retry: bool = False
+    *,
+    submission_pk: int,
+    token: str,
+    worker: str = "",
+    retry: bool = False,
+    queue: str | None = None,
 ) -> Submission | None:
     """Move a queued submission to running under ``token`` (the task's id) and ``worker`` (the
     Celery node whose heartbeat the sweeper watches); None when this delivery has nothing to
@@ -45,13 +53,20 @@ def submission_claim(
     gone (staff or the sweeper queued the submission again) does nothing: the fresh message grades
     it, with its own tries. Any other delivery is fresh and grades the fairest queued submission
     of its queue (``fair_order``), which need not be the one it was sent for: every queued
-    submission has one message, so a message whose own submission was taken grades another."""
+    submission has one message, so a message whose own submission was taken grades another.
+
+    ``queue``: the Celery queue the delivery came from (None: ``submission_pk``'s queue now).
+    A fresh delivery claims only from it: staff may move an assignment to or from the GPU while
+    its submissions wait, and a CPU worker holding a message sent before must not grade GPU work
+    (the submission is then graded by a message of its new queue, or the sweeper's resend)."""
     if not token:
         raise ValueError("a claim needs the delivery's token")
     changes = {"state_changed_at": Now(), "attempts": F("attempts") + 1, "claimed_worker": worker}
     held = _take_back(token=token, changes=changes)
     if held is None and not retry:
-        held = _claim_fairest(submission_pk=submission_pk, token=token, changes=changes)
+        held = _claim_fairest(
+            submission_pk=submission_pk, token=token, changes=changes, queue=queue
+        )
     if not held:
         return None
     return Submission.objects.select_related("assignment__item", "student").get(pk=held)
@@ -80,12 +95,12 @@ def _take_back(*, token: str, changes: dict) -> int | None:
 CANDIDATES = 8
 
 
-def _claim_fairest(*, submission_pk: int, token: str, changes: dict) -> int:
+def _claim_fairest(*, submission_pk: int, token: str, changes: dict, queue: str | None) -> int:
     """Claim the first of ``fair_order`` that no other delivery takes first: the conditional
     update (queued, unclaimed) lets one delivery win each submission, on SQLite and PostgreSQL
     alike. Returns its pk, or 0 when nothing of this queue is waiting."""
     while True:
-        candidates = list(fair_order(submission_pk=submission_pk)[:CANDIDATES])
+        candidates = list(fair_order(submission_pk=submission_pk, queue=queue)[:CANDIDATES])
         for pk in candidates:
             unclaimed = Submission.objects.filter(
                 pk=pk, state=SubmissionState.QUEUED, claimed_by=""
@@ -96,9 +111,10 @@ def _claim_fairest(*, submission_pk: int, token: str, changes: dict) -> int:
             return 0
 
 
-def fair_order(*, submission_pk: int) -> QuerySet:
-    """The pks of the queued, unclaimed submissions of ``submission_pk``'s Celery queue, fairest
-    first, so that one student's burst does not starve the class. Smallest first:
+def fair_order(*, submission_pk: int, queue: str | None = None) -> QuerySet:
+    """The pks of the queued, unclaimed submissions of Celery ``queue`` (by default
+    ``submission_pk``'s queue now), fairest first, so that one student's burst does not starve
+    the class. Smallest first:
 
     1. a batch ("grade everything again") after every fresh submission and single requeue;
     2. the student's turn: how many of their submissions in this queue (any assignment) were
@@ -109,12 +125,15 @@ def fair_order(*, submission_pk: int) -> QuerySet:
 
     One query, whatever the queue's length: a window numbers each student's queued submissions,
     a correlated count adds the ones in flight or done since."""
-    queue = Submission.objects.filter(pk=submission_pk).values("assignment__wants_gpu")
+    if queue is None:
+        wants_gpu = Subquery(
+            Submission.objects.filter(pk=submission_pk).values("assignment__wants_gpu")
+        )
+    else:
+        wants_gpu = queue == grading_queue(True)
     return (
         Submission.objects.filter(
-            state=SubmissionState.QUEUED,
-            claimed_by="",
-            assignment__wants_gpu=Subquery(queue),
+            state=SubmissionState.QUEUED, claimed_by="", assignment__wants_gpu=wants_gpu
         )
         .annotate(
             earlier=Window(
@@ -163,11 +182,11 @@ def submission_record(
 ) -> GradingRun | None:
     """Store the run and the score, once, and only for the delivery that holds the claim: a
     submission requeued meanwhile (staff fixed a test) is left to the newer grading."""
-    if (
-        not Submission.objects.select_for_update()
-        .filter(pk=submission.pk, state=SubmissionState.RUNNING, claimed_by=token)
-        .exists()
-    ):
+    student_submissions_lock(submission=submission)  # also keeps the claim till the commit
+    claimed = Submission.objects.filter(
+        pk=submission.pk, state=SubmissionState.RUNNING, claimed_by=token
+    )
+    if not claimed.exists():
         return None
     tests = test_dicts(grade)
     score = total_points(tests, selectors.manual_points(submission=submission))

@@ -38,7 +38,13 @@ def blob_storage(url: str, *, media_root: Path) -> dict:
     if not url:
         return {
             "BACKEND": "autograder.blob_storages.LocalBlobStorage",
-            "OPTIONS": {"location": str(media_root / "blobs")},
+            # Instructors' sources among them: their owner and group only, never other uids (the
+            # sandbox's fallback runs students' code as one), whatever FILE_UPLOAD_PERMISSIONS says.
+            "OPTIONS": {
+                "location": str(media_root / "blobs"),
+                "file_permissions_mode": 0o640,
+                "directory_permissions_mode": 0o750,
+            },
         }
     return {"BACKEND": "autograder.blob_storages.BucketStorage", "OPTIONS": bucket_options(url)}
 
