@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from autograder import blobs
 from autograder.blob_storages import LocalBlobStorage
+from autograder.blobs import StorageUnreachable
 from autograder.failures import InfrastructureFault, worker_resources
 from autograder.models import Submission
 from courseapp.config import storage_url
@@ -78,6 +79,19 @@ def test_the_api_answers_503_while_the_bucket_is_down(api_as, student, assignmen
     assert response.status_code == 503
     assert "could not be stored" in response.json()["detail"]
     assert not Submission.objects.exists()
+
+
+def test_a_download_while_the_bucket_is_down_is_a_503_that_says_to_try_again(
+    client, student, assignment, bucket_down
+):
+    """Any page that needs the file store while it is down (``courseapp.config.unavailable``)."""
+    client.force_login(student)
+
+    download = client.get("/courses/pmldl/assignments/a1/files/a1.ipynb")
+
+    assert download.status_code == 503
+    assert download["Retry-After"] == "60"
+    assert StorageUnreachable.FOR_PEOPLE in download.content.decode()
 
 
 def _as_uid(uid: int, command: str) -> int:
