@@ -21,7 +21,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.utils import timezone
 
 from autograder import failures, sweeper
-from autograder.queues import grading_task
+from autograder.queues import GRADING_QUEUES, grading_task
 from autograder.services.autograde import submission_grade
 from autograder.services.queue import submission_claim, submission_fail, submission_record
 
@@ -63,8 +63,7 @@ def grade_submission_task(self, *, submission_pk: int, claim_anew: bool = False)
             token=token,
             worker=self.request.hostname or "",
             retry=bool(self.request.retries) and not claim_anew,
-            # The queue this message came from (a routing key names its queue).
-            queue=(self.request.delivery_info or {}).get("routing_key") or None,
+            queue=_grading_queue_of(self.request),
         )
     except failures.TRANSIENT as exc:
         # The fault met the claim itself, so this delivery may hold nothing: its retry claims as
@@ -88,6 +87,14 @@ def grade_submission_task(self, *, submission_pk: int, claim_anew: bool = False)
         submission_fail(submission=submission, error=failures.describe(exc), token=token)
         raise
     return "graded" if run else "superseded"
+
+
+def _grading_queue_of(request) -> str | None:
+    """The grading queue this message came from (its routing key names it, as the settings'
+    queues are declared); None when it came some other way (run eagerly, or a queue of another
+    name): then the submission's own queue decides."""
+    key = (request.delivery_info or {}).get("routing_key")
+    return key if key in GRADING_QUEUES else None
 
 
 def _retry(task, exc: BaseException, *, submission_pk: int, claim_anew: bool):
