@@ -6,10 +6,8 @@ and one more who bursts, in a scratch database (SQLite in a temporary VAR_DIR, o
 database ``burst_bench`` on the PostgreSQL server DATABASE_URL names, dropped after); the broker
 is Redis at REDIS_URL (under this run's own key prefix) or the embedded Redis server. Each run
 starts its own worker (``celery worker --pool prefork --concurrency C``, as ``throughput.py``
-does), waits for its heartbeat, grades one warm-up submission (the bursting student's: their
-gradebook row then exists before the burst, whose first two gradings would otherwise both create
-it, and on PostgreSQL one of them can fail on the unique constraint, a race of
-``grading.services.scores.score_set`` that is not the queue's), then submits through
+does), waits for its heartbeat, grades one warm-up submission (the bursting student's, so that
+the burst measures waiting, not the first score row's insert), then submits through
 ``submission_create`` (the normal path: queued once its transaction commits) and waits until all
 are graded:
 
