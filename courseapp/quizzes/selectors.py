@@ -85,12 +85,22 @@ def attempt_list(*, quiz: Quiz, student) -> list[Attempt]:
     return list(Attempt.objects.filter(quiz=quiz, student=student).order_by("number"))
 
 
+# What ``attempt_start`` already read for an attempt it has just created, kept on the instance so
+# that the response showing it reads neither again: its questions by pk, and that it has no answers.
+KNOWN_QUESTIONS = "_known_questions"
+KNOWN_ANSWERS = "_known_answers"
+
+
 def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None) -> list[dict]:
     """The attempt's questions as the student sees them, in the attempt's order, with their
     current answers; with the key, the points earned and the explanation only once the review is
     open (``review_open``)."""
-    questions = Question.objects.in_bulk(attempt.question_pks)
-    answers = current_answers(attempt=attempt)
+    questions = getattr(attempt, KNOWN_QUESTIONS, None)
+    if questions is None:
+        questions = Question.objects.in_bulk(attempt.question_pks)
+    answers = getattr(attempt, KNOWN_ANSWERS, None)
+    if answers is None:
+        answers = current_answers(attempt=attempt)
     review = review_open(attempt, now=now)
     grades = {g.question_id: g for g in attempt.grades.all()} if review else {}
     shown = []
@@ -211,10 +221,16 @@ def deadline_for(quiz: Quiz, started_at: datetime.datetime, accommodation) -> da
     return min(started_at + time_allowed(quiz, accommodation), quiz.closes_at)
 
 
-def attempts_allowed(quiz: Quiz, student, accommodation=None) -> int:
-    """The quiz's attempts plus the student's extra ones (``accommodation``: theirs, if the
-    caller has it already)."""
-    accommodation = accommodation or accommodation_of(course=quiz.course_id, student=student)
+# ``attempts_allowed``'s default: the caller has not read the accommodation (None: it has, and
+# there is none, so it is not asked for again).
+UNREAD = object()
+
+
+def attempts_allowed(quiz: Quiz, student, accommodation=UNREAD) -> int:
+    """The quiz's attempts plus the student's extra ones (``accommodation``: theirs, or None for
+    none, if the caller has read it already)."""
+    if accommodation is UNREAD:
+        accommodation = accommodation_of(course=quiz.course_id, student=student)
     return quiz.attempts_allowed + (accommodation.extra_attempts if accommodation else 0)
 
 

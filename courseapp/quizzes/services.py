@@ -18,9 +18,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from courseapp.courses.selectors import require_student
+from courseapp.courses.models import Role
+from courseapp.courses.selectors import course_role, require_student
 from courseapp.courses.timezones import course_time
 from courseapp.quizzes import scoring
 from courseapp.quizzes.judge import JudgeUnavailable
@@ -36,6 +39,8 @@ from courseapp.quizzes.models import (
 )
 from courseapp.quizzes.selectors import (
     GRACE,
+    KNOWN_ANSWERS,
+    KNOWN_QUESTIONS,
     accommodation_of,
     attempts_allowed,
     counted_attempt,
@@ -58,14 +63,17 @@ def _local(moment: datetime.datetime, quiz: Quiz) -> str:
     return course_time(moment, quiz.course, "%H:%M:%S %Z")
 
 
-def _layout(quiz: Quiz, student, number: int) -> list[dict]:
+def _layout(quiz: Quiz, student, number: int) -> tuple[list[dict], dict[int, Question]]:
     """The questions this attempt shows, in order, each with its choices' order: drawn from the
     pools and shuffled with a seed of the quiz, the student and the attempt, so the same every
-    time it is asked for."""
+    time it is asked for. With the quiz's questions by pk (one query: each pool comes with its
+    questions; a pool without any draws nothing, and drawing nothing takes nothing from the
+    seed's sequence)."""
     rng = random.Random(f"quiz {quiz.pk} student {student.pk} attempt {number}")
-    questions = list(quiz.questions.order_by("position", "pk"))
+    questions = list(quiz.questions.select_related("pool").order_by("position", "pk"))
     chosen = [q for q in questions if q.pool_id is None]
-    for pool in quiz.pools.order_by("position", "pk"):
+    pools = sorted({q.pool for q in questions if q.pool_id is not None}, key=_pool_order)
+    for pool in pools:
         members = [q for q in questions if q.pool_id == pool.pk]
         chosen += rng.sample(members, min(pool.draw, len(members)))
     chosen.sort(key=lambda q: (q.position, q.pk))
@@ -77,44 +85,67 @@ def _layout(quiz: Quiz, student, number: int) -> list[dict]:
         if quiz.shuffle_choices and kind_of(question.kind).has_choices:
             rng.shuffle(order)
         layout.append({"question": question.pk, "choices": order})
-    return layout
+    return layout, {q.pk: q for q in questions}
+
+
+def _pool_order(pool) -> tuple[int, int]:
+    return pool.position, pool.pk
+
+
+def _require_student(quiz: Quiz, student) -> None:
+    """``require_student``, answered from the role the request's course check already read
+    (``course_role`` keeps it on the user) when it says "student"; asked of the database
+    otherwise, which also gives the refusal its words."""
+    if course_role(user=student, course=quiz.course) != Role.STUDENT:
+        require_student(user=student, course=quiz.course_id)
 
 
 def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) -> Attempt:
     """The student's open attempt, or a new one: a reload, a second tab or another browser
-    continues the same attempt. A new one needs the quiz open and an attempt left."""
+    continues the same attempt. A new one needs the quiz open and an attempt left.
+
+    Exam day starts a whole class at once, so this reads little: the student's attempts once
+    (the open one, the overdue ones, how many), the accommodation once, the questions once
+    (kept on the new attempt for the page that shows it)."""
     now = now or timezone.now()
-    require_student(user=student, course=quiz.course_id)
-    overdue = Attempt.objects.filter(
-        quiz=quiz, student=student, state=AttemptState.OPEN, deadline__lt=now - GRACE
-    )
-    for attempt in overdue:
-        attempt_submit(attempt=attempt, now=now, by_server=True)
-    current = Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.OPEN).first()
+    _require_student(quiz, student)
+    mine = list(Attempt.objects.filter(quiz=quiz, student=student))
+    current = None
+    for attempt in mine:
+        if attempt.state != AttemptState.OPEN:
+            continue
+        if attempt.deadline < now - GRACE:
+            attempt_submit(attempt=attempt, now=now, by_server=True)
+        else:
+            current = attempt
     if current is not None:
+        current.quiz = quiz
         return current
     if now < quiz.opens_at:
         raise ValidationError(f"{quiz.title} opens at {course_time(quiz.opens_at, quiz.course)}.")
     if now >= quiz.closes_at:
         raise ValidationError(f"{quiz.title} closed at {course_time(quiz.closes_at, quiz.course)}.")
-    used = Attempt.objects.filter(quiz=quiz, student=student).count()
+    used = len(mine)
     accommodation = accommodation_of(course=quiz.course_id, student=student)
     allowed = attempts_allowed(quiz, student, accommodation)
     if used >= allowed:
         raise ValidationError(f"You have used all {allowed} attempt(s) of {quiz.title}.")
+    layout, questions = _layout(quiz, student, used + 1)
     attempt = Attempt(
         quiz=quiz,
         student=student,
         number=used + 1,
         started_at=now,
         deadline=deadline_for(quiz, now, accommodation),
-        layout=_layout(quiz, student, used + 1),
+        layout=layout,
     )
     try:
         with transaction.atomic():
             attempt.save()
     except IntegrityError:  # another tab started it at the same moment: continue that one
         return Attempt.objects.get(quiz=quiz, student=student, state=AttemptState.OPEN)
+    setattr(attempt, KNOWN_QUESTIONS, questions)
+    setattr(attempt, KNOWN_ANSWERS, {})
     return attempt
 
 
@@ -132,17 +163,39 @@ def answer_save(
     """Append ``value`` as the attempt's answer to ``question``. Refused (and recorded as refused)
     once the attempt is submitted or its deadline plus the grace has passed. An answer of the
     wrong shape is recorded as refused too, then raises ``AnswerError`` with the reason."""
+    return _answer_append({"pk": attempt.pk}, question, value, now)
+
+
+def answer_save_to(
+    *, quiz: Quiz, student, number: int, question: Question, value, now=None
+) -> Saved:
+    """``answer_save`` to the student's attempt ``number`` of ``quiz``, found as it is locked:
+    the autosave of a whole class reads nothing else (``Attempt.DoesNotExist`` if there is no
+    such attempt: another student's is not found)."""
+    return _answer_append(
+        {"quiz": quiz, "student": student, "number": number}, question, value, now
+    )
+
+
+def _answer_append(lookup: dict, question: Question, value, now) -> Saved:
+    """Lock the attempt (with how many saves it holds, in the same query), check it, append the
+    save: two queries in one short transaction; the answer is read before it."""
     now = now or timezone.now()
     problem = ""
     try:
-        if question.pk not in attempt.question_pks:
-            raise scoring.AnswerError("That question is not part of this attempt.")
         cleaned = scoring.answer_clean(question, value)
     except scoring.AnswerError as exc:
         problem, cleaned = str(exc), _received(value)
+    held = AnswerSave.objects.filter(attempt=OuterRef("pk")).order_by().values("attempt")
     with transaction.atomic():
-        locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
-        full = AnswerSave.objects.filter(attempt=locked).count() >= MAX_SAVES
+        locked = (
+            Attempt.objects.select_for_update()
+            .annotate(saves_held=Coalesce(Subquery(held.annotate(n=Count("pk")).values("n")), 0))
+            .get(**lookup)
+        )
+        if question.pk not in locked.question_pks:
+            problem, cleaned = "That question is not part of this attempt.", _received(value)
+        full = locked.saves_held >= MAX_SAVES
         late = now > locked.deadline + GRACE
         accepted = not problem and locked.state == AttemptState.OPEN and not late
         refusal = problem or ("" if accepted else "late" if late else "already submitted")
@@ -168,7 +221,7 @@ def answer_save(
         )
     if accepted:
         return Saved(True, now, warning=scoring.answer_warning(question, cleaned))
-    quiz = attempt.quiz
+    quiz = question.quiz
     if late:
         message = (
             f"Not saved: this answer arrived at {_local(now, quiz)}, after the deadline "
@@ -218,8 +271,9 @@ def attempt_submit(
     may take the judge's whole time budget), and the grades written in another. If the judge is
     unavailable the attempt stays submitted without grades, and beat scores it later."""
     now = now or timezone.now()
-    attempt, _ = _attempt_close(attempt, now, by_server)
-    if attempt.state == AttemptState.SUBMITTED and not attempt.grades.exists():
+    attempt, closed = _attempt_close(attempt, now, by_server)
+    # Closed by this call: no grade can exist yet (grades are written for submitted attempts).
+    if attempt.state == AttemptState.SUBMITTED and (closed or not attempt.grades.exists()):
         attempt = _grade_or_wait(attempt)
     return attempt
 
@@ -250,26 +304,38 @@ def attempt_grade(*, attempt: Attempt, by=None, reason: str = "") -> Attempt:
     judged = answers_judge(
         attempt=attempt, questions=questions, answers=current_answers(attempt=attempt)
     )
-    return grades_write(attempt=attempt, judged=judged, by=by, reason=reason)
+    return grades_write(attempt=attempt, judged=judged, by=by, reason=reason, questions=questions)
 
 
 def grades_write(
-    *, attempt: Attempt, judged: dict, keep_higher: bool = False, by=None, reason: str = ""
+    *,
+    attempt: Attempt,
+    judged: dict,
+    keep_higher: bool = False,
+    by=None,
+    reason: str = "",
+    questions: dict | None = None,
 ) -> Attempt:
     """Write judged points (question pk → (points, feedback)) as the attempt's grades, an empty
-    grade for each free-text answer still without one, then the totals: one short transaction.
-    ``keep_higher`` keeps a grade from going down."""
+    grade for each free-text answer still without one, then the totals: one short transaction,
+    its queries as many whatever the number of questions (new grades in one insert, changed ones
+    in one update). ``keep_higher`` keeps a grade from going down. ``questions``: the attempt's,
+    by pk, if the caller has them."""
     with transaction.atomic():
+        # Only the attempt's row is locked: the quiz and its item are read by the whole class.
         attempt = (
-            Attempt.objects.select_for_update().select_related("quiz__item").get(pk=attempt.pk)
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("quiz__item", "student")
+            .get(pk=attempt.pk)
         )
         existing = {g.question_id: g for g in attempt.grades.all()}
-        questions = Question.objects.in_bulk(attempt.question_pks)
+        questions = questions or Question.objects.in_bulk(attempt.question_pks)
+        created, changed = [], []
         for pk in attempt.question_pks:
             grade = existing.get(pk) or AnswerGrade(attempt=attempt, question=questions[pk])
             if pk not in judged:
                 if grade.pk is None and kind_of(questions[pk].kind).hand_graded:
-                    grade.save()
+                    created.append(grade)
                 continue
             points, feedback = judged[pk]
             if keep_higher and grade.points is not None and grade.points > points:
@@ -277,22 +343,30 @@ def grades_write(
             if grade.pk is None or (grade.points, grade.feedback) != (points, feedback):
                 grade.points, grade.feedback, grade.graded_at = points, feedback, timezone.now()
                 grade.graded_by = None
-                grade.save()
-        attempt = attempt_score_save(attempt=attempt, questions=questions)
+                (created if grade.pk is None else changed).append(grade)
+        AnswerGrade.objects.bulk_create(created)
+        AnswerGrade.objects.bulk_update(changed, ["points", "feedback", "graded_at", "graded_by"])
+        grades = {**existing, **{g.question_id: g for g in created}}
+        attempt = attempt_score_save(attempt=attempt, questions=questions, grades=grades)
         quiz_score_sync(quiz=attempt.quiz, student=attempt.student, by=by, reason=reason)
         return attempt
 
 
-def attempt_score_save(*, attempt: Attempt, questions: dict | None = None) -> Attempt:
+def attempt_score_save(
+    *, attempt: Attempt, questions: dict | None = None, grades: dict | None = None
+) -> Attempt:
     """Save the attempt's score (the sum of its grades; None while one waits for a TA) and its
-    maximum. ``questions``: the attempt's, by pk, if the caller has them. The quiz's score in
-    the gradebook is ``quiz_score_sync``'s, which callers run next."""
-    grades = {g.question_id: g.points for g in attempt.grades.all()}
+    maximum. ``questions``: the attempt's, by pk, and ``grades``: its grades by question pk, if
+    the caller has them. The quiz's score in the gradebook is ``quiz_score_sync``'s, which
+    callers run next."""
+    if grades is None:
+        grades = {g.question_id: g for g in attempt.grades.all()}
+    points = {pk: grade.points for pk, grade in grades.items()}
     questions = questions or Question.objects.in_bulk(attempt.question_pks)
     attempt.max_score = sum((questions[pk].points for pk in attempt.question_pks), Decimal(0))
-    pending = any(grades.get(pk) is None for pk in attempt.question_pks)
+    pending = any(points.get(pk) is None for pk in attempt.question_pks)
     attempt.score = (
-        None if pending else sum((grades[pk] for pk in attempt.question_pks), Decimal(0))
+        None if pending else sum((points[pk] for pk in attempt.question_pks), Decimal(0))
     )
     attempt.save(update_fields=["score", "max_score"])
     return attempt

@@ -21,9 +21,21 @@ from courseapp.quizzes.models import Attempt, AttemptState, Question, Quiz
 
 
 def _quiz(course, slug: str) -> Quiz:
-    return get_object_or_404(
-        Quiz.objects.select_related("lecture", "item"), course=course, slug=slug
+    """The course's quiz (through ``course.quizzes``, so ``quiz.course`` is not read again)."""
+    return get_object_or_404(course.quizzes.select_related("lecture", "item"), slug=slug)
+
+
+def _attempt(request, course, slug: str, number: int) -> Attempt:
+    """The student's own attempt with its quiz, in one query (another student's is not found)."""
+    attempt = get_object_or_404(
+        Attempt.objects.select_related("quiz__lecture", "quiz__item"),
+        quiz__course=course,
+        quiz__slug=slug,
+        student=request.user,
+        number=number,
     )
+    attempt.quiz.course = course
+    return attempt
 
 
 @login_required
@@ -73,8 +85,8 @@ def attempt_start(request, course, slug: str):
 @course_view("quiz_attempts")
 def attempt_page(request, course, slug: str, number: int):
     """Taking the attempt while it is open; reviewing it once submitted."""
-    quiz = _quiz(course, slug)
-    attempt = get_object_or_404(Attempt, quiz=quiz, student=request.user, number=number)
+    attempt = _attempt(request, course, slug, number)
+    quiz = attempt.quiz
     now = timezone.now()
     if attempt.state == AttemptState.OPEN and now > attempt.deadline + services.GRACE:
         attempt = services.attempt_submit(attempt=attempt, now=now, by_server=True)
@@ -97,11 +109,10 @@ def attempt_page(request, course, slug: str, number: int):
 @require_POST
 @course_view("quiz_attempts", "change")
 def attempt_submit(request, course, slug: str, number: int):
-    quiz = _quiz(course, slug)
-    attempt = get_object_or_404(Attempt, quiz=quiz, student=request.user, number=number)
+    attempt = _attempt(request, course, slug, number)
     services.attempt_submit(attempt=attempt)
     messages.success(request, "Submitted. Your saved answers are recorded.")
-    return redirect("quiz-attempt", course.code, quiz.slug, attempt.number)
+    return redirect("quiz-attempt", course.code, slug, attempt.number)
 
 
 @login_required

@@ -5,7 +5,7 @@ always looked up among their own, so another student's is simply not found."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -82,15 +82,20 @@ class QuizApi(APIView):
     course_resource = "quiz_attempts"
 
     def quiz(self, slug: str) -> Quiz:
-        return get_object_or_404(Quiz, course=self.course, slug=slug)
+        # Through ``course.quizzes``: ``quiz.course`` is the checked course, not read again.
+        return get_object_or_404(self.course.quizzes, slug=slug)
 
     def attempt(self, slug: str, number: int) -> Attempt:
-        return get_object_or_404(
-            Attempt.objects.select_related("quiz__course"),
-            quiz=self.quiz(slug),
+        """The student's own attempt with its quiz, in one query."""
+        attempt = get_object_or_404(
+            Attempt.objects.select_related("quiz"),
+            quiz__course=self.course,
+            quiz__slug=slug,
             student=self.request.user,
             number=number,
         )
+        attempt.quiz.course = self.course
+        return attempt
 
 
 class QuizListApi(QuizApi):
@@ -149,8 +154,14 @@ class AnswerApi(QuizApi):
         ``{"value": ...}`` with an answer of the question's kind; 409 with the reason when it
         arrives after the deadline plus the grace, or after the attempt was submitted. Refused
         saves are recorded as refused."""
-        attempt = self.attempt(slug, number)
-        found = get_object_or_404(Question, quiz=attempt.quiz, slug=question)
+        # The question with its quiz, then the attempt as it is locked: nothing else is read.
+        found = get_object_or_404(
+            Question.objects.select_related("quiz"),
+            quiz__course=self.course,
+            quiz__slug=slug,
+            slug=question,
+        )
+        found.quiz.course = self.course
         try:
             body = request.data
         except ParseError as exc:
@@ -162,7 +173,11 @@ class AnswerApi(QuizApi):
         else:
             value = body if isinstance(body, scoring.Unreadable) else scoring.Unreadable(body)
         try:
-            saved = services.answer_save(attempt=attempt, question=found, value=value)
+            saved = services.answer_save_to(
+                quiz=found.quiz, student=request.user, number=number, question=found, value=value
+            )
+        except Attempt.DoesNotExist:
+            raise Http404("No such attempt.") from None
         except scoring.AnswerError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         if not saved.accepted:

@@ -1,0 +1,207 @@
+"""How many SQL queries a student's quiz requests run, through the views the quiz page uses: the
+start button (a form POST), the attempt page, the autosave (the page's JS PUTs JSON to the API's
+answer endpoint with the session) and the submit button. On exam day a whole class sends these
+at once, so the counts are behaviour (issue 19): start reads five times after the course check,
+a save three times, a submit as many times whatever the number of questions.
+
+Every request first spends ``PAGE`` queries that are not the quiz's (the session, the user, the
+course and the student's role in it; ``TOKEN`` for an API client: the token with its user, the
+course, the role). A write transaction shows as a SAVEPOINT and its RELEASE inside the test's
+own transaction (``TRANSACTION``): on a real request they are BEGIN and COMMIT."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from courseapp.quizzes import services
+from courseapp.quizzes.authoring import quiz_import
+from courseapp.quizzes.models import AnswerGrade, AnswerSave, Attempt, AttemptState
+from grading.models import Score
+from tests.quizzes.conftest import quiz_yaml
+
+PAGE = 4  # session, user, course, the user's role in it
+TOKEN = 3  # the token with its user, course, role
+TRANSACTION = 2  # SAVEPOINT and RELEASE around each write transaction
+START = 5  # the quiz, the student's attempts, the accommodation, the questions, the insert
+# The attempt with its quiz; closing it (locked, updated); the answers; the grades' transaction:
+# the attempt locked with its quiz, its item and student, its grades, one insert of the new ones,
+# the attempt's score, the student's submitted attempts; then the gradebook's score_set.
+SUBMIT = 99
+SAVE = 3  # the question with its quiz, the attempt locked (with its saves counted), the insert
+
+QUIZ = "/courses/pmldl/quizzes/week1/"
+ATTEMPT = QUIZ + "attempts/1/"
+ANSWER = "/api/courses/pmldl/quizzes/week1/attempts/1/answers/{}/"
+
+
+def choice_questions(n: int) -> list[dict]:
+    return [
+        {
+            "slug": f"q{i}",
+            "kind": "single",
+            "points": 1,
+            "prompt": f"Question {i}?",
+            "choices": ["right", "wrong"],
+            "key": {"answer": 0},
+        }
+        for i in range(n)
+    ]
+
+
+def test_start_reads_five_times_after_the_course_check(
+    client, week1, student, django_assert_num_queries
+):
+    client.force_login(student)
+
+    with django_assert_num_queries(PAGE + START + TRANSACTION):
+        response = client.post(QUIZ + "start/")
+
+    assert response.status_code == 302 and response.url.endswith("/attempts/1/")
+    attempt = Attempt.objects.get(quiz=week1, student=student)
+    assert attempt.state == AttemptState.OPEN and len(attempt.question_pks) == 7
+
+
+def test_an_accommodation_is_read_once_and_still_moves_the_deadline(
+    client, week1, course, student, django_assert_num_queries
+):
+    services.accommodation_set(course=course, student=student, time_factor=1.5, extra_minutes=2)
+    client.force_login(student)
+
+    with django_assert_num_queries(PAGE + START + TRANSACTION):
+        client.post(QUIZ + "start/")
+
+    attempt = Attempt.objects.get(quiz=week1, student=student)
+    assert attempt.deadline - attempt.started_at == datetime.timedelta(minutes=17)
+
+
+def test_a_pool_is_drawn_from_the_same_one_read_of_the_questions(
+    client, scheme, lecture, course, student, django_assert_num_queries
+):
+    questions = [{**q, "pool": "p"} if i >= 3 else q for i, q in enumerate(choice_questions(6))]
+    quiz_import(
+        course=course, text=quiz_yaml(questions=questions, pools=[{"name": "p", "draw": 2}])
+    )
+    client.force_login(student)
+
+    with django_assert_num_queries(PAGE + START + TRANSACTION):
+        client.post(QUIZ + "start/")
+
+    assert len(Attempt.objects.get(student=student).question_pks) == 3 + 2
+
+
+def test_a_reload_of_start_continues_with_two_reads(
+    client, week1, student, django_assert_num_queries
+):
+    client.force_login(student)
+    client.post(QUIZ + "start/")
+
+    with django_assert_num_queries(PAGE + 2):  # the quiz, the student's attempts
+        response = client.post(QUIZ + "start/")
+
+    assert response.url.endswith("/attempts/1/")
+    assert Attempt.objects.filter(student=student).count() == 1
+
+
+def test_the_attempt_page_reads_three_times(client, week1, student, django_assert_num_queries):
+    client.force_login(student)
+    client.post(QUIZ + "start/")
+
+    with django_assert_num_queries(PAGE + 3):  # the attempt with its quiz, questions, answers
+        response = client.get(ATTEMPT)
+
+    assert response.status_code == 200 and 'data-question="gd"' in response.content.decode()
+
+
+def put(client, slug: str, value):
+    return client.put(ANSWER.format(slug), json.dumps({"value": value}), "application/json")
+
+
+def test_an_autosave_runs_three_queries_and_the_answer_is_held(
+    client, week1, student, django_assert_num_queries
+):
+    client.force_login(student)
+    client.post(QUIZ + "start/")
+
+    with django_assert_num_queries(PAGE + SAVE + TRANSACTION):
+        response = put(client, "relu", 0)
+
+    assert response.status_code == 200
+    assert AnswerSave.objects.get(accepted=True).value == 0
+
+
+def test_a_late_save_is_refused_and_recorded_with_as_few_queries(
+    client, week1, student, django_assert_num_queries
+):
+    client.force_login(student)
+    client.post(QUIZ + "start/")
+    past = timezone.now() - services.GRACE - datetime.timedelta(seconds=5)
+    Attempt.objects.filter(student=student).update(deadline=past)
+
+    with django_assert_num_queries(PAGE + SAVE + TRANSACTION):
+        response = put(client, "relu", 0)
+
+    assert response.status_code == 409 and "after the deadline" in response.json()["detail"]
+    assert AnswerSave.objects.get().refusal == "late"
+
+
+def test_a_save_to_another_students_attempt_is_not_found(client, week1, student, other_student):
+    services.attempt_start(quiz=week1, student=student)
+    client.force_login(other_student)
+
+    assert put(client, "relu", 0).status_code == 404
+    assert not AnswerSave.objects.exists()
+
+
+def submit_queries(client, course, student, n: int) -> int:
+    """Start a quiz of ``n`` choice questions, answer them all, submit through the page; how
+    many queries the submit ran (asserted by capturing them)."""
+    quiz_import(
+        course=course,
+        text=quiz_yaml(slug=f"n{n}", title=f"Quiz {n}", questions=choice_questions(n)),
+    )
+    client.force_login(student)
+    client.post(f"/courses/pmldl/quizzes/n{n}/start/")
+    for i in range(n):
+        assert put_to(client, f"n{n}", f"q{i}", 0).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(f"/courses/pmldl/quizzes/n{n}/attempts/1/submit/")
+    assert response.status_code == 302
+    attempt = Attempt.objects.get(quiz__slug=f"n{n}", student=student)
+    assert attempt.state == AttemptState.SUBMITTED and attempt.score == n
+    assert AnswerGrade.objects.filter(attempt=attempt).count() == n
+    assert Score.objects.get(item=attempt.quiz.item, student=student).raw_points == 10
+    return len(captured.captured_queries)
+
+
+def put_to(client, quiz: str, slug: str, value):
+    url = f"/api/courses/pmldl/quizzes/{quiz}/attempts/1/answers/{slug}/"
+    return client.put(url, json.dumps({"value": value}), "application/json")
+
+
+def test_a_submit_runs_as_many_queries_for_three_questions_as_for_thirty(
+    client, scheme, lecture, course, student
+):
+    few = submit_queries(client, course, student, 3)
+    many = submit_queries(client, course, student, 30)
+
+    assert few == many, f"{few} queries for 3 questions, {many} for 30"
+    assert few <= PAGE + SUBMIT + 3 * TRANSACTION
+
+
+def test_the_api_start_answers_with_the_attempt_without_reading_it_again(
+    week1, student, django_assert_num_queries
+):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=student).key}")
+
+    with django_assert_num_queries(TOKEN + START + TRANSACTION):
+        response = api.post("/api/courses/pmldl/quizzes/week1/attempts/")
+
+    assert response.status_code == 201 and len(response.json()["questions"]) == 7
