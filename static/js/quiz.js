@@ -189,9 +189,10 @@
   }
 
   function flush() {
-    // Now, not after the backoff: on submit, when the connection is back, and every 15 s for a
-    // save that is neither in flight nor waiting for its retry.
+    // Now, not after the backoff, and with the backoff started afresh: on submit, when the
+    // connection is back, and when the time is up (several tries fit in the server's grace).
     states.forEach((st, slug) => {
+      st.failures = 0;
       if (waiting(st) && !st.inFlight) schedule(slug, 0);
     });
   }

@@ -169,3 +169,39 @@ def test_a_save_without_reply_times_out_and_is_retried(page, live_server, transa
     )
     assert len(passed) == 1
     assert held(Attempt.objects.get()) == {"adam": True}
+
+
+def test_when_the_time_is_up_the_pending_answers_are_saved_before_the_page_submits(
+    page, live_server, transactional_db
+):
+    page.clock.install()  # the page's countdown and backoff run fast; the server's deadline not
+    log_in(page, live_server, "student")
+    start(page, live_server)
+    lifted = False
+
+    def server(route, request):
+        if request.method == "PUT" and not lifted:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(SAVES, server)
+    page.locator('input[name="q-dropout"]').fill("overfitting")
+    state_of(page, "dropout").filter(has_text="Not saved yet: no connection").wait_for()
+    page.clock.run_for(10 * 60_000 - 15_000)  # the page's ten minutes, nearly
+    alert = page.get_by_role("alert").filter(has_text="Time is up")
+    for _ in range(60):
+        if alert.is_visible():
+            break
+        page.clock.run_for(1_000)
+    page.clock.pause_at(page.evaluate("Date.now() / 1000"))  # the grace's 25 s have not begun
+    assert alert.is_visible()
+    assert page.locator('input[name="q-dropout"]').is_disabled()
+    assert Attempt.objects.get().state == "open"  # waits for the answer not saved yet
+
+    lifted = True
+    page.clock.run_for(10_000)  # the retries start afresh at time up: one comes within 4 s
+    page.get_by_text("Your answers are in.").wait_for(timeout=DEADLINE_S * 1000)
+    attempt = Attempt.objects.get()
+    assert attempt.state == "submitted"
+    assert held(attempt) == {"dropout": "overfitting"}
