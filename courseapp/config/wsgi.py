@@ -1,4 +1,11 @@
-"""The WSGI entry point (``gunicorn courseapp.config.wsgi``)."""
+"""The WSGI entry point (``gunicorn courseapp.config.wsgi``).
+
+Loading it also loads the URLconf and everything it imports, which Django otherwise leaves to
+each process's first request: about 2 s of CPU (the notebook pages pull in nbformat, jsonschema
+and rfc3987_syntax, which builds a grammar), 15 s for the first start of a quiz when a class
+starts at once. With ``gunicorn --preload`` (deploy/bin/web) that is done once, before the
+workers fork, and shared by them.
+"""
 
 import os
 
@@ -6,3 +13,15 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseapp.config.settings")
 application = get_wsgi_application()
+
+
+def _load_urlconf() -> None:
+    from django.db import connections
+    from django.urls import get_resolver
+
+    get_resolver().reverse_dict  # noqa: B018 - imports every URLconf and view, fills the table
+    # Nothing opened here may be inherited by forked workers (a SQLite file shared mid-use).
+    connections.close_all()
+
+
+_load_urlconf()
