@@ -8,6 +8,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -205,8 +206,21 @@ def gradebook_for_course(
 class StudentGrades:
     gradebook: Gradebook
     breakdown: calc.Breakdown
-    needs: list[calc.Need]
     release: GradeRelease | None
+    hidden_items: frozenset[int] | set[int] = frozenset()
+
+    @cached_property
+    def needs(self) -> list[calc.Need]:
+        """What each letter needs, computed on first read only: it takes many breakdowns, and a
+        page that shows just the total (the course home) never reads it."""
+        student = self.gradebook.students[0]
+        return calc.what_do_i_need(
+            self.gradebook.spec,
+            [item_spec(i, self.hidden_items) for i in self.gradebook.items],
+            self.gradebook.scores[student.pk],
+            self.gradebook.due_dates[student.pk],
+            only_published=True,
+        )
 
 
 def student_grades(*, course: Course, student) -> StudentGrades | None:
@@ -224,14 +238,7 @@ def student_grades(*, course: Course, student) -> StudentGrades | None:
     )
     if gradebook is None:
         return None
-    needs = calc.what_do_i_need(
-        gradebook.spec,
-        [item_spec(i, hidden) for i in gradebook.items],
-        gradebook.scores[student.pk],
-        gradebook.due_dates[student.pk],
-        only_published=True,
-    )
-    return StudentGrades(gradebook, gradebook.breakdowns[student.pk], needs, release)
+    return StudentGrades(gradebook, gradebook.breakdowns[student.pk], release, hidden)
 
 
 def student_own_score(*, course: Course, student, item_id: int) -> Score:
