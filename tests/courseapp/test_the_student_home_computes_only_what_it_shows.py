@@ -12,15 +12,16 @@ from grading import computation
 
 @pytest.fixture
 def breakdowns(monkeypatch):
-    """Counts the breakdowns computed (the real computation runs: a spy, not a mock)."""
+    """Counts the breakdowns computed, at the one place each is (``Breakdowns.__call__``); the
+    real computation runs: a spy, not a mock."""
     calls = []
-    real = computation.compute_breakdown
+    real = computation.Breakdowns.__call__
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(computation, "compute_breakdown", counted)
+    monkeypatch.setattr(computation.Breakdowns, "__call__", counted)
     return calls
 
 
