@@ -266,10 +266,27 @@ def _component(
     due_dates: Mapping[int, datetime.datetime],
     only_published: bool,
 ) -> tuple[ComponentResult, Fraction]:
-    results = [
-        _item_result(i, scores.get(i.id), due_dates.get(i.id, i.due_at), policy, only_published)
-        for i in items
-    ]
+    results = []
+    for item in items:
+        score = scores.get(item.id)
+        due_at = due_dates.get(item.id, item.due_at)
+        # The common case inline (a graded score, on time, in range, no override or adjustment):
+        # what ``_item_result`` gives it, without the call, 60,000 times in a gradebook.
+        if (
+            score is not None
+            and score.status == Status.GRADED
+            and score.override_points is None
+            and not score.adjustment
+            and (score.submitted_at is None or due_at is None or score.submitted_at <= due_at)
+            and (item.published or not only_published)
+        ):
+            raw = score.raw_points
+            if raw is not None and ZERO <= raw <= item.max_points:
+                results.append(
+                    ItemResult(item, ItemState.COUNTED, due_at, 0, raw, ZERO, raw, False)
+                )
+                continue
+        results.append(_item_result(item, score, due_at, policy, only_published))
     dropped = _drop(results, spec.drop_lowest) if spec.drop_lowest else set()
     earned = possible = ZERO
     final = []
