@@ -33,7 +33,9 @@ def test_a_kernel_too_small_to_load_torch_is_a_fault_not_a_zero():
     with pytest.raises(
         failures.StoppedBeforeStudentCode, match=r"could not import torch|Kernel died before"
     ):
-        grade(memory_mb=200)
+        # 32 MB on top of what the run maps already: 200 MB let a warm kernel start in the full
+        # suite's order (a CI run), though not alone.
+        grade(memory_mb=32)
 
 
 def test_the_same_solution_grades_with_room_for_torch():
