@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import database as scratch_database  # noqa: E402
+from scratch import worker_environment  # noqa: E402
 from throughput import stop_worker, wait_until_ready  # noqa: E402
 
 BENCH_DB = "burst_bench"
@@ -60,23 +59,6 @@ HARNESS = (
     "    time.sleep({seconds})\n    assert double(2) == 4\n"
 )
 ANSWER = {"double.py": b"def double(x):\n    return 2 * x\n"}
-
-
-def environment(scratch: Path) -> None:
-    """This process's (and so the workers') settings, as ``throughput.py`` sets them."""
-    url, drop = scratch_database(scratch, BENCH_DB)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "courseapp.config.test_settings",
-            "TEST_RUN_ID": f"bench-{uuid.uuid4().hex[:8]}",
-            "VAR_DIR": str(scratch / "var"),
-            "DATABASE_URL": url,
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1",
-        }
-    )
-    return drop
 
 
 def seed(students: int, seconds: float):
@@ -222,7 +204,7 @@ def main() -> None:
     parser.add_argument("--no-fifo", action="store_true", help="skip the run under plain FIFO")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-burst-"))
-    drop = environment(scratch)
+    drop = worker_environment(scratch, BENCH_DB)
     try:
         runs = bench(args, scratch)
     finally:

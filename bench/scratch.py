@@ -5,6 +5,8 @@ there and dropped after."""
 from __future__ import annotations
 
 import os
+import secrets
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -30,3 +32,23 @@ def _postgres(url: str, *statements: str) -> None:
     with psycopg.connect(url, autocommit=True) as connection:
         for statement in statements:
             connection.execute(statement)
+
+
+def worker_environment(scratch: Path, name: str) -> Callable[[], None]:
+    """This process's (and so its workers') settings for a bench that grades through real
+    workers: the scratch VAR_DIR and database ``name``, the site as in production (DEBUG off), the
+    test settings only for their per-run key prefix on the broker (a shared REDIS_URL's other
+    workers never see these messages). Returns what drops the scratch database."""
+    url, drop = database(scratch, name)
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "courseapp.config.test_settings",
+            "TEST_RUN_ID": f"bench-{uuid.uuid4().hex[:8]}",
+            "VAR_DIR": str(scratch / "var"),
+            "DATABASE_URL": url,
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+        }
+    )
+    return drop

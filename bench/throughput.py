@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import secrets
 import shutil
 import signal
 import statistics
@@ -40,7 +39,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -50,32 +48,12 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 from processes import mib, status_bytes, tree_seconds  # noqa: E402
-from scratch import database as scratch_database  # noqa: E402
+from scratch import worker_environment  # noqa: E402
 
 BENCH_DB = "throughput_bench"
 # The reference solution passes every check: 9 points; the written answer (1) waits for a TA.
 EXPECTED_SCORE = Decimal(9)
 A1 = ROOT / "courseapp" / "demo" / "assignments" / "a1"
-
-
-def environment(scratch: Path) -> Callable[[], None]:
-    """This process's (and so the worker's) settings: the scratch VAR_DIR and database, the
-    site as in production (DEBUG off). The test settings only for their per-run key prefix on
-    the broker, so that a shared REDIS_URL's other workers never see these messages. Returns
-    what drops the scratch database."""
-    url, drop = scratch_database(scratch, BENCH_DB)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "courseapp.config.test_settings",
-            "TEST_RUN_ID": f"bench-{uuid.uuid4().hex[:8]}",
-            "VAR_DIR": str(scratch / "var"),
-            "DATABASE_URL": url,
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1",
-        }
-    )
-    return drop
 
 
 def seed(students: int):
@@ -350,7 +328,7 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="1 then 2 worker processes")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-throughput-"))
-    drop = environment(scratch)
+    drop = worker_environment(scratch, BENCH_DB)
     try:
         batches = run(args, scratch)
     finally:

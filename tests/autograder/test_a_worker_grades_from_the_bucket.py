@@ -5,14 +5,16 @@ namespace; this one pins what storage owes it.)"""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from autograder import blobs
 from autograder.services.intake import submission_create
 from tests.autograder.nbfactory import student_notebook
-from tests.autograder.test_celery_worker import start_worker, stop_worker
+from tests.autograder.test_celery_worker import (
+    start_worker,
+    stop_worker,
+    wait_until_graded_or_failed,
+)
 from tests.autograder.test_files_in_a_bucket import import_a1
 from tests.autograder.test_worker_grades_a_submission import database_url
 
@@ -38,12 +40,7 @@ def test_a_worker_with_a_disk_of_its_own_grades_through_the_bucket(
             student=student,
             files={"a1.ipynb": student_notebook(extra_cells=[PRINTS])},
         )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            submission.refresh_from_db()
-            if submission.state in ("graded", "failed") or worker.poll() is not None:
-                break
-            time.sleep(0.2)
+        wait_until_graded_or_failed(submission, worker)
     finally:
         stop_worker(worker)
     log = (tmp_path / "worker.log").read_text()[-3000:]

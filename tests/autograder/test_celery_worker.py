@@ -72,6 +72,16 @@ def stop_worker(worker: subprocess.Popen) -> None:
         worker.wait()
 
 
+def wait_until_graded_or_failed(submission, worker: subprocess.Popen, timeout: float = 180):
+    """Poll ``submission`` until it is graded or failed, or ``worker`` exits, or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        submission.refresh_from_db()
+        if submission.state in ("graded", "failed") or worker.poll() is not None:
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
     """One worker for the module, on the two real queues and one private to this run."""

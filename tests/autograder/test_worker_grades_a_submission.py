@@ -12,7 +12,11 @@ from autograder.models import Submission
 from autograder.services.intake import submission_create
 from grading.models import Score
 from tests.autograder.nbfactory import student_notebook
-from tests.autograder.test_celery_worker import start_worker, stop_worker
+from tests.autograder.test_celery_worker import (
+    start_worker,
+    stop_worker,
+    wait_until_graded_or_failed,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -34,12 +38,7 @@ def test_a_worker_grades_a_submission_into_the_gradebook(
         submission = submission_create(
             assignment=assignment, student=student, files={"a1.ipynb": student_notebook()}
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            submission.refresh_from_db()
-            if submission.state in ("graded", "failed") or worker.poll() is not None:
-                break
-            time.sleep(0.2)
+        wait_until_graded_or_failed(submission, worker, timeout=120)
     finally:
         stop_worker(worker)
     log = (tmp_path / "worker.log").read_text()[-3000:]
