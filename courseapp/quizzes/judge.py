@@ -246,6 +246,22 @@ class _Pool:
                 self.idle.append(child)
             self.turn.notify()
 
+    def warm(self) -> None:
+        """Start a child now, in the background, unless one is already started: the first
+        formula after a process starts would otherwise wait for Python and SymPy to load (a
+        second or more of CPU; several on a loaded machine)."""
+
+        def start() -> None:
+            try:
+                self._release(self._acquire())
+            except JudgeUnavailable as exc:
+                log.warning("The formula judge could not be started ahead: %s", exc)
+
+        with self.turn:
+            if self.started:
+                return
+        threading.Thread(target=start, name="formula-judge-warm", daemon=True).start()
+
     def forget(self) -> None:
         """After a fork: the children belong to the parent; this copy starts its own."""
         for child in self.idle:
@@ -257,4 +273,5 @@ class _Pool:
 
 _POOL = _Pool()
 _CACHE = _Cache()
+warm = _POOL.warm
 os.register_at_fork(after_in_child=_POOL.forget)

@@ -1,5 +1,6 @@
 """The process definitions a deployer copies (``deploy/bin/*``, ``deploy/systemd/*``), each started
-for real against this test's database and broker: the web answers a page, the CPU worker answers
+for real against this test's database and broker: the web answers a page (its workers with a
+formula judge started ahead), the CPU worker answers
 ``worker_ping`` on ``default`` alone, the GPU worker takes ``gpu`` alone with one process per GPU,
 beat sends the sweep that the housekeeper runs; each ends on SIGTERM with exit status 0."""
 
@@ -129,8 +130,22 @@ def test_the_web_role_serves_pages_and_stops_on_sigterm(transactional_db, tmp_pa
         assert until(healthz, "answer on /healthz", web) == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as r:
             assert r.status == 200 and b"<form" in r.read()
+        # each worker starts a formula judge before any quiz asks for one (the first submits of
+        # exam day would otherwise wait for SymPy to load)
+        assert until(lambda: judges_under(web.process.pid), "formula judge started ahead", web)
     finally:
         web.assert_stops_calmly()
+
+
+def judges_under(pid: int) -> list[psutil.Process]:
+    found = []
+    for process in psutil.Process(pid).children(recursive=True):
+        try:
+            if any(part.endswith("judge_worker.py") for part in process.cmdline()):
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
 
 
 def test_the_worker_role_takes_only_the_default_queue(transactional_db, tmp_path):
