@@ -35,7 +35,7 @@ def test_it_opens_connections_in_wal_with_normal_synchronous_writes():
 
 @pytest.fixture
 def short_busy_wait():
-    """The test's connection gives up on a held lock after 1 s instead of 20 (a failure is quick)."""
+    """The test's connection gives up on a held lock after 1 s, not 20 (a failure is quick)."""
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA busy_timeout = 1000")
     yield
