@@ -13,6 +13,7 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.utils import ConnectionHandler
 
 from courseapp.config import queued_sqlite3
 
@@ -61,12 +62,24 @@ def test_it_commits_while_another_connection_is_in_the_middle_of_a_read(short_bu
     assert get_user_model().objects.filter(username="saved-while-read").exists()
 
 
-def test_it_names_the_files_beside_the_database_that_are_part_of_it(tmp_path):
-    database = tmp_path / "db.sqlite3"
-    with sqlite3.connect(database) as plain:
+def test_a_test_database_is_made_and_dropped_with_its_wal_files(tmp_path):
+    """A -wal file left from an earlier run would be replayed into the new test database."""
+    name = tmp_path / "test-db.sqlite3"
+    wrapper = ConnectionHandler(
+        {"default": queued_sqlite3.configured({"NAME": "unused", "TEST": {"NAME": str(name)}})}
+    )["default"]  # a handler of its own: not the connections of this test session
+    leftovers = [name, *queued_sqlite3.side_files(name)]
+    for path in leftovers:  # an earlier run, killed before it could clean up
+        path.write_bytes(b"old")
+
+    assert wrapper.creation._create_test_db(verbosity=0, autoclobber=True) == str(name)
+    assert not any(path.exists() for path in leftovers)
+
+    with sqlite3.connect(name) as plain:  # the run, in WAL: the side files are there
         plain.execute("PRAGMA journal_mode=WAL")
         plain.execute("CREATE TABLE t (x)")
-        plain.execute("INSERT INTO t VALUES (1)")
-        beside = {p.name for p in tmp_path.iterdir()} - {database.name}
+        assert all(path.exists() for path in queued_sqlite3.side_files(name))
+        wrapper.creation._destroy_test_db(str(name), verbosity=0)
+    plain.close()
 
-        assert beside == {p.name for p in queued_sqlite3.side_files(database)}
+    assert not any(path.exists() for path in leftovers)
