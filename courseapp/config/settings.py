@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kombu import Exchange, Queue
 
-from courseapp.config import embedded_redis, env, storage_url
+from courseapp.config import embedded_redis, env, queued_sqlite3, storage_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = env.writable_dir(
@@ -94,10 +94,10 @@ TEMPLATES = [
 
 DATABASE_URL = env.env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 DATABASES = {"default": env.database_config(DATABASE_URL)}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web, worker and beat share one SQLite file on a first run; wait for the lock, don't fail.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one SQLite file on a first run: WAL, and writers that queue for
+    # the lock instead of failing (courseapp/config/queued_sqlite3).
+    DATABASES["default"] = queued_sqlite3.configured(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

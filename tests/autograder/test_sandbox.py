@@ -35,6 +35,7 @@ from autograder.sandbox import (
     run_sandboxed,
     runner,
 )
+from courseapp.config import queued_sqlite3
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = Path(__file__).parent / "hostile"
@@ -161,7 +162,9 @@ def test_it_hides_host_files_other_submissions_and_the_instructors_source(workdi
         path.parent.mkdir()
         path.write_text(text)
     secrets = [REPO / "courseapp" / "config" / "settings.py", Path("/etc/shadow"), other, source]
-    secrets += [p for p in (REPO / "var" / "db.sqlite3", REPO / "var" / "secret_key") if p.exists()]
+    database = REPO / "var" / "db.sqlite3"  # with its WAL files, which hold recent commits
+    kept = [database, *queued_sqlite3.side_files(database), REPO / "var" / "secret_key"]
+    secrets += [p for p in kept if p.exists()]
     assert all(path.exists() for path in secrets)  # on the host, they are there
     hidden_dirs = [REPO / "courseapp", REPO / "var", other.parent, Path("/home")]
     paths = [*map(str, secrets + hidden_dirs), "/root/.bashrc"]

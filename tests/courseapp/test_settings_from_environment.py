@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from courseapp.config import queued_sqlite3
+
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_KEY = "k3y-" + "".join(chr(ord("a") + i % 26) for i in range(60))
 PRINT_SETTINGS = """
@@ -76,7 +78,7 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 def test_it_defaults_to_sqlite_and_the_embedded_redis_broker_under_var(tmp_path):
     found = settings_in(clean_env(VAR_DIR=str(tmp_path)))
 
-    assert found["engine"] == "django.db.backends.sqlite3"
+    assert found["engine"] == queued_sqlite3.ENGINE  # Django's SQLite, its writers queued
     assert found["name"] == str(tmp_path / "db.sqlite3")
     # Redis, as in production, on a Unix socket of this VAR_DIR: no port two checkouts share.
     assert found["broker"] == found["backend"] == f"redis+socket://{tmp_path}/redis/redis.sock"
@@ -109,6 +111,12 @@ def test_it_reads_database_and_redis_urls(tmp_path):
     assert found["name"] == "somedb"
     assert found["broker"] == found["backend"] == "redis://127.0.0.1:6379/3"
     assert found["media"] == str(tmp_path / "uploads")
+
+
+def test_a_sqlite_url_gets_the_queued_backend_too(tmp_path):
+    found = settings_in(clean_env(VAR_DIR=str(tmp_path), DATABASE_URL="sqlite:////srv/x.sqlite3"))
+
+    assert (found["engine"], found["name"]) == (queued_sqlite3.ENGINE, "/srv/x.sqlite3")
 
 
 def test_it_configures_celery_for_json_two_queues_and_prefetch_one(tmp_path):
@@ -189,7 +197,7 @@ def test_an_empty_variable_counts_as_unset(tmp_path):
     found = settings_in(clean_env(VAR_DIR=str(tmp_path), DEBUG="", DATABASE_URL="", REDIS_URL=""))
 
     assert found["debug"] is True
-    assert found["engine"] == "django.db.backends.sqlite3"
+    assert found["engine"] == queued_sqlite3.ENGINE  # Django's SQLite, its writers queued
     assert found["broker"].startswith("redis+socket://")
 
 
