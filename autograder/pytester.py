@@ -20,6 +20,7 @@ import json
 import linecache
 import os
 import sys
+import tempfile
 import traceback
 
 
@@ -39,6 +40,40 @@ class _Capped(io.StringIO):
             self.cut = True
             text = text[: max(room, 0)]
         return super().write(text) if text else 0
+
+
+@contextlib.contextmanager
+def _descriptor_output(captured: _Capped):
+    """What a test writes to file descriptor 1 itself (``os.write(1, ...)``, a C library's
+    ``printf``) or through a process it starts, which inherits it: ``redirect_stdout`` sees only
+    ``sys.stdout``, and the rest went to the runner's standard output, which no grade reads. It
+    goes to a spool file while the test runs, then into ``captured`` (its cap and all)."""
+    try:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    except OSError:  # the student's code left no descriptor (or no /tmp) for it
+        yield
+        return
+    try:
+        sys.__stdout__.flush()  # what the import printed stays out of this test's output
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        spool.close()
+        yield
+        return
+    os.dup2(spool.fileno(), 1)
+    data = b""
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):  # the test's code may have closed them
+            os.dup2(saved, 1)
+            os.close(saved)
+        with contextlib.suppress(OSError):
+            spool.seek(0)
+            data = spool.read(4 * captured.limit + 4)  # more than the cap keeps: it cuts
+        spool.close()
+    if data:
+        captured.write(data.decode("utf-8", errors="replace"))
 
 
 def _send(pipe, message: dict) -> None:
@@ -121,7 +156,11 @@ def tester(fd: int, go_fd: int) -> None:
             go.readline()  # the runner has written this check's inputs
         captured = _Capped(limit)
         status, extra = "passed", ""
-        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        with (
+            _descriptor_output(captured),
+            contextlib.redirect_stdout(captured),
+            contextlib.redirect_stderr(captured),
+        ):
             try:
                 if "probe" in test:
                     _probe(test["probe"])

@@ -189,6 +189,8 @@ def assert_untouched_by_a(after: Graded, alone: Graded) -> None:
     traces = [line for line in after.shown.splitlines() if MARK in line or DAEMON_NAME in line]
     assert traces == []
     assert after.summary == alone.summary
+    # B's whole report came back (one write of two lines), or the text that did shows here.
+    assert after.drawn is not None, after.shown
     # Drawn afresh, as a fresh interpreter draws them (a forked one would repeat its parent's).
     assert after.drawn["torch"] != alone.drawn["torch"] != A_SEED
     assert after.drawn["python"] != alone.drawn["python"]
@@ -299,7 +301,7 @@ def way(request) -> Way:
 def alone(way, default_isolation) -> Graded:
     """B graded alone, before any A (once per way in): what it must get after each A."""
     alone = way.grade(way.honest)
-    assert alone.report is not None, alone.shown
+    assert alone.report is not None and alone.drawn is not None, alone.shown
     scores = {name: score for name, score, *_ in alone.summary["tests"]}
     assert {n: scores[n] for n in B_PASSES} == dict.fromkeys(B_PASSES, 1), alone.shown
     assert {n: scores[n] for n in B_FAILS} == dict.fromkeys(B_FAILS, 0), alone.shown
