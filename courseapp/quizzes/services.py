@@ -22,8 +22,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from courseapp.courses.models import Role
-from courseapp.courses.selectors import course_role, require_student
+from courseapp.courses.selectors import require_student
 from courseapp.courses.timezones import course_time
 from courseapp.quizzes import scoring
 from courseapp.quizzes.judge import JudgeUnavailable
@@ -92,23 +91,16 @@ def _pool_order(pool) -> tuple[int, int]:
     return pool.position, pool.pk
 
 
-def _require_student(quiz: Quiz, student) -> None:
-    """``require_student``, answered from the role the request's course check already read
-    (``course_role`` keeps it on the user) when it says "student"; asked of the database
-    otherwise, which also gives the refusal its words."""
-    if course_role(user=student, course=quiz.course) != Role.STUDENT:
-        require_student(user=student, course=quiz.course_id)
-
-
 def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) -> Attempt:
     """The student's open attempt, or a new one: a reload, a second tab or another browser
     continues the same attempt. A new one needs the quiz open and an attempt left.
 
     Exam day starts a whole class at once, so this reads little: the student's attempts once
-    (the open one, the overdue ones, how many), the accommodation once, the questions once
-    (kept on the new attempt for the page that shows it)."""
+    (the open one, the overdue ones, how many), the accommodation once (none if the quiz was
+    read ``with_accommodation_of`` the student), the questions once (kept on the new attempt
+    for the page that shows it)."""
     now = now or timezone.now()
-    _require_student(quiz, student)
+    require_student(user=student, course=quiz.course_id)
     mine = list(Attempt.objects.filter(quiz=quiz, student=student))
     current = None
     for attempt in mine:
@@ -126,7 +118,7 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if now >= quiz.closes_at:
         raise ValidationError(f"{quiz.title} closed at {course_time(quiz.closes_at, quiz.course)}.")
     used = len(mine)
-    accommodation = accommodation_of(course=quiz.course_id, student=student)
+    accommodation = accommodation_of(course=quiz.course_id, student=student, quiz=quiz)
     allowed = attempts_allowed(quiz, student, accommodation)
     if used >= allowed:
         raise ValidationError(f"You have used all {allowed} attempt(s) of {quiz.title}.")
@@ -251,7 +243,7 @@ def _attempt_close(
     """Mark the attempt submitted (its saved answers can no longer change); whether this call
     did it."""
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+        attempt = _known_student(Attempt.objects.select_for_update().get(pk=attempt.pk), attempt)
         if attempt.state != AttemptState.OPEN:
             return attempt, False
         attempt.state = AttemptState.SUBMITTED
@@ -259,6 +251,15 @@ def _attempt_close(
         attempt.submitted_by_server = by_server
         attempt.save(update_fields=["state", "submitted_at", "submitted_by_server"])
     return attempt, True
+
+
+def _known_student(fresh: Attempt, known: Attempt) -> Attempt:
+    """``fresh`` (the attempt read again) with ``known``'s student object if it has one: the
+    request's user, whose role in the course is already read (so ``require_student`` before the
+    gradebook's write asks nothing again)."""
+    if Attempt.student.is_cached(known) and known.student_id == fresh.student_id:
+        fresh.student = known.student
+    return fresh
 
 
 def attempt_submit(
@@ -301,10 +302,13 @@ def attempt_grade(*, attempt: Attempt, by=None, reason: str = "") -> Attempt:
     """Score each automatically graded answer of a submitted attempt (again, after a key
     changed); hand grades stay. Then the attempt's total, and the quiz's score for the student."""
     questions = Question.objects.in_bulk(attempt.question_pks)
-    judged = answers_judge(
-        attempt=attempt, questions=questions, answers=current_answers(attempt=attempt)
-    )
-    return grades_write(attempt=attempt, judged=judged, by=by, reason=reason, questions=questions)
+    answers = current_answers(attempt=attempt)
+    judged = answers_judge(attempt=attempt, questions=questions, answers=answers)
+    graded = grades_write(attempt=attempt, judged=judged, by=by, reason=reason, questions=questions)
+    # Submitted, its answers can no longer change: the response showing it reads neither again.
+    setattr(graded, KNOWN_QUESTIONS, questions)
+    setattr(graded, KNOWN_ANSWERS, answers)
+    return graded
 
 
 def grades_write(
@@ -323,10 +327,11 @@ def grades_write(
     by pk, if the caller has them."""
     with transaction.atomic():
         # Only the attempt's row is locked: the quiz and its item are read by the whole class.
-        attempt = (
+        attempt = _known_student(
             Attempt.objects.select_for_update(of=("self",))
             .select_related("quiz__item", "student")
-            .get(pk=attempt.pk)
+            .get(pk=attempt.pk),
+            attempt,
         )
         existing = {g.question_id: g for g in attempt.grades.all()}
         questions = questions or Question.objects.in_bulk(attempt.question_pks)

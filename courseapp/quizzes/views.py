@@ -20,9 +20,13 @@ from courseapp.quizzes.kinds import hand_graded
 from courseapp.quizzes.models import Attempt, AttemptState, Question, Quiz
 
 
-def _quiz(course, slug: str) -> Quiz:
-    """The course's quiz (through ``course.quizzes``, so ``quiz.course`` is not read again)."""
-    return get_object_or_404(course.quizzes.select_related("lecture", "item"), slug=slug)
+def _quiz(course, slug: str, student=None) -> Quiz:
+    """The course's quiz (through ``course.quizzes``, so ``quiz.course`` is not read again), with
+    ``student``'s accommodation if given (``selectors.with_accommodation_of``)."""
+    quizzes = course.quizzes.select_related("lecture", "item")
+    if student is not None:
+        quizzes = selectors.with_accommodation_of(quizzes, student)
+    return get_object_or_404(quizzes, slug=slug)
 
 
 def _attempt(request, course, slug: str, number: int) -> Attempt:
@@ -35,6 +39,7 @@ def _attempt(request, course, slug: str, number: int) -> Attempt:
         number=number,
     )
     attempt.quiz.course = course
+    attempt.student = request.user  # found among theirs; its role in the course is read
     return attempt
 
 
@@ -72,7 +77,7 @@ def quiz_detail(request, course, slug: str):
 @require_POST
 @course_view("quiz_attempts", "change")
 def attempt_start(request, course, slug: str):
-    quiz = _quiz(course, slug)
+    quiz = _quiz(course, slug, student=request.user)
     try:
         attempt = services.attempt_start(quiz=quiz, student=request.user)
     except ValidationError as exc:

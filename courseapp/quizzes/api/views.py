@@ -81,9 +81,13 @@ class QuizApi(APIView):
     permission_classes = [CoursePermission]
     course_resource = "quiz_attempts"
 
-    def quiz(self, slug: str) -> Quiz:
+    def quiz(self, slug: str, student=None) -> Quiz:
         # Through ``course.quizzes``: ``quiz.course`` is the checked course, not read again.
-        return get_object_or_404(self.course.quizzes, slug=slug)
+        # With ``student``'s accommodation if given (``selectors.with_accommodation_of``).
+        quizzes = self.course.quizzes.all()
+        if student is not None:
+            quizzes = selectors.with_accommodation_of(quizzes, student)
+        return get_object_or_404(quizzes, slug=slug)
 
     def attempt(self, slug: str, number: int) -> Attempt:
         """The student's own attempt with its quiz, in one query."""
@@ -95,6 +99,7 @@ class QuizApi(APIView):
             number=number,
         )
         attempt.quiz.course = self.course
+        attempt.student = self.request.user  # found among theirs; its role in the course is read
         return attempt
 
 
@@ -110,7 +115,8 @@ class AttemptStartApi(QuizApi):
     @extend_schema(request=None, responses={201: AttemptOutput}, summary="Start or continue")
     def post(self, request, course_code: str, slug: str):
         """Starts an attempt, or returns the open one (a reload or a second tab continues it)."""
-        attempt = services.attempt_start(quiz=self.quiz(slug), student=request.user)
+        quiz = self.quiz(slug, student=request.user)
+        attempt = services.attempt_start(quiz=quiz, student=request.user)
         return Response(AttemptOutput(attempt_data(attempt)).data, status=status.HTTP_201_CREATED)
 
 
