@@ -32,16 +32,30 @@ def current_answers(*, attempt: Attempt) -> dict[int, object]:
     return answers_of(attempts=[attempt]).get(attempt.pk, {})
 
 
-def answers_of(*, attempts, question=None) -> dict[int, dict[int, object]]:
+def held_answers(*, attempt: Attempt) -> tuple[dict[int, object], dict[int, int]]:
+    """``current_answers``, and question pk → the highest version of its answer held (the
+    number a page counts on from: ``services.answer_save``), in the same one query."""
+    versions: dict[int, dict[int, int]] = {}
+    answers = answers_of(attempts=[attempt], versions=versions)
+    return answers.get(attempt.pk, {}), versions.get(attempt.pk, {})
+
+
+def answers_of(*, attempts, question=None, versions=None) -> dict[int, dict[int, object]]:
     """Attempt pk → question pk → the last accepted answer, for many attempts in one query
-    (only ``question``'s, if given)."""
+    (only ``question``'s, if given). ``versions``, if given, is filled with attempt pk →
+    question pk → the highest version held."""
     saves = AnswerSave.objects.filter(attempt__in=attempts, accepted=True)
     if question is not None:
         saves = saves.filter(question=question)
     answers: dict[int, dict[int, object]] = {}
-    rows = saves.order_by("saved_at", "pk").values_list("attempt_id", "question_id", "value")
-    for attempt_pk, question_pk, value in rows:
+    rows = saves.order_by("saved_at", "pk").values_list(
+        "attempt_id", "question_id", "value", "version"
+    )
+    for attempt_pk, question_pk, value, version in rows:
         answers.setdefault(attempt_pk, {})[question_pk] = value
+        if versions is not None and version is not None:
+            held = versions.setdefault(attempt_pk, {})
+            held[question_pk] = max(held.get(question_pk, 0), version)
     return answers
 
 
@@ -94,14 +108,14 @@ KNOWN_ANSWERS = "_known_answers"
 
 def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None) -> list[dict]:
     """The attempt's questions as the student sees them, in the attempt's order, with their
-    current answers; with the key, the points earned and the explanation only once the review is
-    open (``review_open``)."""
+    current answers (and each one's version held, which the page counts on from); with the key,
+    the points earned and the explanation only once the review is open (``review_open``)."""
     questions = getattr(attempt, KNOWN_QUESTIONS, None)
     if questions is None:
         questions = Question.objects.in_bulk(attempt.question_pks)
-    answers = getattr(attempt, KNOWN_ANSWERS, None)
+    answers, versions = getattr(attempt, KNOWN_ANSWERS, None), {}
     if answers is None:
-        answers = current_answers(attempt=attempt)
+        answers, versions = held_answers(attempt=attempt)
     review = review_open(attempt, now=now)
     grades = {g.question_id: g for g in attempt.grades.all()} if review else {}
     shown = []
@@ -123,6 +137,7 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
             "answer": answer,
             "answered": answered,
             "answer_text": kind.answer_text(answer, choices) if answered else "",
+            "version": versions.get(question.pk, 0),
         }
         if review:
             grade = grades.get(question.pk)

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -147,50 +147,72 @@ class Saved:
     saved_at: datetime.datetime
     message: str = ""  # why it was refused
     warning: str = ""  # accepted, but the student should look again (a formula that cannot be read)
+    version: int | None = None  # the highest version of the question's answer held now
+    superseded: bool = False  # refused: numbered no higher than the answer already held
 
 
 def answer_save(
-    *, attempt: Attempt, question: Question, value, now: datetime.datetime | None = None
+    *,
+    attempt: Attempt,
+    question: Question,
+    value,
+    now: datetime.datetime | None = None,
+    version: int | None = None,
 ) -> Saved:
     """Append ``value`` as the attempt's answer to ``question``. Refused (and recorded as refused)
     once the attempt is submitted or its deadline plus the grace has passed. An answer of the
-    wrong shape is recorded as refused too, then raises ``AnswerError`` with the reason."""
-    return _answer_append({"pk": attempt.pk}, question, value, now)
+    wrong shape is recorded as refused too, then raises ``AnswerError`` with the reason.
+
+    ``version``: the page's number for this answer (it counts the question's changes). A save
+    numbered no higher than an answer already held for the question is refused as
+    ``superseded`` (a late duplicate of an older save, or one from a page opened before a newer
+    save): the newer answer stays. Without a version, the last save to arrive counts."""
+    return _answer_append({"pk": attempt.pk}, question, value, now, version)
 
 
 def answer_save_to(
-    *, quiz: Quiz, student, number: int, question: Question, value, now=None
+    *, quiz: Quiz, student, number: int, question: Question, value, now=None, version=None
 ) -> Saved:
     """``answer_save`` to the student's attempt ``number`` of ``quiz``, found as it is locked:
     the autosave of a whole class reads nothing else (``Attempt.DoesNotExist`` if there is no
     such attempt: another student's is not found)."""
     return _answer_append(
-        {"quiz": quiz, "student": student, "number": number}, question, value, now
+        {"quiz": quiz, "student": student, "number": number}, question, value, now, version
     )
 
 
-def _answer_append(lookup: dict, question: Question, value, now) -> Saved:
-    """Lock the attempt (with how many saves it holds, in the same query), check it, append the
-    save: two queries in one short transaction; the answer is read before it."""
+def _answer_append(lookup: dict, question: Question, value, now, version) -> Saved:
+    """Lock the attempt (with how many saves it holds and the question's highest version held,
+    in the same query), check it, append the save: two queries in one short transaction; the
+    answer is read before it."""
     now = now or timezone.now()
     problem = ""
     try:
         cleaned = scoring.answer_clean(question, value)
     except scoring.AnswerError as exc:
         problem, cleaned = str(exc), _received(value)
-    held = AnswerSave.objects.filter(attempt=OuterRef("pk")).order_by().values("attempt")
+    saves = AnswerSave.objects.filter(attempt=OuterRef("pk")).order_by().values("attempt")
+    versions = saves.filter(question=question, accepted=True)
     with transaction.atomic():
         locked = (
             Attempt.objects.select_for_update()
-            .annotate(saves_held=Coalesce(Subquery(held.annotate(n=Count("pk")).values("n")), 0))
+            .annotate(
+                saves_held=Coalesce(Subquery(saves.annotate(n=Count("pk")).values("n")), 0),
+                version_held=Subquery(versions.annotate(v=Max("version")).values("v")),
+            )
             .get(**lookup)
         )
         if question.pk not in locked.question_pks:
             problem, cleaned = "That question is not part of this attempt.", _received(value)
         full = locked.saves_held >= MAX_SAVES
         late = now > locked.deadline + GRACE
-        accepted = not problem and locked.state == AttemptState.OPEN and not late
-        refusal = problem or ("" if accepted else "late" if late else "already submitted")
+        held = locked.version_held
+        closed = (
+            "late" if late else "" if locked.state == AttemptState.OPEN else "already submitted"
+        )
+        superseded = not closed and version is not None and held is not None and version <= held
+        accepted = not (problem or closed or superseded)
+        refusal = problem or closed or (f"superseded: version {held} is held" if superseded else "")
         if not full:
             AnswerSave.objects.create(
                 attempt=locked,
@@ -199,6 +221,7 @@ def _answer_append(lookup: dict, question: Question, value, now) -> Saved:
                 saved_at=now,
                 accepted=accepted,
                 refusal=refusal[:300],
+                version=version,
             )
     if problem:
         raise scoring.AnswerError(problem)
@@ -211,8 +234,11 @@ def _answer_append(lookup: dict, question: Question, value, now) -> Saved:
                 "attempt may. The answers you saved stand."
             ),
         )
+    if superseded:
+        return Saved(False, now, version=held, superseded=True)
     if accepted:
-        return Saved(True, now, warning=scoring.answer_warning(question, cleaned))
+        held = held if version is None else max(held or 0, version)
+        return Saved(True, now, warning=scoring.answer_warning(question, cleaned), version=held)
     quiz = question.quiz
     if late:
         message = (

@@ -39,7 +39,9 @@ START = 4  # the quiz with the student's accommodation, their attempts, the ques
 SUBMIT = 25
 # Through the API the response shows the submitted attempt from what grading read (nothing more).
 API_SUBMIT = SUBMIT
-SAVE = 3  # the question with its quiz, the attempt locked (with its saves counted), the insert
+# The question with its quiz; the attempt locked (with its saves counted and the question's
+# highest version held, in the same query); the insert.
+SAVE = 3
 
 QUIZ = "/courses/pmldl/quizzes/week1/"
 ATTEMPT = QUIZ + "attempts/1/"
@@ -125,7 +127,9 @@ def test_the_attempt_page_reads_three_times(client, week1, student, django_asser
 
 
 def put(client, slug: str, value):
-    return client.put(ANSWER.format(slug), json.dumps({"value": value}), "application/json")
+    """A save as the page sends it: with its version (checked in the same queries)."""
+    body = json.dumps({"value": value, "version": 1})
+    return client.put(ANSWER.format(slug), body, "application/json")
 
 
 def test_an_autosave_runs_three_queries_and_the_answer_is_held(

@@ -126,15 +126,37 @@ class AttemptApi(QuizApi):
         return Response(AttemptOutput(attempt_data(self.attempt(slug, number))).data)
 
 
+# The largest answer version a save may carry (the database's integer).
+MAX_VERSION = 2**31 - 1
+
+
 class AnswerInput(serializers.Serializer):
     value = serializers.JSONField(
         allow_null=True, help_text="A choice's number, a list of them, true/false, or text."
+    )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_VERSION,
+        help_text="Optional: this answer's number, counting the question's changes on the "
+        "client (a page starts from the question's `version` it was shown). A save numbered no "
+        "higher than the answer the server holds is not kept: the answer is 200 with "
+        "`superseded` true and the held `version`. Without it, the last save to arrive counts.",
     )
 
 
 class SavedOutput(serializers.Serializer):
     saved_at = serializers.DateTimeField()
     warning = serializers.CharField()
+    version = serializers.IntegerField(
+        allow_null=True,
+        help_text="The highest version of this question's answer the server holds now (null: "
+        "none was sent with a kept answer).",
+    )
+    superseded = serializers.BooleanField(
+        help_text="true: this save was numbered no higher than the answer already held, and was "
+        "not kept (that newer answer stands); sending it again changes nothing."
+    )
 
 
 class BoundedJSONParser(JSONParser):
@@ -157,9 +179,10 @@ class AnswerApi(QuizApi):
     )
     def put(self, request, course_code: str, slug: str, number: int, question: str):
         """Appends the answer to the attempt's log. 400 with the reason for a body that is not
-        ``{"value": ...}`` with an answer of the question's kind; 409 with the reason when it
-        arrives after the deadline plus the grace, or after the attempt was submitted. Refused
-        saves are recorded as refused."""
+        ``{"value": ...}`` (or ``{"value": ..., "version": n}``) with an answer of the question's
+        kind; 409 with the reason when it arrives after the deadline plus the grace, or after
+        the attempt was submitted; 200 with ``superseded`` when its version is no higher than
+        the answer held. Refused saves are recorded as refused."""
         # The question with its quiz, then the attempt as it is locked: nothing else is read.
         found = get_object_or_404(
             Question.objects.select_related("quiz"),
@@ -174,21 +197,44 @@ class AnswerApi(QuizApi):
             body = scoring.Unreadable(None, f"The body is not JSON we can read: {exc.detail}")
         except UnsupportedMediaType as exc:  # a form, text: refused and recorded like bad JSON
             body = scoring.Unreadable(None, f"Send JSON (application/json): {exc.detail}")
-        if isinstance(body, dict) and set(body) == {"value"}:
+        shaped = isinstance(body, dict) and set(body) - {"version"} == {"value"}
+        version = body.get("version") if shaped else None
+        if shaped and _version_ok(version):
             value = body["value"]
+        elif shaped:
+            value, version = scoring.Unreadable(body, VERSION_WANTED), None
         else:
             value = body if isinstance(body, scoring.Unreadable) else scoring.Unreadable(body)
         try:
             saved = services.answer_save_to(
-                quiz=found.quiz, student=request.user, number=number, question=found, value=value
+                quiz=found.quiz,
+                student=request.user,
+                number=number,
+                question=found,
+                value=value,
+                version=version,
             )
         except Attempt.DoesNotExist:
             raise Http404("No such attempt.") from None
         except scoring.AnswerError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        if not saved.accepted:
+        if not (saved.accepted or saved.superseded):
             return Response({"detail": saved.message}, status=status.HTTP_409_CONFLICT)
-        return Response({"saved_at": saved.saved_at, "warning": saved.warning})
+        return Response(
+            {
+                "saved_at": saved.saved_at,
+                "warning": saved.warning,
+                "version": saved.version,
+                "superseded": saved.superseded,
+            }
+        )
+
+
+VERSION_WANTED = f'"version", if sent, is a whole number from 0 to {MAX_VERSION}.'
+
+
+def _version_ok(version) -> bool:
+    return version is None or (type(version) is int and 0 <= version <= MAX_VERSION)
 
 
 class AttemptSubmitApi(QuizApi):
