@@ -7,7 +7,8 @@ import datetime
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courseapp.courses.models import Course
@@ -34,7 +35,7 @@ def current_answers(*, attempt: Attempt) -> dict[int, object]:
 
 def held_answers(*, attempt: Attempt) -> tuple[dict[int, object], dict[int, int]]:
     """``current_answers``, and question pk → the highest version of its answer held (the
-    number a page counts on from: ``services.answer_save``), in the same one query."""
+    number a page counts on from: ``attempts.answer_save``), in the same one query."""
     versions: dict[int, dict[int, int]] = {}
     answers = answers_of(attempts=[attempt], versions=versions)
     return answers.get(attempt.pk, {}), versions.get(attempt.pk, {})
@@ -222,7 +223,7 @@ def accommodation_of(
     *, course: Course | int, student, quiz: Quiz | None = None
 ) -> Accommodation | None:
     """The student's extra time and attempts in the course, if any (from ``quiz`` without a query
-    when it was read ``with_accommodation_of`` the student)."""
+    when it was read ``with_start_state``)."""
     if quiz is not None and hasattr(quiz, "accommodation_pk"):
         if quiz.accommodation_pk is None:
             return None
@@ -234,20 +235,28 @@ def accommodation_of(
     return Accommodation.objects.filter(course=course, student=student).first()
 
 
-# What a quiz read ``with_accommodation_of`` carries of the student's accommodation.
+# What a quiz read ``with_start_state`` carries of the student's accommodation.
 ACCOMMODATION_READ = ("pk", "time_factor", "extra_minutes", "extra_attempts")
 
 
-def with_accommodation_of(quizzes: QuerySet[Quiz], student) -> QuerySet[Quiz]:
-    """``quizzes``, each read with ``student``'s accommodation in its course in the same query
-    (``accommodation_of`` then asks nothing): a whole class starting a quiz at once reads one
-    row fewer each."""
+def with_start_state(quizzes: QuerySet[Quiz], student) -> QuerySet[Quiz]:
+    """``quizzes``, each read in the same query with what starting it needs to know of
+    ``student``: their accommodation in its course (``accommodation_of`` then asks nothing), how
+    many attempts they have made (``attempts_made``) and how many are open (``attempts_open``).
+    A whole class starting a quiz at once reads two rows fewer each."""
     theirs = Accommodation.objects.filter(course=OuterRef("course_id"), student=student)
+    mine = Attempt.objects.filter(quiz=OuterRef("pk"), student=student).order_by()
+
+    def how_many(attempts):
+        return Coalesce(Subquery(attempts.values("quiz").annotate(n=Count("pk")).values("n")), 0)
+
     return quizzes.annotate(
+        attempts_made=how_many(mine),
+        attempts_open=how_many(mine.filter(state=AttemptState.OPEN)),
         **{
             f"accommodation_{field}": Subquery(theirs.values(field)[:1])
             for field in ACCOMMODATION_READ
-        }
+        },
     )
 
 

@@ -11,7 +11,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts
 from courseapp.quizzes.models import AnswerSave, Attempt, Question
 from courseapp.quizzes.selectors import current_answers
 
@@ -115,7 +115,7 @@ def test_a_version_that_is_not_a_whole_number_is_refused_and_recorded(api, versi
 
 def test_an_older_version_after_the_deadline_is_late_not_superseded(api):
     put(api, "relu", 0, version=2)
-    Attempt.objects.update(deadline=timezone.now() - services.GRACE - datetime.timedelta(seconds=1))
+    Attempt.objects.update(deadline=timezone.now() - attempts.GRACE - datetime.timedelta(seconds=1))
 
     late = put(api, "relu", 1, version=1)
 

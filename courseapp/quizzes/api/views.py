@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from courseapp.courses.permissions import CoursePermission, may
-from courseapp.quizzes import authoring, regrading, scoring, selectors, services
+from courseapp.quizzes import attempts, authoring, regrading, scoring, selectors, services
 from courseapp.quizzes.models import Attempt, Question, Quiz
 
 
@@ -83,10 +83,10 @@ class QuizApi(APIView):
 
     def quiz(self, slug: str, student=None) -> Quiz:
         # Through ``course.quizzes``: ``quiz.course`` is the checked course, not read again.
-        # With ``student``'s accommodation if given (``selectors.with_accommodation_of``).
+        # With what starting it needs to know of ``student`` if given (``with_start_state``).
         quizzes = self.course.quizzes.all()
         if student is not None:
-            quizzes = selectors.with_accommodation_of(quizzes, student)
+            quizzes = selectors.with_start_state(quizzes, student)
         return get_object_or_404(quizzes, slug=slug)
 
     def attempt(self, slug: str, number: int) -> Attempt:
@@ -116,7 +116,7 @@ class AttemptStartApi(QuizApi):
     def post(self, request, course_code: str, slug: str):
         """Starts an attempt, or returns the open one (a reload or a second tab continues it)."""
         quiz = self.quiz(slug, student=request.user)
-        attempt = services.attempt_start(quiz=quiz, student=request.user)
+        attempt = attempts.attempt_start(quiz=quiz, student=request.user)
         return Response(AttemptOutput(attempt_data(attempt)).data, status=status.HTTP_201_CREATED)
 
 
@@ -206,7 +206,7 @@ class AnswerApi(QuizApi):
         else:
             value = body if isinstance(body, scoring.Unreadable) else scoring.Unreadable(body)
         try:
-            saved = services.answer_save_to(
+            saved = attempts.answer_save_to(
                 quiz=found.quiz,
                 student=request.user,
                 number=number,
@@ -240,7 +240,7 @@ def _version_ok(version) -> bool:
 class AttemptSubmitApi(QuizApi):
     @extend_schema(request=None, responses=AttemptOutput, summary="Submit an attempt")
     def post(self, request, course_code: str, slug: str, number: int):
-        attempt = services.attempt_submit(attempt=self.attempt(slug, number))
+        attempt = attempts.attempt_submit(attempt=self.attempt(slug, number))
         return Response(AttemptOutput(attempt_data(attempt)).data)
 
 
