@@ -18,7 +18,7 @@ from django.utils import timezone
 from rest_framework import permissions as drf_permissions
 
 from courseapp.courses.models import STAFF_ROLES, Course, Role
-from courseapp.courses.selectors import course_role
+from courseapp.courses.selectors import course_role, course_with_role
 from courseapp.courses.timezones import course_zone
 
 MEMBERS = frozenset(Role)
@@ -82,7 +82,7 @@ def course_for(user, code: str, resource: str, action: Action | str = Action.VIE
     Raises Http404 for a course the user is not in (or that does not exist) and PermissionDenied for
     a member whose role does not allow the action.
     """
-    course = Course.objects.filter(code=code).first()
+    course = course_with_role(user=user, code=code)  # one query: the role is kept for ``may``
     # The same answer whether the course does not exist or the user is not in it.
     if course is None or not is_course_member(user, course):
         raise Http404("No such course.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value, When
 
 from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team, TeamMembership
 
@@ -11,11 +11,12 @@ from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team, Te
 def course_role(*, user, course: Course) -> Role | None:
     """The user's role in the course, or None for someone not enrolled.
 
-    Cached on the user object, so the many checks of one request cost one query per course.
+    Cached on the user object, so the many checks of one request cost one query per course (none
+    after ``course_with_role``).
     """
     if not user.is_authenticated:
         return None
-    cache = user.__dict__.setdefault("_course_roles", {})
+    cache = _roles(user)
     if course.pk not in cache:
         role = (
             Enrollment.objects.filter(course=course, user=user)
@@ -24,6 +25,26 @@ def course_role(*, user, course: Course) -> Role | None:
         )
         cache[course.pk] = Role(role) if role else None
     return cache[course.pk]
+
+
+def _roles(user) -> dict[int, Role | None]:
+    """Course pk → the user's role there, as read in this request (kept on the user object)."""
+    return user.__dict__.setdefault("_course_roles", {})
+
+
+def course_with_role(*, user, code: str) -> Course | None:
+    """The course named ``code`` (None if there is none), read in one query with ``user``'s role
+    in it, which ``course_role`` then answers without asking again: every course request starts
+    here, a whole class at once on exam day."""
+    courses = Course.objects.filter(code=code)
+    if not user.is_authenticated:
+        return courses.first()
+    mine = Enrollment.objects.filter(course=OuterRef("pk"), user=user).values("role")[:1]
+    course = courses.annotate(user_role=Subquery(mine)).first()
+    if course is not None:
+        role = course.__dict__.pop("user_role")
+        _roles(user)[course.pk] = Role(role) if role else None
+    return course
 
 
 def student_enrollments(*, course: Course | int) -> QuerySet[Enrollment]:
@@ -42,8 +63,11 @@ def is_student(*, user, course: Course | int) -> bool:
 
 
 def require_student(*, user, course: Course | int) -> None:
-    """A ValidationError unless ``user`` is a student of ``course``."""
-    if is_student(user=user, course=course):
+    """A ValidationError unless ``user`` is a student of ``course``. Answered from the role this
+    request already read (``course_role`` keeps it on the user) when that says "student"; asked
+    of the database otherwise, which also gives the refusal its words."""
+    course_pk = course.pk if isinstance(course, Course) else course
+    if _roles(user).get(course_pk) == Role.STUDENT or is_student(user=user, course=course):
         return
     if not isinstance(course, Course):
         course = Course.objects.get(pk=course)

@@ -325,6 +325,7 @@ def _quiz_attempts(course: Course, students: list[Enrollment], ta, report: DemoR
     their written answers."""
     from django.utils import timezone
 
+    from courseapp.quizzes import attempts as quiz_attempts
     from courseapp.quizzes import services as quizzes
     from courseapp.quizzes.models import Attempt, Question, Quiz
 
@@ -337,16 +338,16 @@ def _quiz_attempts(course: Course, students: list[Enrollment], ta, report: DemoR
         if number not in QUIZ_TAKERS or Attempt.objects.filter(quiz=quiz, student=user).exists():
             continue
         started = max(quiz.opens_at, now - datetime.timedelta(minutes=50 - number))
-        attempt = quizzes.attempt_start(quiz=quiz, student=user, now=started)
+        attempt = quiz_attempts.attempt_start(quiz=quiz, student=user, now=started)
         questions = Question.objects.in_bulk(attempt.question_pks)
         for minute, pk in enumerate(attempt.question_pks, start=1):
             question = questions[pk]
             right, wrong = WEEK1_ANSWERS[question.slug]
             answer = right if _knows(user.username, question.slug) else wrong
             at = started + datetime.timedelta(minutes=minute)
-            quizzes.answer_save(attempt=attempt, question=question, value=answer, now=at)
+            quiz_attempts.answer_save(attempt=attempt, question=question, value=answer, now=at)
         at = started + datetime.timedelta(minutes=len(questions) + 1)
-        attempt = quizzes.attempt_submit(attempt=attempt, now=at)
+        attempt = quiz_attempts.attempt_submit(attempt=attempt, now=at)
         report.created.append(f"quiz attempt {user.username}")
         for question in questions.values():
             if kind_of(question.kind).hand_graded:

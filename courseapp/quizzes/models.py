@@ -206,6 +206,13 @@ class AnswerSave(models.Model):
     saved_at = models.DateTimeField()
     accepted = models.BooleanField(default=True)
     refusal = models.CharField(max_length=300, blank=True, help_text="Why it was refused.")
+    version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The page's number for this answer of the question (it counts each change); "
+        "a save numbered no higher than one already held is refused as superseded. None: the "
+        "client sent none (the last save to arrive counts).",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["attempt", "question", "-saved_at"])]

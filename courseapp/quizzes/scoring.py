@@ -33,11 +33,11 @@ MAX_CHOICE_TEXT = 1000
 
 @dataclass(frozen=True)
 class Unreadable:
-    """A save whose body is not ``{"value": ...}`` (not JSON, another shape): refused, and
-    recorded as refused, like an answer of the wrong shape."""
+    """A save whose body is not ``{"value": ...}`` or ``{"value": ..., "version": n}`` (not JSON,
+    another shape): refused, and recorded as refused, like an answer of the wrong shape."""
 
     body: object
-    reason: str = 'Send a JSON object with one field, "value".'
+    reason: str = 'Send a JSON object with the field "value" (and, optionally, "version").'
 
 
 def key_validate(kind: str, key, choices) -> dict:

@@ -7,6 +7,8 @@ import datetime
 from enum import StrEnum
 
 from django.conf import settings
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from courseapp.courses.models import Course
@@ -31,16 +33,30 @@ def current_answers(*, attempt: Attempt) -> dict[int, object]:
     return answers_of(attempts=[attempt]).get(attempt.pk, {})
 
 
-def answers_of(*, attempts, question=None) -> dict[int, dict[int, object]]:
+def held_answers(*, attempt: Attempt) -> tuple[dict[int, object], dict[int, int]]:
+    """``current_answers``, and question pk → the highest version of its answer held (the
+    number a page counts on from: ``attempts.answer_save``), in the same one query."""
+    versions: dict[int, dict[int, int]] = {}
+    answers = answers_of(attempts=[attempt], versions=versions)
+    return answers.get(attempt.pk, {}), versions.get(attempt.pk, {})
+
+
+def answers_of(*, attempts, question=None, versions=None) -> dict[int, dict[int, object]]:
     """Attempt pk → question pk → the last accepted answer, for many attempts in one query
-    (only ``question``'s, if given)."""
+    (only ``question``'s, if given). ``versions``, if given, is filled with attempt pk →
+    question pk → the highest version held."""
     saves = AnswerSave.objects.filter(attempt__in=attempts, accepted=True)
     if question is not None:
         saves = saves.filter(question=question)
     answers: dict[int, dict[int, object]] = {}
-    rows = saves.order_by("saved_at", "pk").values_list("attempt_id", "question_id", "value")
-    for attempt_pk, question_pk, value in rows:
+    rows = saves.order_by("saved_at", "pk").values_list(
+        "attempt_id", "question_id", "value", "version"
+    )
+    for attempt_pk, question_pk, value, version in rows:
         answers.setdefault(attempt_pk, {})[question_pk] = value
+        if versions is not None and version is not None:
+            held = versions.setdefault(attempt_pk, {})
+            held[question_pk] = max(held.get(question_pk, 0), version)
     return answers
 
 
@@ -93,14 +109,14 @@ KNOWN_ANSWERS = "_known_answers"
 
 def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None) -> list[dict]:
     """The attempt's questions as the student sees them, in the attempt's order, with their
-    current answers; with the key, the points earned and the explanation only once the review is
-    open (``review_open``)."""
+    current answers (and each one's version held, which the page counts on from); with the key,
+    the points earned and the explanation only once the review is open (``review_open``)."""
     questions = getattr(attempt, KNOWN_QUESTIONS, None)
     if questions is None:
         questions = Question.objects.in_bulk(attempt.question_pks)
-    answers = getattr(attempt, KNOWN_ANSWERS, None)
+    answers, versions = getattr(attempt, KNOWN_ANSWERS, None), {}
     if answers is None:
-        answers = current_answers(attempt=attempt)
+        answers, versions = held_answers(attempt=attempt)
     review = review_open(attempt, now=now)
     grades = {g.question_id: g for g in attempt.grades.all()} if review else {}
     shown = []
@@ -122,6 +138,7 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
             "answer": answer,
             "answered": answered,
             "answer_text": kind.answer_text(answer, choices) if answered else "",
+            "version": versions.get(question.pk, 0),
         }
         if review:
             grade = grades.get(question.pk)
@@ -202,9 +219,45 @@ def answers_to_grade(*, question) -> list[dict]:
     ]
 
 
-def accommodation_of(*, course: Course | int, student) -> Accommodation | None:
-    """The student's extra time and attempts in the course, if any."""
+def accommodation_of(
+    *, course: Course | int, student, quiz: Quiz | None = None
+) -> Accommodation | None:
+    """The student's extra time and attempts in the course, if any (from ``quiz`` without a query
+    when it was read ``with_start_state``)."""
+    if quiz is not None and hasattr(quiz, "accommodation_pk"):
+        if quiz.accommodation_pk is None:
+            return None
+        return Accommodation(
+            course_id=quiz.course_id,
+            student=student,
+            **{field: getattr(quiz, f"accommodation_{field}") for field in ACCOMMODATION_READ},
+        )
     return Accommodation.objects.filter(course=course, student=student).first()
+
+
+# What a quiz read ``with_start_state`` carries of the student's accommodation.
+ACCOMMODATION_READ = ("pk", "time_factor", "extra_minutes", "extra_attempts")
+
+
+def with_start_state(quizzes: QuerySet[Quiz], student) -> QuerySet[Quiz]:
+    """``quizzes``, each read in the same query with what starting it needs to know of
+    ``student``: their accommodation in its course (``accommodation_of`` then asks nothing), how
+    many attempts they have made (``attempts_made``) and how many are open (``attempts_open``).
+    A whole class starting a quiz at once reads two rows fewer each."""
+    theirs = Accommodation.objects.filter(course=OuterRef("course_id"), student=student)
+    mine = Attempt.objects.filter(quiz=OuterRef("pk"), student=student).order_by()
+
+    def how_many(attempts):
+        return Coalesce(Subquery(attempts.values("quiz").annotate(n=Count("pk")).values("n")), 0)
+
+    return quizzes.annotate(
+        attempts_made=how_many(mine),
+        attempts_open=how_many(mine.filter(state=AttemptState.OPEN)),
+        **{
+            f"accommodation_{field}": Subquery(theirs.values(field)[:1])
+            for field in ACCOMMODATION_READ
+        },
+    )
 
 
 def time_allowed(quiz: Quiz, accommodation) -> datetime.timedelta:

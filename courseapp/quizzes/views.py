@@ -15,14 +15,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courseapp.courses.permissions import course_view, may
-from courseapp.quizzes import authoring, forms, regrading, selectors, services, statistics
+from courseapp.quizzes import attempts, authoring, forms, regrading, selectors, services, statistics
 from courseapp.quizzes.kinds import hand_graded
 from courseapp.quizzes.models import Attempt, AttemptState, Question, Quiz
 
 
-def _quiz(course, slug: str) -> Quiz:
-    """The course's quiz (through ``course.quizzes``, so ``quiz.course`` is not read again)."""
-    return get_object_or_404(course.quizzes.select_related("lecture", "item"), slug=slug)
+def _quiz(course, slug: str, student=None) -> Quiz:
+    """The course's quiz (through ``course.quizzes``, so ``quiz.course`` is not read again), with
+    what starting it needs to know of ``student`` if given
+    (``selectors.with_start_state``)."""
+    quizzes = course.quizzes.select_related("lecture", "item")
+    if student is not None:
+        quizzes = selectors.with_start_state(quizzes, student)
+    return get_object_or_404(quizzes, slug=slug)
 
 
 def _attempt(request, course, slug: str, number: int) -> Attempt:
@@ -35,6 +40,7 @@ def _attempt(request, course, slug: str, number: int) -> Attempt:
         number=number,
     )
     attempt.quiz.course = course
+    attempt.student = request.user  # found among theirs; its role in the course is read
     return attempt
 
 
@@ -72,9 +78,9 @@ def quiz_detail(request, course, slug: str):
 @require_POST
 @course_view("quiz_attempts", "change")
 def attempt_start(request, course, slug: str):
-    quiz = _quiz(course, slug)
+    quiz = _quiz(course, slug, student=request.user)
     try:
-        attempt = services.attempt_start(quiz=quiz, student=request.user)
+        attempt = attempts.attempt_start(quiz=quiz, student=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("quiz-detail", course.code, quiz.slug)
@@ -88,8 +94,8 @@ def attempt_page(request, course, slug: str, number: int):
     attempt = _attempt(request, course, slug, number)
     quiz = attempt.quiz
     now = timezone.now()
-    if attempt.state == AttemptState.OPEN and now > attempt.deadline + services.GRACE:
-        attempt = services.attempt_submit(attempt=attempt, now=now, by_server=True)
+    if attempt.state == AttemptState.OPEN and now > attempt.deadline + attempts.GRACE:
+        attempt = attempts.attempt_submit(attempt=attempt, now=now, by_server=True)
     context = {
         "course": course,
         "quiz": quiz,
@@ -99,7 +105,7 @@ def attempt_page(request, course, slug: str, number: int):
         "review": selectors.review_open(attempt, now=now),
         "score_shown": selectors.attempt_score_visible(attempt, now=now),
         "seconds_left": max(0.0, (attempt.deadline - now).total_seconds()),
-        "grace_seconds": services.GRACE.seconds,
+        "grace_seconds": attempts.GRACE.seconds,
         "crumb": f"Attempt {attempt.number}",
     }
     return render(request, "quizzes/attempt.html", context)
@@ -110,7 +116,7 @@ def attempt_page(request, course, slug: str, number: int):
 @course_view("quiz_attempts", "change")
 def attempt_submit(request, course, slug: str, number: int):
     attempt = _attempt(request, course, slug, number)
-    services.attempt_submit(attempt=attempt)
+    attempts.attempt_submit(attempt=attempt)
     messages.success(request, "Submitted. Your saved answers are recorded.")
     return redirect("quiz-attempt", course.code, slug, attempt.number)
 

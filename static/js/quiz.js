@@ -5,6 +5,10 @@
 // Exam day means a slow or overloaded server, so autosave assumes nothing about it:
 // - one save per question in flight at a time, always of the newest answer: a reply tells which
 //   version it confirms, and "Saved at hh:mm:ss" is shown only when that is the newest one;
+// - each save carries its version (counted on from the one the server held when it sent the
+//   page), and the server keeps no save numbered at or below one it holds: a save given up on
+//   that reaches it after a newer one changes nothing. A reply saying "superseded" (another tab,
+//   or this page before a reload, saved a higher number) sends this page's answer again above it;
 // - a failed save (no connection, 5xx, 408, 429) or one with no reply within SAVE_TIMEOUT_MS is
 //   retried with exponential backoff and jitter (a thousand pages must not retry in step);
 // - submitting (by the button or the countdown) waits for the pending saves first.
@@ -24,8 +28,9 @@
   const SAVE_TIMEOUT_MS = 30000;
   const RETRY_FIRST_MS = 1000;
   const RETRY_MAX_MS = 30000;
-  // Per question: `version` counts changes, `saved` is the version the server confirmed last,
-  // `refused` a version the server refused for good (a 4xx: sending it again changes nothing).
+  // Per question: `version` counts changes (from the server's held version, data-version),
+  // `saved` is the version the server confirmed last, `refused` a version the server refused
+  // for good (a 4xx: sending it again changes nothing).
   const states = new Map();
   let closed = false;
   let submitting = false; // the student or the countdown asked to submit
@@ -36,7 +41,8 @@
 
   function state(slug) {
     if (!states.has(slug)) {
-      states.set(slug, {version: 0, saved: 0, refused: -1, inFlight: false, timer: null, failures: 0, unsure: false});
+      const held = parseInt((fieldset(slug) || {dataset: {}}).dataset.version || "0", 10) || 0;
+      states.set(slug, {version: held, saved: held, refused: -1, inFlight: false, timer: null, failures: 0});
     }
     return states.get(slug);
   }
@@ -113,7 +119,7 @@
     // One save per question in flight: the newest answer goes when it returns.
     if (!box || closed || st.inFlight || !waiting(st)) return;
     const sent = st.version;
-    const body = JSON.stringify({value: value(box)});
+    const body = JSON.stringify({value: value(box), version: sent});
     st.inFlight = true;
     show(box, st.failures ? "Not saved yet: saving again…" : "Saving…", "muted");
     const controller = new AbortController();
@@ -137,18 +143,19 @@
       st.inFlight = false;
     }
     if (closed) return;
-    if (response && response.ok) {
+    if (response && response.ok && data.superseded) {
+      // The server holds a higher-numbered answer than this one: this page's newest answer is
+      // what the student sees, so it goes again, numbered above the one held.
+      st.failures = 0;
+      st.version = Math.max(st.version, (data.version || 0) + 1);
+      show(box, "Not saved yet", "muted");
+      schedule(slug, 0);
+    } else if (response && response.ok) {
       st.failures = 0;
       if (sent === st.version) {
         st.saved = sent;
         const at = savedAt(data.saved_at);
         show(box, data.warning ? `Saved at ${at}. ${data.warning}` : `Saved at ${at}`, data.warning ? "warn" : "ok");
-        if (st.unsure) {
-          // A save given up on may still reach the server after this one and be the answer it
-          // holds: send the newest once more when that one is surely done.
-          st.unsure = false;
-          setTimeout(() => { if (!dirty(st)) { st.saved = -1; save(slug); } }, SAVE_TIMEOUT_MS * 2);
-        }
       } else {
         // The reply confirms an older answer: the newest is not saved yet, send it now.
         show(box, "Not saved yet", "muted");
@@ -161,7 +168,6 @@
       return;
     } else if (!response || response.status >= 500 || response.status === 408 || response.status === 429) {
       st.failures += 1;
-      st.unsure = st.unsure || timedOut;
       const delay = backoff(st.failures);
       const why = !response ? (timedOut ? "the server did not answer in time" : "no connection")
         : `the server answered ${response.status}`;

@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 from autograder.models import Assignment, FileRole, Submission
 from autograder.selectors import assignment_file
 from autograder.services.intake import submission_create
-from courseapp.quizzes import services as quiz_services
+from courseapp.quizzes import attempts as quiz_attempts
 from courseapp.quizzes.models import Quiz
 from grading.models import Score, Source
 from tests.autograder.shipped import Shipped
@@ -268,7 +268,7 @@ def test_the_ta_grades_by_hand_and_the_students_breakdown_follows(
     )
     assert not Score.objects.filter(item=quiz.item, student=student).exists()  # not taken yet
     # ...and a submitted week-1 attempt: 4 points graded automatically, a free-text answer waiting.
-    attempt = quiz_services.attempt_start(quiz=quiz, student=student)
+    attempt = quiz_attempts.attempt_start(quiz=quiz, student=student)
     questions = {q.slug: q for q in quiz.questions.all()}
     for slug, value in {
         "sigmoid-slope": "0.25",
@@ -277,9 +277,9 @@ def test_the_ta_grades_by_hand_and_the_students_breakdown_follows(
         "limitation": "Deep networks need a lot of labelled data. Where data is scarce or "
         "expensive to label, they overfit and a simpler model does better.",
     }.items():
-        saved = quiz_services.answer_save(attempt=attempt, question=questions[slug], value=value)
+        saved = quiz_attempts.answer_save(attempt=attempt, question=questions[slug], value=value)
         assert saved.accepted, saved.message
-    attempt = quiz_services.attempt_submit(attempt=attempt)
+    attempt = quiz_attempts.attempt_submit(attempt=attempt)
     assert attempt.score is None  # waits for the free-text grade
     submission = _wait_graded(submission, grading_worker)
     assert submission.score == Decimal(9)  # every check; the written answer waits

@@ -37,6 +37,7 @@ from autograder.models import Assignment, FileRole
 from autograder.selectors import assignment_file
 from autograder.services.intake import submission_create
 from courseapp.courses.models import TeamMembership
+from courseapp.quizzes import attempts as quiz_attempts
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import AnswerGrade, AnswerSave, Attempt, Question, Quiz
 from grading.models import GradedItem, Score
@@ -175,7 +176,7 @@ def test_a_student_takes_the_week1_quiz_and_reads_the_review(page, live_server, 
 
     # The server's sweep (beat's task) submits the attempt with the answers saved in time; until
     # the quiz closes the page says so and shows no points and no key (review: after close).
-    assert quiz_services.attempts_close_overdue() == 1
+    assert quiz_attempts.attempts_close_overdue() == 1
     page.reload()
     expect(page.get_by_text("by the server when the time was up")).to_be_visible()
     expect(page.get_by_text("Your answers are in.")).to_contain_text("shown after the quiz closes")
@@ -381,18 +382,18 @@ def _student02_everywhere(course):
     other, instructor = users.get(username="student02"), users.get(username="instructor")
     quiz = Quiz.objects.get(course=course, slug="week1")
     questions = {q.slug: q for q in quiz.questions.all()}
-    first = quiz_services.attempt_start(quiz=quiz, student=other)
+    first = quiz_attempts.attempt_start(quiz=quiz, student=other)
     for slug, value in {
         "sigmoid-slope": "0.3",
         "gd-update": "theta + eta*dR/dtheta",
         "dropout-prevents": SECRET_SHORT,
         "limitation": SECRET_ANSWER,
     }.items():
-        saved = quiz_services.answer_save(attempt=first, question=questions[slug], value=value)
+        saved = quiz_attempts.answer_save(attempt=first, question=questions[slug], value=value)
         assert saved.accepted, saved.message
-    quiz_services.attempt_submit(attempt=first)
-    second = quiz_services.attempt_start(quiz=quiz, student=other)
-    saved = quiz_services.answer_save(
+    quiz_attempts.attempt_submit(attempt=first)
+    second = quiz_attempts.attempt_start(quiz=quiz, student=other)
+    saved = quiz_attempts.answer_save(
         attempt=second, question=questions["limitation"], value=SECRET_ANSWER
     )
     assert saved.accepted and second.number == 2

@@ -14,6 +14,7 @@ from django.utils import timezone
 from autograder.models import Assignment, GradingRun, Submission, WorkerHeartbeat
 from autograder.services.queue import submission_fail
 from courseapp.demo.services import demo_seed
+from courseapp.quizzes import attempts as quiz_attempts
 from courseapp.quizzes import services as quiz_services
 from courseapp.quizzes.models import Attempt, AttemptState, Combine, Question, Quiz
 from grading.models import GradedItem
@@ -42,10 +43,10 @@ def page(client, username: str) -> str:
 
 def submit_quiz(username: str, free_text: str):
     quiz = Quiz.objects.get(slug="week1")
-    attempt = quiz_services.attempt_start(quiz=quiz, student=user(username))
+    attempt = quiz_attempts.attempt_start(quiz=quiz, student=user(username))
     question = Question.objects.get(quiz=quiz, slug="limitation")
-    quiz_services.answer_save(attempt=attempt, question=question, value=free_text)
-    return quiz_services.attempt_submit(attempt=attempt)
+    quiz_attempts.answer_save(attempt=attempt, question=question, value=free_text)
+    return quiz_attempts.attempt_submit(attempt=attempt)
 
 
 def test_a_student_sees_their_quizzes_assignments_grade_and_requests(client, demo):

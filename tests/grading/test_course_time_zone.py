@@ -12,9 +12,9 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from courseapp.quizzes.attempts import attempt_start
 from courseapp.quizzes.authoring import quiz_export, quiz_import
 from courseapp.quizzes.models import Quiz
-from courseapp.quizzes.services import attempt_start
 from grading.models import Extension, ScoreHistory
 from grading.services.scores import extension_grant, score_set
 from tests.quizzes.conftest import lecture, quiz_yaml  # noqa: F401  (the fixture)

@@ -11,7 +11,7 @@ import signal
 import pytest
 from django.db import transaction
 
-from courseapp.quizzes import judge, services
+from courseapp.quizzes import attempts, judge
 from courseapp.quizzes.models import AttemptState
 from courseapp.quizzes.tasks import close_overdue_attempts_task
 from grading.models import Score
@@ -56,15 +56,15 @@ def test_a_judgement_inside_a_transaction_is_refused_as_our_bug(db):
 
 
 def _formula_attempt(week1, student, answer):
-    attempt = services.attempt_start(quiz=week1, student=student)
-    services.answer_save(attempt=attempt, question=by_slug(attempt)["gd"], value=answer)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
+    attempts.answer_save(attempt=attempt, question=by_slug(attempt)["gd"], value=answer)
     return attempt
 
 
 def test_submitting_a_tower_scores_zero_with_the_reason(quick_budget, week1, student):
     attempt = _formula_attempt(week1, student, TOWERS[0])
 
-    attempt = services.attempt_submit(attempt=attempt)
+    attempt = attempts.attempt_submit(attempt=attempt)
 
     grade = attempt.grades.get(question__slug="gd")
     assert attempt.state == AttemptState.SUBMITTED
@@ -93,12 +93,12 @@ def test_a_judge_that_cannot_answer_leaves_the_attempt_unscored_until_beat_score
     attempt = _formula_attempt(week1, student, "theta - eta*dR/(dtheta)")
     settings.QUIZ_JUDGE_WALL_SECONDS = 0.0  # no child can answer in no time: unavailable
 
-    attempt = services.attempt_submit(attempt=attempt)
+    attempt = attempts.attempt_submit(attempt=attempt)
 
     assert attempt.state == AttemptState.SUBMITTED and not attempt.grades.exists()
     assert not Score.objects.filter(student=student).exists()  # never a score of 0
     settings.QUIZ_JUDGE_WALL_SECONDS = 60.0
-    assert services.attempts_close_overdue() == 0  # submitted a moment ago: left to the submit
-    later = attempt.submitted_at + services.UNSCORED_AFTER + datetime.timedelta(seconds=1)
-    services.attempts_close_overdue(now=later)
+    assert attempts.attempts_close_overdue() == 0  # submitted a moment ago: left to the submit
+    later = attempt.submitted_at + attempts.UNSCORED_AFTER + datetime.timedelta(seconds=1)
+    attempts.attempts_close_overdue(now=later)
     assert attempt.grades.get(question__slug="gd").points == 2

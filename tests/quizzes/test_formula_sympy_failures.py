@@ -9,7 +9,7 @@ import datetime
 
 import pytest
 
-from courseapp.quizzes import regrading, services
+from courseapp.quizzes import attempts, regrading
 from courseapp.quizzes.authoring import question_create
 from courseapp.quizzes.judge import formula_judge
 from courseapp.quizzes.models import AttemptState
@@ -38,19 +38,19 @@ def test_an_answer_sympy_cannot_evaluate_is_refused_with_the_reason(answer, sett
 
 
 def _attempt(quiz, student, answer):
-    attempt = services.attempt_start(quiz=quiz, student=student)
-    services.answer_save(attempt=attempt, question=by_slug(attempt)["gd"], value=answer)
+    attempt = attempts.attempt_start(quiz=quiz, student=student)
+    attempts.answer_save(attempt=attempt, question=by_slug(attempt)["gd"], value=answer)
     return attempt
 
 
 def test_such_an_attempt_is_scored_at_submit_and_by_beat(week1, student, other_student):
-    submitted = services.attempt_submit(attempt=_attempt(week1, student, RAISING[0]))
+    submitted = attempts.attempt_submit(attempt=_attempt(week1, student, RAISING[0]))
     overdue = _attempt(week1, other_student, RAISING[1])
     type(overdue).objects.filter(pk=overdue.pk).update(
         deadline=overdue.deadline - datetime.timedelta(minutes=11)
     )
 
-    services.attempts_close_overdue()
+    attempts.attempts_close_overdue()
 
     overdue.refresh_from_db()
     for attempt in (submitted, overdue):
@@ -60,7 +60,7 @@ def test_such_an_attempt_is_scored_at_submit_and_by_beat(week1, student, other_s
 
 
 def test_a_key_change_judges_such_an_answer_and_goes_through(week1, student, instructor):
-    services.attempt_submit(attempt=_attempt(week1, student, RAISING[0]))
+    attempts.attempt_submit(attempt=_attempt(week1, student, RAISING[0]))
     question = week1.questions.get(slug="gd")
 
     changes = regrading.question_change(

@@ -8,7 +8,7 @@ import datetime
 
 from django.utils import timezone
 
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts
 from courseapp.quizzes.authoring import quiz_import
 from courseapp.quizzes.models import Attempt, Quiz
 from grading.services.items import graded_item_publish
@@ -47,8 +47,8 @@ def test_the_key_waits_until_no_classmate_can_save(
     late.post("/api/courses/pmldl/quizzes/week1/attempts/")
     mine = Attempt.objects.get(student=student)
     for slug, question in by_slug(mine).items():
-        services.answer_save(attempt=mine, question=question, value=RIGHT[slug])
-    services.attempt_submit(attempt=mine)
+        attempts.answer_save(attempt=mine, question=question, value=RIGHT[slug])
+    attempts.attempt_submit(attempt=mine)
 
     _closed(quiz, ago=datetime.timedelta(seconds=5))  # closed, the grace not over
 
@@ -56,7 +56,7 @@ def test_the_key_waits_until_no_classmate_can_save(
     hidden = _what_the_first_student_sees(first, client, student)
     assert hidden == {"score": None, "key": False, "page_key": False, "total": "0"}
 
-    _closed(quiz, ago=services.GRACE + datetime.timedelta(seconds=1))
+    _closed(quiz, ago=attempts.GRACE + datetime.timedelta(seconds=1))
 
     assert late.put(ATTEMPT + "answers/relu/", {"value": 0}, format="json").status_code == 409
     shown = _what_the_first_student_sees(first, client, student)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts
 from courseapp.quizzes.models import AnswerSave
 
 BASE = "/api/courses/pmldl/quizzes/week1/attempts/1/answers/"
@@ -146,7 +146,7 @@ def test_a_json_number_is_a_numeric_answer_kept_as_its_shortest_text(client, sen
 
 
 def test_refused_saves_count_towards_the_attempts_limit(client, monkeypatch):
-    monkeypatch.setattr(services, "MAX_SAVES", 2)
+    monkeypatch.setattr(attempts, "MAX_SAVES", 2)
     for _ in range(2):
         assert client.put(f"{BASE}relu/", {"value": None}, format="json").status_code == 400
 

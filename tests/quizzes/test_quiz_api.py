@@ -10,6 +10,7 @@ import pytest
 import yaml
 from django.utils import timezone
 
+from courseapp.courses.models import Enrollment, Role
 from courseapp.quizzes.models import AnswerSave, Attempt, Quiz
 
 BASE = "/api/courses/pmldl/quizzes/week1/attempts/"
@@ -51,6 +52,30 @@ def test_staff_do_not_take_quizzes_and_outsiders_see_nothing(api_as, week1, ta, 
     assert api_as(ta).post(BASE).status_code == 403
     assert api_as(outsider).post(BASE).status_code == 404
     assert api_as(outsider).get("/api/courses/pmldl/quizzes/").status_code == 404
+
+
+def test_a_student_dropped_mid_quiz_is_refused_on_the_next_request(api_as, week1, student):
+    """The role is read with the course, once per request: never one kept from an earlier request
+    (``api_as`` hands DRF the same user object every time)."""
+    client = api_as(student)
+    client.post(BASE)
+    assert put(client, "relu", 0).status_code == 200
+    Enrollment.objects.filter(user=student).delete()
+
+    assert put(client, "relu", 1).status_code == 404
+    assert client.post(f"{BASE}1/submit/").status_code == 404
+    assert client.post(BASE).status_code == 404
+    assert AnswerSave.objects.count() == 1 and Attempt.objects.get().state == "open"
+
+
+def test_a_student_made_ta_mid_quiz_can_no_longer_save(api_as, week1, student):
+    client = api_as(student)
+    client.post(BASE)
+    Enrollment.objects.filter(user=student).update(role=Role.TA)
+
+    assert put(client, "relu", 1).status_code == 403
+    assert client.post(f"{BASE}1/submit/").status_code == 403
+    assert not AnswerSave.objects.exists()
 
 
 def test_a_save_after_the_deadline_and_grace_gets_409_with_the_reason(api_as, week1, student):

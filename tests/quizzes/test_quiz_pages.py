@@ -7,7 +7,7 @@ import datetime
 
 from django.utils import timezone
 
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts
 from courseapp.quizzes.authoring import quiz_import
 from courseapp.quizzes.models import Quiz
 from tests.quizzes.conftest import QUESTIONS, RIGHT, by_slug, quiz_yaml
@@ -46,7 +46,7 @@ def test_math_in_a_prompt_is_drawn_as_mathml_and_html_in_it_is_text(
 
 
 def test_another_students_attempt_page_is_not_found(client, week1, student, other_student):
-    services.attempt_start(quiz=week1, student=student)
+    attempts.attempt_start(quiz=week1, student=student)
 
     html(client, other_student, "/courses/pmldl/quizzes/week1/attempts/1/", status=404)
     client.force_login(other_student)
@@ -54,15 +54,15 @@ def test_another_students_attempt_page_is_not_found(client, week1, student, othe
 
 
 def test_the_review_shows_the_key_only_after_the_quiz_closes(client, week1, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     for slug, value in RIGHT.items():
-        services.answer_save(attempt=attempt, question=by_slug(attempt)[slug], value=value)
-    services.attempt_submit(attempt=attempt)
+        attempts.answer_save(attempt=attempt, question=by_slug(attempt)[slug], value=value)
+    attempts.attempt_submit(attempt=attempt)
 
     before = html(client, student, "/courses/pmldl/quizzes/week1/attempts/1/")
     Quiz.objects.update(  # closed, and the grace for a classmate's last save over
         opens_at=timezone.now() - datetime.timedelta(hours=2),
-        closes_at=timezone.now() - services.GRACE - datetime.timedelta(seconds=1),
+        closes_at=timezone.now() - attempts.GRACE - datetime.timedelta(seconds=1),
     )
     after = html(client, student, "/courses/pmldl/quizzes/week1/attempts/1/")
 
@@ -71,7 +71,7 @@ def test_the_review_shows_the_key_only_after_the_quiz_closes(client, week1, stud
 
 
 def test_an_attempt_past_its_deadline_is_submitted_when_its_page_is_opened(client, week1, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     type(attempt).objects.update(deadline=timezone.now() - datetime.timedelta(minutes=1))
 
     page = html(client, student, "/courses/pmldl/quizzes/week1/attempts/1/")

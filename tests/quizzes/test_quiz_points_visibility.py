@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts
 from courseapp.quizzes.authoring import quiz_import
 from courseapp.quizzes.models import Quiz
 from grading.services.items import graded_item_publish
@@ -22,10 +22,10 @@ AUTO = [q for q in QUESTIONS if q["kind"] != "free_text"]  # 8 points, all score
 def _submitted(course, student, review: str) -> Quiz:
     quiz = quiz_import(course=course, text=quiz_yaml(questions=AUTO, review=review))
     graded_item_publish(item=quiz.item)
-    attempt = services.attempt_start(quiz=quiz, student=student)
+    attempt = attempts.attempt_start(quiz=quiz, student=student)
     for slug, question in by_slug(attempt).items():
-        services.answer_save(attempt=attempt, question=question, value=RIGHT[slug])
-    assert services.attempt_submit(attempt=attempt).score == 8
+        attempts.answer_save(attempt=attempt, question=question, value=RIGHT[slug])
+    assert attempts.attempt_submit(attempt=attempt).score == 8
     return quiz
 
 
@@ -33,7 +33,7 @@ def _close(quiz: Quiz) -> None:
     now = timezone.now()
     Quiz.objects.filter(pk=quiz.pk).update(
         opens_at=now - datetime.timedelta(hours=2),
-        closes_at=now - services.GRACE - datetime.timedelta(seconds=1),
+        closes_at=now - attempts.GRACE - datetime.timedelta(seconds=1),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts, services
 from courseapp.quizzes.models import Question, QuestionChange
 from courseapp.quizzes.regrading import ScoreChange, question_change
 from grading.models import Score, ScoreHistory
@@ -16,12 +16,12 @@ from tests.quizzes.conftest import by_slug
 
 
 def answered(quiz, student, **answers):
-    attempt = services.attempt_start(quiz=quiz, student=student)
+    attempt = attempts.attempt_start(quiz=quiz, student=student)
     questions = by_slug(attempt)
     for slug, value in answers.items():
-        services.answer_save(attempt=attempt, question=questions[slug], value=value)
-    services.answer_save(attempt=attempt, question=questions["why"], value="data")
-    attempt = services.attempt_submit(attempt=attempt)
+        attempts.answer_save(attempt=attempt, question=questions[slug], value=value)
+    attempts.answer_save(attempt=attempt, question=questions["why"], value="data")
+    attempt = attempts.attempt_submit(attempt=attempt)
     return services.answer_grade_set(attempt=attempt, question=questions["why"], points=0, by=None)
 
 

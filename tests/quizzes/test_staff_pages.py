@@ -8,7 +8,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts, services
 from courseapp.quizzes.models import Accommodation, Quiz
 from courseapp.quizzes.statistics import quiz_statistics
 from grading.models import Score
@@ -19,11 +19,11 @@ GRADING = "/courses/pmldl/quizzes/week1/grading/why/"
 
 
 def take(quiz, student, answers: dict):
-    attempt = services.attempt_start(quiz=quiz, student=student)
+    attempt = attempts.attempt_start(quiz=quiz, student=student)
     questions = by_slug(attempt)
     for slug, value in answers.items():
-        services.answer_save(attempt=attempt, question=questions[slug], value=value)
-    return services.attempt_submit(attempt=attempt)
+        attempts.answer_save(attempt=attempt, question=questions[slug], value=value)
+    return attempts.attempt_submit(attempt=attempt)
 
 
 def test_a_ta_grades_free_text_answers_across_students_and_the_scores_flow(
@@ -112,7 +112,7 @@ def test_the_statistics_page_waits_for_the_close_and_is_for_staff(
 
 
 def test_staff_set_an_accommodation_on_its_page(client, week1, instructor, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     client.force_login(instructor)
 
     page = client.get("/courses/pmldl/quizzes/accommodations/").content.decode()

@@ -10,7 +10,7 @@ import time
 import pytest
 from django.db import connection
 
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts
 from courseapp.quizzes.models import Attempt, AttemptState
 from tests.quizzes.conftest import by_slug
 
@@ -21,14 +21,14 @@ TOWER = "exp(exp(exp(exp(exp(eta)))))"  # keeps SymPy busy for its whole CPU tim
 @pytest.mark.django_db(transaction=True)
 def test_another_student_saves_while_a_tower_is_judged(settings, week1, student, other_student):
     settings.QUIZ_JUDGE_CPU_SECONDS = 5.0  # long enough to save meanwhile on a loaded machine
-    hostile = services.attempt_start(quiz=week1, student=student)
-    services.answer_save(attempt=hostile, question=by_slug(hostile)["gd"], value=TOWER)
-    other = services.attempt_start(quiz=week1, student=other_student)
+    hostile = attempts.attempt_start(quiz=week1, student=student)
+    attempts.answer_save(attempt=hostile, question=by_slug(hostile)["gd"], value=TOWER)
+    other = attempts.attempt_start(quiz=week1, student=other_student)
     errors = []
 
     def submit():
         try:
-            services.attempt_submit(attempt=hostile)
+            attempts.attempt_submit(attempt=hostile)
         except Exception as exc:  # reported below
             errors.append(exc)
         finally:
@@ -41,7 +41,7 @@ def test_another_student_saves_while_a_tower_is_judged(settings, week1, student,
         assert time.monotonic() < deadline, "the attempt was not closed before judging"
         time.sleep(0.05)
 
-    saved = services.answer_save(attempt=other, question=by_slug(other)["relu"], value=0)
+    saved = attempts.answer_save(attempt=other, question=by_slug(other)["relu"], value=0)
     still_judging = judging.is_alive()
     judging.join(timeout=120)
 

@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from courseapp.demo.services import demo_seed
-from courseapp.quizzes import services
+from courseapp.quizzes import attempts, selectors, services
 from courseapp.quizzes.authoring import quiz_import
-from courseapp.quizzes.models import AnswerSave, AttemptState, Question, Quiz
+from courseapp.quizzes.models import AnswerSave, Attempt, AttemptState, Question, Quiz
 from courseapp.quizzes.scoring import AnswerError
 from courseapp.quizzes.tasks import close_overdue_attempts_task
 from grading.models import Score
@@ -27,7 +27,7 @@ SECOND = datetime.timedelta(seconds=1)
 
 
 def test_the_deadline_is_the_start_plus_the_limit(week1, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
 
     assert attempt.deadline - attempt.started_at == datetime.timedelta(minutes=10)
     assert attempt.number == 1 and attempt.state == AttemptState.OPEN
@@ -36,24 +36,24 @@ def test_the_deadline_is_the_start_plus_the_limit(week1, student):
 def test_the_deadline_never_passes_the_quiz_close(week1, student):
     late_start = week1.closes_at - datetime.timedelta(minutes=3)
 
-    attempt = services.attempt_start(quiz=week1, student=student, now=late_start)
+    attempt = attempts.attempt_start(quiz=week1, student=student, now=late_start)
 
     assert attempt.deadline == week1.closes_at
 
 
 def test_a_reload_or_a_second_tab_continues_the_same_attempt(week1, student):
-    first = services.attempt_start(quiz=week1, student=student)
-    again = services.attempt_start(quiz=week1, student=student)
+    first = attempts.attempt_start(quiz=week1, student=student)
+    again = attempts.attempt_start(quiz=week1, student=student)
 
     assert again.pk == first.pk and again.layout == first.layout
 
 
 def test_a_save_before_the_deadline_and_grace_is_kept(week1, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     question = by_slug(attempt)["relu"]
-    last_moment = attempt.deadline + services.GRACE
+    last_moment = attempt.deadline + attempts.GRACE
 
-    saved = services.answer_save(attempt=attempt, question=question, value=0, now=last_moment)
+    saved = attempts.answer_save(attempt=attempt, question=question, value=0, now=last_moment)
 
     assert saved.accepted and saved.message == ""
 
@@ -61,26 +61,26 @@ def test_a_save_before_the_deadline_and_grace_is_kept(week1, student):
 def test_a_save_one_second_after_deadline_and_grace_is_refused_and_the_last_answer_stands(
     week1, student
 ):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     question = by_slug(attempt)["relu"]
-    services.answer_save(attempt=attempt, question=question, value=0, now=attempt.deadline)
+    attempts.answer_save(attempt=attempt, question=question, value=0, now=attempt.deadline)
 
-    too_late = attempt.deadline + services.GRACE + SECOND
-    refused = services.answer_save(attempt=attempt, question=question, value=2, now=too_late)
+    too_late = attempt.deadline + attempts.GRACE + SECOND
+    refused = attempts.answer_save(attempt=attempt, question=question, value=2, now=too_late)
 
     assert not refused.accepted and "after the deadline" in refused.message
     assert "The answers you saved before the deadline stand." in refused.message
     log = list(AnswerSave.objects.filter(attempt=attempt).values_list("value", "accepted"))
     assert log == [(0, True), (2, False)]  # both kept in the log; only the first counts
-    submitted = services.attempt_submit(attempt=attempt, now=too_late)
+    submitted = attempts.attempt_submit(attempt=attempt, now=too_late)
     assert submitted.grades.get(question=question).points == 1
 
 
 def test_every_save_is_appended_never_overwritten(week1, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     question = by_slug(attempt)["dropout"]
     for text in ("under", "overfit", "overfitting"):
-        services.answer_save(attempt=attempt, question=question, value=text)
+        attempts.answer_save(attempt=attempt, question=question, value=text)
 
     assert list(AnswerSave.objects.values_list("value", flat=True)) == [
         "under",
@@ -92,10 +92,10 @@ def test_every_save_is_appended_never_overwritten(week1, student):
 def test_the_beat_task_submits_abandoned_attempts_with_their_last_saved_answers(
     week1, student, other_student
 ):
-    abandoned = services.attempt_start(quiz=week1, student=student)
-    services.answer_save(attempt=abandoned, question=by_slug(abandoned)["adam"], value=False)
-    services.answer_save(attempt=abandoned, question=by_slug(abandoned)["adam"], value=True)
-    still_going = services.attempt_start(quiz=week1, student=other_student)
+    abandoned = attempts.attempt_start(quiz=week1, student=student)
+    attempts.answer_save(attempt=abandoned, question=by_slug(abandoned)["adam"], value=False)
+    attempts.answer_save(attempt=abandoned, question=by_slug(abandoned)["adam"], value=True)
+    still_going = attempts.attempt_start(quiz=week1, student=other_student)
     type(abandoned).objects.filter(pk=abandoned.pk).update(
         deadline=abandoned.deadline - datetime.timedelta(minutes=11)
     )
@@ -110,7 +110,7 @@ def test_the_beat_task_submits_abandoned_attempts_with_their_last_saved_answers(
 
 
 def test_extra_time_moves_an_open_attempts_deadline_at_once(week1, student, course):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
 
     services.accommodation_set(course=course, student=student, time_factor="1.5", extra_minutes=2)
 
@@ -119,36 +119,64 @@ def test_extra_time_moves_an_open_attempts_deadline_at_once(week1, student, cour
 
 
 def test_extra_attempts_allow_another_start(week1, student, course):
-    first = services.attempt_start(quiz=week1, student=student)
-    services.attempt_submit(attempt=first)
+    first = attempts.attempt_start(quiz=week1, student=student)
+    attempts.attempt_submit(attempt=first)
     with pytest.raises(ValidationError, match="used all 1 attempt"):
-        services.attempt_start(quiz=week1, student=student)
+        attempts.attempt_start(quiz=week1, student=student)
 
     services.accommodation_set(course=course, student=student, extra_attempts=1)
 
-    assert services.attempt_start(quiz=week1, student=student).number == 2
+    assert attempts.attempt_start(quiz=week1, student=student).number == 2
+
+
+def test_a_quiz_read_with_the_start_state_continues_counts_and_accommodates_alike(
+    week1, student, course
+):
+    """The views read the quiz ``with_start_state`` (attempt counts and accommodation in the
+    same query); ``attempt_start`` answers as it does from its own reads."""
+
+    def start():
+        quiz = selectors.with_start_state(Quiz.objects.filter(pk=week1.pk), student).get()
+        return attempts.attempt_start(quiz=quiz, student=student)
+
+    first = start()
+    assert start().pk == first.pk  # the open one continues
+    attempts.attempt_submit(attempt=first)
+    with pytest.raises(ValidationError, match="used all 1 attempt"):
+        start()
+
+    services.accommodation_set(course=course, student=student, time_factor=2, extra_attempts=2)
+    second = start()
+    assert second.number == 2 and second.deadline - second.started_at == datetime.timedelta(
+        minutes=20
+    )
+    abandoned = second.started_at - datetime.timedelta(hours=1)
+    Attempt.objects.filter(pk=second.pk).update(deadline=abandoned)
+    third = start()  # the overdue one is submitted first, with its answers
+    assert third.number == 3
+    assert Attempt.objects.get(pk=second.pk).state == AttemptState.SUBMITTED
 
 
 def test_a_quiz_cannot_be_started_before_it_opens_or_after_it_closes(week1, student):
     with pytest.raises(ValidationError, match="opens at"):
-        services.attempt_start(quiz=week1, student=student, now=week1.opens_at - SECOND)
+        attempts.attempt_start(quiz=week1, student=student, now=week1.opens_at - SECOND)
     with pytest.raises(ValidationError, match="closed at"):
-        services.attempt_start(quiz=week1, student=student, now=week1.closes_at)
+        attempts.attempt_start(quiz=week1, student=student, now=week1.closes_at)
 
 
 def test_staff_and_outsiders_cannot_start_an_attempt(week1, ta, outsider):
     for person in (ta, outsider):
         with pytest.raises(ValidationError, match=f"{person.username} is not a student of pmldl"):
-            services.attempt_start(quiz=week1, student=person)
+            attempts.attempt_start(quiz=week1, student=person)
 
 
 def test_an_answer_of_the_wrong_shape_is_refused_and_recorded_as_refused(week1, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
 
     with pytest.raises(AnswerError, match="Choose one of the choices 0-2"):
-        services.answer_save(attempt=attempt, question=by_slug(attempt)["relu"], value=7)
+        attempts.answer_save(attempt=attempt, question=by_slug(attempt)["relu"], value=7)
     with pytest.raises(AnswerError, match="longer than 300"):
-        services.answer_save(attempt=attempt, question=by_slug(attempt)["gd"], value="x" * 301)
+        attempts.answer_save(attempt=attempt, question=by_slug(attempt)["gd"], value="x" * 301)
 
     log = AnswerSave.objects.order_by("pk")
     assert [(s.accepted, s.value) for s in log] == [(False, "7"), (False, json.dumps("x" * 301))]
@@ -158,12 +186,12 @@ def test_an_answer_of_the_wrong_shape_is_refused_and_recorded_as_refused(week1, 
 def test_right_answers_score_full_marks_and_reach_the_gradebook_after_the_hand_grade(
     week1, student, ta
 ):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     questions = by_slug(attempt)
     for slug, value in RIGHT.items():
-        services.answer_save(attempt=attempt, question=questions[slug], value=value)
+        attempts.answer_save(attempt=attempt, question=questions[slug], value=value)
 
-    attempt = services.attempt_submit(attempt=attempt)
+    attempt = attempts.attempt_submit(attempt=attempt)
 
     assert attempt.score is None  # the free-text answer waits for a TA
     assert not Score.objects.filter(item=week1.item, student=student).exists()
@@ -174,37 +202,37 @@ def test_right_answers_score_full_marks_and_reach_the_gradebook_after_the_hand_g
 
 
 def test_partial_credit_follows_the_questions_rule(week1, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     questions = by_slug(attempt)
     # two of three right choices and one of one wrong: 2/3 - 1 < 0, so 0; two right alone: 4/3
-    services.answer_save(attempt=attempt, question=questions["bn"], value=[0, 1])
+    attempts.answer_save(attempt=attempt, question=questions["bn"], value=[0, 1])
 
-    attempt = services.attempt_submit(attempt=attempt)
+    attempt = attempts.attempt_submit(attempt=attempt)
 
     assert attempt.grades.get(question=questions["bn"]).points == Decimal("1.333")
 
 
 def test_a_formula_that_cannot_be_read_is_saved_with_a_warning_and_scores_zero(week1, student):
-    attempt = services.attempt_start(quiz=week1, student=student)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     question = by_slug(attempt)["gd"]
 
-    saved = services.answer_save(attempt=attempt, question=question, value="2theta")
+    saved = attempts.answer_save(attempt=attempt, question=question, value="2theta")
 
     assert saved.accepted and "write products with *" in saved.warning
-    attempt = services.attempt_submit(attempt=attempt)
+    attempt = attempts.attempt_submit(attempt=attempt)
     grade = attempt.grades.get(question=question)
     assert grade.points == 0 and "could not be read" in grade.feedback
 
 
 def test_highest_attempt_counts_when_the_quiz_says_so(week1, student, course):
     services.accommodation_set(course=course, student=student, extra_attempts=1)
-    first = services.attempt_start(quiz=week1, student=student)
-    services.answer_save(attempt=first, question=by_slug(first)["adam"], value=True)
-    services.answer_save(attempt=first, question=by_slug(first)["why"], value="data")
-    first = services.attempt_submit(attempt=first)
+    first = attempts.attempt_start(quiz=week1, student=student)
+    attempts.answer_save(attempt=first, question=by_slug(first)["adam"], value=True)
+    attempts.answer_save(attempt=first, question=by_slug(first)["why"], value="data")
+    first = attempts.attempt_submit(attempt=first)
     services.answer_grade_set(attempt=first, question=by_slug(first)["why"], points=1, by=None)
-    second = services.attempt_start(quiz=week1, student=student)
-    second = services.attempt_submit(attempt=second)
+    second = attempts.attempt_start(quiz=week1, student=student)
+    second = attempts.attempt_submit(attempt=second)
     services.answer_grade_set(attempt=second, question=by_slug(second)["why"], points=0, by=None)
 
     assert Score.objects.get(item=week1.item, student=student).raw_points == 2  # 2 of 10 → 2
@@ -225,8 +253,8 @@ def test_pools_and_shuffling_are_per_student_and_stay_put(scheme, lecture, cours
     for n in range(8):
         user = UserFactory(username=f"s{n}")
         EnrollmentFactory(course=course, user=user, role="student")
-        first = services.attempt_start(quiz=quiz, student=user)
-        assert services.attempt_start(quiz=quiz, student=user).layout == first.layout
+        first = attempts.attempt_start(quiz=quiz, student=user)
+        assert attempts.attempt_start(quiz=quiz, student=user).layout == first.layout
         layouts.append(first.layout)
 
     pooled_pks = set(quiz.questions.filter(pool__isnull=False).values_list("pk", flat=True))
@@ -241,17 +269,17 @@ def test_pools_and_shuffling_are_per_student_and_stay_put(scheme, lecture, cours
 def test_an_attempt_saving_without_end_is_stopped_and_its_answers_stand(
     week1, student, monkeypatch
 ):
-    monkeypatch.setattr(services, "MAX_SAVES", 3)
-    attempt = services.attempt_start(quiz=week1, student=student)
+    monkeypatch.setattr(attempts, "MAX_SAVES", 3)
+    attempt = attempts.attempt_start(quiz=week1, student=student)
     question = by_slug(attempt)["dropout"]
     for text in ("a", "b", "overfitting"):
-        assert services.answer_save(attempt=attempt, question=question, value=text).accepted
+        assert attempts.answer_save(attempt=attempt, question=question, value=text).accepted
 
-    refused = services.answer_save(attempt=attempt, question=question, value="d")
+    refused = attempts.answer_save(attempt=attempt, question=question, value="d")
 
     assert not refused.accepted and "the most one attempt may" in refused.message
     assert AnswerSave.objects.count() == 3  # the refusal adds nothing to the log
-    graded = services.attempt_submit(attempt=attempt)
+    graded = attempts.attempt_submit(attempt=attempt)
     assert graded.grades.get(question=question).points == 1
 
 
@@ -265,10 +293,10 @@ def test_a_quiz_score_is_never_counted_late_against_its_items_due_date(db):
         item=quiz.item, by=None, reason="test", due_at=quiz.opens_at - datetime.timedelta(days=30)
     )
     student = get_user_model().objects.get(username="student05")
-    attempt = services.attempt_start(quiz=quiz, student=student)
+    attempt = attempts.attempt_start(quiz=quiz, student=student)
     for question in Question.objects.filter(pk__in=attempt.question_pks, kind="true_false"):
-        services.answer_save(attempt=attempt, question=question, value=question.key["answer"])
-    attempt = services.attempt_submit(attempt=attempt)
+        attempts.answer_save(attempt=attempt, question=question, value=question.key["answer"])
+    attempt = attempts.attempt_submit(attempt=attempt)
     for question in Question.objects.filter(pk__in=attempt.question_pks, kind="free_text"):
         services.answer_grade_set(attempt=attempt, question=question, points=1, by=None)
 

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from courseapp.courses.permissions import CoursePermission, may
-from courseapp.quizzes import authoring, regrading, scoring, selectors, services
+from courseapp.quizzes import attempts, authoring, regrading, scoring, selectors, services
 from courseapp.quizzes.models import Attempt, Question, Quiz
 
 
@@ -81,9 +81,13 @@ class QuizApi(APIView):
     permission_classes = [CoursePermission]
     course_resource = "quiz_attempts"
 
-    def quiz(self, slug: str) -> Quiz:
+    def quiz(self, slug: str, student=None) -> Quiz:
         # Through ``course.quizzes``: ``quiz.course`` is the checked course, not read again.
-        return get_object_or_404(self.course.quizzes, slug=slug)
+        # With what starting it needs to know of ``student`` if given (``with_start_state``).
+        quizzes = self.course.quizzes.all()
+        if student is not None:
+            quizzes = selectors.with_start_state(quizzes, student)
+        return get_object_or_404(quizzes, slug=slug)
 
     def attempt(self, slug: str, number: int) -> Attempt:
         """The student's own attempt with its quiz, in one query."""
@@ -95,6 +99,7 @@ class QuizApi(APIView):
             number=number,
         )
         attempt.quiz.course = self.course
+        attempt.student = self.request.user  # found among theirs; its role in the course is read
         return attempt
 
 
@@ -110,7 +115,8 @@ class AttemptStartApi(QuizApi):
     @extend_schema(request=None, responses={201: AttemptOutput}, summary="Start or continue")
     def post(self, request, course_code: str, slug: str):
         """Starts an attempt, or returns the open one (a reload or a second tab continues it)."""
-        attempt = services.attempt_start(quiz=self.quiz(slug), student=request.user)
+        quiz = self.quiz(slug, student=request.user)
+        attempt = attempts.attempt_start(quiz=quiz, student=request.user)
         return Response(AttemptOutput(attempt_data(attempt)).data, status=status.HTTP_201_CREATED)
 
 
@@ -120,15 +126,37 @@ class AttemptApi(QuizApi):
         return Response(AttemptOutput(attempt_data(self.attempt(slug, number))).data)
 
 
+# The largest answer version a save may carry (the database's integer).
+MAX_VERSION = 2**31 - 1
+
+
 class AnswerInput(serializers.Serializer):
     value = serializers.JSONField(
         allow_null=True, help_text="A choice's number, a list of them, true/false, or text."
+    )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_VERSION,
+        help_text="Optional: this answer's number, counting the question's changes on the "
+        "client (a page starts from the question's `version` it was shown). A save numbered no "
+        "higher than the answer the server holds is not kept: the answer is 200 with "
+        "`superseded` true and the held `version`. Without it, the last save to arrive counts.",
     )
 
 
 class SavedOutput(serializers.Serializer):
     saved_at = serializers.DateTimeField()
     warning = serializers.CharField()
+    version = serializers.IntegerField(
+        allow_null=True,
+        help_text="The highest version of this question's answer the server holds now (null: "
+        "none was sent with a kept answer).",
+    )
+    superseded = serializers.BooleanField(
+        help_text="true: this save was numbered no higher than the answer already held, and was "
+        "not kept (that newer answer stands); sending it again changes nothing."
+    )
 
 
 class BoundedJSONParser(JSONParser):
@@ -151,9 +179,10 @@ class AnswerApi(QuizApi):
     )
     def put(self, request, course_code: str, slug: str, number: int, question: str):
         """Appends the answer to the attempt's log. 400 with the reason for a body that is not
-        ``{"value": ...}`` with an answer of the question's kind; 409 with the reason when it
-        arrives after the deadline plus the grace, or after the attempt was submitted. Refused
-        saves are recorded as refused."""
+        ``{"value": ...}`` (or ``{"value": ..., "version": n}``) with an answer of the question's
+        kind; 409 with the reason when it arrives after the deadline plus the grace, or after
+        the attempt was submitted; 200 with ``superseded`` when its version is no higher than
+        the answer held. Refused saves are recorded as refused."""
         # The question with its quiz, then the attempt as it is locked: nothing else is read.
         found = get_object_or_404(
             Question.objects.select_related("quiz"),
@@ -168,27 +197,50 @@ class AnswerApi(QuizApi):
             body = scoring.Unreadable(None, f"The body is not JSON we can read: {exc.detail}")
         except UnsupportedMediaType as exc:  # a form, text: refused and recorded like bad JSON
             body = scoring.Unreadable(None, f"Send JSON (application/json): {exc.detail}")
-        if isinstance(body, dict) and set(body) == {"value"}:
+        shaped = isinstance(body, dict) and set(body) - {"version"} == {"value"}
+        version = body.get("version") if shaped else None
+        if shaped and _version_ok(version):
             value = body["value"]
+        elif shaped:
+            value, version = scoring.Unreadable(body, VERSION_WANTED), None
         else:
             value = body if isinstance(body, scoring.Unreadable) else scoring.Unreadable(body)
         try:
-            saved = services.answer_save_to(
-                quiz=found.quiz, student=request.user, number=number, question=found, value=value
+            saved = attempts.answer_save_to(
+                quiz=found.quiz,
+                student=request.user,
+                number=number,
+                question=found,
+                value=value,
+                version=version,
             )
         except Attempt.DoesNotExist:
             raise Http404("No such attempt.") from None
         except scoring.AnswerError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        if not saved.accepted:
+        if not (saved.accepted or saved.superseded):
             return Response({"detail": saved.message}, status=status.HTTP_409_CONFLICT)
-        return Response({"saved_at": saved.saved_at, "warning": saved.warning})
+        return Response(
+            {
+                "saved_at": saved.saved_at,
+                "warning": saved.warning,
+                "version": saved.version,
+                "superseded": saved.superseded,
+            }
+        )
+
+
+VERSION_WANTED = f'"version", if sent, is a whole number from 0 to {MAX_VERSION}.'
+
+
+def _version_ok(version) -> bool:
+    return version is None or (type(version) is int and 0 <= version <= MAX_VERSION)
 
 
 class AttemptSubmitApi(QuizApi):
     @extend_schema(request=None, responses=AttemptOutput, summary="Submit an attempt")
     def post(self, request, course_code: str, slug: str, number: int):
-        attempt = services.attempt_submit(attempt=self.attempt(slug, number))
+        attempt = attempts.attempt_submit(attempt=self.attempt(slug, number))
         return Response(AttemptOutput(attempt_data(attempt)).data)
 
 
