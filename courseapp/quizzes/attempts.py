@@ -9,7 +9,6 @@ it stand.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import logging
@@ -117,24 +116,13 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
         layout=layout,
     )
     try:
-        with _alone():
+        with transaction.atomic():
             attempt.save()
     except IntegrityError:  # another tab started it at the same moment: continue that one
         return Attempt.objects.get(quiz=quiz, student=student, state=AttemptState.OPEN)
     setattr(attempt, KNOWN_QUESTIONS, questions)
     setattr(attempt, KNOWN_ANSWERS, {})
     return attempt
-
-
-def _alone():
-    """Around one INSERT that may fail on a unique constraint: a savepoint inside a caller's
-    transaction (so the failure does not break it), nothing on its own (the statement is atomic
-    in autocommit, and a failed one leaves the connection usable). A request's start so pays no
-    BEGIN and COMMIT around its one write: on SQLite, BEGIN IMMEDIATE takes the database's write
-    lock, and the whole class waits on it."""
-    if transaction.get_connection().in_atomic_block:
-        return transaction.atomic()
-    return contextlib.nullcontext()
 
 
 def _open_one(mine: list[Attempt], now: datetime.datetime) -> Attempt | None:

@@ -17,8 +17,6 @@ import datetime
 import json
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -254,19 +252,3 @@ def test_the_api_submit_runs_as_many_queries_for_three_questions_as_for_thirty(
     assert response.status_code == 200 and response.json()["state"] == "submitted"
     assert [q["answer"] for q in response.json()["questions"]] == [0] * questions
     assert Score.objects.get(student=student).raw_points == 10
-
-
-def test_a_start_on_a_real_request_writes_its_attempt_without_begin_and_commit(
-    transactional_db, week1, student
-):
-    """Outside a test's transaction, the start's one INSERT runs on its own (autocommit): on
-    SQLite a BEGIN IMMEDIATE would take the write lock the whole class waits on."""
-    api = token_client(student)
-
-    with CaptureQueriesContext(connection) as queries:
-        response = api.post("/api/courses/pmldl/quizzes/week1/attempts/")
-
-    assert response.status_code == 201
-    sql = [q["sql"] for q in queries.captured_queries]
-    assert not [s for s in sql if s.startswith(("BEGIN", "SAVEPOINT"))], sql
-    assert len(sql) == TOKEN + START
