@@ -104,11 +104,13 @@ class SchemeSpec:
         return sum((c.points for c in self.components), Decimal(0))
 
     @cached_property
-    def _cutoff_bounds(self) -> tuple[tuple[Fraction, str], ...]:
-        return tuple((_fraction(c.min_points), c.letter) for c in self.cutoffs)
+    def cutoff_bounds(self) -> tuple[tuple[Fraction, str], ...]:
+        """The cutoffs as (exact lower bound, letter), highest first: made once per scheme."""
+        return tuple((exact_fraction(c.min_points), c.letter) for c in self.cutoffs)
 
     @cached_property
-    def _policies(self) -> tuple[LatePolicy, ...]:
+    def policies(self) -> tuple[LatePolicy, ...]:
+        """Each component's late policy (its own, else the scheme's), in component order."""
         return tuple(c.late_policy or self.late_policy for c in self.components)
 
     def policy_for(self, component: str) -> LatePolicy:
@@ -258,7 +260,7 @@ def _drop(results: list[ItemResult], n: int) -> set[int]:
     return {r.item.id for r in droppable[:n]}
 
 
-def _component(
+def component_result(
     spec: ComponentSpec,
     policy: LatePolicy,
     items: list[ItemSpec],
@@ -298,18 +300,18 @@ def _component(
             possible += result.possible
         final.append(result)
     # The one division: exact as a fraction, so 30 × 2/3 is 20 and not 19.999…
-    share = _ratio(earned, possible, spec.points) if possible else Fraction(0)
-    return ComponentResult(spec, tuple(final), _dec(share), earned, possible), share
+    share = exact_ratio(earned, possible, spec.points) if possible else Fraction(0)
+    return ComponentResult(spec, tuple(final), kept_decimal(share), earned, possible), share
 
 
-def _fraction(value: Decimal) -> Fraction:
+def exact_fraction(value: Decimal) -> Fraction:
     """``value`` as an exact fraction, by the integer constructor (``Fraction(Decimal)`` takes
     several times as long: a gradebook makes tens of thousands of these)."""
     numerator, denominator = value.as_integer_ratio()
     return Fraction(numerator, denominator)
 
 
-def _ratio(numerator: Decimal, denominator: Decimal, times: Decimal = ONE) -> Fraction:
+def exact_ratio(numerator: Decimal, denominator: Decimal, times: Decimal = ONE) -> Fraction:
     """``times × numerator / denominator`` exactly, in integers and one ``Fraction`` (no Decimal
     product, which would round past 28 digits)."""
     a, b = numerator.as_integer_ratio()
@@ -321,7 +323,7 @@ def _ratio(numerator: Decimal, denominator: Decimal, times: Decimal = ONE) -> Fr
 def letter_for(rounded_total: Fraction, cutoffs: Iterable[Cutoff]) -> str:
     cutoffs = tuple(cutoffs)
     for cutoff in cutoffs:
-        if rounded_total >= _fraction(cutoff.min_points):
+        if rounded_total >= exact_fraction(cutoff.min_points):
             return cutoff.letter
     return cutoffs[-1].letter
 
@@ -330,183 +332,6 @@ def round_total(total: Fraction, rounding: Rounding) -> Fraction:
     if rounding == Rounding.HALF_UP:
         return Fraction(math.floor(total + Fraction(1, 2)))
     return total
-
-
-def compute_breakdown(
-    scheme: SchemeSpec,
-    items: Iterable[ItemSpec],
-    scores: Mapping[int, ScoreSpec],
-    due_dates: Mapping[int, datetime.datetime] | None = None,
-    *,
-    only_published: bool = False,
-) -> Breakdown:
-    """One student's breakdown.
-
-    ``scores`` and ``due_dates`` are that student's, keyed by item id; ``due_dates`` holds only the
-    items with an extension. ``only_published`` is the student's own view: unpublished items are
-    hidden and count for nothing.
-    """
-    return Breakdowns(scheme, items, only_published=only_published)(scores, due_dates)
-
-
-class Breakdowns:
-    """``compute_breakdown`` for many students of one scheme and one list of items: what depends
-    on those alone (the items by component, each component's late policy, the cutoffs as
-    fractions) is worked out once, not once per student."""
-
-    def __init__(
-        self, scheme: SchemeSpec, items: Iterable[ItemSpec], *, only_published: bool = False
-    ):
-        by_component: dict[str, list[ItemSpec]] = {c.name: [] for c in scheme.components}
-        for item in items:
-            # An item of a component this scheme version lacks (one added after a release)
-            # counts in the versions that have it, not here.
-            if item.component in by_component:
-                by_component[item.component].append(item)
-        self.scheme = scheme
-        self.only_published = only_published
-        self.components = [
-            (spec, policy, by_component[spec.name])
-            for spec, policy in zip(scheme.components, scheme._policies, strict=True)
-        ]
-
-    def __call__(
-        self,
-        scores: Mapping[int, ScoreSpec],
-        due_dates: Mapping[int, datetime.datetime] | None = None,
-    ) -> Breakdown:
-        due_dates = due_dates or {}
-        components, total = [], Fraction(0)
-        for spec, policy, items in self.components:
-            result, share = _component(spec, policy, items, scores, due_dates, self.only_published)
-            components.append(result)
-            total += share
-        scheme = self.scheme
-        rounded = round_total(total, scheme.rounding)
-        letter = next(
-            (letter for bound, letter in scheme._cutoff_bounds if rounded >= bound),
-            scheme.cutoffs[-1].letter,
-        )
-        return Breakdown(
-            scheme=scheme,
-            components=tuple(components),
-            total=_dec(total),
-            rounded_total=_dec(rounded),
-            letter=letter,
-            only_published=self.only_published,
-        )
-
-
-@dataclass(frozen=True)
-class Need:
-    letter: str
-    percent: Decimal | None  # lowest uniform percentage on the remaining items; None: out of reach
-    secured: bool  # reached already, whatever happens on the remaining items
-
-
-def what_do_i_need(
-    scheme: SchemeSpec,
-    items: Iterable[ItemSpec],
-    scores: Mapping[int, ScoreSpec],
-    due_dates: Mapping[int, datetime.datetime] | None = None,
-    *,
-    only_published: bool = False,
-) -> list[Need]:
-    """For each letter above the lowest: the lowest uniform percentage p on what is still to come
-    (in steps of 0.1 %) from which every higher p reaches it too, found with the breakdown itself
-    (so it follows every rule above, drops included).
-
-    Still to come: the items without a score the student can see (in their own view,
-    ``only_published``, unpublished items count as to come whatever staff entered), and a
-    component with no items yet, as one item of its own. "Secured": every p from 0 to 100 %
-    reaches the letter.
-
-    Drops can make the total fall as p rises (an item to come stops being dropped when p passes
-    a graded item's percentage), but only there: between two such points the same items are
-    dropped, and the total can only rise with p. So the 1,001 steps are cut into those stretches
-    (``_stretches``) and each is searched by bisection: the answer of trying every step, in a
-    few dozen breakdowns rather than 1,001.
-    """
-    items = list(items)
-    if only_published:
-        published = {i.id for i in items if i.published}
-        scores = {item_id: s for item_id, s in scores.items() if item_id in published}
-    with_items = {i.component for i in items}
-    placeholders = [
-        ItemSpec(-number, f"{c.name} (to come)", c.name, ONE)
-        for number, c in enumerate(scheme.components, start=1)
-        if c.name not in with_items
-    ]
-    items += placeholders
-    remaining = [i for i in items if i.id not in scores]
-    breakdowns = Breakdowns(scheme, items)
-    totals: dict[int, Fraction] = {}
-
-    def total_at(per_mille: int) -> Fraction:
-        if per_mille not in totals:
-            hypothetical = dict(scores)
-            for item in remaining:
-                points = item.max_points * per_mille / 1000  # exact: a decimal over a power of 10
-                hypothetical[item.id] = ScoreSpec(item.id, raw_points=points)
-            breakdown = breakdowns(hypothetical, due_dates)
-            totals[per_mille] = Fraction(breakdown.rounded_total)
-        return totals[per_mille]
-
-    stretches = _stretches(breakdowns(scores, due_dates), {i.id for i in remaining})
-    needs = []
-    for cutoff in scheme.cutoffs[:-1]:
-        short = _highest_short(total_at, stretches, _fraction(cutoff.min_points))
-        if short is None:
-            needs.append(Need(cutoff.letter, Decimal(0), True))
-        elif short == STEPS:
-            needs.append(Need(cutoff.letter, None, False))
-        else:
-            needs.append(Need(cutoff.letter, Decimal(short + 1) / 10, False))
-    return needs
-
-
-STEPS = 1000  # the percentages tried: 0, 0.1 %, …, 100 %
-
-
-def _stretches(now: Breakdown, remaining: set[int]) -> list[tuple[int, int]]:
-    """The steps 0…``STEPS`` cut where the items a component drops may change: at each graded,
-    droppable item's percentage in a component that drops and has items to come (``now``: the
-    breakdown with the scores there are). Within a stretch the total rises with p."""
-    cuts = {0}
-    for component in now.components:
-        if not component.spec.drop_lowest or not any(
-            r.item.id in remaining for r in component.items
-        ):
-            continue
-        for result in component.items:
-            if result.item.id in remaining or result.earned is None or result.item.never_drop:
-                continue
-            at = _ratio(result.earned, result.possible) * STEPS
-            step = math.ceil(at)
-            cuts.add(step)
-            if step == at:  # a tie: its own order of the items, so a stretch of its own
-                cuts.add(step + 1)
-    starts = sorted(c for c in cuts if 0 <= c <= STEPS)
-    return list(zip(starts, [*starts[1:], STEPS + 1], strict=True))
-
-
-def _highest_short(total_at, stretches: list[tuple[int, int]], bound: Fraction) -> int | None:
-    """The highest step whose total falls short of ``bound``, or None when none does."""
-    for first, end in reversed(stretches):
-        last = end - 1
-        if total_at(last) < bound:
-            return last
-        if total_at(first) >= bound:
-            continue
-        short, reaches = first, last  # bisect: the total rises within a stretch
-        while reaches - short > 1:
-            middle = (short + reaches) // 2
-            if total_at(middle) < bound:
-                short = middle
-            else:
-                reaches = middle
-        return short
-    return None
 
 
 def _cut(value: Decimal | Fraction, places: int) -> Decimal:
@@ -520,7 +345,7 @@ def _cut(value: Decimal | Fraction, places: int) -> Decimal:
     exactly when the exact total does.
     """
     if not isinstance(value, Fraction):
-        value = _fraction(value)
+        value = exact_fraction(value)
     scale = 10**places
     cut = value.numerator * scale // value.denominator  # floor: toward −∞
     if cut % scale == 0:
@@ -528,7 +353,7 @@ def _cut(value: Decimal | Fraction, places: int) -> Decimal:
     return Decimal(cut).scaleb(-places).normalize()
 
 
-def _dec(value: Fraction) -> Decimal:
+def kept_decimal(value: Fraction) -> Decimal:
     """A share or a total as the breakdown keeps it: cut to ``KEPT_PLACES`` decimals."""
     return _cut(value, KEPT_PLACES)
 

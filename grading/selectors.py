@@ -21,6 +21,7 @@ from django.http import Http404
 from courseapp.courses.models import Course
 from courseapp.courses.selectors import student_enrollments
 from grading import computation as calc
+from grading.breakdowns import Breakdowns
 from grading.models import (
     Extension,
     GradedItem,
@@ -31,6 +32,7 @@ from grading.models import (
     Score,
     ScoreHistory,
 )
+from grading.needs import Need, what_do_i_need
 from grading.visibility import items_hidden_from_students
 
 
@@ -237,7 +239,7 @@ def gradebook_for_course(
     else:  # a few students: ask for theirs only (for the whole class, no list of 1,000 ids)
         score_rows = score_rows.filter(student__in=students)
     scores_by_student: dict[int, dict[int, calc.ScoreSpec]] = defaultdict(dict)
-    breakdown = calc.Breakdowns(
+    breakdown = Breakdowns(
         spec, [item_spec(i, hidden_items) for i in items], only_published=only_published
     )
     with _collector_paused():
@@ -264,11 +266,11 @@ class StudentGrades:
     hidden_items: frozenset[int] | set[int] = frozenset()
 
     @cached_property
-    def needs(self) -> list[calc.Need]:
+    def needs(self) -> list[Need]:
         """What each letter needs, computed on first read only: it takes many breakdowns, and a
         page that shows just the total (the course home) never reads it."""
         student = self.gradebook.students[0]
-        return calc.what_do_i_need(
+        return what_do_i_need(
             self.gradebook.spec,
             [item_spec(i, self.hidden_items) for i in self.gradebook.items],
             self.gradebook.scores[student.pk],
