@@ -67,13 +67,14 @@ class Breakdowns:
         due_dates: Mapping[int, datetime.datetime] | None = None,
     ) -> Breakdown:
         due_dates = due_dates or {}
-        components, total = [], Fraction(0)
+        components, numerator, denominator = [], 0, 1
         for spec, policy, items in self.components:
-            result, share = component_result(
+            result, n, d = component_result(
                 spec, policy, items, scores, due_dates, self.only_published
             )
             components.append(result)
-            total += share
+            numerator, denominator = numerator * d + n * denominator, denominator * d
+        total = Fraction(numerator, denominator)  # one Fraction per student: the sum is in integers
         scheme = self.scheme
         rounded = round_total(total, scheme.rounding)
         letter = next(

@@ -61,6 +61,10 @@ class ItemState(StrEnum):
     HIDDEN = "hidden"  # not published, in a student's own view
 
 
+# Read in the gradebook's inner loop, 60,000 times: a module name, not an enum's attribute.
+GRADED, COUNTED = Status.GRADED, ItemState.COUNTED
+
+
 @dataclass(frozen=True)
 class LatePolicy:
     percent_per_day: Decimal = Decimal(10)
@@ -267,16 +271,20 @@ def component_result(
     scores: Mapping[int, ScoreSpec],
     due_dates: Mapping[int, datetime.datetime],
     only_published: bool,
-) -> tuple[ComponentResult, Fraction]:
+) -> tuple[ComponentResult, int, int]:
+    """One component's result, and its share exactly, as the numerator and the denominator of a
+    fraction (integers: a student's total adds five of them, and ``Fraction`` arithmetic, in
+    Python, was a tenth of a gradebook's time)."""
     results = []
+    earned = possible = ZERO
     for item in items:
         score = scores.get(item.id)
-        due_at = due_dates.get(item.id, item.due_at)
+        due_at = due_dates.get(item.id, item.due_at) if due_dates else item.due_at
         # The common case inline (a graded score, on time, in range, no override or adjustment):
         # what ``_item_result`` gives it, without the call, 60,000 times in a gradebook.
         if (
             score is not None
-            and score.status == Status.GRADED
+            and score.status == GRADED
             and score.override_points is None
             and not score.adjustment
             and (score.submitted_at is None or due_at is None or score.submitted_at <= due_at)
@@ -284,24 +292,30 @@ def component_result(
         ):
             raw = score.raw_points
             if raw is not None and ZERO <= raw <= item.max_points:
-                results.append(
-                    ItemResult(item, ItemState.COUNTED, due_at, 0, raw, ZERO, raw, False)
-                )
+                results.append(ItemResult(item, COUNTED, due_at, 0, raw, ZERO, raw, False))
+                earned += raw
+                possible += item.max_points
                 continue
-        results.append(_item_result(item, score, due_at, policy, only_published))
-    dropped = _drop(results, spec.drop_lowest) if spec.drop_lowest else set()
-    earned = possible = ZERO
-    final = []
-    for result in results:
-        if result.item.id in dropped:
-            result = result._replace(state=ItemState.DROPPED)
-        elif result.state == ItemState.COUNTED:
+        result = _item_result(item, score, due_at, policy, only_published)
+        results.append(result)
+        if result.state == COUNTED:
             earned += result.earned
-            possible += result.possible
-        final.append(result)
+            possible += item.max_points
+    dropped = _drop(results, spec.drop_lowest) if spec.drop_lowest else None
+    if dropped:
+        earned = possible = ZERO
+        for pos, result in enumerate(results):
+            if result.item.id in dropped:
+                results[pos] = result._replace(state=ItemState.DROPPED)
+            elif result.state == COUNTED:
+                earned += result.earned
+                possible += result.possible
+    if not possible:
+        return ComponentResult(spec, tuple(results), ZERO, earned, possible), 0, 1
     # The one division: exact as a fraction, so 30 × 2/3 is 20 and not 19.999…
-    share = exact_ratio(earned, possible, spec.points) if possible else Fraction(0)
-    return ComponentResult(spec, tuple(final), kept_decimal(share), earned, possible), share
+    numerator, denominator = exact_ratio_terms(earned, possible, spec.points)
+    share = _cut_terms(numerator, denominator, KEPT_PLACES)
+    return ComponentResult(spec, tuple(results), share, earned, possible), numerator, denominator
 
 
 def exact_fraction(value: Decimal) -> Fraction:
@@ -314,10 +328,19 @@ def exact_fraction(value: Decimal) -> Fraction:
 def exact_ratio(numerator: Decimal, denominator: Decimal, times: Decimal = ONE) -> Fraction:
     """``times × numerator / denominator`` exactly, in integers and one ``Fraction`` (no Decimal
     product, which would round past 28 digits)."""
+    return Fraction(*exact_ratio_terms(numerator, denominator, times))
+
+
+def exact_ratio_terms(
+    numerator: Decimal, denominator: Decimal, times: Decimal = ONE
+) -> tuple[int, int]:
+    """``exact_ratio`` as the numerator and the (positive) denominator, not reduced."""
     a, b = numerator.as_integer_ratio()
     c, d = denominator.as_integer_ratio()
     e, f = times.as_integer_ratio()
-    return Fraction(e * a * d, f * b * c)
+    if c < 0:
+        a, c = -a, -c
+    return e * a * d, f * b * c
 
 
 def letter_for(rounded_total: Fraction, cutoffs: Iterable[Cutoff]) -> str:
@@ -344,10 +367,15 @@ def _cut(value: Decimal | Fraction, places: int) -> Decimal:
     one. So a shown total rounds half-up to the rounded total beside it, and reaches a cutoff
     exactly when the exact total does.
     """
-    if not isinstance(value, Fraction):
-        value = exact_fraction(value)
+    if isinstance(value, Fraction):
+        return _cut_terms(value.numerator, value.denominator, places)
+    return _cut_terms(*value.as_integer_ratio(), places)
+
+
+def _cut_terms(numerator: int, denominator: int, places: int) -> Decimal:
+    """``_cut`` of ``numerator / denominator`` (``denominator`` > 0), in integers alone."""
     scale = 10**places
-    cut = value.numerator * scale // value.denominator  # floor: toward −∞
+    cut = numerator * scale // denominator  # floor: toward −∞
     if cut % scale == 0:
         return Decimal(cut // scale)
     return Decimal(cut).scaleb(-places).normalize()
@@ -361,6 +389,8 @@ def kept_decimal(value: Fraction) -> Decimal:
 def shown(value: Decimal | Fraction | int | float | str, places: int = SHOWN_PLACES) -> str:
     """Points as every page, the CSV and the API show them: cut to ``places`` decimals (never
     rounded up, see ``_cut``) and written plainly, ``8``, ``7.5``, ``75.49``."""
+    if type(value) is Decimal and 10**places % value.as_integer_ratio()[1] == 0:
+        return plain(value)  # nothing to cut (a share the breakdown kept, a CSV's 60,000th call)
     if isinstance(value, float):  # as written (0.3), not as stored in binary (0.2999…)
         value = repr(value)
     exact = value if isinstance(value, Fraction | Decimal) else Decimal(value)
