@@ -24,6 +24,7 @@ a shown total rounds, and bands, the way the exact total does: 75.4999995 shows 
 from __future__ import annotations
 
 import datetime
+import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -184,11 +185,12 @@ class Breakdown:
     only_published: bool
 
     @cached_property
-    def _items(self) -> dict[int, ItemResult]:
+    def item_results(self) -> dict[int, ItemResult]:
+        """Every item's result, by item id."""
         return {r.item.id: r for c in self.components for r in c.items}
 
     def item(self, item_id: int) -> ItemResult:
-        return self._items[item_id]
+        return self.item_results[item_id]
 
 
 def own_due_at(item, extensions: Mapping[int, datetime.datetime]) -> datetime.datetime | None:
@@ -246,22 +248,24 @@ def score_item(
 
 
 def _drop(results: list[ItemResult], n: int) -> set[int]:
-    """Ids of the ``n`` counted, droppable items with the lowest percentage; one always stays."""
-    counted = [r for r in results if r.state == ItemState.COUNTED]
+    """Ids of the ``n`` counted, droppable items with the lowest percentage; one always stays.
+    Of equal percentages the larger item goes first, then the earlier."""
+    counted = [r for r in results if r.state == COUNTED]
     droppable = [r for r in counted if not r.item.never_drop]
     n = min(n, len(droppable), len(counted) - 1)
     if n <= 0:
         return set()
     # Each percentage as an integer over one common denominator: exact, and compared in C (a
     # sort of Fractions took a quarter of a 1,000-student gradebook).
-    ratios = [(r.earned.as_integer_ratio(), r.possible.as_integer_ratio()) for r in droppable]
+    ratios = [
+        (r.earned.as_integer_ratio(), r.item.max_points.as_integer_ratio()) for r in droppable
+    ]
     common = math.lcm(*(b * c for (_, b), (c, _) in ratios))
-    keys = {
-        r.item.id: (a * d * (common // (b * c)), -r.possible)
-        for r, ((a, b), (c, d)) in zip(droppable, ratios, strict=True)
-    }
-    droppable.sort(key=lambda r: keys[r.item.id])
-    return {r.item.id for r in droppable[:n]}
+    keys = [
+        (a * d * (common // (b * c)), -r.item.max_points, position, r.item.id)
+        for position, (r, ((a, b), (c, d))) in enumerate(zip(droppable, ratios, strict=True))
+    ]
+    return {key[-1] for key in heapq.nsmallest(n, keys)}
 
 
 def component_result(
@@ -277,8 +281,9 @@ def component_result(
     Python, was a tenth of a gradebook's time)."""
     results = []
     earned = possible = ZERO
+    score_of = scores.get
     for item in items:
-        score = scores.get(item.id)
+        score = score_of(item.id)
         due_at = due_dates.get(item.id, item.due_at) if due_dates else item.due_at
         # The common case inline (a graded score, on time, in range, no override or adjustment):
         # what ``_item_result`` gives it, without the call, 60,000 times in a gradebook.

@@ -46,8 +46,8 @@ def row(gradebook: Gradebook, student, breakdown: Breakdown, item_ids=None) -> l
     if item_ids is None:
         item_ids = [item.pk for item in gradebook.items]
     cells = [student.username, student.email, student.get_full_name()]
-    results = breakdown.item
-    cells += [item_cell(results(item_id)) for item_id in item_ids]
+    results = breakdown.item_results
+    cells += [item_cell(results[item_id]) for item_id in item_ids]
     cells += [shown(component.share, KEPT_PLACES) for component in breakdown.components]
     cells += [shown(breakdown.total, KEPT_PLACES), plain(breakdown.rounded_total), breakdown.letter]
     return cells
