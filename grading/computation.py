@@ -24,6 +24,7 @@ a shown total rounds, and bands, the way the exact total does: 75.4999995 shows 
 from __future__ import annotations
 
 import datetime
+import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,10 @@ class ItemState(StrEnum):
     EXCUSED = "excused"
     UNGRADED = "ungraded"  # no score yet: counts for neither sum
     HIDDEN = "hidden"  # not published, in a student's own view
+
+
+# Read in the gradebook's inner loop, 60,000 times: a module name, not an enum's attribute.
+GRADED, COUNTED = Status.GRADED, ItemState.COUNTED
 
 
 @dataclass(frozen=True)
@@ -104,11 +109,13 @@ class SchemeSpec:
         return sum((c.points for c in self.components), Decimal(0))
 
     @cached_property
-    def _cutoff_bounds(self) -> tuple[tuple[Fraction, str], ...]:
-        return tuple((_fraction(c.min_points), c.letter) for c in self.cutoffs)
+    def cutoff_bounds(self) -> tuple[tuple[Fraction, str], ...]:
+        """The cutoffs as (exact lower bound, letter), highest first: made once per scheme."""
+        return tuple((exact_fraction(c.min_points), c.letter) for c in self.cutoffs)
 
     @cached_property
-    def _policies(self) -> tuple[LatePolicy, ...]:
+    def policies(self) -> tuple[LatePolicy, ...]:
+        """Each component's late policy (its own, else the scheme's), in component order."""
         return tuple(c.late_policy or self.late_policy for c in self.components)
 
     def policy_for(self, component: str) -> LatePolicy:
@@ -178,11 +185,12 @@ class Breakdown:
     only_published: bool
 
     @cached_property
-    def _items(self) -> dict[int, ItemResult]:
+    def item_results(self) -> dict[int, ItemResult]:
+        """Every item's result, by item id."""
         return {r.item.id: r for c in self.components for r in c.items}
 
     def item(self, item_id: int) -> ItemResult:
-        return self._items[item_id]
+        return self.item_results[item_id]
 
 
 def own_due_at(item, extensions: Mapping[int, datetime.datetime]) -> datetime.datetime | None:
@@ -240,41 +248,48 @@ def score_item(
 
 
 def _drop(results: list[ItemResult], n: int) -> set[int]:
-    """Ids of the ``n`` counted, droppable items with the lowest percentage; one always stays."""
-    counted = [r for r in results if r.state == ItemState.COUNTED]
+    """Ids of the ``n`` counted, droppable items with the lowest percentage; one always stays.
+    Of equal percentages the larger item goes first, then the earlier."""
+    counted = [r for r in results if r.state == COUNTED]
     droppable = [r for r in counted if not r.item.never_drop]
     n = min(n, len(droppable), len(counted) - 1)
     if n <= 0:
         return set()
     # Each percentage as an integer over one common denominator: exact, and compared in C (a
     # sort of Fractions took a quarter of a 1,000-student gradebook).
-    ratios = [(r.earned.as_integer_ratio(), r.possible.as_integer_ratio()) for r in droppable]
+    ratios = [
+        (r.earned.as_integer_ratio(), r.item.max_points.as_integer_ratio()) for r in droppable
+    ]
     common = math.lcm(*(b * c for (_, b), (c, _) in ratios))
-    keys = {
-        r.item.id: (a * d * (common // (b * c)), -r.possible)
-        for r, ((a, b), (c, d)) in zip(droppable, ratios, strict=True)
-    }
-    droppable.sort(key=lambda r: keys[r.item.id])
-    return {r.item.id for r in droppable[:n]}
+    keys = [
+        (a * d * (common // (b * c)), -r.item.max_points, position, r.item.id)
+        for position, (r, ((a, b), (c, d))) in enumerate(zip(droppable, ratios, strict=True))
+    ]
+    return {key[-1] for key in heapq.nsmallest(n, keys)}
 
 
-def _component(
+def component_result(
     spec: ComponentSpec,
     policy: LatePolicy,
     items: list[ItemSpec],
     scores: Mapping[int, ScoreSpec],
     due_dates: Mapping[int, datetime.datetime],
     only_published: bool,
-) -> tuple[ComponentResult, Fraction]:
+) -> tuple[ComponentResult, int, int]:
+    """One component's result, and its share exactly, as the numerator and the denominator of a
+    fraction (integers: a student's total adds five of them, and ``Fraction`` arithmetic, in
+    Python, was a tenth of a gradebook's time)."""
     results = []
+    earned = possible = ZERO
+    score_of = scores.get
     for item in items:
-        score = scores.get(item.id)
-        due_at = due_dates.get(item.id, item.due_at)
+        score = score_of(item.id)
+        due_at = due_dates.get(item.id, item.due_at) if due_dates else item.due_at
         # The common case inline (a graded score, on time, in range, no override or adjustment):
         # what ``_item_result`` gives it, without the call, 60,000 times in a gradebook.
         if (
             score is not None
-            and score.status == Status.GRADED
+            and score.status == GRADED
             and score.override_points is None
             and not score.adjustment
             and (score.submitted_at is None or due_at is None or score.submitted_at <= due_at)
@@ -282,46 +297,61 @@ def _component(
         ):
             raw = score.raw_points
             if raw is not None and ZERO <= raw <= item.max_points:
-                results.append(
-                    ItemResult(item, ItemState.COUNTED, due_at, 0, raw, ZERO, raw, False)
-                )
+                results.append(ItemResult(item, COUNTED, due_at, 0, raw, ZERO, raw, False))
+                earned += raw
+                possible += item.max_points
                 continue
-        results.append(_item_result(item, score, due_at, policy, only_published))
-    dropped = _drop(results, spec.drop_lowest) if spec.drop_lowest else set()
-    earned = possible = ZERO
-    final = []
-    for result in results:
-        if result.item.id in dropped:
-            result = result._replace(state=ItemState.DROPPED)
-        elif result.state == ItemState.COUNTED:
+        result = _item_result(item, score, due_at, policy, only_published)
+        results.append(result)
+        if result.state == COUNTED:
             earned += result.earned
-            possible += result.possible
-        final.append(result)
+            possible += item.max_points
+    dropped = _drop(results, spec.drop_lowest) if spec.drop_lowest else None
+    if dropped:
+        earned = possible = ZERO
+        for pos, result in enumerate(results):
+            if result.item.id in dropped:
+                results[pos] = result._replace(state=ItemState.DROPPED)
+            elif result.state == COUNTED:
+                earned += result.earned
+                possible += result.possible
+    if not possible:
+        return ComponentResult(spec, tuple(results), ZERO, earned, possible), 0, 1
     # The one division: exact as a fraction, so 30 × 2/3 is 20 and not 19.999…
-    share = _ratio(earned, possible, spec.points) if possible else Fraction(0)
-    return ComponentResult(spec, tuple(final), _dec(share), earned, possible), share
+    numerator, denominator = exact_ratio_terms(earned, possible, spec.points)
+    share = _cut_terms(numerator, denominator, KEPT_PLACES)
+    return ComponentResult(spec, tuple(results), share, earned, possible), numerator, denominator
 
 
-def _fraction(value: Decimal) -> Fraction:
+def exact_fraction(value: Decimal) -> Fraction:
     """``value`` as an exact fraction, by the integer constructor (``Fraction(Decimal)`` takes
     several times as long: a gradebook makes tens of thousands of these)."""
     numerator, denominator = value.as_integer_ratio()
     return Fraction(numerator, denominator)
 
 
-def _ratio(numerator: Decimal, denominator: Decimal, times: Decimal = ONE) -> Fraction:
+def exact_ratio(numerator: Decimal, denominator: Decimal, times: Decimal = ONE) -> Fraction:
     """``times × numerator / denominator`` exactly, in integers and one ``Fraction`` (no Decimal
     product, which would round past 28 digits)."""
+    return Fraction(*exact_ratio_terms(numerator, denominator, times))
+
+
+def exact_ratio_terms(
+    numerator: Decimal, denominator: Decimal, times: Decimal = ONE
+) -> tuple[int, int]:
+    """``exact_ratio`` as the numerator and the (positive) denominator, not reduced."""
     a, b = numerator.as_integer_ratio()
     c, d = denominator.as_integer_ratio()
     e, f = times.as_integer_ratio()
-    return Fraction(e * a * d, f * b * c)
+    if c < 0:
+        a, c = -a, -c
+    return e * a * d, f * b * c
 
 
 def letter_for(rounded_total: Fraction, cutoffs: Iterable[Cutoff]) -> str:
     cutoffs = tuple(cutoffs)
     for cutoff in cutoffs:
-        if rounded_total >= _fraction(cutoff.min_points):
+        if rounded_total >= exact_fraction(cutoff.min_points):
             return cutoff.letter
     return cutoffs[-1].letter
 
@@ -330,183 +360,6 @@ def round_total(total: Fraction, rounding: Rounding) -> Fraction:
     if rounding == Rounding.HALF_UP:
         return Fraction(math.floor(total + Fraction(1, 2)))
     return total
-
-
-def compute_breakdown(
-    scheme: SchemeSpec,
-    items: Iterable[ItemSpec],
-    scores: Mapping[int, ScoreSpec],
-    due_dates: Mapping[int, datetime.datetime] | None = None,
-    *,
-    only_published: bool = False,
-) -> Breakdown:
-    """One student's breakdown.
-
-    ``scores`` and ``due_dates`` are that student's, keyed by item id; ``due_dates`` holds only the
-    items with an extension. ``only_published`` is the student's own view: unpublished items are
-    hidden and count for nothing.
-    """
-    return Breakdowns(scheme, items, only_published=only_published)(scores, due_dates)
-
-
-class Breakdowns:
-    """``compute_breakdown`` for many students of one scheme and one list of items: what depends
-    on those alone (the items by component, each component's late policy, the cutoffs as
-    fractions) is worked out once, not once per student."""
-
-    def __init__(
-        self, scheme: SchemeSpec, items: Iterable[ItemSpec], *, only_published: bool = False
-    ):
-        by_component: dict[str, list[ItemSpec]] = {c.name: [] for c in scheme.components}
-        for item in items:
-            # An item of a component this scheme version lacks (one added after a release)
-            # counts in the versions that have it, not here.
-            if item.component in by_component:
-                by_component[item.component].append(item)
-        self.scheme = scheme
-        self.only_published = only_published
-        self.components = [
-            (spec, policy, by_component[spec.name])
-            for spec, policy in zip(scheme.components, scheme._policies, strict=True)
-        ]
-
-    def __call__(
-        self,
-        scores: Mapping[int, ScoreSpec],
-        due_dates: Mapping[int, datetime.datetime] | None = None,
-    ) -> Breakdown:
-        due_dates = due_dates or {}
-        components, total = [], Fraction(0)
-        for spec, policy, items in self.components:
-            result, share = _component(spec, policy, items, scores, due_dates, self.only_published)
-            components.append(result)
-            total += share
-        scheme = self.scheme
-        rounded = round_total(total, scheme.rounding)
-        letter = next(
-            (letter for bound, letter in scheme._cutoff_bounds if rounded >= bound),
-            scheme.cutoffs[-1].letter,
-        )
-        return Breakdown(
-            scheme=scheme,
-            components=tuple(components),
-            total=_dec(total),
-            rounded_total=_dec(rounded),
-            letter=letter,
-            only_published=self.only_published,
-        )
-
-
-@dataclass(frozen=True)
-class Need:
-    letter: str
-    percent: Decimal | None  # lowest uniform percentage on the remaining items; None: out of reach
-    secured: bool  # reached already, whatever happens on the remaining items
-
-
-def what_do_i_need(
-    scheme: SchemeSpec,
-    items: Iterable[ItemSpec],
-    scores: Mapping[int, ScoreSpec],
-    due_dates: Mapping[int, datetime.datetime] | None = None,
-    *,
-    only_published: bool = False,
-) -> list[Need]:
-    """For each letter above the lowest: the lowest uniform percentage p on what is still to come
-    (in steps of 0.1 %) from which every higher p reaches it too, found with the breakdown itself
-    (so it follows every rule above, drops included).
-
-    Still to come: the items without a score the student can see (in their own view,
-    ``only_published``, unpublished items count as to come whatever staff entered), and a
-    component with no items yet, as one item of its own. "Secured": every p from 0 to 100 %
-    reaches the letter.
-
-    Drops can make the total fall as p rises (an item to come stops being dropped when p passes
-    a graded item's percentage), but only there: between two such points the same items are
-    dropped, and the total can only rise with p. So the 1,001 steps are cut into those stretches
-    (``_stretches``) and each is searched by bisection: the answer of trying every step, in a
-    few dozen breakdowns rather than 1,001.
-    """
-    items = list(items)
-    if only_published:
-        published = {i.id for i in items if i.published}
-        scores = {item_id: s for item_id, s in scores.items() if item_id in published}
-    with_items = {i.component for i in items}
-    placeholders = [
-        ItemSpec(-number, f"{c.name} (to come)", c.name, ONE)
-        for number, c in enumerate(scheme.components, start=1)
-        if c.name not in with_items
-    ]
-    items += placeholders
-    remaining = [i for i in items if i.id not in scores]
-    breakdowns = Breakdowns(scheme, items)
-    totals: dict[int, Fraction] = {}
-
-    def total_at(per_mille: int) -> Fraction:
-        if per_mille not in totals:
-            hypothetical = dict(scores)
-            for item in remaining:
-                points = item.max_points * per_mille / 1000  # exact: a decimal over a power of 10
-                hypothetical[item.id] = ScoreSpec(item.id, raw_points=points)
-            breakdown = breakdowns(hypothetical, due_dates)
-            totals[per_mille] = Fraction(breakdown.rounded_total)
-        return totals[per_mille]
-
-    stretches = _stretches(breakdowns(scores, due_dates), {i.id for i in remaining})
-    needs = []
-    for cutoff in scheme.cutoffs[:-1]:
-        short = _highest_short(total_at, stretches, _fraction(cutoff.min_points))
-        if short is None:
-            needs.append(Need(cutoff.letter, Decimal(0), True))
-        elif short == STEPS:
-            needs.append(Need(cutoff.letter, None, False))
-        else:
-            needs.append(Need(cutoff.letter, Decimal(short + 1) / 10, False))
-    return needs
-
-
-STEPS = 1000  # the percentages tried: 0, 0.1 %, …, 100 %
-
-
-def _stretches(now: Breakdown, remaining: set[int]) -> list[tuple[int, int]]:
-    """The steps 0…``STEPS`` cut where the items a component drops may change: at each graded,
-    droppable item's percentage in a component that drops and has items to come (``now``: the
-    breakdown with the scores there are). Within a stretch the total rises with p."""
-    cuts = {0}
-    for component in now.components:
-        if not component.spec.drop_lowest or not any(
-            r.item.id in remaining for r in component.items
-        ):
-            continue
-        for result in component.items:
-            if result.item.id in remaining or result.earned is None or result.item.never_drop:
-                continue
-            at = _ratio(result.earned, result.possible) * STEPS
-            step = math.ceil(at)
-            cuts.add(step)
-            if step == at:  # a tie: its own order of the items, so a stretch of its own
-                cuts.add(step + 1)
-    starts = sorted(c for c in cuts if 0 <= c <= STEPS)
-    return list(zip(starts, [*starts[1:], STEPS + 1], strict=True))
-
-
-def _highest_short(total_at, stretches: list[tuple[int, int]], bound: Fraction) -> int | None:
-    """The highest step whose total falls short of ``bound``, or None when none does."""
-    for first, end in reversed(stretches):
-        last = end - 1
-        if total_at(last) < bound:
-            return last
-        if total_at(first) >= bound:
-            continue
-        short, reaches = first, last  # bisect: the total rises within a stretch
-        while reaches - short > 1:
-            middle = (short + reaches) // 2
-            if total_at(middle) < bound:
-                short = middle
-            else:
-                reaches = middle
-        return short
-    return None
 
 
 def _cut(value: Decimal | Fraction, places: int) -> Decimal:
@@ -519,16 +372,21 @@ def _cut(value: Decimal | Fraction, places: int) -> Decimal:
     one. So a shown total rounds half-up to the rounded total beside it, and reaches a cutoff
     exactly when the exact total does.
     """
-    if not isinstance(value, Fraction):
-        value = _fraction(value)
+    if isinstance(value, Fraction):
+        return _cut_terms(value.numerator, value.denominator, places)
+    return _cut_terms(*value.as_integer_ratio(), places)
+
+
+def _cut_terms(numerator: int, denominator: int, places: int) -> Decimal:
+    """``_cut`` of ``numerator / denominator`` (``denominator`` > 0), in integers alone."""
     scale = 10**places
-    cut = value.numerator * scale // value.denominator  # floor: toward −∞
+    cut = numerator * scale // denominator  # floor: toward −∞
     if cut % scale == 0:
         return Decimal(cut // scale)
     return Decimal(cut).scaleb(-places).normalize()
 
 
-def _dec(value: Fraction) -> Decimal:
+def kept_decimal(value: Fraction) -> Decimal:
     """A share or a total as the breakdown keeps it: cut to ``KEPT_PLACES`` decimals."""
     return _cut(value, KEPT_PLACES)
 
@@ -536,6 +394,8 @@ def _dec(value: Fraction) -> Decimal:
 def shown(value: Decimal | Fraction | int | float | str, places: int = SHOWN_PLACES) -> str:
     """Points as every page, the CSV and the API show them: cut to ``places`` decimals (never
     rounded up, see ``_cut``) and written plainly, ``8``, ``7.5``, ``75.49``."""
+    if type(value) is Decimal and 10**places % value.as_integer_ratio()[1] == 0:
+        return plain(value)  # nothing to cut (a share the breakdown kept, a CSV's 60,000th call)
     if isinstance(value, float):  # as written (0.3), not as stored in binary (0.2999…)
         value = repr(value)
     exact = value if isinstance(value, Fraction | Decimal) else Decimal(value)

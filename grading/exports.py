@@ -17,10 +17,11 @@ from grading.selectors import Gradebook
 
 IDENTITY_COLUMNS = ["username", "email", "full name"]
 SUMMARY_COLUMNS = ["total", "rounded total", "letter"]
+EXCUSED = ItemState.EXCUSED  # read 60,000 times in a gradebook: a module name, not an attribute
 
 
 def item_cell(result: ItemResult) -> str:
-    if result.state == ItemState.EXCUSED:
+    if result.state == EXCUSED:
         return "EX"
     if result.earned is None:
         return ""
@@ -37,9 +38,14 @@ def header(gradebook: Gradebook) -> list[str]:
     return [*IDENTITY_COLUMNS, *items, *components, *SUMMARY_COLUMNS]
 
 
-def row(gradebook: Gradebook, student, breakdown: Breakdown) -> list[str]:
+def row(gradebook: Gradebook, student, breakdown: Breakdown, item_ids=None) -> list[str]:
+    """One student's row; ``item_ids`` (the gradebook's items' ids, in order) spares a caller
+    that writes many rows reading them again for each."""
+    if item_ids is None:
+        item_ids = [item.pk for item in gradebook.items]
     cells = [student.username, student.email, student.get_full_name()]
-    cells += [item_cell(breakdown.item(item.pk)) for item in gradebook.items]
+    results = breakdown.item_results
+    cells += [item_cell(results[item_id]) for item_id in item_ids]
     cells += [shown(component.share, KEPT_PLACES) for component in breakdown.components]
     cells += [shown(breakdown.total, KEPT_PLACES), plain(breakdown.rounded_total), breakdown.letter]
     return cells
@@ -49,6 +55,8 @@ def gradebook_csv(gradebook: Gradebook) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header(gradebook))
-    for student, breakdown in gradebook.rows():
-        writer.writerow(row(gradebook, student, breakdown))
+    item_ids = [item.pk for item in gradebook.items]
+    writer.writerows(
+        row(gradebook, student, breakdown, item_ids) for student, breakdown in gradebook.rows()
+    )
     return out.getvalue()

@@ -7,20 +7,22 @@ from __future__ import annotations
 import datetime
 import gc
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from itertools import chain
 
+from django.conf import settings
+from django.db import connections, models
 from django.db.models import QuerySet
-from django.db.models.sql.constants import MULTI
 from django.http import Http404
+from django.utils import timezone
 
 from courseapp.courses.models import Course
 from courseapp.courses.selectors import student_enrollments
 from grading import computation as calc
+from grading.breakdowns import Breakdowns
 from grading.models import (
     Extension,
     GradedItem,
@@ -31,6 +33,7 @@ from grading.models import (
     Score,
     ScoreHistory,
 )
+from grading.needs import Need, what_do_i_need
 from grading.visibility import items_hidden_from_students
 
 
@@ -122,38 +125,58 @@ def _collector_paused():
             gc.enable()
 
 
-def _value_rows(queryset: QuerySet) -> Iterator[tuple]:
-    """The rows of ``queryset`` (a ``values_list``), with each column's database converters run
-    once per distinct value rather than once per cell, as Django does.
+def _value_columns(queryset: QuerySet, fields: tuple[str, ...]) -> list[Iterable]:
+    """The columns of ``queryset.values_list(*fields)``, each value the one ``values_list`` gives,
+    made once per distinct value of a column rather than once per cell as Django does.
 
     Why: on SQLite a decimal comes back as a float that Django converts to ``Decimal`` and
     quantizes, and a date as text it parses; for a gradebook's 60,000 scores that was most of the
-    time it took to load them, for a few dozen distinct values. The converters are Django's own
-    (``SQLCompiler.get_converters``), so every value is the one ``values_list`` would give."""
-    compiler = queryset.query.get_compiler(queryset.db)
-    rows = list(chain.from_iterable(compiler.execute_sql(MULTI)))
-    converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
-    if not converters or not rows:
-        return iter(rows)
-    columns: list = list(zip(*rows, strict=True))
-    for pos, (convs, expression) in converters.items():
-        converted = _Converted(convs, expression, compiler.connection)
-        columns[pos] = map(converted.__getitem__, columns[pos])
-    return zip(*columns, strict=True)
+    time it took to load them, for a few dozen distinct values. Public API only: the SQL Django
+    writes for the ``values_list`` (``query.sql_with_params()``) on a cursor, one ``fetchall``, and
+    each distinct value through ``_from_db`` (a test pins that it gives what ``values_list`` does,
+    on whatever database the tests run on)."""
+    sql, params = queryset.values_list(*fields).query.sql_with_params()
+    connection = connections[queryset.db]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    columns: list[Iterable] = list(zip(*rows, strict=True)) or [() for _ in fields]
+    for pos, name in enumerate(fields):
+        convert = _from_db(queryset.model._meta.get_field(name), connection)
+        if convert is not None:
+            columns[pos] = map(_Converted(convert).__getitem__, columns[pos])
+    return columns
+
+
+def _from_db(field, connection) -> Callable | None:
+    """What turns ``field``'s raw database value into the one Django gives (None: the value as
+    it comes). The backends' converters, through public API: a decimal to the field's places (on
+    SQLite it comes as a float), a datetime aware in the database's time zone (on SQLite it comes
+    naive)."""
+    if isinstance(field, models.DecimalField):
+        places = Decimal(1).scaleb(-field.decimal_places)
+        return lambda raw: field.to_python(raw).quantize(places, context=field.context)
+    if isinstance(field, models.DateTimeField) and settings.USE_TZ:
+
+        def aware(raw):
+            value = field.to_python(raw)
+            if timezone.is_aware(value):
+                return value
+            return timezone.make_aware(value, connection.timezone)
+
+        return aware
+    return None
 
 
 class _Converted(dict):
-    """One column's values as its converters make them, by raw value, each made on first use."""
+    """One column's values by raw value, each made on first use; None stays None."""
 
-    def __init__(self, converters, expression, connection):
-        super().__init__()
-        self.converters, self.expression, self.connection = converters, expression, connection
+    def __init__(self, convert: Callable):
+        super().__init__({None: None})
+        self.convert = convert
 
     def __missing__(self, raw):
-        value = raw
-        for converter in self.converters:
-            value = converter(value, self.expression, self.connection)
-        self[raw] = value
+        value = self[raw] = self.convert(raw)
         return value
 
 
@@ -237,17 +260,16 @@ def gradebook_for_course(
     else:  # a few students: ask for theirs only (for the whole class, no list of 1,000 ids)
         score_rows = score_rows.filter(student__in=students)
     scores_by_student: dict[int, dict[int, calc.ScoreSpec]] = defaultdict(dict)
-    breakdown = calc.Breakdowns(
+    breakdown = Breakdowns(
         spec, [item_spec(i, hidden_items) for i in items], only_published=only_published
     )
     with _collector_paused():
         # Plain tuples, not model instances: a class of 1,000 × 60 items is 60,000 rows.
-        rows = _value_rows(score_rows.values_list("student_id", *SPEC_FIELDS))
-        ScoreSpec = calc.ScoreSpec
-        for student_id, item_id, status, raw, submitted, override, adjustment in rows:
-            scores_by_student[student_id][item_id] = ScoreSpec(
-                item_id, STATUSES[status], raw, submitted, override, adjustment
-            )
+        student_ids, *columns = _value_columns(score_rows, ("student_id", *SPEC_FIELDS))
+        columns[1] = map(STATUSES.__getitem__, columns[1])
+        scores = map(calc.ScoreSpec._make, zip(*columns, strict=True))
+        for student_id, score in zip(student_ids, scores, strict=True):
+            scores_by_student[student_id][score.item_id] = score
         breakdowns = {
             s.pk: breakdown(scores_by_student[s.pk], due_by_student[s.pk]) for s in students
         }
@@ -264,11 +286,11 @@ class StudentGrades:
     hidden_items: frozenset[int] | set[int] = frozenset()
 
     @cached_property
-    def needs(self) -> list[calc.Need]:
+    def needs(self) -> list[Need]:
         """What each letter needs, computed on first read only: it takes many breakdowns, and a
         page that shows just the total (the course home) never reads it."""
         student = self.gradebook.students[0]
-        return calc.what_do_i_need(
+        return what_do_i_need(
             self.gradebook.spec,
             [item_spec(i, self.hidden_items) for i in self.gradebook.items],
             self.gradebook.scores[student.pk],

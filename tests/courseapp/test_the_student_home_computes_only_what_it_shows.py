@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from courseapp.demo.services import demo_seed
-from grading import computation
+from grading import breakdowns as breakdowns_module
 
 
 @pytest.fixture
@@ -15,13 +15,13 @@ def breakdowns(monkeypatch):
     """Counts the breakdowns computed, at the one place each is (``Breakdowns.__call__``); the
     real computation runs: a spy, not a mock."""
     calls = []
-    real = computation.Breakdowns.__call__
+    real = breakdowns_module.Breakdowns.__call__
 
     def counted(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(computation.Breakdowns, "__call__", counted)
+    monkeypatch.setattr(breakdowns_module.Breakdowns, "__call__", counted)
     return calls
 
 

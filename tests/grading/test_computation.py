@@ -8,6 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from grading.breakdowns import compute_breakdown
 from grading.computation import (
     ComponentSpec,
     Cutoff,
@@ -17,10 +18,9 @@ from grading.computation import (
     SchemeSpec,
     ScoreSpec,
     Status,
-    compute_breakdown,
     days_late,
-    what_do_i_need,
 )
+from grading.needs import what_do_i_need
 
 CUTOFFS = (Cutoff("A", D(90)), Cutoff("B", D(76)), Cutoff("C", D(60)), Cutoff("D", D(0)))
 SLIDES = SchemeSpec(

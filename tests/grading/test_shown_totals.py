@@ -17,6 +17,7 @@ from fractions import Fraction
 import pytest
 from django.core.exceptions import ValidationError
 
+from grading.breakdowns import compute_breakdown
 from grading.computation import (
     ComponentSpec,
     Cutoff,
@@ -24,7 +25,6 @@ from grading.computation import (
     Rounding,
     SchemeSpec,
     ScoreSpec,
-    compute_breakdown,
     letter_for,
     shown,
 )

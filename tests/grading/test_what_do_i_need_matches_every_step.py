@@ -11,18 +11,16 @@ from fractions import Fraction
 
 import pytest
 
-from grading import computation
+from grading.breakdowns import Breakdowns, compute_breakdown
 from grading.computation import (
     ComponentSpec,
     Cutoff,
     ItemSpec,
-    Need,
     SchemeSpec,
     ScoreSpec,
     Status,
-    compute_breakdown,
-    what_do_i_need,
 )
+from grading.needs import Need, what_do_i_need
 
 DUE = datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)
 CUTOFFS = (Cutoff("A", D(90)), Cutoff("B", D("75.5")), Cutoff("C", D(60)), Cutoff("D", D(0)))
@@ -116,10 +114,8 @@ def test_it_answers_as_every_step_does(seed):
 def test_it_takes_a_few_dozen_breakdowns_not_a_thousand(monkeypatch):
     scheme, items, scores = random_case(random.Random(3))
     calls = []
-    real = computation.Breakdowns.__call__
-    monkeypatch.setattr(
-        computation.Breakdowns, "__call__", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
+    real = Breakdowns.__call__
+    monkeypatch.setattr(Breakdowns, "__call__", lambda *a, **k: calls.append(1) or real(*a, **k))
 
     what_do_i_need(scheme, items, scores)
 
