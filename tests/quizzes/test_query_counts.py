@@ -17,6 +17,8 @@ import datetime
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -252,3 +254,29 @@ def test_the_api_submit_runs_as_many_queries_for_three_questions_as_for_thirty(
     assert response.status_code == 200 and response.json()["state"] == "submitted"
     assert [q["answer"] for q in response.json()["questions"]] == [0] * questions
     assert Score.objects.get(student=student).raw_points == 10
+
+
+@pytest.mark.parametrize("request_kind", ["start", "save"])
+def test_a_real_api_request_runs_five_statements_besides_its_transaction(
+    transactional_db, week1, student, request_kind
+):
+    """Outside a test's own transaction, as a request runs: an API start and an API save are five
+    statements each. The transaction around the write is BEGIN (a statement Django runs only on
+    SQLite, as BEGIN IMMEDIATE: that is where writers queue) and one COMMIT (which Django's query
+    log lists too)."""
+    api = token_client(student)
+    if request_kind == "save":
+        assert api.post("/api/courses/pmldl/quizzes/week1/attempts/").status_code == 201
+
+    with CaptureQueriesContext(connection) as queries:
+        if request_kind == "start":
+            response = api.post("/api/courses/pmldl/quizzes/week1/attempts/")
+        else:
+            response = api.put(ANSWER.format("relu"), {"value": 0}, format="json")
+
+    assert response.status_code in (200, 201), response.content
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if s.startswith(("SAVEPOINT", "RELEASE"))], sql
+    statements = [s for s in sql if not s.startswith(("BEGIN", "COMMIT"))]
+    assert sql.count("COMMIT") == 1, sql
+    assert len(statements) == (TOKEN + START if request_kind == "start" else TOKEN + SAVE), sql
