@@ -53,10 +53,10 @@ def _descriptor_output(captured: _Capped):
     except OSError:  # the student's code left no descriptor (or no /tmp) for it
         yield
         return
+    _flush_stdout()  # what the import (or the test before) wrote stays out of this test's output
     try:
-        sys.__stdout__.flush()  # what the import printed stays out of this test's output
         saved = os.dup(1)
-    except (OSError, ValueError):
+    except OSError:
         spool.close()
         yield
         return
@@ -65,6 +65,7 @@ def _descriptor_output(captured: _Capped):
     try:
         yield
     finally:
+        _flush_stdout()  # what the test left in the buffer is its own
         with contextlib.suppress(OSError):  # the test's code may have closed them
             os.dup2(saved, 1)
             os.close(saved)
@@ -74,6 +75,14 @@ def _descriptor_output(captured: _Capped):
         spool.close()
     if data:
         captured.write(data.decode("utf-8", errors="replace"))
+
+
+def _flush_stdout() -> None:
+    """``sys.__stdout__``'s buffer out to descriptor 1. The student's code may have replaced it,
+    closed it or its ``flush`` (None, a number, a function that raises): that is no reason for
+    the test after it to fail."""
+    with contextlib.suppress(Exception):
+        sys.__stdout__.flush()
 
 
 def _send(pipe, message: dict) -> None:
