@@ -120,3 +120,19 @@ def test_an_older_version_after_the_deadline_is_late_not_superseded(api):
     late = put(api, "relu", 1, version=1)
 
     assert late.status_code == 409 and "after the deadline" in late.data["detail"]
+
+
+def test_the_newest_accepted_save_is_held_whatever_their_clocks_say(api):
+    """Two saves racing: each reads its time before it waits for the attempt's lock, so the one
+    stamped earlier (version 2, here) can take the lock second, and be accepted over version 1.
+    The answer held (and graded) is the one accepted last, not the one stamped last (issue 19)."""
+    attempt, relu = Attempt.objects.get(), Question.objects.get(slug="relu")
+    stamped = timezone.now()
+
+    first = attempts.answer_save(
+        attempt=attempt, question=relu, value=0, version=1, now=stamped + datetime.timedelta(0, 1)
+    )
+    second = attempts.answer_save(attempt=attempt, question=relu, value=1, version=2, now=stamped)
+
+    assert first.accepted and second.accepted and second.version == 2
+    assert held("relu") == 1
