@@ -88,7 +88,9 @@ def test_what_it_left_unflushed_in_the_real_stdout_is_its_own_not_the_next_tests
 
 def test_a_child_left_writing_after_its_test_reaches_no_other_test():
     # It writes 6 ** 20 (a number not in the harness's text, which the output may not show).
-    child = "import os, time\\nfor _ in range(40):\\n    os.write(1, b\"%d\" % 6 ** 20); time.sleep(0.05)"
+    child = (
+        'import os, time\\nfor _ in range(40):\\n    os.write(1, b"%d" % 6 ** 20); time.sleep(0.05)'
+    )
     tests = grade(f"subprocess.Popen([sys.executable, '-c', '{child}'])").tests
 
     assert str(6**20) not in tests[1].output

@@ -7,6 +7,7 @@ version (an old client, an API script) counts as it arrives, as before."""
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
 from django.utils import timezone
@@ -136,3 +137,32 @@ def test_the_newest_accepted_save_is_held_whatever_their_clocks_say(api):
 
     assert first.accepted and second.accepted and second.version == 2
     assert held("relu") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_racing_with_the_same_version_keep_one(week1, student):
+    """Two tabs (or a retry and its original) at once, numbered alike: the attempt's lock lets
+    one in; the other finds that version held (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE)."""
+    from django.db import connection
+
+    attempt = attempts.attempt_start(quiz=week1, student=student)
+    relu = Question.objects.get(slug="relu")
+    gate, results = threading.Barrier(2), []
+
+    def save(value):
+        try:
+            gate.wait()
+            results.append(
+                attempts.answer_save(attempt=attempt, question=relu, value=value, version=3)
+            )
+        finally:
+            connection.close()
+
+    racing = [threading.Thread(target=save, args=(v,)) for v in (0, 1)]
+    for thread in racing:
+        thread.start()
+    for thread in racing:
+        thread.join(timeout=60)
+
+    assert sorted((s.accepted, s.superseded) for s in results) == [(False, True), (True, False)]
+    assert AnswerSave.objects.filter(accepted=True).count() == 1
