@@ -13,6 +13,7 @@ It imports nothing from the project (the guard and probes beside it only).
 """
 
 import contextlib
+import ctypes
 import importlib.abc
 import importlib.util
 import io
@@ -78,11 +79,20 @@ def _descriptor_output(captured: _Capped):
 
 
 def _flush_stdout() -> None:
-    """``sys.__stdout__``'s buffer out to descriptor 1. The student's code may have replaced it,
+    """``sys.__stdout__``'s buffer, and the C library's (``printf`` to a file is buffered until
+    it fills), out to descriptor 1. The student's code may have replaced ``sys.__stdout__``,
     closed it or its ``flush`` (None, a number, a function that raises): that is no reason for
     the test after it to fail."""
     with contextlib.suppress(Exception):
         sys.__stdout__.flush()
+    with contextlib.suppress(Exception):
+        _C_FLUSH(None)  # every stream the C library holds
+
+
+try:  # loaded before the student's code runs
+    _C_FLUSH = ctypes.CDLL(None).fflush
+except (OSError, AttributeError):  # no C library to flush
+    _C_FLUSH = None
 
 
 def _send(pipe, message: dict) -> None:

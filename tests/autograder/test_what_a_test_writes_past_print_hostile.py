@@ -107,3 +107,12 @@ def test_bytes_that_are_not_text_and_a_flood_are_kept_cut_not_a_fault():
     assert a.output.startswith("\ufffd\ufffd\x00bad\n")
     assert a.output.endswith("KB]")
     assert_b_is_whole(tests)
+
+
+def test_what_the_c_library_printed_is_the_tests_that_printed_it():
+    """``printf`` to a file is buffered by the C library until it fills or is flushed: a test's
+    C output would otherwise surface in a later test that flushes, or nowhere."""
+    tests = grade("import ctypes; ctypes.CDLL(None).printf(b'a by printf %d\\n', 6 ** 9)").tests
+
+    assert tests[0].output == f"a by printf {6**9}\n"
+    assert_b_is_whole(tests)
