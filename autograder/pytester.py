@@ -13,6 +13,7 @@ It imports nothing from the project (the guard and probes beside it only).
 """
 
 import contextlib
+import ctypes
 import importlib.abc
 import importlib.util
 import io
@@ -53,10 +54,10 @@ def _descriptor_output(captured: _Capped):
     except OSError:  # the student's code left no descriptor (or no /tmp) for it
         yield
         return
+    _flush_stdout()  # what the import (or the test before) wrote stays out of this test's output
     try:
-        sys.__stdout__.flush()  # what the import printed stays out of this test's output
         saved = os.dup(1)
-    except (OSError, ValueError):
+    except OSError:
         spool.close()
         yield
         return
@@ -65,6 +66,7 @@ def _descriptor_output(captured: _Capped):
     try:
         yield
     finally:
+        _flush_stdout()  # what the test left in the buffer is its own
         with contextlib.suppress(OSError):  # the test's code may have closed them
             os.dup2(saved, 1)
             os.close(saved)
@@ -74,6 +76,23 @@ def _descriptor_output(captured: _Capped):
         spool.close()
     if data:
         captured.write(data.decode("utf-8", errors="replace"))
+
+
+def _flush_stdout() -> None:
+    """``sys.__stdout__``'s buffer, and the C library's (``printf`` to a file is buffered until
+    it fills), out to descriptor 1. The student's code may have replaced ``sys.__stdout__``,
+    closed it or its ``flush`` (None, a number, a function that raises): that is no reason for
+    the test after it to fail."""
+    with contextlib.suppress(Exception):
+        sys.__stdout__.flush()
+    with contextlib.suppress(Exception):
+        _C_FLUSH(None)  # every stream the C library holds
+
+
+try:  # loaded before the student's code runs
+    _C_FLUSH = ctypes.CDLL(None).fflush
+except (OSError, AttributeError):  # no C library to flush
+    _C_FLUSH = None
 
 
 def _send(pipe, message: dict) -> None:

@@ -43,15 +43,15 @@ def held_answers(*, attempt: Attempt) -> tuple[dict[int, object], dict[int, int]
 
 def answers_of(*, attempts, question=None, versions=None) -> dict[int, dict[int, object]]:
     """Attempt pk → question pk → the last accepted answer, for many attempts in one query
-    (only ``question``'s, if given). ``versions``, if given, is filled with attempt pk →
-    question pk → the highest version held."""
+    (only ``question``'s, if given). Last as the saves took the attempt's lock (their pk), not by
+    ``saved_at``: each save reads its time before it waits for the lock, so a racing save stamped
+    earlier can be accepted later, over a lower version (``attempts.answer_save``).
+    ``versions``, if given, is filled with attempt pk → question pk → the highest version held."""
     saves = AnswerSave.objects.filter(attempt__in=attempts, accepted=True)
     if question is not None:
         saves = saves.filter(question=question)
     answers: dict[int, dict[int, object]] = {}
-    rows = saves.order_by("saved_at", "pk").values_list(
-        "attempt_id", "question_id", "value", "version"
-    )
+    rows = saves.order_by("pk").values_list("attempt_id", "question_id", "value", "version")
     for attempt_pk, question_pk, value, version in rows:
         answers.setdefault(attempt_pk, {})[question_pk] = value
         if versions is not None and version is not None:

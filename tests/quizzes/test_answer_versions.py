@@ -7,6 +7,7 @@ version (an old client, an API script) counts as it arrives, as before."""
 from __future__ import annotations
 
 import datetime
+import threading
 
 import pytest
 from django.utils import timezone
@@ -120,3 +121,48 @@ def test_an_older_version_after_the_deadline_is_late_not_superseded(api):
     late = put(api, "relu", 1, version=1)
 
     assert late.status_code == 409 and "after the deadline" in late.data["detail"]
+
+
+def test_the_newest_accepted_save_is_held_whatever_their_clocks_say(api):
+    """Two saves racing: each reads its time before it waits for the attempt's lock, so the one
+    stamped earlier (version 2, here) can take the lock second, and be accepted over version 1.
+    The answer held (and graded) is the one accepted last, not the one stamped last (issue 19)."""
+    attempt, relu = Attempt.objects.get(), Question.objects.get(slug="relu")
+    stamped = timezone.now()
+
+    first = attempts.answer_save(
+        attempt=attempt, question=relu, value=0, version=1, now=stamped + datetime.timedelta(0, 1)
+    )
+    second = attempts.answer_save(attempt=attempt, question=relu, value=1, version=2, now=stamped)
+
+    assert first.accepted and second.accepted and second.version == 2
+    assert held("relu") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_racing_with_the_same_version_keep_one(week1, student):
+    """Two tabs (or a retry and its original) at once, numbered alike: the attempt's lock lets
+    one in; the other finds that version held (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE)."""
+    from django.db import connection
+
+    attempt = attempts.attempt_start(quiz=week1, student=student)
+    relu = Question.objects.get(slug="relu")
+    gate, results = threading.Barrier(2), []
+
+    def save(value):
+        try:
+            gate.wait()
+            results.append(
+                attempts.answer_save(attempt=attempt, question=relu, value=value, version=3)
+            )
+        finally:
+            connection.close()
+
+    racing = [threading.Thread(target=save, args=(v,)) for v in (0, 1)]
+    for thread in racing:
+        thread.start()
+    for thread in racing:
+        thread.join(timeout=60)
+
+    assert sorted((s.accepted, s.superseded) for s in results) == [(False, True), (True, False)]
+    assert AnswerSave.objects.filter(accepted=True).count() == 1
