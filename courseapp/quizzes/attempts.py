@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from courseapp.courses.selectors import require_student
@@ -180,31 +179,29 @@ def answer_save_to(
 
 
 def _answer_append(lookup: dict, question: Question, value, now, version) -> Saved:
-    """Lock the attempt (with how many saves it holds and the question's highest version held,
-    in the same query), check it, append the save: two queries in one short transaction; the
-    answer is read before it."""
+    """Lock the attempt, then read how many saves it holds and the question's highest version
+    held, check it, append the save: three queries in one short transaction; the answer is
+    read before it. The count and the version are read after the lock, in a statement of their
+    own: on PostgreSQL a subquery of the locking statement would see the database as it was
+    before that statement waited for the lock, so two racing saves would both miss each other
+    (both accepted, the older one last)."""
     now = now or timezone.now()
     problem = ""
     try:
         cleaned = scoring.answer_clean(question, value)
     except scoring.AnswerError as exc:
         problem, cleaned = str(exc), _received(value)
-    saves = AnswerSave.objects.filter(attempt=OuterRef("pk")).order_by().values("attempt")
-    versions = saves.filter(question=question, accepted=True)
     with transaction.atomic():
-        locked = (
-            Attempt.objects.select_for_update()
-            .annotate(
-                saves_held=Coalesce(Subquery(saves.annotate(n=Count("pk")).values("n")), 0),
-                version_held=Subquery(versions.annotate(v=Max("version")).values("v")),
-            )
-            .get(**lookup)
+        locked = Attempt.objects.select_for_update().get(**lookup)
+        held_now = AnswerSave.objects.filter(attempt=locked).aggregate(
+            saves=Count("pk"),
+            version=Max("version", filter=Q(question=question, accepted=True)),
         )
         if question.pk not in locked.question_pks:
             problem, cleaned = "That question is not part of this attempt.", _received(value)
-        full = locked.saves_held >= MAX_SAVES
+        full = held_now["saves"] >= MAX_SAVES
         late = now > locked.deadline + GRACE
-        held = locked.version_held
+        held = held_now["version"]
         closed = (
             "late" if late else "" if locked.state == AttemptState.OPEN else "already submitted"
         )
