@@ -26,16 +26,20 @@ def t():
 """
 
 
-def grade(last: str):
-    source = WRITES.replace("LAST", last)
+def grade_harness(spec: bytes, source: str):
+    """A correct ``relu.py`` graded with ``source`` as its harness ``test_relu.py``."""
     return grade_python(
-        spec=harness.parse(SPEC),
-        instructor_files={"autograder.toml": SPEC, "test_relu.py": source.encode()},
+        spec=harness.parse(spec),
+        instructor_files={"autograder.toml": spec, "test_relu.py": source.encode()},
         submitted={"relu.py": RELU},
         data_files={},
         test_timeout=60,
         limits=Limits(wall_seconds=120, memory_bytes=1536 * 2**20, output_bytes=2**20),
     )
+
+
+def grade(last: str):
+    return grade_harness(SPEC, WRITES.replace("LAST", last))
 
 
 def test_it_keeps_what_the_test_and_its_child_wrote_to_the_descriptor():

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import harness
-from autograder.grader import grade_python
-from autograder.sandbox import Limits
+from tests.autograder.test_what_a_test_writes_past_print import grade_harness
 
 pytestmark = pytest.mark.slow
 SPEC = (
@@ -17,7 +15,6 @@ SPEC = (
     b'[[tests]]\nname = "a"\nfunction = "test_a"\npoints = 1\n'
     b'[[tests]]\nname = "b"\nfunction = "test_b"\npoints = 1\n'
 )
-RELU = b"def relu(x):\n    return max(0.0, x)\n"
 TESTS = """import os, subprocess, sys
 from relu import relu
 
@@ -33,15 +30,7 @@ def test_b():
 
 
 def grade(first: str):
-    source = TESTS.replace("FIRST", first)
-    return grade_python(
-        spec=harness.parse(SPEC),
-        instructor_files={"autograder.toml": SPEC, "test_relu.py": source.encode()},
-        submitted={"relu.py": RELU},
-        data_files={},
-        test_timeout=60,
-        limits=Limits(wall_seconds=120, memory_bytes=1536 * 2**20, output_bytes=2**20),
-    )
+    return grade_harness(SPEC, TESTS.replace("FIRST", first))
 
 
 def assert_b_is_whole(tests):
