@@ -28,14 +28,21 @@ def kind_of(method: str, path: str) -> str:
     return "other"
 
 
+_walls: list[tuple] = []  # (wall seconds, kind, CPU seconds, this process's request number)
+
+
 def pre_request(worker, req) -> None:
     _began.cpu = time.thread_time()
+    _began.wall = time.perf_counter()
 
 
 def post_request(worker, req, environ, resp) -> None:
     spent = time.thread_time() - getattr(_began, "cpu", time.thread_time())
+    wall = time.perf_counter() - getattr(_began, "wall", time.perf_counter())
+    kind = kind_of(req.method, req.path)
     with _lock:
-        _kinds.setdefault(kind_of(req.method, req.path), []).append(spent)
+        _kinds.setdefault(kind, []).append(spent)
+        _walls.append((wall, kind, spent, len(_walls) + 1))
 
 
 def worker_exit(server, worker) -> None:
@@ -43,5 +50,6 @@ def worker_exit(server, worker) -> None:
     if folder:
         with _lock:
             data = dict(_kinds)
+            data["_walls"] = _walls
         with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as out:
             json.dump(data, out)
