@@ -28,10 +28,24 @@ def kind_of(method: str, path: str) -> str:
     return "other"
 
 
-_walls: list[tuple] = []  # (wall seconds, kind, CPU seconds, this process's request number)
+# (wall seconds, kind, CPU seconds, this process's request number, seconds in SQL statements)
+_walls: list[tuple] = []
+
+
+def _timed(execute, sql, params, many, context):
+    began = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        _began.sql += time.perf_counter() - began
 
 
 def pre_request(worker, req) -> None:
+    from django.db import connection
+
+    if _timed not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_timed)  # this thread's connection, for good
+    _began.sql = 0.0
     _began.cpu = time.thread_time()
     _began.wall = time.perf_counter()
 
@@ -42,7 +56,7 @@ def post_request(worker, req, environ, resp) -> None:
     kind = kind_of(req.method, req.path)
     with _lock:
         _kinds.setdefault(kind, []).append(spent)
-        _walls.append((wall, kind, spent, len(_walls) + 1))
+        _walls.append((wall, kind, spent, len(_walls) + 1, getattr(_began, "sql", 0.0)))
 
 
 def worker_exit(server, worker) -> None:

@@ -337,7 +337,10 @@ def _report(args, trial: dict) -> bool:
     slowest = sorted(trial["per_kind"].get("_walls", []), reverse=True)[:6]
     print(
         "slowest in the server: "
-        + ", ".join(f"{k} {w * 1000:.0f} ms (CPU {c * 1000:.0f}, #{n})" for w, k, c, n in slowest)
+        + ", ".join(
+            f"{k} {w * 1000:.0f} ms (CPU {c * 1000:.0f}, SQL {q * 1000:.0f}, #{n})"
+            for w, k, c, n, q in slowest
+        )
     )
     spent = trial["cpu"]
     print(

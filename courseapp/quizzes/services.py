@@ -82,9 +82,10 @@ def grades_write(
     by pk, if the caller has them."""
     with transaction.atomic():
         # Only the attempt's row is locked: the quiz and its item are read by the whole class.
+        # The item's course and component come with it: the gradebook's write needs them.
         attempt = known_student(
             Attempt.objects.select_for_update(of=("self",))
-            .select_related("quiz__item", "student")
+            .select_related("quiz__item__course", "quiz__item__component", "student")
             .get(pk=attempt.pk),
             attempt,
         )

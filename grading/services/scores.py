@@ -128,8 +128,14 @@ def _change(score: Score, *, by, logged_as: str, reason: str, **changes) -> Scor
 
 
 def _locked(item: GradedItem, student) -> Score:
+    """The student's score on ``item``, locked (a new one, unsaved, if there is none), holding
+    the caller's ``item``: what the caller has read with it (its course, its component) is not
+    read again."""
     score = Score.objects.select_for_update().filter(item=item, student=student).first()
-    return score or Score(item=item, student=student)
+    if score is None:
+        return Score(item=item, student=student)
+    score.item = item
+    return score
 
 
 @transaction.atomic

@@ -36,11 +36,15 @@ TRANSACTION = 2  # SAVEPOINT and RELEASE around each write transaction
 # open: their attempts are not read), the questions, the insert.
 START = 3
 # The attempt with its quiz; closing it (locked, updated); the questions; the answers; the grades'
-# transaction: the attempt locked with its quiz and item, its grades, one insert of the new ones,
-# the attempt's score, the student's submitted attempts; then the gradebook's ``score_set`` (11
-# with its two savepoints, not the quiz's: the student's role is the one the course check read).
-# Savepoints included: 25.
-SUBMIT = 25
+# transaction: the attempt locked with its quiz and item (with the item's course and component,
+# which the gradebook's write needs), its grades, one insert of the new ones, the attempt's score,
+# the student's submitted attempts; then the gradebook's ``score_set`` (9 with its two
+# savepoints: the score locked, the grading scheme, the student's extension, the insert, the
+# history; not the student's role: it is the one the course check read). Savepoints included: 23.
+SUBMIT = 23
+# A later attempt's submit finds the score there: it is updated, without the first insert's
+# savepoint, and its item is the one read with the attempt (not read again).
+SUBMIT_AGAIN = SUBMIT - TRANSACTION
 # Through the API the response shows the submitted attempt from what grading read (nothing more).
 API_SUBMIT = SUBMIT
 # The question with its quiz; the attempt locked; then, in a statement after the lock (so that it
@@ -203,6 +207,33 @@ def test_a_submit_runs_as_many_queries_for_three_questions_as_for_thirty(
     client, scheme, lecture, course, student, questions, django_assert_num_queries
 ):
     submit(client, course, student, questions, django_assert_num_queries)
+
+
+def test_a_second_attempts_submit_reads_nothing_the_first_did_not(
+    client, scheme, lecture, course, student, django_assert_num_queries
+):
+    quiz_import(
+        course=course,
+        text=quiz_yaml(slug="twice", title="Twice", attempts=2, questions=choice_questions(3)),
+    )
+    client.force_login(student)
+    for number, answer in [(1, 1), (2, 0)]:
+        client.post("/courses/pmldl/quizzes/twice/start/")
+        for i in range(3):
+            url = f"/api/courses/pmldl/quizzes/twice/attempts/{number}/answers/q{i}/"
+            assert (
+                client.put(url, json.dumps({"value": answer}), "application/json").status_code
+                == 200
+            )
+        if number == 1:
+            client.post("/courses/pmldl/quizzes/twice/attempts/1/submit/")
+
+    with django_assert_num_queries(PAGE + SUBMIT_AGAIN):
+        response = client.post("/courses/pmldl/quizzes/twice/attempts/2/submit/")
+
+    assert response.status_code == 302
+    assert Score.objects.get(student=student).raw_points == 10  # the higher: all right
+    assert Score.objects.get(student=student).history.count() == 2
 
 
 def test_the_api_start_answers_with_the_attempt_without_reading_it_again(
