@@ -15,8 +15,8 @@ digest of every response (times left out): two revisions that answer alike print
 
 ``--compare REV`` runs the same thing on the committed tree of ``REV`` (``git archive`` into a
 scratch folder) and on this tree, each in a fresh process, and prints them side by side with the
-ratio old / new. ``--profile KIND`` (start, save, continue, submit) prints cProfile's view of one
-warm request of that kind instead.
+ratio old / new. ``--profile KIND`` (start, save, continue, submit) prints cProfile's view of the
+counted requests of that kind (profiled one by one) instead of the figures.
 
     .venv/bin/python bench/request_cpu.py [--students 200] [--saves 4] [--warm 5]
         [--compare REV] [--profile KIND] [--root PATH] [--json]
@@ -25,10 +25,12 @@ warm request of that kind instead.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime
 import hashlib
 import json
 import os
+import pstats
 import shutil
 import statistics
 import subprocess
@@ -56,7 +58,7 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=4, help="saves per student")
     parser.add_argument("--warm", type=int, default=5, help="first students not counted")
     parser.add_argument("--compare", metavar="REV", help="also run REV's tree; side by side")
-    parser.add_argument("--profile", choices=KINDS, help="cProfile one request of this kind")
+    parser.add_argument("--profile", choices=KINDS, help="cProfile the requests of this kind")
     parser.add_argument("--root", type=Path, default=HERE.parent, help="the project to measure")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
@@ -188,6 +190,7 @@ def drive(tokens: list[str], args) -> dict:
     queries: dict[str, list[int]] = {kind: [] for kind in KINDS}
     digest = hashlib.sha256()
     statements = [0]
+    profiler = cProfile.Profile(time.process_time)
 
     def counting(execute, sql, params, many, context):
         statements[0] += 1
@@ -198,22 +201,12 @@ def drive(tokens: list[str], args) -> dict:
         request = getattr(client, method)
         data = {} if body is None else {"data": json.dumps(body)}
         if args.profile == kind and counted:
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
             profiler.enable()
-            response = request(path, content_type="application/json", **data)
-            profiler.disable()
-            stats = pstats.Stats(profiler).strip_dirs()
-            print(f"--- one {kind} request, by total time ---")
-            stats.sort_stats("tottime").print_stats(30)
-            print(f"--- one {kind} request, by cumulative time ---")
-            stats.sort_stats("cumulative").print_stats(45)
-            raise SystemExit(0)
         started = time.process_time()
         response = request(path, content_type="application/json", **data)
         spent = time.process_time() - started
+        if args.profile == kind and counted:
+            profiler.disable()
         if counted:
             cpu[kind].append(spent)
             queries[kind].append(statements[0])
@@ -240,6 +233,13 @@ def drive(tokens: list[str], args) -> dict:
             assert status == 201, status
             status, submitted = call(client, "submit", "post", f"{url}submit/", counted)
             assert status == 200 and submitted["state"] == "submitted", (status, submitted)
+    if args.profile:
+        n = len(cpu[args.profile])
+        print(f"--- {n} {args.profile} requests, by total time (seconds for all {n}) ---")
+        stats = pstats.Stats(profiler).strip_dirs()
+        stats.sort_stats("tottime").print_stats(35)
+        print(f"--- {n} {args.profile} requests, by cumulative time ---")
+        stats.sort_stats("cumulative").print_stats(60)
     return {
         "vendor": connection.vendor,
         "students": len(tokens) - args.warm,

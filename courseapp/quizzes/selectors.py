@@ -7,8 +7,7 @@ import datetime
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
 from courseapp.courses.models import Course
@@ -243,18 +242,22 @@ def with_start_state(quizzes: QuerySet[Quiz], student) -> QuerySet[Quiz]:
     """``quizzes``, each read in the same query with what starting it needs to know of
     ``student``: their accommodation in its course (``accommodation_of`` then asks nothing), how
     many attempts they have made (``attempts_made``) and how many are open (``attempts_open``).
-    A whole class starting a quiz at once reads two rows fewer each."""
-    theirs = Accommodation.objects.filter(course=OuterRef("course_id"), student=student)
-    mine = Attempt.objects.filter(quiz=OuterRef("pk"), student=student).order_by()
+    A whole class starting a quiz at once reads two rows fewer each.
 
-    def how_many(attempts):
-        return Coalesce(Subquery(attempts.values("quiz").annotate(n=Count("pk")).values("n")), 0)
-
+    The accommodation is one LEFT JOIN (at most one row: one per student and course) and the
+    attempts another, counted twice in one pass (grouped by the quiz): Django builds and compiles
+    it in about a third of the CPU that six correlated subqueries took (bench/request_cpu.py)."""
+    theirs = "course__accommodations"
     return quizzes.annotate(
-        attempts_made=how_many(mine),
-        attempts_open=how_many(mine.filter(state=AttemptState.OPEN)),
+        start_accommodation=FilteredRelation(
+            theirs, condition=Q(**{f"{theirs}__student": student})
+        ),
+        start_attempts=FilteredRelation("attempts", condition=Q(attempts__student=student)),
+    ).annotate(
+        attempts_made=Count("start_attempts"),
+        attempts_open=Count("start_attempts", filter=Q(start_attempts__state=AttemptState.OPEN)),
         **{
-            f"accommodation_{field}": Subquery(theirs.values(field)[:1])
+            f"accommodation_{field}": F(f"start_accommodation__{field}")
             for field in ACCOMMODATION_READ
         },
     )
