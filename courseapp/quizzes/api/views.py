@@ -126,10 +126,6 @@ class AttemptApi(QuizApi):
         return Response(AttemptOutput(attempt_data(self.attempt(slug, number))).data)
 
 
-# The largest answer version a save may carry (the database's integer).
-MAX_VERSION = 2**31 - 1
-
-
 class AnswerInput(serializers.Serializer):
     value = serializers.JSONField(
         allow_null=True, help_text="A choice's number, a list of them, true/false, or text."
@@ -137,7 +133,7 @@ class AnswerInput(serializers.Serializer):
     version = serializers.IntegerField(
         required=False,
         min_value=0,
-        max_value=MAX_VERSION,
+        max_value=scoring.MAX_VERSION,
         help_text="Optional: this answer's number, counting the question's changes on the "
         "client (a page starts from the question's `version` it was shown). A save numbered no "
         "higher than the answer the server holds is not kept: the answer is 200 with "
@@ -197,14 +193,7 @@ class AnswerApi(QuizApi):
             body = scoring.Unreadable(None, f"The body is not JSON we can read: {exc.detail}")
         except UnsupportedMediaType as exc:  # a form, text: refused and recorded like bad JSON
             body = scoring.Unreadable(None, f"Send JSON (application/json): {exc.detail}")
-        shaped = isinstance(body, dict) and set(body) - {"version"} == {"value"}
-        version = body.get("version") if shaped else None
-        if shaped and _version_ok(version):
-            value = body["value"]
-        elif shaped:
-            value, version = scoring.Unreadable(body, VERSION_WANTED), None
-        else:
-            value = body if isinstance(body, scoring.Unreadable) else scoring.Unreadable(body)
+        value, version = scoring.save_body_read(body)
         try:
             saved = attempts.answer_save_to(
                 quiz=found.quiz,
@@ -228,13 +217,6 @@ class AnswerApi(QuizApi):
                 "superseded": saved.superseded,
             }
         )
-
-
-VERSION_WANTED = f'"version", if sent, is a whole number from 0 to {MAX_VERSION}.'
-
-
-def _version_ok(version) -> bool:
-    return version is None or (type(version) is int and 0 <= version <= MAX_VERSION)
 
 
 class AttemptSubmitApi(QuizApi):
