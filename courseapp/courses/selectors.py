@@ -16,6 +16,7 @@ from django.db.models import (
 )
 
 from courseapp.courses.models import Course, Enrollment, Lecture, Role, Team, TeamMembership
+from courseapp.prepared import prepared
 
 
 def course_role(*, user, course: Course) -> Role | None:
@@ -46,17 +47,21 @@ def course_with_role(*, user, code: str) -> Course | None:
     """The course named ``code`` (None if there is none), read in one query with ``user``'s role
     in it, which ``course_role`` then answers without asking again: every course request starts
     here, a whole class at once on exam day."""
-    courses = Course.objects.filter(code=code)
     if not user.is_authenticated:
-        return courses.first()
-    # A LEFT JOIN to the one enrollment (one per course and user): Django builds it in about
-    # half the CPU of a correlated subquery, on every course request (bench/request_cpu.py).
-    mine = FilteredRelation("enrollments", condition=Q(enrollments__user=user))
-    course = courses.annotate(mine=mine, user_role=F("mine__role")).first()
+        return Course.objects.filter(code=code).first()
+    course = next(iter(_course_with_role(code, user.pk)), None)
     if course is not None:
         role = course.__dict__.pop("user_role")
         _roles(user)[course.pk] = Role(role) if role else None
     return course
+
+
+@prepared(str, int)
+def _course_with_role(code: str, user_pk: int) -> QuerySet[Course]:
+    # A LEFT JOIN to the one enrollment (one per course and user), compiled once: every course
+    # request reads it (bench/request_cpu.py).
+    mine = FilteredRelation("enrollments", condition=Q(enrollments__user=user_pk))
+    return Course.objects.filter(code=code).annotate(mine=mine, user_role=F("mine__role"))[:1]
 
 
 def student_enrollments(*, course: Course | int) -> QuerySet[Enrollment]:

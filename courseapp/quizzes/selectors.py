@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from courseapp.courses.models import Course
 from courseapp.courses.selectors import student_enrollments
+from courseapp.prepared import one_or_none, prepared
 from courseapp.quizzes.kinds import hand_graded, kind_of
 from courseapp.quizzes.models import (
     Accommodation,
@@ -261,6 +262,64 @@ def with_start_state(quizzes: QuerySet[Quiz], student) -> QuerySet[Quiz]:
             for field in ACCOMMODATION_READ
         },
     )
+
+
+# What a class sends on exam day, read by statements compiled once (``courseapp.prepared``): each
+# answers what the ORM lookup beside it in the views did (a unique key: one row or none).
+
+
+def quiz_to_start(*, course: Course, slug: str, student) -> Quiz | None:
+    """The course's quiz ``slug`` read ``with_start_state`` of ``student`` (its course is
+    ``course``, not read again)."""
+    quiz = one_or_none(_quiz_to_start(course.pk, slug, student.pk))
+    if quiz is not None:
+        quiz.course = course
+    return quiz
+
+
+@prepared(int, str, int)
+def _quiz_to_start(course_pk: int, slug: str, student_pk: int) -> QuerySet[Quiz]:
+    quizzes = Quiz.objects.filter(course_id=course_pk, slug=slug).order_by()
+    return with_start_state(quizzes, student_pk)[:21]
+
+
+def question_with_quiz(*, course: Course, slug: str, question: str) -> Question | None:
+    """The course's quiz ``slug``'s question ``question``, with its quiz (whose course is
+    ``course``, not read again)."""
+    found = one_or_none(_question_with_quiz(course.pk, slug, question))
+    if found is not None:
+        found.quiz.course = course
+    return found
+
+
+@prepared(int, str, str)
+def _question_with_quiz(course_pk: int, slug: str, question: str) -> QuerySet[Question]:
+    questions = Question.objects.select_related("quiz").order_by()
+    return questions.filter(quiz__course=course_pk, quiz__slug=slug, slug=question)[:21]
+
+
+def attempt_with_quiz(*, course: Course, slug: str, student, number: int) -> Attempt | None:
+    """The student's attempt ``number`` of the course's quiz ``slug``, with its quiz (whose
+    course is ``course``) and its student (``student``): neither read again."""
+    attempt = one_or_none(_attempt_with_quiz(course.pk, slug, student.pk, number))
+    if attempt is not None:
+        attempt.quiz.course = course
+        attempt.student = student
+    return attempt
+
+
+@prepared(int, str, int, int)
+def _attempt_with_quiz(course_pk: int, slug: str, student_pk: int, number: int):
+    attempts = Attempt.objects.select_related("quiz").order_by()
+    return attempts.filter(
+        quiz__course=course_pk, quiz__slug=slug, student=student_pk, number=number
+    )[:21]
+
+
+@prepared(int)
+def quiz_questions(quiz_pk: int) -> QuerySet[Question]:
+    """The quiz's questions with their pools, in order."""
+    return Question.objects.filter(quiz=quiz_pk).select_related("pool").order_by("position", "pk")
 
 
 def time_allowed(quiz: Quiz, accommodation) -> datetime.timedelta:

@@ -84,22 +84,21 @@ class QuizApi(APIView):
     def quiz(self, slug: str, student=None) -> Quiz:
         # Through ``course.quizzes``: ``quiz.course`` is the checked course, not read again.
         # With what starting it needs to know of ``student`` if given (``with_start_state``).
-        quizzes = self.course.quizzes.all()
         if student is not None:
-            quizzes = selectors.with_start_state(quizzes, student)
-        return get_object_or_404(quizzes, slug=slug)
+            quiz = selectors.quiz_to_start(course=self.course, slug=slug, student=student)
+            if quiz is None:
+                raise Http404("No Quiz matches the given query.")
+            return quiz
+        return get_object_or_404(self.course.quizzes.all(), slug=slug)
 
     def attempt(self, slug: str, number: int) -> Attempt:
         """The student's own attempt with its quiz, in one query."""
-        attempt = get_object_or_404(
-            Attempt.objects.select_related("quiz"),
-            quiz__course=self.course,
-            quiz__slug=slug,
-            student=self.request.user,
-            number=number,
+        # Found among theirs, with their user object, whose role in the course is read already.
+        attempt = selectors.attempt_with_quiz(
+            course=self.course, slug=slug, student=self.request.user, number=number
         )
-        attempt.quiz.course = self.course
-        attempt.student = self.request.user  # found among theirs; its role in the course is read
+        if attempt is None:
+            raise Http404("No Attempt matches the given query.")
         return attempt
 
 
@@ -180,13 +179,9 @@ class AnswerApi(QuizApi):
         the attempt was submitted; 200 with ``superseded`` when its version is no higher than
         the answer held. Refused saves are recorded as refused."""
         # The question with its quiz, then the attempt as it is locked: nothing else is read.
-        found = get_object_or_404(
-            Question.objects.select_related("quiz"),
-            quiz__course=self.course,
-            quiz__slug=slug,
-            slug=question,
-        )
-        found.quiz.course = self.course
+        found = selectors.question_with_quiz(course=self.course, slug=slug, question=question)
+        if found is None:
+            raise Http404("No Question matches the given query.")
         try:
             body = request.data
         except ParseError as exc:
