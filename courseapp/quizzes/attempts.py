@@ -33,6 +33,7 @@ from courseapp.quizzes.selectors import (
     KNOWN_QUESTIONS,
     accommodation_of,
     attempts_allowed,
+    attempts_of,
     deadline_for,
     quiz_questions,
 )
@@ -95,7 +96,7 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if getattr(quiz, "attempts_open", None) == 0:  # nothing to continue or to close
         used = quiz.attempts_made
     else:
-        mine = list(Attempt.objects.filter(quiz=quiz, student=student))
+        mine = list(attempts_of(quiz.pk, student.pk))
         current = _open_one(mine, now)
         if current is not None:
             current.quiz = quiz

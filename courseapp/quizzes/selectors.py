@@ -47,17 +47,53 @@ def answers_of(*, attempts, question=None, versions=None) -> dict[int, dict[int,
     ``saved_at``: each save reads its time before it waits for the lock, so a racing save stamped
     earlier can be accepted later, over a lower version (``attempts.answer_save``).
     ``versions``, if given, is filled with attempt pk → question pk → the highest version held."""
-    saves = AnswerSave.objects.filter(attempt__in=attempts, accepted=True)
-    if question is not None:
-        saves = saves.filter(question=question)
+    one = isinstance(attempts, list) and len(attempts) == 1
+    if one and question is None and type(attempts[0].pk) is int:
+        rows = _saves_of_one(attempts[0].pk)  # a submit, the attempt page: compiled once
+    else:
+        saves = AnswerSave.objects.filter(attempt__in=attempts, accepted=True)
+        if question is not None:
+            saves = saves.filter(question=question)
+        rows = saves.order_by("pk").values_list("attempt_id", "question_id", "value", "version")
     answers: dict[int, dict[int, object]] = {}
-    rows = saves.order_by("pk").values_list("attempt_id", "question_id", "value", "version")
     for attempt_pk, question_pk, value, version in rows:
         answers.setdefault(attempt_pk, {})[question_pk] = value
         if versions is not None and version is not None:
             held = versions.setdefault(attempt_pk, {})
             held[question_pk] = max(held.get(question_pk, 0), version)
     return answers
+
+
+@prepared(int)
+def _saves_of_one(attempt_pk: int):
+    saves = AnswerSave.objects.filter(attempt=attempt_pk, accepted=True).order_by("pk")
+    return saves.values_list("attempt_id", "question_id", "value", "version")
+
+
+def grades_of(attempt: Attempt) -> list[AnswerGrade]:
+    """``attempt.grades.all()``, compiled once (each grade's ``attempt`` is ``attempt``)."""
+    grades = list(_grades_of(attempt.pk))
+    for grade in grades:
+        grade.attempt = attempt
+    return grades
+
+
+@prepared(int)
+def _grades_of(attempt_pk: int):
+    return AnswerGrade.objects.filter(attempt=attempt_pk)
+
+
+@prepared(int, int)
+def attempts_of(quiz_pk: int, student_pk: int) -> QuerySet[Attempt]:
+    """The student's attempts of the quiz (in the model's order), compiled once."""
+    return Attempt.objects.filter(quiz=quiz_pk, student=student_pk)
+
+
+@prepared(int, int)
+def submitted_attempts_of(quiz_pk: int, student_pk: int) -> QuerySet[Attempt]:
+    """The student's submitted attempts of the quiz, by number, compiled once."""
+    attempts = Attempt.objects.filter(quiz=quiz_pk, student=student_pk)
+    return attempts.filter(state=AttemptState.SUBMITTED).order_by("number")
 
 
 # An answer that arrives this long after its attempt's deadline still counts (a slow network).
@@ -118,7 +154,7 @@ def attempt_questions(*, attempt: Attempt, now: datetime.datetime | None = None)
     if answers is None:
         answers, versions = held_answers(attempt=attempt)
     review = review_open(attempt, now=now)
-    grades = {g.question_id: g for g in attempt.grades.all()} if review else {}
+    grades = {g.question_id: g for g in grades_of(attempt)} if review else {}
     shown = []
     for number, entry in enumerate(attempt.layout, start=1):
         question = questions[entry["question"]]
