@@ -20,9 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
+from django.db.transaction import TransactionManagementError
 
 # In every integer field's range (Django finds nothing, without asking, for a value outside it).
+# A value outside the range of the fields it is compared with is read Django's own way (its
+# answer, not a database error: SQLite cannot bind an integer past 64 bits): ``_Shape.ranges``.
 _STAND_INS = {
     int: lambda n: 30_011 + 97 * n,
     str: lambda n: f"\x00prepared stand-in {n}\x00",
@@ -40,6 +44,7 @@ class _Shape:
     annotation_col_map: Any
     col_count: int
     has_extra_select: bool
+    ranges: tuple[tuple[int | None, int | None], ...]  # each int value's, where Django asks
 
 
 class Prepared:
@@ -57,11 +62,13 @@ class Prepared:
         ):
             return self.build(*values)  # not what was prepared: Django's own way
         shape = self._shape or self._compile()
+        if not all(_within(v, r) for v, r in zip(values, shape.ranges, strict=True)):
+            return self.build(*values)  # Django answers it without asking the database
         params = list(shape.params)
         for value, positions in zip(values, shape.where, strict=True):
             for position, wrap in positions:
                 params[position] = value if wrap is type(value) else wrap(value)
-        return _bound(shape, tuple(params))
+        return _bound(shape, tuple(params), lambda: self.build(*values))
 
     def _compile(self) -> _Shape:
         stand_ins = [_STAND_INS[t](n) for n, t in enumerate(self.types)]
@@ -86,14 +93,45 @@ class Prepared:
             annotation_col_map=compiler.annotation_col_map,
             col_count=compiler.col_count,
             has_extra_select=compiler.has_extra_select,
+            ranges=tuple(self._range(n, stand_ins, sql) for n in range(len(stand_ins))),
         )
         self._shape = shape  # two threads compiling at once compile alike: either one is kept
         return shape
 
+    def _range(self, n: int, stand_ins: list, sql: str) -> tuple[int | None, int | None]:
+        """Where value ``n`` (an int) compiles to the same SQL: Django answers a value outside
+        an integer field's range without asking (nothing), whatever the database would say."""
+        if not isinstance(stand_ins[n], int):
+            return None, None
 
-def _bound(shape: _Shape, params: tuple) -> QuerySet:
+        def same(value: int) -> bool:
+            try:
+                built = self.build(*stand_ins[:n], value, *stand_ins[n + 1 :])
+                return built.query.get_compiler(using=built.db).as_sql()[0] == sql
+            except EmptyResultSet:
+                return False
+
+        high = next((h for h in _HIGHS if not same(h + 1)), None)
+        low = next((lo for lo in _LOWS if not same(lo - 1)), None)
+        return low, high
+
+
+# The bounds of the integer fields' ranges (``connection.ops.integer_field_ranges``).
+_HIGHS = (2**15 - 1, 2**31 - 1, 2**63 - 1)
+_LOWS = (0, -(2**15), -(2**31), -(2**63))
+
+
+def _within(value, bounds: tuple[int | None, int | None]) -> bool:
+    low, high = bounds
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _bound(shape: _Shape, params: tuple, real: Callable[[], QuerySet]) -> QuerySet:
     """A fresh, unevaluated copy of the prepared QuerySet whose compiler gives the prepared SQL
-    with ``params`` and what compiling it found (its columns and how rows become objects)."""
+    with ``params`` and what compiling it found (its columns and how rows become objects).
+    Anything else made of its query (``filter``, ``count``, ``update``, a slice, ``get``, a
+    pickle, a copy) is made of ``real()``'s, the QuerySet built with the values: the prepared
+    SQL answers only the QuerySet as it was built."""
     query = copy.copy(shape.queryset.query)
 
     def get_compiler(using=None, connection=None, elide_empty=True):
@@ -101,10 +139,27 @@ def _bound(shape: _Shape, params: tuple) -> QuerySet:
         compiler.select, compiler.klass_info = shape.select, shape.klass_info
         compiler.annotation_col_map = shape.annotation_col_map
         compiler.col_count, compiler.has_extra_select = shape.col_count, shape.has_extra_select
-        compiler.as_sql = lambda *args, **kwargs: (shape.sql, params)
+
+        def as_sql(*args, **kwargs):
+            # Django's own check, which compiling did: a lock in autocommit is released at once.
+            features = compiler.connection.features
+            if (
+                query.select_for_update
+                and features.has_select_for_update
+                and features.supports_transactions
+                and compiler.connection.get_autocommit()
+            ):
+                raise TransactionManagementError(
+                    "select_for_update cannot be used outside of a transaction."
+                )
+            return shape.sql, params
+
+        compiler.as_sql = as_sql
         return compiler
 
     query.get_compiler = get_compiler
+    query.clone = lambda: real().query.clone()
+    query.__reduce_ex__ = lambda protocol: real().query.__reduce_ex__(protocol)
     # Not copy.copy: a QuerySet copies as it pickles, by running its query.
     queryset = object.__new__(type(shape.queryset))
     queryset.__dict__.update(shape.queryset.__dict__)
