@@ -61,7 +61,10 @@ class Prepared:
             type(v) is not t for v, t in zip(values, self.types, strict=True)
         ):
             return self.build(*values)  # not what was prepared: Django's own way
-        shape = self._shape or self._compile()
+        try:
+            shape = self._shape or self._compile()
+        except EmptyResultSet:  # Django answers it without asking: nothing to prepare
+            return self.build(*values)
         if not all(_within(v, r) for v, r in zip(values, shape.ranges, strict=True)):
             return self.build(*values)  # Django answers it without asking the database
         params = list(shape.params)

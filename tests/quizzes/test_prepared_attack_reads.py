@@ -115,3 +115,16 @@ def test_a_locking_read_outside_a_transaction_is_refused_as_django_refuses():
             list(locked(course.pk))
     else:
         assert [c.pk for c in locked(course.pk)] == [course.pk]
+
+
+def test_a_read_django_answers_without_asking_answers_nothing(course):
+    """An empty ``IN`` (or ``none()``): Django finds nothing without asking; so does the read,
+    each time (it is never prepared)."""
+
+    @prepared(int)
+    def in_nothing(pk: int) -> QuerySet[Course]:
+        return Course.objects.filter(pk=pk, code__in=[])
+
+    assert list(Course.objects.filter(pk=course.pk, code__in=[])) == []
+    assert list(in_nothing(course.pk)) == [] and list(in_nothing(course.pk)) == []
+    assert in_nothing(course.pk).count() == 0
