@@ -10,7 +10,9 @@ every call then runs that same SQL with its own values there, through Django's o
 it answers what the QuerySet itself would. Only ``int`` and ``str`` values, which Django passes to
 the database as they are; a read whose stand-ins do not all reach the parameters is refused when
 it is first compiled (a programming error), and one that returns nothing (Django's empty ``IN``)
-is never prepared.
+is never prepared. An int that Django answers without asking (past its field's range) is read
+Django's own way, and so is anything made of the QuerySet a read returns (``filter``, ``count``, a
+slice, ``get``, ``update``, a pickle): only the QuerySet as built runs the prepared SQL.
 """
 
 from __future__ import annotations
