@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from courseapp.courses.selectors import require_student
 from courseapp.courses.timezones import course_time
+from courseapp.prepared import one_or_none, prepared
 from courseapp.quizzes import scoring, services
 from courseapp.quizzes.judge import JudgeUnavailable
 from courseapp.quizzes.kinds import kind_of
@@ -32,7 +33,9 @@ from courseapp.quizzes.selectors import (
     KNOWN_QUESTIONS,
     accommodation_of,
     attempts_allowed,
+    attempts_of,
     deadline_for,
+    quiz_questions,
 )
 
 # Saves one attempt may append: far more than autosave makes in a quiz (every change, and every
@@ -55,7 +58,9 @@ def _layout(quiz: Quiz, student, number: int) -> tuple[list[dict], dict[int, Que
     questions; a pool without any draws nothing, and drawing nothing takes nothing from the
     seed's sequence)."""
     rng = random.Random(f"quiz {quiz.pk} student {student.pk} attempt {number}")
-    questions = list(quiz.questions.select_related("pool").order_by("position", "pk"))
+    questions = list(quiz_questions(quiz.pk))
+    for question in questions:
+        question.quiz = quiz  # as ``quiz.questions`` would leave it
     chosen = [q for q in questions if q.pool_id is None]
     pools = sorted({q.pool for q in questions if q.pool_id is not None}, key=_pool_order)
     for pool in pools:
@@ -91,7 +96,7 @@ def attempt_start(*, quiz: Quiz, student, now: datetime.datetime | None = None) 
     if getattr(quiz, "attempts_open", None) == 0:  # nothing to continue or to close
         used = quiz.attempts_made
     else:
-        mine = list(Attempt.objects.filter(quiz=quiz, student=student))
+        mine = list(attempts_of(quiz.pk, student.pk))
         current = _open_one(mine, now)
         if current is not None:
             current.quiz = quiz
@@ -164,7 +169,7 @@ def answer_save(
     numbered no higher than an answer already held for the question is refused as
     ``superseded`` (a late duplicate of an older save, or one from a page opened before a newer
     save): the newer answer stays. Without a version, the last save to arrive counts."""
-    return _answer_append({"pk": attempt.pk}, question, value, now, version)
+    return _answer_append((attempt.pk,), question, value, now, version)
 
 
 def answer_save_to(
@@ -173,18 +178,17 @@ def answer_save_to(
     """``answer_save`` to the student's attempt ``number`` of ``quiz``, found as it is locked:
     the autosave of a whole class reads nothing else (``Attempt.DoesNotExist`` if there is no
     such attempt: another student's is not found)."""
-    return _answer_append(
-        {"quiz": quiz, "student": student, "number": number}, question, value, now, version
-    )
+    return _answer_append((quiz.pk, student.pk, number), question, value, now, version)
 
 
-def _answer_append(lookup: dict, question: Question, value, now, version) -> Saved:
+def _answer_append(lookup: tuple, question: Question, value, now, version) -> Saved:
     """Lock the attempt, then read how many saves it holds and the question's highest version
     held, check it, append the save: three queries in one short transaction; the answer is
     read before it. The count and the version are read after the lock, in a statement of their
     own: on PostgreSQL a subquery of the locking statement would see the database as it was
     before that statement waited for the lock, so two racing saves would both miss each other
-    (both accepted, the older one last)."""
+    (both accepted, the older one last). ``lookup``: the attempt's pk, or its quiz's pk, its
+    student's and its number; the statements are compiled once (``courseapp.prepared``)."""
     now = now or timezone.now()
     problem = ""
     try:
@@ -192,16 +196,14 @@ def _answer_append(lookup: dict, question: Question, value, now, version) -> Sav
     except scoring.AnswerError as exc:
         problem, cleaned = str(exc), _received(value)
     with transaction.atomic():
-        locked = Attempt.objects.select_for_update().get(**lookup)
-        held_now = AnswerSave.objects.filter(attempt=locked).aggregate(
-            saves=Count("pk"),
-            version=Max("version", filter=Q(question=question, accepted=True)),
-        )
+        locked = one_or_none(_locked(*lookup))
+        if locked is None:
+            raise Attempt.DoesNotExist("Attempt matching query does not exist.")
+        saves, held = one_or_none(_held(locked.pk, question.pk)) or (0, None)
         if question.pk not in locked.question_pks:
             problem, cleaned = "That question is not part of this attempt.", _received(value)
-        full = held_now["saves"] >= MAX_SAVES
+        full = saves >= MAX_SAVES
         late = now > locked.deadline + GRACE
-        held = held_now["version"]
         closed = (
             "late" if late else "" if locked.state == AttemptState.OPEN else "already submitted"
         )
@@ -246,6 +248,33 @@ def _answer_append(lookup: dict, question: Question, value, now, version) -> Sav
     return Saved(False, now, message=message)
 
 
+@prepared(int)
+def _locked_by_pk(pk: int):
+    return Attempt.objects.select_for_update().filter(pk=pk).order_by()[:21]
+
+
+@prepared(int, int, int)
+def _locked_by_number(quiz_pk: int, student_pk: int, number: int):
+    attempts = Attempt.objects.select_for_update().order_by()
+    return attempts.filter(quiz=quiz_pk, student=student_pk, number=number)[:21]
+
+
+def _locked(*lookup: int):
+    """The attempt, locked: by its pk, or by its quiz's pk, its student's and its number."""
+    return _locked_by_pk(*lookup) if len(lookup) == 1 else _locked_by_number(*lookup)
+
+
+@prepared(int, int)
+def _held(attempt_pk: int, question_pk: int):
+    """How many saves the attempt holds and the question's highest version accepted: one row,
+    or none for an attempt without saves (as ``aggregate`` over none: 0 and None)."""
+    saves = AnswerSave.objects.filter(attempt=attempt_pk).order_by().values("attempt")
+    return saves.annotate(
+        saves=Count("pk"),
+        version=Max("version", filter=Q(question=question_pk, accepted=True)),
+    ).values_list("saves", "version")
+
+
 def _received(value) -> str:
     """What a malformed save received, as ASCII JSON text cut to 1,000 characters: it can be
     stored whatever it held (NUL characters, lone surrogates, a huge list)."""
@@ -264,9 +293,10 @@ def _attempt_close(
     """Mark the attempt submitted (its saved answers can no longer change); whether this call
     did it."""
     with transaction.atomic():
-        attempt = services.known_student(
-            Attempt.objects.select_for_update().get(pk=attempt.pk), attempt
-        )
+        locked = one_or_none(_locked(attempt.pk))
+        if locked is None:
+            raise Attempt.DoesNotExist("Attempt matching query does not exist.")
+        attempt = services.known_student(locked, attempt)
         if attempt.state != AttemptState.OPEN:
             return attempt, False
         attempt.state = AttemptState.SUBMITTED

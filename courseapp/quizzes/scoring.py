@@ -25,7 +25,16 @@ from django.core.exceptions import ValidationError
 from courseapp.quizzes.kinds import kind_of
 from courseapp.quizzes.kinds.base import AnswerError, storable
 
-__all__ = ["AnswerError", "Unreadable", "answer_clean", "answer_warning", "key_validate", "score"]
+__all__ = [
+    "MAX_VERSION",
+    "AnswerError",
+    "Unreadable",
+    "answer_clean",
+    "answer_warning",
+    "key_validate",
+    "save_body_read",
+    "score",
+]
 
 MAX_CHOICES = 20
 MAX_CHOICE_TEXT = 1000
@@ -38,6 +47,27 @@ class Unreadable:
 
     body: object
     reason: str = 'Send a JSON object with the field "value" (and, optionally, "version").'
+
+
+# The largest answer version a save may carry (the database's integer).
+MAX_VERSION = 2**31 - 1
+VERSION_WANTED = f'"version", if sent, is a whole number from 0 to {MAX_VERSION}.'
+
+
+def save_body_read(body) -> tuple[object, int | None]:
+    """A save's body as the answer to store and its version: ``{"value": ...}`` or
+    ``{"value": ..., "version": n}`` gives the value and n (None if not sent). Any other body,
+    a version that is not a whole number from 0 to ``MAX_VERSION``, or a body already
+    ``Unreadable`` (not JSON) gives an ``Unreadable`` answer with the reason, which
+    ``answer_clean`` refuses and the save records as refused, and no version."""
+    if isinstance(body, Unreadable):
+        return body, None
+    if not (isinstance(body, dict) and set(body) - {"version"} == {"value"}):
+        return Unreadable(body), None
+    version = body.get("version")
+    if version is None or (type(version) is int and 0 <= version <= MAX_VERSION):
+        return body["value"], version
+    return Unreadable(body, VERSION_WANTED), None
 
 
 def key_validate(kind: str, key, choices) -> dict:

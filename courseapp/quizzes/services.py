@@ -9,9 +9,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from courseapp.courses.selectors import require_student
+from courseapp.prepared import one_or_none, prepared
 from courseapp.quizzes import scoring
 from courseapp.quizzes.kinds import kind_of
 from courseapp.quizzes.models import (
@@ -28,6 +30,8 @@ from courseapp.quizzes.selectors import (
     counted_attempt,
     current_answers,
     deadline_for,
+    grades_of,
+    submitted_attempts_of,
 )
 from grading.models import Source
 from grading.services.scores import points_value, score_set
@@ -81,15 +85,11 @@ def grades_write(
     in one update). ``keep_higher`` keeps a grade from going down. ``questions``: the attempt's,
     by pk, if the caller has them."""
     with transaction.atomic():
-        # Only the attempt's row is locked: the quiz and its item are read by the whole class.
-        # The item's course and component come with it: the gradebook's write needs them.
-        attempt = known_student(
-            Attempt.objects.select_for_update(of=("self",))
-            .select_related("quiz__item__course", "quiz__item__component", "student")
-            .get(pk=attempt.pk),
-            attempt,
-        )
-        existing = {g.question_id: g for g in attempt.grades.all()}
+        locked = one_or_none(_locked_with_quiz(attempt.pk))
+        if locked is None:
+            raise Attempt.DoesNotExist("Attempt matching query does not exist.")
+        attempt = known_student(locked, attempt)
+        existing = {g.question_id: g for g in grades_of(attempt)}
         questions = questions or Question.objects.in_bulk(attempt.question_pks)
         created, changed = [], []
         for pk in attempt.question_pks:
@@ -113,6 +113,15 @@ def grades_write(
         return attempt
 
 
+@prepared(int)
+def _locked_with_quiz(attempt_pk: int) -> QuerySet[Attempt]:
+    # Only the attempt's row is locked: the quiz and its item are read by the whole class.
+    # The item's course and component come with it: the gradebook's write needs them.
+    attempts = Attempt.objects.select_for_update(of=("self",)).order_by()
+    related = ("quiz__item__course", "quiz__item__component", "student")
+    return attempts.select_related(*related).filter(pk=attempt_pk)[:21]
+
+
 def attempt_score_save(
     *, attempt: Attempt, questions: dict | None = None, grades: dict | None = None
 ) -> Attempt:
@@ -121,7 +130,7 @@ def attempt_score_save(
     the caller has them. The quiz's score in the gradebook is ``quiz_score_sync``'s, which
     callers run next."""
     if grades is None:
-        grades = {g.question_id: g for g in attempt.grades.all()}
+        grades = {g.question_id: g for g in grades_of(attempt)}
     points = {pk: grade.points for pk, grade in grades.items()}
     questions = questions or Question.objects.in_bulk(attempt.question_pks)
     attempt.max_score = sum((questions[pk].points for pk in attempt.question_pks), Decimal(0))
@@ -136,11 +145,7 @@ def attempt_score_save(
 def quiz_score_sync(*, quiz: Quiz, student, by=None, reason: str = "") -> None:
     """Put the student's quiz score into the gradebook: the highest or the last submitted attempt
     (as the quiz combines them), scaled to the graded item's points, once it is fully graded."""
-    attempts = list(
-        Attempt.objects.filter(quiz=quiz, student=student, state=AttemptState.SUBMITTED).order_by(
-            "number"
-        )
-    )
+    attempts = list(submitted_attempts_of(quiz.pk, student.pk))
     chosen = counted_attempt(quiz, attempts)
     if chosen is None:
         return

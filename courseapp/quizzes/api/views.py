@@ -84,22 +84,21 @@ class QuizApi(APIView):
     def quiz(self, slug: str, student=None) -> Quiz:
         # Through ``course.quizzes``: ``quiz.course`` is the checked course, not read again.
         # With what starting it needs to know of ``student`` if given (``with_start_state``).
-        quizzes = self.course.quizzes.all()
         if student is not None:
-            quizzes = selectors.with_start_state(quizzes, student)
-        return get_object_or_404(quizzes, slug=slug)
+            quiz = selectors.quiz_to_start(course=self.course, slug=slug, student=student)
+            if quiz is None:
+                raise Http404("No Quiz matches the given query.")
+            return quiz
+        return get_object_or_404(self.course.quizzes.all(), slug=slug)
 
     def attempt(self, slug: str, number: int) -> Attempt:
         """The student's own attempt with its quiz, in one query."""
-        attempt = get_object_or_404(
-            Attempt.objects.select_related("quiz"),
-            quiz__course=self.course,
-            quiz__slug=slug,
-            student=self.request.user,
-            number=number,
+        # Found among theirs, with their user object, whose role in the course is read already.
+        attempt = selectors.attempt_with_quiz(
+            course=self.course, slug=slug, student=self.request.user, number=number
         )
-        attempt.quiz.course = self.course
-        attempt.student = self.request.user  # found among theirs; its role in the course is read
+        if attempt is None:
+            raise Http404("No Attempt matches the given query.")
         return attempt
 
 
@@ -126,10 +125,6 @@ class AttemptApi(QuizApi):
         return Response(AttemptOutput(attempt_data(self.attempt(slug, number))).data)
 
 
-# The largest answer version a save may carry (the database's integer).
-MAX_VERSION = 2**31 - 1
-
-
 class AnswerInput(serializers.Serializer):
     value = serializers.JSONField(
         allow_null=True, help_text="A choice's number, a list of them, true/false, or text."
@@ -137,7 +132,7 @@ class AnswerInput(serializers.Serializer):
     version = serializers.IntegerField(
         required=False,
         min_value=0,
-        max_value=MAX_VERSION,
+        max_value=scoring.MAX_VERSION,
         help_text="Optional: this answer's number, counting the question's changes on the "
         "client (a page starts from the question's `version` it was shown). A save numbered no "
         "higher than the answer the server holds is not kept: the answer is 200 with "
@@ -184,27 +179,16 @@ class AnswerApi(QuizApi):
         the attempt was submitted; 200 with ``superseded`` when its version is no higher than
         the answer held. Refused saves are recorded as refused."""
         # The question with its quiz, then the attempt as it is locked: nothing else is read.
-        found = get_object_or_404(
-            Question.objects.select_related("quiz"),
-            quiz__course=self.course,
-            quiz__slug=slug,
-            slug=question,
-        )
-        found.quiz.course = self.course
+        found = selectors.question_with_quiz(course=self.course, slug=slug, question=question)
+        if found is None:
+            raise Http404("No Question matches the given query.")
         try:
             body = request.data
         except ParseError as exc:
             body = scoring.Unreadable(None, f"The body is not JSON we can read: {exc.detail}")
         except UnsupportedMediaType as exc:  # a form, text: refused and recorded like bad JSON
             body = scoring.Unreadable(None, f"Send JSON (application/json): {exc.detail}")
-        shaped = isinstance(body, dict) and set(body) - {"version"} == {"value"}
-        version = body.get("version") if shaped else None
-        if shaped and _version_ok(version):
-            value = body["value"]
-        elif shaped:
-            value, version = scoring.Unreadable(body, VERSION_WANTED), None
-        else:
-            value = body if isinstance(body, scoring.Unreadable) else scoring.Unreadable(body)
+        value, version = scoring.save_body_read(body)
         try:
             saved = attempts.answer_save_to(
                 quiz=found.quiz,
@@ -228,13 +212,6 @@ class AnswerApi(QuizApi):
                 "superseded": saved.superseded,
             }
         )
-
-
-VERSION_WANTED = f'"version", if sent, is a whole number from 0 to {MAX_VERSION}.'
-
-
-def _version_ok(version) -> bool:
-    return version is None or (type(version) is int and 0 <= version <= MAX_VERSION)
 
 
 class AttemptSubmitApi(QuizApi):
