@@ -33,6 +33,12 @@ _STAND_INS = {
     int: lambda n: 30_011 + 97 * n,
     str: lambda n: f"\x00prepared stand-in {n}\x00",
 }
+# A second set: compiled with both, a read must give the same SQL with each value in the same
+# places, or a constant of the read that equals a stand-in would be taken for the value.
+_OTHER_STAND_INS = {
+    int: lambda n: 40_009 + 89 * n,
+    str: lambda n: f"\x00other stand-in {n}\x00",
+}
 
 
 @dataclass(frozen=True)
@@ -80,14 +86,17 @@ class Prepared:
         queryset = self.build(*stand_ins)
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
-        # A backend may wrap a value in a subclass of its type (psycopg's Int2 for a small
-        # integer field): each later value is wrapped the same way.
-        where = tuple(
-            tuple((i, type(p)) for i, p in enumerate(params) if isinstance(p, type(s)) and p == s)
-            for s in stand_ins
-        )
+        where = _places(stand_ins, params)
         if not all(where):
             raise ValueError(f"{self.build.__qualname__}: a value does not reach the SQL as is")
+        others = [_OTHER_STAND_INS[t](n) for n, t in enumerate(self.types)]
+        other = self.build(*others)
+        other_sql, other_params = other.query.get_compiler(using=other.db).as_sql()
+        if other_sql != sql or _places(others, other_params) != where:
+            raise ValueError(
+                f"{self.build.__qualname__}: its SQL or its values' places change with the "
+                "values (a constant equal to a stand-in, or a value outside the parameters)"
+            )
         shape = _Shape(
             queryset=queryset,
             sql=sql,
@@ -119,6 +128,16 @@ class Prepared:
         high = next((h for h in _HIGHS if not same(h + 1)), None)
         low = next((lo for lo in _LOWS if not same(lo - 1)), None)
         return low, high
+
+
+def _places(stand_ins: list, params) -> tuple[tuple[tuple[int, type], ...], ...]:
+    """Where each stand-in lands among ``params``, with the type it lands as: a backend may wrap
+    a value in a subclass of its type (psycopg's Int2 for a small integer field), and each later
+    value is wrapped the same way."""
+    return tuple(
+        tuple((i, type(p)) for i, p in enumerate(params) if isinstance(p, type(s)) and p == s)
+        for s in stand_ins
+    )
 
 
 # The bounds of the integer fields' ranges (``connection.ops.integer_field_ranges``).
