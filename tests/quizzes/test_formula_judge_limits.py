@@ -102,3 +102,23 @@ def test_a_judge_that_cannot_answer_leaves_the_attempt_unscored_until_beat_score
     later = attempt.submitted_at + attempts.UNSCORED_AFTER + datetime.timedelta(seconds=1)
     attempts.attempts_close_overdue(now=later)
     assert attempt.grades.get(question__slug="gd").points == 2
+
+
+def test_a_judge_whose_parent_left_while_it_started_exits_quietly():
+    # A web worker stopped (SIGTERM) while its judge was still loading SymPy: the judge's
+    # "ready" meets a closed pipe. It leaves, with no traceback in the worker's log.
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-I", str(judge.WORKER), str(1024 << 20)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    child.stdout.close()  # the parent is gone before the judge says it is ready
+    child.stdin.close()
+    errors = child.stderr.read()
+    child.wait(timeout=120)
+
+    assert b"Traceback" not in errors and child.returncode == 0
