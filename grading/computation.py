@@ -293,17 +293,19 @@ def component_result(
     score_of = scores.get
     due_of = due_dates.get if due_dates else None
     for item, memo in zip(items, memos, strict=True):
-        score = score_of(item.id)
-        due_at = due_of(item.id, item.due_at) if due_of else item.due_at
+        item_id = item.id
+        score = score_of(item_id)
+        due_at = due_of(item_id, item.due_at) if due_of else item.due_at
         # By identity, and the memo holds the score: an id is never reused while it is there.
         known = memo.get(id(score))
-        if known is not None and known[0] is score and known[1].due_at is due_at:
-            result = known[1]
+        if known is not None and known[0] is score and known[1] is due_at:
+            result, counted = known[2], known[3]
         else:
             result = _item_result(item, score, due_at, policy, only_published)
-            memo[id(score)] = (score, result)
+            counted = result.state is COUNTED
+            memo[id(score)] = (score, due_at, result, counted)
         results.append(result)
-        if result.state is COUNTED:
+        if counted:
             earned += result.earned
             possible += item.max_points
     dropped = _drop(results, spec.drop_lowest) if spec.drop_lowest else None
