@@ -155,12 +155,12 @@ def _shared_rows(
         return (), ()
     keys, *columns = zip(*rows, strict=True)
     made = dict.fromkeys(zip(*columns, strict=True))  # the distinct rows, as the database gave them
-    converters = [_from_db(queryset.model._meta.get_field(name), connection) for name in fields]
-    values = [_Converted(convert) if convert else None for convert in converters]
-    for raw in made:
-        made[raw] = make(
-            tuple(v if known is None else known[v] for known, v in zip(values, raw, strict=True))
-        )
+    distinct: list[Iterable] = list(zip(*made, strict=True))
+    for pos, name in enumerate(fields):
+        convert = _from_db(queryset.model._meta.get_field(name), connection)
+        if convert is not None:
+            distinct[pos] = map(_Converted(convert).__getitem__, distinct[pos])
+    made = dict(zip(made, map(make, zip(*distinct, strict=True)), strict=True))
     return keys, map(made.__getitem__, zip(*columns, strict=True))
 
 
