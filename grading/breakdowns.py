@@ -56,8 +56,9 @@ class Breakdowns:
                 by_component[item.component].append(item)
         self.scheme = scheme
         self.only_published = only_published
+        # Each item's results made so far, for every student after the first (``component_result``).
         self.components = [
-            (spec, policy, by_component[spec.name])
+            (spec, policy, by_component[spec.name], [{} for _ in by_component[spec.name]])
             for spec, policy in zip(scheme.components, scheme.policies, strict=True)
         ]
 
@@ -68,9 +69,9 @@ class Breakdowns:
     ) -> Breakdown:
         due_dates = due_dates or {}
         components, numerator, denominator = [], 0, 1
-        for spec, policy, items in self.components:
+        for spec, policy, items, memos in self.components:
             result, n, d = component_result(
-                spec, policy, items, scores, due_dates, self.only_published
+                spec, policy, items, scores, due_dates, self.only_published, memos
             )
             components.append(result)
             numerator, denominator = numerator * d + n * denominator, denominator * d

@@ -108,14 +108,20 @@ SPEC_FIELDS = ("item_id", "status", "raw_points", "submitted_at", "override_poin
 STATUSES = {status.value: status for status in calc.Status}
 
 
+def _score_spec(values: tuple) -> calc.ScoreSpec:
+    """A score from the values of ``SPEC_FIELDS``, as ``values_list`` gives them."""
+    item_id, status, *rest = values
+    return calc.ScoreSpec(item_id, STATUSES[status], *rest)
+
+
 @contextmanager
 def _collector_paused():
     """Python's cycle collector off while a gradebook is built, back on (if it was) after.
 
     Why: the collector runs every 700 new containers, and now and then walks every object the
-    process holds; a gradebook makes some 200,000 small tuples, none in a cycle, so those walks
-    find nothing and took a fifth of its time. What cycles other code makes meanwhile are
-    collected at the next run after this."""
+    process holds; a gradebook reads 60,000 rows (a tuple each) and keeps tens of thousands of
+    small objects, none in a cycle, so those walks find nothing and took a fifth of its time.
+    What cycles other code makes meanwhile are collected at the next run after this."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -125,27 +131,56 @@ def _collector_paused():
             gc.enable()
 
 
-def _value_columns(queryset: QuerySet, fields: tuple[str, ...]) -> list[Iterable]:
-    """The columns of ``queryset.values_list(*fields)``, each value the one ``values_list`` gives,
-    made once per distinct value of a column rather than once per cell as Django does.
+def _shared_rows(
+    queryset: QuerySet, key: str, fields: tuple[str, ...], make: Callable[[tuple], object]
+) -> tuple[tuple, Iterable]:
+    """``queryset.values_list(key, *fields)`` as the column of ``key`` and, row by row, ``make``
+    of the row's ``fields`` (each value the one ``values_list`` gives), made once per distinct
+    row and shared by every row alike, rather than once per row as Django does.
 
     Why: on SQLite a decimal comes back as a float that Django converts to ``Decimal`` and
     quantizes, and a date as text it parses; for a gradebook's 60,000 scores that was most of the
-    time it took to load them, for a few dozen distinct values. Public API only: the SQL Django
-    writes for the ``values_list`` (``query.sql_with_params()``) on a cursor, one ``fetchall``, and
-    each distinct value through ``_from_db`` (a test pins that it gives what ``values_list`` does,
-    on whatever database the tests run on)."""
-    sql, params = queryset.values_list(*fields).query.sql_with_params()
+    time it took to load them, for a few dozen distinct values and a few thousand distinct scores
+    (the item, the points, the status...: only the student differs). Shared, a score is one
+    object, whose results the breakdowns make once (``computation.component_result``). Public
+    API only: the SQL Django writes for the ``values_list`` (``query.sql_with_params()``) on a
+    cursor, one ``fetchall``, and each distinct value through ``_from_db`` (a test pins that it
+    gives what ``values_list`` does, on whatever database the tests run on)."""
+    sql, params = queryset.values_list(key, *fields).query.sql_with_params()
     connection = connections[queryset.db]
     with connection.cursor() as cursor:
+        _decimals_as_text(cursor, connection)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    columns: list[Iterable] = list(zip(*rows, strict=True)) or [() for _ in fields]
+    if not rows:
+        return (), ()
+    keys, *columns = zip(*rows, strict=True)
+    made = dict.fromkeys(zip(*columns, strict=True))  # the distinct rows, as the database gave them
+    distinct: list[Iterable] = list(zip(*made, strict=True))
     for pos, name in enumerate(fields):
         convert = _from_db(queryset.model._meta.get_field(name), connection)
         if convert is not None:
-            columns[pos] = map(_Converted(convert).__getitem__, columns[pos])
-    return columns
+            distinct[pos] = map(_Converted(convert).__getitem__, distinct[pos])
+    made = dict(zip(made, map(make, zip(*distinct, strict=True)), strict=True))
+    return keys, map(made.__getitem__, zip(*columns, strict=True))
+
+
+def _decimals_as_text(cursor, connection) -> None:
+    """On PostgreSQL with psycopg 3, this cursor's decimals as the text the server sends rather
+    than a ``Decimal`` per cell (``cursor.adapters``: psycopg's per-cursor configuration; the
+    connection's is unchanged).
+
+    Why: telling a gradebook's distinct rows apart hashes every value, and a ``Decimal`` hashes
+    slowly (60 of 170 ms of reading 60,000 scores); text hashes fast, and ``_from_db`` makes each
+    distinct text the same ``Decimal`` that psycopg would have (the test that pins the scores to
+    the ORM's runs on PostgreSQL too). Other databases and drivers: values as they come."""
+    if connection.vendor != "postgresql":
+        return
+    adapters = getattr(cursor.cursor, "adapters", None)  # psycopg 2 has none
+    if adapters is not None:
+        from psycopg.types.string import TextLoader
+
+        adapters.register_loader("numeric", TextLoader)
 
 
 def _from_db(field, connection) -> Callable | None:
@@ -265,9 +300,7 @@ def gradebook_for_course(
     )
     with _collector_paused():
         # Plain tuples, not model instances: a class of 1,000 × 60 items is 60,000 rows.
-        student_ids, *columns = _value_columns(score_rows, ("student_id", *SPEC_FIELDS))
-        columns[1] = map(STATUSES.__getitem__, columns[1])
-        scores = map(calc.ScoreSpec._make, zip(*columns, strict=True))
+        student_ids, scores = _shared_rows(score_rows, "student_id", SPEC_FIELDS, _score_spec)
         for student_id, score in zip(student_ids, scores, strict=True):
             scores_by_student[student_id][score.item_id] = score
         breakdowns = {

@@ -1,5 +1,5 @@
 """The gradebook reads its 60,000 scores with one cursor and converts each distinct value once
-(``selectors._value_columns``), not through the ORM row by row; every score it reads is still the
+(``selectors._shared_rows``), not through the ORM row by row; every score it reads is still the
 one the ORM gives: the same decimals (to the field's places: ``7.500``, never ``7.5`` beside
 ``7.500``), the same aware datetimes, the same statuses, on whatever database the tests run on."""
 
