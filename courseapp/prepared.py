@@ -3,14 +3,16 @@
 On exam day a whole class sends the same few requests at once, and most of each one's CPU went to
 Django building its queries and compiling their SQL, not to the database (issue 19,
 ``bench/request_cpu.py --profile``). A ``prepared`` read is a function of a few plain values (pks,
-slugs, numbers) that returns a QuerySet. Its first call builds that QuerySet with a stand-in for
-each value, compiles it, and notes where each stand-in lands among the statement's parameters;
-every call then runs that same SQL with its own values there, through Django's own iteration
-(model instances, ``select_related``, annotations, ``values_list``, the backend's converters), so
-it answers what the QuerySet itself would. Only ``int`` and ``str`` values, which Django passes to
-the database as they are; a read whose stand-ins do not all reach the parameters is refused when
-it is first compiled (a programming error), and one that returns nothing (Django's empty ``IN``)
-is never prepared.
+slugs, numbers) that returns a QuerySet; calling it gives that QuerySet's rows, as a list. Its
+first call builds the QuerySet with a stand-in for each value, compiles it, and notes where each
+stand-in lands among the statement's parameters; every call then runs that same SQL with its own
+values there, through Django's own iteration (model instances, ``select_related``, annotations,
+``values_list``, the backend's converters), so it answers what the QuerySet itself would.
+
+Only ``int`` and ``str`` values, which Django passes to the database as they are (values of
+another type are read the ORM's own way); a read whose stand-ins do not all reach the parameters
+is refused when it is first compiled (a programming error), and so is one Django would answer
+without asking the database (an empty ``IN``).
 """
 
 from __future__ import annotations
@@ -50,18 +52,19 @@ class Prepared:
         self.build, self.types = build, types
         self._shape: _Shape | None = None
 
-    def __call__(self, *values) -> QuerySet:
-        """The QuerySet ``build(*values)`` would give, unevaluated, compiled already."""
+    def __call__(self, *values) -> list:
+        """The rows of ``build(*values)``, as a list: evaluated here, so that nothing chains a
+        filter onto a QuerySet whose SQL is fixed."""
         if len(values) != len(self.types) or any(
             type(v) is not t for v, t in zip(values, self.types, strict=True)
         ):
-            return self.build(*values)  # not what was prepared: Django's own way
+            return list(self.build(*values))  # not what was prepared: Django's own way
         shape = self._shape or self._compile()
         params = list(shape.params)
         for value, positions in zip(values, shape.where, strict=True):
             for position, wrap in positions:
                 params[position] = value if wrap is type(value) else wrap(value)
-        return _bound(shape, tuple(params))
+        return list(_bound(shape, tuple(params)))
 
     def _compile(self) -> _Shape:
         stand_ins = [_STAND_INS[t](n) for n, t in enumerate(self.types)]
@@ -114,9 +117,8 @@ def _bound(shape: _Shape, params: tuple) -> QuerySet:
     return queryset
 
 
-def one_or_none(queryset: QuerySet):
+def one_or_none(found: list):
     """The one row of a prepared read by a unique key, or None."""
-    found = list(queryset)
     return found[0] if found else None
 
 
