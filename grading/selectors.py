@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from courseapp.courses.models import Course
 from courseapp.courses.selectors import student_enrollments
+from courseapp.prepared import one_or_none, prepared
 from grading import computation as calc
 from grading.breakdowns import Breakdowns
 from grading.models import (
@@ -38,7 +39,14 @@ from grading.visibility import items_hidden_from_students
 
 
 def grading_scheme_current(*, course: Course) -> GradingScheme | None:
+    if isinstance(course, Course) and type(course.pk) is int:
+        return one_or_none(_scheme_current(course.pk))  # every score written: compiled once
     return GradingScheme.objects.filter(course=course).order_by("-version").first()
+
+
+@prepared(int)
+def _scheme_current(course_pk: int) -> QuerySet[GradingScheme]:
+    return GradingScheme.objects.filter(course=course_pk).order_by("-version")[:1]
 
 
 def grade_release_latest(*, course: Course) -> GradeRelease | None:
@@ -247,10 +255,19 @@ def due_at_for(
     """The student's due date for ``item``: their extension, else the item's. ``extensions`` (the
     student's, by item id, from ``extension_due_dates``) spares the query of a caller that reads
     many items."""
-    if extensions is None:
+    student_pk = getattr(student, "pk", student)
+    if extensions is None and type(item.pk) is int and type(student_pk) is int:
+        extensions = dict(_extensions(item.pk, student_pk))  # every score written: compiled once
+    elif extensions is None:
         found = Extension.objects.filter(item=item, student=student)
         extensions = dict(found.values_list("item_id", "due_at"))
     return calc.own_due_at(item, extensions)
+
+
+@prepared(int, int)
+def _extensions(item_pk: int, student_pk: int):
+    found = Extension.objects.filter(item=item_pk, student=student_pk)
+    return found.values_list("item_id", "due_at")
 
 
 @dataclass(frozen=True)
