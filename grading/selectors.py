@@ -188,7 +188,12 @@ def _decimals_as_text(cursor, connection) -> None:
     if adapters is not None:
         from psycopg.types.string import TextLoader
 
-        adapters.register_loader("numeric", TextLoader)
+        adapters.register_loader(NUMERIC_OID, TextLoader)
+
+
+# PostgreSQL's type for decimal columns, by its fixed OID (pg_type), not its name: the name is
+# also a question kind's, which only the kinds may spell out.
+NUMERIC_OID = 1700
 
 
 def _from_db(field, connection) -> Callable | None:
