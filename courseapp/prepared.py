@@ -34,9 +34,10 @@ _STAND_INS = {
     str: lambda n: f"\x00prepared stand-in {n}\x00",
 }
 # A second set: compiled with both, a read must give the same SQL with each value in the same
-# places, or a constant of the read that equals a stand-in would be taken for the value.
+# places, or a constant of the read that equals a stand-in would be taken for the value. In a small
+# integer's range too, like the first (PostgreSQL's smallint ends at 32,767).
 _OTHER_STAND_INS = {
-    int: lambda n: 40_009 + 89 * n,
+    int: lambda n: 21_017 + 89 * n,
     str: lambda n: f"\x00other stand-in {n}\x00",
 }
 
@@ -91,7 +92,12 @@ class Prepared:
             raise ValueError(f"{self.build.__qualname__}: a value does not reach the SQL as is")
         others = [_OTHER_STAND_INS[t](n) for n, t in enumerate(self.types)]
         other = self.build(*others)
-        other_sql, other_params = other.query.get_compiler(using=other.db).as_sql()
+        try:
+            other_sql, other_params = other.query.get_compiler(using=other.db).as_sql()
+        except EmptyResultSet:  # not to be read Django's own way on every call, unnoticed
+            raise ValueError(
+                f"{self.build.__qualname__}: a second stand-in is outside a field's range"
+            ) from None
         if other_sql != sql or _places(others, other_params) != where:
             raise ValueError(
                 f"{self.build.__qualname__}: its SQL or its values' places change with the "
