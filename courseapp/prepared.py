@@ -18,13 +18,17 @@ slice, ``get``, ``update``, a pickle): only the QuerySet as built runs the prepa
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.db.transaction import TransactionManagementError
+
+log = logging.getLogger(__name__)
 
 # In every integer field's range (Django finds nothing, without asking, for a value outside it).
 # A value outside the range of the fields it is compared with is read Django's own way (its
@@ -63,6 +67,7 @@ class Prepared:
     def __init__(self, build: Callable[..., QuerySet], types: tuple[type, ...]):
         self.build, self.types = build, types
         self._shape: _Shape | None = None
+        _ALL.append(self)
 
     def __call__(self, *values) -> QuerySet:
         """The QuerySet ``build(*values)`` would give, unevaluated, compiled already."""
@@ -199,6 +204,37 @@ def _bound(shape: _Shape, params: tuple, real: Callable[[], QuerySet]) -> QueryS
     return queryset
 
 
+_ALL: list[Prepared] = []  # every prepared read of the modules imported so far
+
+
+def compile_all() -> int:
+    """Compile every prepared read imported so far; how many. The web's preload does it
+    (``courseapp/config/wsgi.py``), before the workers fork: otherwise each worker's first
+    requests of each kind compile them (a few compiles each), all at the moment a class starts.
+    In a transaction, as a locking read compiles only in one (Django's check). If the database
+    does not answer, what compiles without it is compiled and the rest is left to its first call;
+    a read refused as a programming error stops the start, as it would fail its first call."""
+    try:
+        with transaction.atomic():
+            return _compile_pending()
+    except DatabaseError as exc:
+        log.warning("Exam day's reads are compiled without the database (%s)", exc)
+        return _compile_pending()
+
+
+def _compile_pending() -> int:
+    compiled = 0
+    for read in _ALL:
+        if read._shape is not None:
+            continue
+        try:
+            read._compile()
+        except (EmptyResultSet, DatabaseError):  # left to its first call
+            continue
+        compiled += 1
+    return compiled
+
+
 def one_or_none(queryset: QuerySet):
     """The one row of a prepared read by a unique key, or None."""
     found = list(queryset)
@@ -214,4 +250,4 @@ def prepared(*types: type) -> Callable[[Callable[..., QuerySet]], Prepared]:
     return decorator
 
 
-__all__ = ["Prepared", "one_or_none", "prepared"]
+__all__ = ["Prepared", "compile_all", "one_or_none", "prepared"]

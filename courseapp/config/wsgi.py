@@ -26,7 +26,10 @@ def _load_urlconf() -> None:
     from django.db import connections
     from django.urls import get_resolver
 
+    from courseapp.prepared import compile_all
+
     get_resolver().reverse_dict  # noqa: B018 - imports every URLconf and view, fills the table
+    compile_all()  # exam day's reads (courseapp/prepared.py), which those imports defined
     # Nothing opened here may be inherited by forked workers (a SQLite file shared mid-use).
     connections.close_all()
 
