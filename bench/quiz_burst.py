@@ -19,7 +19,7 @@ student submitted, and start, save and submit all have p99 < 250 ms.
 prints it.
 
     .venv/bin/python bench/quiz_burst.py [--students 1000] [--ramp 10] [--duration 120]
-        [--save-every 15] [--workers 4] [--threads 8] [--tabs 1] [--reload-chance 0]
+        [--save-every 15] [--workers 4] [--threads 2] [--tabs 1] [--reload-chance 0]
         [--ceiling [--precision 50]]
 
 A different mix: ``--tabs 2`` sends each student's saves through two connections in turn (two
@@ -198,7 +198,7 @@ def _arguments():
     parser.add_argument("--duration", type=float, default=120.0, help="seconds each one saves")
     parser.add_argument("--save-every", type=float, default=15.0)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--tabs", type=int, default=1, help="connections per student, in turn")
     parser.add_argument(
         "--reload-chance", type=float, default=0.0, help="chance of a reload after each save"
