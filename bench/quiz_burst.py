@@ -370,12 +370,11 @@ def _report(args, trial: dict) -> bool:
 
 def setup(students: int) -> None:
     """The course, its students with API tokens, and a quiz open for the next hour."""
-    import datetime
 
     import django
 
     django.setup()
-    import yaml
+    from burst_quiz import burst_quiz_yaml
     from django.contrib.auth import get_user_model
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
@@ -399,54 +398,7 @@ def setup(students: int) -> None:
     )
     tokens = [Token.objects.create(user=user).key for user in users]
     now = timezone.now()
-    quiz_import(
-        course=course,
-        text=yaml.safe_dump(
-            {
-                "slug": "burst",
-                "title": "Burst",
-                "lecture": 1,
-                "points": 10,
-                "opens_at": (now - datetime.timedelta(minutes=5)).isoformat(),
-                "closes_at": (now + datetime.timedelta(hours=1)).isoformat(),
-                "time_limit_minutes": 30,
-                "questions": [
-                    {
-                        "slug": "single",
-                        "kind": "single",
-                        "points": 1,
-                        "prompt": "Pick",
-                        "choices": ["a", "b", "c"],
-                        "key": {"answer": 0},
-                    },
-                    {
-                        "slug": "numeric",
-                        "kind": "numeric",
-                        "points": 1,
-                        "prompt": "0.25?",
-                        "key": {"answer": 0.25, "abs_tol": 0.001},
-                    },
-                    {
-                        "slug": "short_text",
-                        "kind": "short_text",
-                        "points": 1,
-                        "prompt": "Word?",
-                        "key": {"accepted": ["overfitting"]},
-                    },
-                    {
-                        "slug": "formula",
-                        "kind": "formula",
-                        "points": 2,
-                        "prompt": "Update?",
-                        "key": {
-                            "answer": "theta - eta*dR/dtheta",
-                            "symbols": ["theta", "eta", "dR", "dtheta"],
-                        },
-                    },
-                ],
-            }
-        ),
-    )
+    quiz_import(course=course, text=burst_quiz_yaml(now))
     print(json.dumps(tokens))
 
 

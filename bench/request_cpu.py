@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime
 import hashlib
 import json
 import os
@@ -106,7 +105,7 @@ def measure(args) -> dict:
 
 def build(students: int) -> list[str]:
     """The course, its students with tokens (every fifth with an accommodation), the quiz."""
-    import yaml
+    from burst_quiz import burst_quiz_yaml
     from django.contrib.auth import get_user_model
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
@@ -134,54 +133,7 @@ def build(students: int) -> list[str]:
         )
     tokens = [Token.objects.create(user=user).key for user in users]
     now = timezone.now()
-    quiz_import(
-        course=course,
-        text=yaml.safe_dump(
-            {
-                "slug": "burst",
-                "title": "Burst",
-                "lecture": 1,
-                "points": 10,
-                "opens_at": (now - datetime.timedelta(minutes=5)).isoformat(),
-                "closes_at": (now + datetime.timedelta(hours=1)).isoformat(),
-                "time_limit_minutes": 30,
-                "questions": [
-                    {
-                        "slug": "single",
-                        "kind": "single",
-                        "points": 1,
-                        "prompt": "Pick",
-                        "choices": ["a", "b", "c"],
-                        "key": {"answer": 0},
-                    },
-                    {
-                        "slug": "numeric",
-                        "kind": "numeric",
-                        "points": 1,
-                        "prompt": "0.25?",
-                        "key": {"answer": 0.25, "abs_tol": 0.001},
-                    },
-                    {
-                        "slug": "short_text",
-                        "kind": "short_text",
-                        "points": 1,
-                        "prompt": "Word?",
-                        "key": {"accepted": ["overfitting"]},
-                    },
-                    {
-                        "slug": "formula",
-                        "kind": "formula",
-                        "points": 2,
-                        "prompt": "Update?",
-                        "key": {
-                            "answer": "theta - eta*dR/dtheta",
-                            "symbols": ["theta", "eta", "dR", "dtheta"],
-                        },
-                    },
-                ],
-            }
-        ),
-    )
+    quiz_import(course=course, text=burst_quiz_yaml(now))
     return tokens
 
 
