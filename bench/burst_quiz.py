@@ -1,6 +1,6 @@
-"""The quiz of the exam-day benches (``quiz_burst.py``, ``request_cpu.py``): one question of each
-kind the burst answers (single choice, numeric, short text, formula), open from five minutes ago
-for an hour, with a 30-minute limit."""
+"""The course of the exam-day benches (``quiz_burst.py``, ``request_cpu.py``): its students with
+API tokens, and its quiz, one question of each kind the burst answers (single choice, numeric,
+short text, formula), open from five minutes ago for an hour, with a 30-minute limit."""
 
 from __future__ import annotations
 
@@ -56,3 +56,37 @@ def burst_quiz_yaml(now: datetime.datetime) -> str:
             ],
         }
     )
+
+
+def burst_course(students: int, *, accommodate_every: int = 0) -> list[str]:
+    """The course ``bench`` (a grading scheme, lecture 1, the quiz) and ``students`` students
+    enrolled, each with an API token (every ``accommodate_every``-th with an accommodation);
+    their tokens. In a database Django is set up for."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from courseapp.courses.models import Course, Enrollment, Lecture, Role
+    from courseapp.quizzes import services
+    from courseapp.quizzes.authoring import quiz_import
+    from grading.services.schemes import grading_scheme_create
+
+    course = Course.objects.create(code="bench", title="Bench", term="Bench")
+    grading_scheme_create(
+        course=course,
+        components=[{"name": "Quizzes", "points": "10"}],
+        letter_cutoffs=[{"letter": "A", "min_points": "0"}],
+    )
+    Lecture.objects.create(course=course, number=1, title="Lecture 1")
+    User = get_user_model()
+    users = User.objects.bulk_create([User(username=f"s{n:04d}") for n in range(students)])
+    Enrollment.objects.bulk_create(
+        [Enrollment(course=course, user=user, role=Role.STUDENT) for user in users]
+    )
+    for user in users[::accommodate_every] if accommodate_every else []:
+        services.accommodation_set(
+            course=course, student=user, time_factor=1.5, extra_minutes=5, extra_attempts=1
+        )
+    tokens = [Token.objects.create(user=user).key for user in users]
+    quiz_import(course=course, text=burst_quiz_yaml(timezone.now()))
+    return tokens

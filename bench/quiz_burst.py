@@ -370,35 +370,12 @@ def _report(args, trial: dict) -> bool:
 
 def setup(students: int) -> None:
     """The course, its students with API tokens, and a quiz open for the next hour."""
-
     import django
 
     django.setup()
-    from burst_quiz import burst_quiz_yaml
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from burst_quiz import burst_course
 
-    from courseapp.courses.models import Course, Enrollment, Lecture, Role
-    from courseapp.quizzes.authoring import quiz_import
-    from grading.services.schemes import grading_scheme_create
-
-    course = Course.objects.create(code="bench", title="Bench", term="Bench")
-    grading_scheme_create(
-        course=course,
-        components=[{"name": "Quizzes", "points": "10"}],
-        letter_cutoffs=[{"letter": "A", "min_points": "0"}],
-    )
-    Lecture.objects.create(course=course, number=1, title="Lecture 1")
-    users = get_user_model().objects.bulk_create(
-        [get_user_model()(username=f"s{n:04d}") for n in range(students)]
-    )
-    Enrollment.objects.bulk_create(
-        [Enrollment(course=course, user=user, role=Role.STUDENT) for user in users]
-    )
-    tokens = [Token.objects.create(user=user).key for user in users]
-    now = timezone.now()
-    quiz_import(course=course, text=burst_quiz_yaml(now))
+    tokens = burst_course(students)
     print(json.dumps(tokens))
 
 

@@ -105,36 +105,9 @@ def measure(args) -> dict:
 
 def build(students: int) -> list[str]:
     """The course, its students with tokens (every fifth with an accommodation), the quiz."""
-    from burst_quiz import burst_quiz_yaml
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from burst_quiz import burst_course
 
-    from courseapp.courses.models import Course, Enrollment, Lecture, Role
-    from courseapp.quizzes import services
-    from courseapp.quizzes.authoring import quiz_import
-    from grading.services.schemes import grading_scheme_create
-
-    course = Course.objects.create(code="bench", title="Bench", term="Bench")
-    grading_scheme_create(
-        course=course,
-        components=[{"name": "Quizzes", "points": "10"}],
-        letter_cutoffs=[{"letter": "A", "min_points": "0"}],
-    )
-    Lecture.objects.create(course=course, number=1, title="Lecture 1")
-    User = get_user_model()
-    users = User.objects.bulk_create([User(username=f"s{n:04d}") for n in range(students)])
-    Enrollment.objects.bulk_create(
-        [Enrollment(course=course, user=user, role=Role.STUDENT) for user in users]
-    )
-    for user in users[::5]:
-        services.accommodation_set(
-            course=course, student=user, time_factor=1.5, extra_minutes=5, extra_attempts=1
-        )
-    tokens = [Token.objects.create(user=user).key for user in users]
-    now = timezone.now()
-    quiz_import(course=course, text=burst_quiz_yaml(now))
-    return tokens
+    return burst_course(students, accommodate_every=5)
 
 
 def drive(tokens: list[str], args) -> dict:
