@@ -39,9 +39,8 @@ from grading.visibility import items_hidden_from_students
 
 
 def grading_scheme_current(*, course: Course) -> GradingScheme | None:
-    if isinstance(course, Course) and type(course.pk) is int:
-        return one_or_none(_scheme_current(course.pk))  # every score written: compiled once
-    return GradingScheme.objects.filter(course=course).order_by("-version").first()
+    # Every score written reads it: compiled once (a pk of another type goes the ORM's way there).
+    return one_or_none(_scheme_current(getattr(course, "pk", course)))
 
 
 @prepared(int)
@@ -260,12 +259,8 @@ def due_at_for(
     """The student's due date for ``item``: their extension, else the item's. ``extensions`` (the
     student's, by item id, from ``extension_due_dates``) spares the query of a caller that reads
     many items."""
-    student_pk = getattr(student, "pk", student)
-    if extensions is None and type(item.pk) is int and type(student_pk) is int:
-        extensions = dict(_extensions(item.pk, student_pk))  # every score written: compiled once
-    elif extensions is None:
-        found = Extension.objects.filter(item=item, student=student)
-        extensions = dict(found.values_list("item_id", "due_at"))
+    if extensions is None:  # every score written: compiled once
+        extensions = dict(_extensions(item.pk, getattr(student, "pk", student)))
     return calc.own_due_at(item, extensions)
 
 

@@ -132,11 +132,7 @@ def _locked(item: GradedItem, student) -> Score:
     """The student's score on ``item``, locked (a new one, unsaved, if there is none), holding
     the caller's ``item``: what the caller has read with it (its course, its component) is not
     read again."""
-    student_pk = getattr(student, "pk", student)
-    if type(item.pk) is int and type(student_pk) is int:  # every score written: compiled once
-        score = one_or_none(_locked_score(item.pk, student_pk))
-    else:
-        score = Score.objects.select_for_update().filter(item=item, student=student).first()
+    score = one_or_none(_locked_score(item.pk, getattr(student, "pk", student)))
     if score is None:
         return Score(item=item, student=student)
     score.item = item
